@@ -1,0 +1,5 @@
+"""`python -m labelsync` runs the command line."""
+
+from labelsync.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""The ``labelsync`` command line: thin click commands over the library.
+
+Each command parses its flags, calls the library, renders the result and returns an exit
+code. :func:`main` is the one error boundary: a :class:`~labelsync.errors.LabelsyncError`
+prints one ``Error:`` line (plus ``Hint:``) and exits with its code (1, or 130 when
+interrupted); any other exception is a bug and prints a traceback with exit 3.
+
+Exit codes: 0 success or no changes, 1 error, 2 changes present (``plan
+--detailed-exitcode``), 3 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from labelsync import __version__
+from labelsync.cli import output
+from labelsync.errors import LabelsyncError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="labelsync")
+def cli() -> None:
+    """Manage labelling datasets like code: validate, plan and apply YAML manifests
+    against TensorBay or Deepen.
+
+    \b
+    Quick start (no account needed, uses the embedded local emulator):
+      labelsync validate examples/quickstart
+      labelsync plan examples/quickstart
+      labelsync apply examples/quickstart --auto-approve
+    """
+
+
+def _register() -> None:
+    from labelsync.cli import emulator, sync, validate, status
+
+    for module in (validate, sync, status, emulator):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with its code; the single place errors become exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name="labelsync", standalone_mode=False)
+    except LabelsyncError as err:
+        output.error(err)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        output.err_line("Interrupted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        output.err_line("Interrupted.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception:  # a bug: show everything, ask for a report
+        traceback.print_exc()
+        output.err_line(f"labelsync {__version__} hit an internal error (a bug). Please report it with the traceback above.")
+        sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)

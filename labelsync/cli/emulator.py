@@ -1,0 +1,5 @@
+"""(placeholder) commands of labelsync.cli.emulator."""
+
+import click
+
+COMMANDS: list[click.Command] = []

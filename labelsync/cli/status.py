@@ -1,0 +1,5 @@
+"""(placeholder) commands of labelsync.cli.status."""
+
+import click
+
+COMMANDS: list[click.Command] = []

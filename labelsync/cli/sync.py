@@ -1,0 +1,5 @@
+"""(placeholder) commands of labelsync.cli.sync."""
+
+import click
+
+COMMANDS: list[click.Command] = []

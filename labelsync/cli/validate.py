@@ -1,0 +1,5 @@
+"""(placeholder) commands of labelsync.cli.validate."""
+
+import click
+
+COMMANDS: list[click.Command] = []

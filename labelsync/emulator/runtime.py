@@ -1,0 +1,184 @@
+"""Running an emulator app: in-process on an ephemeral loopback port, or in the foreground.
+
+Shared by both emulators (they share no other code with the client side). The
+:class:`Knobs` middleware adds latency and injects faults for tests and benchmarks; both are
+off by default.
+
+* ``latency_ms``: sleep that long before every request (API and storage alike).
+* ``fail_rate`` with ``seed``: answer that share of requests with, in turn chosen at
+  random, a 500, a 503, a 429 with ``Retry-After: 1``, or a dropped connection (the
+  response starts with a Content-Length and is cut off, so the client sees the peer close
+  mid-response). Faults are decided *before* the request reaches the app, so a faulted
+  request never changes state. Paths under ``/_admin`` are never faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass
+class FaultConfig:
+    """Latency and fault injection settings (all off by default)."""
+
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    seed: int | None = None
+    error_body: Callable[[int], dict[str, Any]] | None = None
+    """Builds the JSON body of an injected error from its status (each emulator's format)."""
+
+
+class Knobs:
+    """ASGI middleware applying a :class:`FaultConfig` to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, config: FaultConfig) -> None:
+        self.app = app
+        self.config = config
+        self._random = random.Random(config.seed)
+        self._lock = threading.Lock()
+        self.injected = 0
+
+    def _draw(self) -> str | None:
+        with self._lock:
+            if self.config.fail_rate <= 0 or self._random.random() >= self.config.fail_rate:
+                return None
+            self.injected += 1
+            return self._random.choice(["500", "503", "429", "drop"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.config.latency_ms > 0:
+            await asyncio.sleep(self.config.latency_ms / 1000.0)
+        fault = None if scope["path"].startswith("/_admin") else self._draw()
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        # Drain the request body so the client is not blocked writing it.
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        if fault == "drop":
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise ConnectionAbortedError("emulator fault injection: dropped connection")
+        status = int(fault)
+        body_obj = self.config.error_body(status) if self.config.error_body else {"error": f"injected {status}"}
+        body = json.dumps(body_obj).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 429:
+            headers.append((b"retry-after", b"1"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """An unused TCP port on ``host`` (for tests that need to know the port up front)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedServer:
+    """An ASGI app served by uvicorn on a background thread, on loopback.
+
+    Use as a context manager, or call :meth:`start` / :meth:`stop`. ``url`` is
+    ``http(s)://127.0.0.1:<port>`` (no trailing slash) once started. ``port=0`` picks an
+    ephemeral port.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = int(self._sock.getsockname()[1])
+        scheme = "https" if ssl_certfile else "http"
+        self.url = f"{scheme}://{host}:{self.port}"
+        self._config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            timeout_keep_alive=30,
+            limit_concurrency=None,
+        )
+        self._server = uvicorn.Server(self._config)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmbeddedServer:
+        """Start serving; returns once the server accepts connections."""
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="labelsync-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("emulator failed to start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_forever(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve ``app`` in the foreground until interrupted (``labelsync emulator ...``)."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )

@@ -1,0 +1,165 @@
+"""The plan as data: what apply will do, per dataset, one :class:`Change` per address.
+
+A plan is computed by :mod:`labelsync.plan.differ` (pure), saved by
+:mod:`labelsync.plan.serialize` (versioned JSON), rendered by ``render_text`` and
+``render_markdown``, and executed by :mod:`labelsync.engine.apply`, which never re-diffs.
+
+Addresses name one thing on the remote::
+
+    dataset.<name>
+    dataset.<name>/catalog            dataset.<name>/notes      dataset.<name>/settings
+    dataset.<name>/segment.<seg>
+    dataset.<name>/segment.<seg>/sensor.<sensor>
+    dataset.<name>/segment.<seg>/file.<remotePath>
+    dataset.<name>/segment.<seg>/label.<remotePath>
+
+``before``/``after`` are JSON values (``None`` for the side that does not exist). For a
+file, ``after`` is the item fingerprint of :func:`labelsync.state.item_fingerprint` plus
+``source`` (the local path relative to the plan's root) and ``masks``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+FORMAT_VERSION = 1
+
+JSON = Any
+
+
+class Action(StrEnum):
+    """What a change does to its address."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+
+
+class Kind(StrEnum):
+    """What sort of thing a change addresses (also the apply phase order, see ``PHASES``)."""
+
+    DATASET = "dataset"
+    SETTINGS = "settings"
+    CATALOG = "catalog"
+    NOTES = "notes"
+    SEGMENT = "segment"
+    SENSOR = "sensor"
+    FILE = "file"
+    LABEL = "label"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One action on one address.
+
+    ``upload_bytes`` is what apply will send for this change (0 when the remote already has
+    the content, or for label-only changes). ``breaking`` marks catalog changes that
+    invalidate existing labels and every deletion; ``reason`` explains a replace or a
+    breaking change in one line.
+    """
+
+    action: Action
+    kind: Kind
+    address: str
+    segment: str | None = None
+    before: JSON = None
+    after: JSON = None
+    upload_bytes: int = 0
+    breaking: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetPlan:
+    """The changes for one dataset, and what they were computed against.
+
+    ``base`` is the remote revision the live state was read at (tensorbay: head commit of
+    the branch; ``None`` when the dataset does not exist). ``desired_digest`` is the digest
+    of the desired state. Apply refuses the plan when either moved ("plan is stale").
+    ``blocked`` lists reasons this dataset's changes cannot be applied as planned (for
+    example a replace without opt-in); apply refuses a plan with any. ``warnings`` are
+    printed but do not block (for example "content cannot be verified").
+    ``noop_proven`` is True when the remote's recorded digest equals the desired digest.
+    """
+
+    name: str
+    remote: str
+    provider: str
+    kind: str
+    base: str | None
+    desired_digest: str
+    changes: tuple[Change, ...] = ()
+    remote_id: str | None = None
+    branch: str = "main"
+    manifest: str = ""
+    warnings: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    noop_proven: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> Counter[str]:
+        """Number of changes per action (``create``/``update``/``delete``/``replace``)."""
+        return Counter(c.action.value for c in self.changes)
+
+    def upload_bytes(self) -> int:
+        return sum(c.upload_bytes for c in self.changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A whole plan: every dataset the manifests declare, in manifest order.
+
+    ``root`` is the directory that ``source`` paths in file changes are relative to (the
+    repository root), recorded as given when planning. ``source`` holds provenance:
+    ``{"repository": ..., "commit": ...}`` when planning inside a git checkout.
+    """
+
+    datasets: tuple[DatasetPlan, ...]
+    created_at: str = ""
+    root: str = ""
+    source: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def has_changes(self) -> bool:
+        return any(d.has_changes for d in self.datasets)
+
+    @property
+    def blocked(self) -> bool:
+        return any(d.blocked for d in self.datasets)
+
+    def counts(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for d in self.datasets:
+            total.update(d.counts())
+        return total
+
+    def upload_bytes(self) -> int:
+        return sum(d.upload_bytes() for d in self.datasets)
+
+    def summary_line(self) -> str:
+        """``Plan: 3 to create, 1 to update, 0 to delete, 0 to replace; 1.2 MiB to upload.``"""
+        c = self.counts()
+        if not self.has_changes:
+            return "No changes. The remote matches the manifests."
+        return (
+            f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
+            f"{c['replace']} to replace; {format_bytes(self.upload_bytes())} to upload."
+        )
+
+
+def format_bytes(n: int) -> str:
+    """Human size with binary units: ``0 B``, ``512 B``, ``1.5 KiB``, ``3.0 MiB``."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

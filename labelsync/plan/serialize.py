@@ -1,0 +1,143 @@
+"""Plan <-> versioned JSON: the machine contract written by ``plan -o`` and ``--format json``.
+
+The document is ``{"format_version": 1, "created_at", "root", "source", "summary",
+"datasets": [...]}``; every dataset entry carries its changes. Readers refuse other
+format versions with a clear error. Key order is stable so saved plans diff cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from labelsync.errors import PlanError
+from labelsync.plan.model import FORMAT_VERSION, Action, Change, DatasetPlan, Kind, Plan
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The JSON document of ``plan`` (plain dicts and lists)."""
+    counts = plan.counts()
+    return {
+        "format_version": plan.format_version,
+        "created_at": plan.created_at,
+        "root": plan.root,
+        "source": dict(plan.source),
+        "summary": {
+            "has_changes": plan.has_changes,
+            "create": counts["create"],
+            "update": counts["update"],
+            "delete": counts["delete"],
+            "replace": counts["replace"],
+            "upload_bytes": plan.upload_bytes(),
+            "blocked": plan.blocked,
+        },
+        "datasets": [_dataset_to_dict(d) for d in plan.datasets],
+    }
+
+
+def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "remote": d.remote,
+        "provider": d.provider,
+        "kind": d.kind,
+        "branch": d.branch,
+        "manifest": d.manifest,
+        "remote_id": d.remote_id,
+        "base": d.base,
+        "desired_digest": d.desired_digest,
+        "noop_proven": d.noop_proven,
+        "warnings": list(d.warnings),
+        "blocked": list(d.blocked),
+        "changes": [_change_to_dict(c) for c in d.changes],
+    }
+
+
+def _change_to_dict(c: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "action": c.action.value,
+        "kind": c.kind.value,
+        "address": c.address,
+        "segment": c.segment,
+        "before": c.before,
+        "after": c.after,
+        "upload_bytes": c.upload_bytes,
+    }
+    if c.breaking:
+        out["breaking"] = True
+    if c.reason:
+        out["reason"] = c.reason
+    return out
+
+
+def plan_from_dict(doc: Any, *, origin: str = "plan") -> Plan:
+    """Rebuild a :class:`Plan` from its JSON document.
+
+    Raises :class:`PlanError` naming ``origin`` when the document is not a labelsync plan of
+    a supported format version.
+    """
+    if not isinstance(doc, dict) or "datasets" not in doc:
+        raise PlanError(f"{origin}: not a labelsync plan file", hint="create one with `labelsync plan -o FILE`")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanError(
+            f"{origin}: plan format_version {version!r} is not supported (this labelsync reads {FORMAT_VERSION})",
+            hint="re-create the plan with this version of labelsync",
+        )
+    try:
+        datasets = tuple(_dataset_from_dict(d) for d in doc["datasets"])
+        return Plan(
+            datasets=datasets,
+            created_at=str(doc.get("created_at", "")),
+            root=str(doc.get("root", "")),
+            source=dict(doc.get("source") or {}),
+            format_version=version,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
+    return DatasetPlan(
+        name=d["name"],
+        remote=d["remote"],
+        provider=d["provider"],
+        kind=d["kind"],
+        branch=d.get("branch", "main"),
+        manifest=d.get("manifest", ""),
+        remote_id=d.get("remote_id"),
+        base=d.get("base"),
+        desired_digest=d["desired_digest"],
+        noop_proven=bool(d.get("noop_proven", False)),
+        warnings=tuple(d.get("warnings", ())),
+        blocked=tuple(d.get("blocked", ())),
+        changes=tuple(_change_from_dict(c) for c in d["changes"]),
+    )
+
+
+def _change_from_dict(c: dict[str, Any]) -> Change:
+    return Change(
+        action=Action(c["action"]),
+        kind=Kind(c["kind"]),
+        address=c["address"],
+        segment=c.get("segment"),
+        before=c.get("before"),
+        after=c.get("after"),
+        upload_bytes=int(c.get("upload_bytes", 0)),
+        breaking=bool(c.get("breaking", False)),
+        reason=c.get("reason"),
+    )
+
+
+def dumps_plan(plan: Plan) -> str:
+    """The plan as JSON text (indented, stable key order, trailing newline)."""
+    return json.dumps(plan_to_dict(plan), indent=1, ensure_ascii=False) + "\n"
+
+
+def loads_plan(text: str, *, origin: str = "plan") -> Plan:
+    """Parse plan JSON text; :class:`PlanError` on anything that is not a valid plan."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise PlanError(f"{origin}: not valid JSON ({exc})", hint="pass a file written by `labelsync plan -o`") from exc
+    return plan_from_dict(doc, origin=origin)

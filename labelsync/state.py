@@ -1,0 +1,196 @@
+"""Provider-neutral state values: what a dataset *is*, locally (desired) or remotely (live).
+
+Both sides of a diff are expressed in these types, so the differ never sees a manifest
+model or a wire model. Everything here is pure data: frozen dataclasses holding plain JSON
+values (``dict``/``list``/``str``/numbers), no I/O.
+
+Conventions (the contract between ``local``/``manifest`` (desired), the providers (live)
+and ``plan.differ``):
+
+* Labels are held in the TensorBay label JSON of ``api/tensorbay.md`` §4 (the richest of
+  the two platforms), keyed by UPPER-CASE type. ``{}`` means "no label". Masks inside a
+  label are ``{"checksum", "fileSize", "info"?}`` file descriptors; the mask file's bytes are
+  found through :attr:`Item.masks`.
+* A catalog is the TensorBay catalog JSON (§4.1); ``{}`` means "no catalog".
+* Sensors are TensorBay sensor JSON (§5.1) keyed by name.
+* ``settings`` hold provider-specific dataset properties that the differ compares as a
+  whole (tensorbay: ``alias``, ``description``; deepen: ``dataset_type``,
+  ``dataset_format``, ``labelling_mode``, ``pipeline``...). Values equal to the provider's
+  default are left out so desired and live compare equal.
+* A content identity is the SHA-1 of the bytes (:class:`Blob`). A live item whose server
+  did not report a checksum has ``blob=None``: its content cannot be verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = Any
+"""A JSON value: dict, list, str, int, float, bool or None."""
+
+MASK_TYPES = ("SEMANTIC_MASK", "INSTANCE_MASK", "PANOPTIC_MASK")
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """The identity of some bytes: SHA-1 hex digest and size."""
+
+    checksum: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One data item of a segment (a file, plus its label).
+
+    ``source`` is where the bytes can be read (an absolute local path) on the desired side,
+    and ``None`` on the live side. ``masks`` maps a mask type to its mask file's blob and
+    source, for the masks referenced from ``label``.
+    """
+
+    remote_path: str
+    blob: Blob | None
+    label: JSON = field(default_factory=dict)
+    timestamp: float | None = None
+    frame_id: str | None = None
+    sensor_name: str | None = None
+    source: str | None = None
+    masks: Mapping[str, MaskFile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MaskFile:
+    """A mask image referenced from a label: its content and (desired side) local path."""
+
+    blob: Blob
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A segment: its sensors (fusion datasets) and its items keyed by remote path."""
+
+    name: str
+    sensors: Mapping[str, JSON] = field(default_factory=dict)
+    items: Mapping[str, Item] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset as a whole, desired or live.
+
+    ``provider`` is ``"tensorbay"`` or ``"deepen"``; ``kind`` is ``normal``/``fusion``
+    (tensorbay) or the deepen ``dataset_type`` (``images``/``video``/``3d``).
+    """
+
+    name: str
+    provider: str
+    kind: str
+    remote: str = "default"
+    branch: str = "main"
+    settings: Mapping[str, JSON] = field(default_factory=dict)
+    notes: Mapping[str, JSON] = field(default_factory=dict)
+    catalog: Mapping[str, JSON] = field(default_factory=dict)
+    segments: Mapping[str, Segment] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the user allowed for one dataset (from the manifest and the command line).
+
+    ``prune``: delete remote segments/files/sensors the manifest no longer lists.
+    ``allow_replace``: a change that needs delete-and-recreate (deepen) may be applied.
+    ``protect``: the dataset must never be deleted or replaced, whatever the flags.
+    """
+
+    prune: bool = False
+    allow_replace: bool = False
+    protect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """A desired dataset with its policy and the digest of its content.
+
+    ``digest`` is :func:`dataset_digest` of ``dataset``; ``manifest`` is the file (and line)
+    that declared it, for messages.
+    """
+
+    dataset: Dataset
+    policy: Policy
+    digest: str
+    manifest: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What the remote holds for one desired dataset.
+
+    ``dataset`` is ``None`` when the dataset does not exist. ``head`` is the revision the
+    live state was read at (tensorbay: the branch head commit id; deepen: the dataset id).
+    ``recorded_digest`` is the desired digest labelsync recorded with that revision (a
+    commit trailer), when there is one. When ``recorded_digest`` equals the desired digest,
+    ``dataset`` may be left unread (``complete=False``): the plan is a proven no-op.
+    ``verified`` is False when the server did not report checksums, so content could not
+    be compared. ``open_draft`` describes an open draft on the branch, if any
+    (``{"number", "title", "ours": bool}``). ``info`` holds provider facts for ``status``.
+    """
+
+    dataset: Dataset | None
+    head: str | None = None
+    recorded_digest: str | None = None
+    complete: bool = True
+    verified: bool = True
+    open_draft: Mapping[str, JSON] | None = None
+    remote_id: str | None = None
+    info: Mapping[str, JSON] = field(default_factory=dict)
+
+
+def canonical_json(value: JSON) -> str:
+    """Serialise a JSON value deterministically (sorted keys, no spaces, UTF-8 kept)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def item_fingerprint(item: Item) -> JSON:
+    """The comparable content of an item: everything but where the bytes live locally."""
+    return {
+        "remotePath": item.remote_path,
+        "checksum": item.blob.checksum if item.blob else None,
+        "fileSize": item.blob.size if item.blob else None,
+        "label": item.label,
+        "timestamp": item.timestamp,
+        "frameId": item.frame_id,
+        "sensorName": item.sensor_name,
+    }
+
+
+def dataset_digest(dataset: Dataset) -> str:
+    """A SHA-256 over the comparable content of ``dataset`` (``sha256:<hex>``).
+
+    Two datasets with equal digests need no changes between them. Local paths (``source``)
+    do not take part, so the same content checked out elsewhere has the same digest.
+    """
+    h = hashlib.sha256()
+    head = {
+        "name": dataset.name,
+        "provider": dataset.provider,
+        "kind": dataset.kind,
+        "branch": dataset.branch,
+        "settings": dataset.settings,
+        "notes": dataset.notes,
+        "catalog": dataset.catalog,
+    }
+    h.update(canonical_json(head).encode())
+    for seg_name in sorted(dataset.segments):
+        seg = dataset.segments[seg_name]
+        h.update(b"\nsegment:")
+        h.update(canonical_json({"name": seg.name, "description": seg.description, "sensors": seg.sensors}).encode())
+        for path in sorted(seg.items):
+            h.update(b"\n")
+            h.update(canonical_json(item_fingerprint(seg.items[path])).encode())
+    return "sha256:" + h.hexdigest()
