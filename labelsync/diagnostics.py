@@ -1,0 +1,47 @@
+"""Validation problems, collected rather than raised, each pointing at file:line:column.
+
+Validation reports *every* problem at once (terraform's tfdiags, pre-commit's key paths):
+checks append :class:`Diagnostic` values to a list; the caller decides what to do. The
+string form is the one line the user sees::
+
+    examples/city.yaml:12:9: unknown field 'categoriez' (did you mean 'categories'?) [spec.catalog.BOX2D]
+
+Lines and columns are 1-based; 0 means unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem: where it is, what is wrong, and (optionally) how to fix it."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    path: str = ""
+    """JSON path inside the document, e.g. ``spec.segments[0].sensors[1].intrinsics``."""
+    hint: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        text = f"{where}: {self.message}"
+        if self.path:
+            text += f" [{self.path}]"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    """True when any diagnostic is an error (not just a warning)."""
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    """Order for printing: by file, then position, then message."""
+    return (d.file, d.line, d.column, d.message)
