@@ -1,0 +1,471 @@
+"""The manifest format v1 as frozen pydantic models: the single source of the JSON Schema.
+
+A manifest is one YAML document::
+
+    apiVersion: labelsync/v1
+    kind: Dataset
+    metadata: {name: city-driving}
+    spec: {remote: default, type: fusion, catalog: {...}, segments: [...]}
+
+Conventions (the contract with ``labelsync.local`` and ``labelsync.desired``):
+
+* YAML keys are camelCase (``allowReplace``, ``datasetType``); the label catalog keeps the
+  TensorBay spelling (``BOX2D``, ``isTracking``, ``parentCategories``). Python attributes are
+  snake_case; dump with ``by_alias=True`` to get the YAML/JSON spelling back.
+* Every model is frozen and rejects unknown keys (``extra="forbid"``); values are strict
+  (no ``"1"`` -> ``1`` coercion), so the JSON Schema generated from these models
+  (``schemas/labelsync-v1.schema.json``) and the models give the same verdict.
+* Paths (``data.path``, ``labels.path``, ``frames.timestamps``) are strings, relative to the
+  directory of the manifest file, with ``/`` separators; they are checked (no absolute
+  paths, no ``..`` escapes, inside the repository) by :mod:`labelsync.manifest.semantic`.
+* Fields that only one provider understands (``type``, ``branch``, ``notes``, ``alias`` for
+  tensorbay; ``datasetType``, ``datasetFormat``, ``labellingMode``, ``pipeline``,
+  ``instructions``, ``fps``, ``tags`` for deepen) are optional here; using one with the other
+  provider is a semantic error naming the provider.
+* :func:`catalog_json` and :func:`sensor_json` give the TensorBay JSON (``api/tensorbay.md``
+  §4.1 and §5.1), the form :mod:`labelsync.state` holds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "labelsync/v1"
+KIND = "Dataset"
+
+Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
+"""A JSON number that keeps its type (``1`` stays ``1``, ``1.5`` stays ``1.5``)."""
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
+"""Dataset, segment and sensor names: a letter or digit, then letters, digits, ``_.-``."""
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+AttributeType = Literal["boolean", "integer", "number", "string", "array", "null", "instance"]
+Provider = Literal["tensorbay", "deepen"]
+
+
+class _Model(BaseModel):
+    """Base of all manifest models: frozen, strict, unknown keys rejected, camelCase aliases."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        populate_by_name=True,
+        alias_generator=to_camel,
+        use_attribute_docstrings=True,
+    )
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+class Category(_Model):
+    """A category of a non-mask label type (``api/tensorbay.md`` §4.1)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    """Category name; with ``categoryDelimiter`` set, a hierarchical name such as ``vehicle.car``."""
+    description: str | None = None
+
+
+class MaskCategory(_Model):
+    """A category of a mask label type: the name plus its pixel value ``categoryId``."""
+
+    name: Annotated[str, Field(min_length=1)]
+    category_id: Annotated[int, Field(ge=0)]
+    """The pixel value of this category in the mask images."""
+    description: str | None = None
+
+
+class AttributeItems(_Model):
+    """The element schema of an ``array`` attribute (nested like JSON Schema ``items``)."""
+
+    type: AttributeType | list[AttributeType] | None = None
+    enum: list[Any] | None = None
+    minimum: Number | None = None
+    maximum: Number | None = None
+    items: AttributeItems | None = None
+
+
+class Attribute(_Model):
+    """An attribute definition: a JSON-Schema-like constraint on label attribute values.
+
+    ``parentCategories`` limits the attribute to labels of those categories; absent means
+    it applies to every category of the label type.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    type: AttributeType | list[AttributeType] | None = None
+    enum: list[Any] | None = None
+    minimum: Number | None = None
+    maximum: Number | None = None
+    items: AttributeItems | None = None
+    parent_categories: list[str] | None = None
+    description: str | None = None
+
+
+class KeypointsDefinition(_Model):
+    """A KEYPOINTS2D definition: how many points, their names, skeleton and visibility."""
+
+    number: Annotated[int, Field(ge=1)]
+    """The number of keypoints every label of this definition has."""
+    names: list[str] | None = None
+    skeleton: list[Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=2, max_length=2)]] | None = None
+    """Pairs of keypoint indexes (0-based) joined by a line."""
+    visible: Literal["TERNARY", "BINARY"] | None = None
+    """``TERNARY``: ``v`` is 0/1/2 (invisible/occluded/visible); ``BINARY``: ``v`` is 0/1."""
+    parent_categories: list[str] | None = None
+    description: str | None = None
+
+
+class _Subcatalog(_Model):
+    description: str | None = None
+    attributes: list[Attribute] | None = None
+
+
+class ClassificationCatalog(_Subcatalog):
+    """CLASSIFICATION: one category and/or attributes per data item."""
+
+    categories: list[Category] | None = None
+    category_delimiter: str | None = None
+
+
+class ObjectCatalog(_Subcatalog):
+    """BOX2D, BOX3D, POLYGON, MULTI_POLYGON, RLE, MULTI_POLYLINE2D: lists of objects."""
+
+    categories: list[Category] | None = None
+    category_delimiter: str | None = None
+    is_tracking: bool = False
+    """Objects carry an ``instance`` id that is stable across data items (tracking)."""
+
+
+class Polyline2DCatalog(ObjectCatalog):
+    """POLYLINE2D: like an object catalog, plus ``isBeizerCurve`` (sic, the TensorBay spelling)."""
+
+    is_beizer_curve: bool = False
+    """Labels carry ``beizerPointTypes`` (one ``L``/``C`` per point)."""
+
+
+class Keypoints2DCatalog(ObjectCatalog):
+    """KEYPOINTS2D: like an object catalog, plus the keypoints definitions."""
+
+    keypoints: list[KeypointsDefinition] = []
+
+
+class SentenceCatalog(_Subcatalog):
+    """SENTENCE (audio transcripts): attributes, sampling and lexicon; no categories."""
+
+    is_sample: bool = False
+    """``begin``/``end`` are sample indexes (needs ``sampleRate``) rather than seconds."""
+    sample_rate: Annotated[int, Field(ge=1)] | None = None
+    lexicon: list[list[str]] | None = None
+    """``[[word, phone, phone, ...], ...]``."""
+
+
+class MaskCatalog(_Subcatalog):
+    """SEMANTIC_MASK, PANOPTIC_MASK: categories with their pixel values."""
+
+    categories: list[MaskCategory] | None = None
+    category_delimiter: str | None = None
+
+
+class InstanceMaskCatalog(MaskCatalog):
+    """INSTANCE_MASK: a mask catalog plus ``isTracking``."""
+
+    is_tracking: bool = False
+
+
+class Catalog(_Model):
+    """The label catalog, keyed by TensorBay label type; a type that is absent is not used."""
+
+    model_config = ConfigDict(alias_generator=None)
+
+    classification: ClassificationCatalog | None = Field(None, alias="CLASSIFICATION")
+    box2d: ObjectCatalog | None = Field(None, alias="BOX2D")
+    box3d: ObjectCatalog | None = Field(None, alias="BOX3D")
+    polygon: ObjectCatalog | None = Field(None, alias="POLYGON")
+    multi_polygon: ObjectCatalog | None = Field(None, alias="MULTI_POLYGON")
+    rle: ObjectCatalog | None = Field(None, alias="RLE")
+    polyline2d: Polyline2DCatalog | None = Field(None, alias="POLYLINE2D")
+    multi_polyline2d: ObjectCatalog | None = Field(None, alias="MULTI_POLYLINE2D")
+    keypoints2d: Keypoints2DCatalog | None = Field(None, alias="KEYPOINTS2D")
+    sentence: SentenceCatalog | None = Field(None, alias="SENTENCE")
+    semantic_mask: MaskCatalog | None = Field(None, alias="SEMANTIC_MASK")
+    instance_mask: InstanceMaskCatalog | None = Field(None, alias="INSTANCE_MASK")
+    panoptic_mask: MaskCatalog | None = Field(None, alias="PANOPTIC_MASK")
+
+    def types(self) -> dict[str, _Subcatalog]:
+        """The label types in use, UPPER-CASE name -> subcatalog, in declaration order."""
+        out: dict[str, _Subcatalog] = {}
+        for attr, field in type(self).model_fields.items():
+            value = getattr(self, attr)
+            if value is not None:
+                out[str(field.alias)] = value
+        return out
+
+
+# --------------------------------------------------------------------------- sensors
+
+
+class Vector3(_Model):
+    x: Number
+    y: Number
+    z: Number
+
+
+class Quaternion(_Model):
+    w: Number
+    x: Number
+    y: Number
+    z: Number
+
+
+class Extrinsics(_Model):
+    """The sensor pose in the ego frame: translation (metres) and rotation (quaternion)."""
+
+    translation: Vector3
+    rotation: Quaternion
+
+
+class CameraMatrix(_Model):
+    fx: Number
+    fy: Number
+    cx: Number
+    cy: Number
+    skew: Number | None = None
+    """Left out of the TensorBay JSON when absent (the SDK omits a skew of 0)."""
+
+
+DistortionKey = Annotated[str, Field(pattern=r"^[kp][1-9][0-9]*$")]
+
+
+class Intrinsics(_Model):
+    """Camera intrinsics (CAMERA and FISHEYE_CAMERA only)."""
+
+    camera_matrix: CameraMatrix
+    distortion_coefficients: (
+        Annotated[
+            dict[DistortionKey, Number],
+            Field(min_length=1),
+            WithJsonSchema(
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "patternProperties": {"^[kp][1-9][0-9]*$": {"type": "number"}},
+                    "additionalProperties": False,
+                    "description": "k1..kN radial and p1..pN tangential coefficients; needs k1 or p1.",
+                }
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Sensor(_Model):
+    """A sensor of a fusion segment (``api/tensorbay.md`` §5.1)."""
+
+    name: Name
+    type: Literal["LIDAR", "RADAR", "CAMERA", "FISHEYE_CAMERA"]
+    description: str | None = None
+    extrinsics: Extrinsics | None = None
+    intrinsics: Intrinsics | None = None
+    """Only for CAMERA and FISHEYE_CAMERA; a semantic error on LIDAR and RADAR."""
+
+
+# --------------------------------------------------------------------------- segments
+
+
+class DataSource(_Model):
+    """Where a segment's data files are: a directory relative to the manifest file.
+
+    Every regular file under ``path`` that matches one ``include`` pattern and no ``exclude``
+    pattern is a data item. Patterns are gitignore-free globs on the ``/``-separated path
+    relative to ``path`` (``**`` matches any number of directories); hidden files and
+    directories (name starting with ``.``) are never data. The item's remote path is its path
+    relative to ``path`` (for fusion datasets see :class:`Frames`).
+    """
+
+    path: Annotated[str, Field(min_length=1)]
+    include: list[str] = ["**/*"]
+    exclude: list[str] = []
+
+
+class LabelSource(_Model):
+    """The segment's label file: JSON Lines, relative to the manifest file.
+
+    One line per labelled data item::
+
+        {"remotePath": "img/0001.jpg", "label": {"BOX2D": [...], "CLASSIFICATION": {...}}}
+
+    ``label`` is TensorBay label JSON (``api/tensorbay.md`` §4), checked against the catalog.
+    Masks reference image files relative to the label file instead of a checksum::
+
+        {"SEMANTIC_MASK": {"path": "masks/0001.png", "info": [{"categoryId": 1}]}}
+
+    Blank lines are ignored; a data item with no line has no label.
+    """
+
+    path: Annotated[str, Field(min_length=1)]
+
+
+class Frames(_Model):
+    """How a fusion segment's files group into frames (tensorbay ``type: fusion`` only).
+
+    Layout ``sensor-dirs`` (the only layout of v1): under ``data.path`` each sensor has a
+    directory named after it, holding one file per frame named ``<frame>.<ext>``::
+
+        data/day/cam_front/0001.jpg
+        data/day/lidar/0001.pcd
+
+    Files with the same ``<frame>`` stem form one frame; frames are ordered by name. A
+    directory that names no sensor of the segment is an error. The remote path of a file is
+    ``<sensor>/<frame>.<ext>`` relative to ``data.path``.
+
+    ``timestamps`` (optional) is a JSON file relative to the manifest mapping frame name to
+    its time in seconds since the epoch: ``{"0001": 1700000000.1, ...}``. Without it frame
+    *i* (0-based, in name order) gets ``10 * i + 10`` seconds, as the SDK does. The stable
+    frame ID is a ULID derived from that timestamp and a hash of segment and frame name.
+
+    With ``complete: true`` (the default) every frame must have a file for every sensor;
+    a frame missing a sensor is a validation error.
+    """
+
+    layout: Literal["sensor-dirs"] = "sensor-dirs"
+    timestamps: Annotated[str, Field(min_length=1)] | None = None
+    complete: bool = True
+
+
+class Segment(_Model):
+    """A segment: a named group of data items with their labels (and sensors, for fusion)."""
+
+    name: Name
+    description: str | None = None
+    sensors: list[Sensor] | None = None
+    """Fusion datasets only: the sensors of this segment."""
+    data: DataSource | None = None
+    labels: LabelSource | None = None
+    frames: Frames | None = None
+    """Fusion datasets only; defaults to the ``sensor-dirs`` layout when sensors are declared."""
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+class Notes(_Model):
+    """TensorBay dataset notes."""
+
+    is_continuous: bool = False
+    """Data items are a continuous sequence (video-like)."""
+    bin_point_cloud_fields: list[str] | None = None
+    """Field names of ``.bin`` point clouds, e.g. ``[X, Y, Z, Intensity]``."""
+
+
+class PipelineStage(_Model):
+    """A Deepen pipeline stage, e.g. ``{stage: Labelling, canEdit: true}``."""
+
+    stage: Annotated[str, Field(min_length=1)]
+    can_edit: bool = True
+
+
+class Metadata(_Model):
+    name: Name
+    """The remote dataset's name; unique per remote."""
+
+
+class Spec(_Model):
+    """What the dataset should be: its remote, settings, label catalog and segments."""
+
+    remote: Annotated[str, Field(min_length=1)] = "default"
+    """A remote named in ``labelsync.yaml`` (or a built-in one: ``default``, ``tensorbay``, ``deepen``)."""
+    provider: Provider | None = None
+    """Optional; when given it must agree with the remote's provider."""
+    # tensorbay
+    type: Literal["normal", "fusion"] | None = None
+    """tensorbay: ``normal`` (default) or ``fusion`` (sensors and frames)."""
+    description: str | None = None
+    alias: str | None = None
+    """tensorbay: the dataset's display alias."""
+    branch: Annotated[str, Field(min_length=1)] | None = None
+    """tensorbay: the branch to commit to (default ``main``)."""
+    notes: Notes | None = None
+    # deepen
+    dataset_type: Literal["images", "video", "3d"] | None = None
+    """deepen: required for deepen datasets."""
+    dataset_format: Literal["json", "default"] | None = None
+    """deepen, ``datasetType: 3d`` only."""
+    labelling_mode: Literal["frame_by_frame", "label_by_label"] | None = None
+    """deepen: default ``frame_by_frame``."""
+    pipeline: list[PipelineStage] | None = None
+    """deepen: default ``[{stage: Labelling, canEdit: true}, {stage: QA, canEdit: false}]``."""
+    instructions: str | None = None
+    """deepen: labelling instructions shown to labellers."""
+    fps: Annotated[Number, Field(gt=0)] | None = None
+    """deepen, ``datasetType: video``: frames per second."""
+    tags: list[str] | None = None
+    """deepen: dataset tags."""
+    # common
+    catalog: Catalog | None = None
+    segments: list[Segment] = []
+    prune: bool = False
+    """Delete remote segments, files and sensors that the manifest no longer lists."""
+    protect: bool = False
+    """Never delete or replace this dataset, whatever the flags."""
+    allow_replace: bool = False
+    """deepen: a data or profile change may delete and re-create the dataset."""
+
+
+class Manifest(_Model):
+    """One manifest document (``kind: Dataset``)."""
+
+    api_version: Literal["labelsync/v1"]
+    kind: Literal["Dataset"]
+    metadata: Metadata
+    spec: Spec = Spec()
+
+
+DEFAULT_PIPELINE: tuple[PipelineStage, ...] = (
+    PipelineStage(stage="Labelling", can_edit=True),
+    PipelineStage(stage="QA", can_edit=False),
+)
+
+
+# --------------------------------------------------------------------------- JSON views
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
+def catalog_json(catalog: Catalog | Manifest | None) -> dict[str, Any]:
+    """The TensorBay catalog JSON (``api/tensorbay.md`` §4.1) of a catalog or manifest.
+
+    Fields equal to their default (``isTracking: false``, empty ``description``) are left
+    out as the SDK does; KEYPOINTS2D always carries ``keypoints`` (``[]`` when none). ``{}``
+    when there is no catalog.
+    """
+    if isinstance(catalog, Manifest):
+        catalog = catalog.spec.catalog
+    if catalog is None:
+        return {}
+    out: dict[str, Any] = {}
+    for key, sub in catalog.types().items():
+        body = _dump(sub)
+        if body.get("description") == "":
+            del body["description"]
+        if isinstance(sub, Keypoints2DCatalog):
+            body["keypoints"] = [_dump(k) for k in sub.keypoints]
+        out[key] = body
+    return out
+
+
+def sensor_json(sensor: Sensor) -> dict[str, Any]:
+    """The TensorBay sensor JSON (``api/tensorbay.md`` §5.1); empty description left out."""
+    body = _dump(sensor)
+    body["type"] = sensor.type  # a required field, never dropped
+    if body.get("description") == "":
+        del body["description"]
+    return body
