@@ -1,0 +1,471 @@
+"""The one httpx client factory of labelsync: retries, backoff, Retry-After, timeouts, redaction.
+
+Every provider builds its client with :func:`make_client` and turns answers into labelsync
+errors with :func:`raise_for_api` and :func:`translate_transport_errors`; no other module
+talks to httpx directly.
+
+Retries live in :class:`RetryTransport`, a transport wrapping another transport (httpx's
+documented way to add behaviour). It retries:
+
+* responses with status 429, 500, 502, 503, 504;
+* transport failures: connect errors, read/write errors, a peer closing the connection
+  mid-response (``RemoteProtocolError``) and timeouts.
+
+Every method is retried, because labelsync's writes are idempotent (PUT, upserts, batched
+callbacks keyed by remote path). A caller sending something that must not be repeated marks
+the request with ``extensions={"labelsync_retry": False}``. The wait before retry *n*
+(0-based) is full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))`` with
+base 0.2 s and cap 10 s, except that a 429/503 with ``Retry-After`` (seconds or an HTTP
+date) waits exactly that long. A ``Retry-After`` longer than ``retry_after_max`` ends the
+retries: the last response is returned and the caller reports it.
+
+Request bodies must be replayable to be retried: ``content=bytes``, ``json=``, ``data=`` and
+``files=`` with bytes or seekable files are. A body given as an iterator or generator can be
+sent only once, so such a request is never retried (it is sent once and any failure is
+returned or raised as it is); buffer the body into bytes, or resume at a higher level (the
+Deepen resumable upload does), when retries matter.
+
+Redaction: the values of secret headers (``X-Token``, ``Authorization``, ...), the secrets
+passed to :func:`make_client`, and the query strings of signed URLs never appear in an
+exception message or a log line built here (see :func:`redact` and :func:`redact_url`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import httpx
+
+from labelsync import errors
+
+__all__ = [
+    "NO_RETRY",
+    "RETRY_STATUSES",
+    "RetryTransport",
+    "Stats",
+    "client_stats",
+    "extract_error",
+    "make_client",
+    "raise_for_api",
+    "redact",
+    "redact_url",
+    "register_secret",
+    "translate_transport_errors",
+]
+
+log = logging.getLogger("labelsync.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses answered with a retry (the TensorBay SDK's ``status_forcelist``)."""
+
+NO_RETRY = "labelsync_retry"
+"""Request extension key; ``extensions={NO_RETRY: False}`` sends a request at most once."""
+
+SECRET_HEADERS = frozenset({"x-token", "authorization", "proxy-authorization", "x-api-key", "cookie"})
+"""Header names whose values are credentials (compared lower-case)."""
+
+_RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+
+# Secrets are process-wide, like ``::add-mask::`` in GitHub Actions: a token registered by one
+# client must not leak through a message built from another client's exception.
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_MIN_SECRET_LEN = 4
+
+
+def register_secret(value: str) -> None:
+    """Add ``value`` to the strings :func:`redact` removes (ignored when shorter than 4)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+# A query key naming one of these marks the URL as signed: then every query value is hidden.
+_SENSITIVE_KEY = re.compile(
+    r"sig|signature|token|key|credential|policy|auth|secret|password|passwd|session|upload_?id|x-amz-|x-goog-",
+    re.IGNORECASE,
+)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """``url`` fit for messages and logs: no user info, no fragment, no signed query values.
+
+    When any query key looks sensitive (``signature``, ``X-Amz-Signature``, ``token``,
+    ``upload_id``, ``Policy``, ...), every query value is replaced by ``***`` (the keys stay,
+    which is enough to debug); other queries (``offset=0&limit=128``) are kept as they are.
+    """
+    parts = urlsplit(str(url))
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SENSITIVE_KEY.search(k) for k, _ in pairs) or not pairs:
+            query = "&".join(f"{k}=***" for k, _ in pairs) if pairs else "***"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact(text: str, extra: Sequence[str] = ()) -> str:
+    """``text`` with registered secrets and ``extra`` replaced by ``***`` and URLs redacted."""
+    with _secrets_lock:
+        secrets = sorted(
+            {*_secrets, *(s for s in extra if s and len(s) >= _MIN_SECRET_LEN)}, key=len, reverse=True
+        )
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
+    out = []
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS and value:
+            out.append(value)
+            # "Bearer <token>" / "Token <token>": the bare token must go too.
+            out.extend(part for part in value.split() if len(part) >= _MIN_SECRET_LEN)
+    return out
+
+
+@dataclass
+class Stats:
+    """Counts of what a client sent (thread-safe); benchmarks print them.
+
+    ``requests`` counts every attempt that reached the transport (first tries and retries),
+    ``retries`` the attempts that were repeats, ``by_status`` the responses per status, and
+    ``transport_errors`` the attempts that failed without a response.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    transport_errors: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def _sent(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _answered(self, status: int) -> None:
+        with self._lock:
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def _failed(self) -> None:
+        with self._lock:
+            self.transport_errors += 1
+
+    def _retried(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def summary(self) -> str:
+        """One line, e.g. ``412 requests, 3 retries``."""
+        with self._lock:
+            return f"{self.requests:,} requests, {self.retries:,} retries"
+
+
+def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def _replayable(request: httpx.Request) -> bool:
+    stream = request.stream
+    # MultipartStream re-renders its fields (seeking file objects back to 0) on each iteration.
+    return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
+
+
+class RetryTransport(httpx.BaseTransport):
+    """A transport that retries another one; see the module docstring for the policy.
+
+    ``max_retries`` is the number of repeats after the first attempt. ``sleep`` and
+    ``rand`` (returning a float in [0, 1)) and ``clock`` (epoch seconds, for HTTP-date
+    Retry-After) are injectable for tests. After the budget is spent, the last response is
+    returned (the caller maps it with :func:`raise_for_api`) or the last transport error is
+    raised (map it with :func:`translate_transport_errors`).
+    """
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        *,
+        max_retries: int = 5,
+        backoff_base: float = 0.2,
+        backoff_cap: float = 10.0,
+        retry_after_max: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+        stats: Stats | None = None,
+    ) -> None:
+        self.inner = inner
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.retry_after_max = retry_after_max
+        self.sleep = sleep
+        self.rand = rand
+        self.clock = clock
+        self.stats = stats if stats is not None else Stats()
+
+    def backoff(self, attempt: int) -> float:
+        """The full-jitter wait before retry number ``attempt`` (0-based)."""
+        return self.rand() * min(self.backoff_cap, self.backoff_base * (2**attempt))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        retryable = request.extensions.get(NO_RETRY, True) is not False and _replayable(request)
+        attempt = 0
+        while True:
+            self.stats._sent()
+            try:
+                response = self.inner.handle_request(request)
+            except _RETRYABLE_ERRORS as exc:
+                self.stats._failed()
+                if not retryable or attempt >= self.max_retries:
+                    raise
+                delay = self.backoff(attempt)
+                reason = type(exc).__name__
+            else:
+                self.stats._answered(response.status_code)
+                if not retryable or attempt >= self.max_retries or response.status_code not in RETRY_STATUSES:
+                    return response
+                delay = self.backoff(attempt)
+                if response.status_code in (429, 503):
+                    after = _parse_retry_after(response.headers.get("retry-after"), self.clock)
+                    if after is not None:
+                        if after > self.retry_after_max:
+                            return response
+                        delay = after
+                _discard(response)
+                reason = f"HTTP {response.status_code}"
+            attempt += 1
+            self.stats._retried()
+            log.info(
+                "retry %d/%d of %s %s after %s in %.2f s",
+                attempt,
+                self.max_retries,
+                request.method,
+                redact_url(request.url),
+                reason,
+                delay,
+            )
+            self.sleep(delay)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _discard(response: httpx.Response) -> None:
+    """Release a response's connection before retrying (its body may be cut off)."""
+    try:
+        response.read()
+    except httpx.HTTPError:
+        pass
+    finally:
+        response.close()
+
+
+# Stats of clients built here, so benchmarks can ask a client for its counts.
+_client_stats: weakref.WeakKeyDictionary[httpx.Client, Stats] = weakref.WeakKeyDictionary()
+
+
+def make_client(
+    base_url: str,
+    *,
+    headers: Mapping[str, str],
+    secrets: Sequence[str] = (),
+    timeout: float = 30,
+    transport: httpx.BaseTransport | None = None,
+    max_retries: int = 5,
+    pool: int = 32,
+    stats: Stats | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    follow_redirects: bool = False,
+) -> httpx.Client:
+    """An ``httpx.Client`` for ``base_url`` whose transport retries (see :class:`RetryTransport`).
+
+    ``headers`` are sent on every request; the values of secret headers (``X-Token``,
+    ``Authorization``) and every string in ``secrets`` are registered for redaction.
+    ``transport`` replaces the network (``httpx.MockTransport`` in tests) and is wrapped by
+    the retrying transport too. ``pool`` bounds the connections kept to one host; set it at
+    least to the number of worker threads sharing the client. ``timeout`` applies to connect,
+    read, write and pool waits separately. Redirects are not followed by default (a GCS
+    resumable upload answers 308 without meaning a redirect). The counts of requests and
+    retries are in ``stats`` (or :func:`client_stats`).
+    """
+    for secret in [*secrets, *_header_secrets(headers)]:
+        register_secret(secret)
+    inner = transport or httpx.HTTPTransport(
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
+    )
+    retrying = RetryTransport(inner, max_retries=max_retries, sleep=sleep, stats=stats)
+    client = httpx.Client(
+        base_url=base_url,
+        headers=dict(headers),
+        timeout=httpx.Timeout(timeout),
+        transport=retrying,
+        follow_redirects=follow_redirects,
+    )
+    _client_stats[client] = retrying.stats
+    return client
+
+
+def client_stats(client: httpx.Client) -> Stats:
+    """The :class:`Stats` of a client built by :func:`make_client` (``KeyError`` otherwise)."""
+    return _client_stats[client]
+
+
+def extract_error(response: httpx.Response) -> tuple[str | None, str]:
+    """``(code, message)`` from an error body; both providers' shapes are understood.
+
+    * TensorBay: ``{"code": "ResourceNotExist", "message": "..."}``
+    * Deepen (Django REST framework): ``{"detail": "Not found."}`` or a field map
+      ``{"name": ["This field is required."]}``
+    * GCS uploads: ``{"error": {"code": 404, "message": "..."}}``
+    * anything else: the first line of the text body, or the reason phrase.
+    """
+    try:
+        response.read()
+        body: Any = response.json()
+    except (ValueError, httpx.HTTPError):
+        body = None
+    if isinstance(body, dict):
+        if "code" in body and not isinstance(body["code"], dict | list):
+            return str(body["code"]), str(body.get("message") or body.get("detail") or "")
+        if "detail" in body:
+            return None, str(body["detail"])
+        error = body.get("error")
+        if isinstance(error, dict):
+            return None, str(error.get("message", ""))
+        if isinstance(error, str):
+            return None, error
+        if body and all(isinstance(v, list | str) for v in body.values()):
+            return None, "; ".join(
+                f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in body.items()
+            )
+    try:
+        text = response.text.strip()
+    except (httpx.HTTPError, UnicodeDecodeError):
+        text = ""
+    if text and not text.lstrip().startswith("<"):
+        return None, text.splitlines()[0]
+    return None, response.reason_phrase
+
+
+_MAX_MESSAGE = 300
+
+
+def raise_for_api(
+    response: httpx.Response,
+    *,
+    what: str,
+    error_code_of: Callable[[httpx.Response], tuple[str | None, str]] = extract_error,
+    token_env: str | None = None,
+) -> None:
+    """Return when ``response`` is 2xx; otherwise raise the matching labelsync error.
+
+    The message is one line, ``"<what>: HTTP <status> <code>: <message>"`` (``<code>`` left
+    out when the body has none), redacted. The class follows the status:
+
+    ========  ===================================================================
+    401, 403  :class:`~labelsync.errors.AuthError`, hint naming ``token_env``
+    404       :class:`~labelsync.errors.NotFoundError`
+    409       :class:`~labelsync.errors.ConflictError`
+    429, 5xx  :class:`~labelsync.errors.TransientError` (the retries are spent)
+    other     :class:`~labelsync.errors.RemoteError`
+    ========  ===================================================================
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    code, message = error_code_of(response)
+    extra = _header_secrets(response.request.headers) if _has_request(response) else []
+    message = redact(" ".join(message.split()), extra)
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    head = f"{what}: HTTP {status}" + (f" {code}" if code else "")
+    text = f"{head}: {message}" if message else head
+    cls: type[errors.RemoteError] = errors.RemoteError
+    hint: str | None = None
+    if status in (401, 403):
+        cls = errors.AuthError
+        where = f"${token_env}" if token_env else "the remote's token environment variable"
+        hint = f"check the token in {where} and that it may access this resource"
+    elif status == 404:
+        cls = errors.NotFoundError
+    elif status == 409:
+        cls = errors.ConflictError
+    elif status == 429 or status >= 500:
+        cls = errors.TransientError
+        hint = "the remote is overloaded or failing; try again later (a re-run apply resumes)"
+    raise cls(text, status=status, code=code, hint=hint)
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when the response has no request
+    except RuntimeError:
+        return False
+    return True
+
+
+@contextmanager
+def translate_transport_errors(what: str | None = None) -> Iterator[None]:
+    """Turn httpx errors raised inside the block into labelsync errors (``from exc``).
+
+    Connection failures, timeouts and dropped connections (already retried by the
+    transport) become :class:`~labelsync.errors.TransientError`, other transport problems
+    (bad URL, unsupported scheme) :class:`~labelsync.errors.RemoteError`, both with the
+    message ``"[<what>: ]cannot reach <host>: <reason>"`` and a hint to check the url and the
+    network. ``httpx.HTTPStatusError`` goes through :func:`raise_for_api`. Labelsync errors
+    pass through unchanged.
+    """
+    try:
+        yield
+    except httpx.HTTPStatusError as exc:
+        raise_for_api(exc.response, what=what or "request")
+        raise  # pragma: no cover - raise_for_api always raises for a non-2xx status
+    except httpx.HTTPError as exc:
+        host = "the remote"
+        extra: list[str] = []
+        try:
+            request = exc.request
+        except RuntimeError:
+            request = None
+        if request is not None:
+            host = request.url.netloc.decode("ascii", "replace").rsplit("@", 1)[-1]
+            extra = _header_secrets(request.headers)
+        reason = redact(" ".join(str(exc).split()) or type(exc).__name__, extra)
+        prefix = f"{what}: " if what else ""
+        cls = errors.TransientError if isinstance(exc, _RETRYABLE_ERRORS) else errors.RemoteError
+        raise cls(
+            f"{prefix}cannot reach {host}: {reason}",
+            hint="check the remote's url (labelsync.yaml or LABELSYNC_REMOTE_<NAME>_URL) and the network",
+        ) from exc
