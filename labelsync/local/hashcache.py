@@ -1,0 +1,277 @@
+"""Content identity of local files: SHA-1 of the bytes, cached so an unchanged tree is never re-read.
+
+The cache lives in ``<root>/.labelsync/cache/hashes.sqlite``, one row per file path (relative
+to the repository root when inside it), and a row is trusted only while the file's
+``(size, mtime_ns, inode)`` are those recorded with it.
+
+Contract of :meth:`HashCache.digest_all`:
+
+* returns one :class:`~labelsync.state.Blob` per input file, in input order, whose
+  ``checksum`` is the SHA-1 hex digest (the TensorBay checksum) of the bytes and ``size`` the
+  number of bytes hashed;
+* reads the cache in bulk (one query per :class:`HashCache` instance, kept in memory after),
+  hashes only the misses, concurrently on ``jobs`` threads (``hashlib`` releases the GIL;
+  reads of 1 MiB), and writes the new rows in one transaction;
+* "racily clean" entries are not trusted: a row whose ``mtime_ns`` is within
+  :data:`RACY_WINDOW_NS` of the moment it was hashed may describe a file that was written
+  again within the file system's timestamp granularity, so it is hashed once more (as git
+  does with its index). Files older than that are hashed once and then only stat'ed;
+* a file that changed between the scan and the read is hashed as read and not cached;
+  a file that disappeared raises :class:`LocalDataError`;
+* the cache is an optimisation and never fatal: two processes may use it at once (WAL
+  journal, busy timeout; a write that still finds the database locked is skipped), and a
+  corrupt or unreadable cache file is deleted and rebuilt (or, if the directory is not
+  writable, an in-memory cache is used for this run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from labelsync.errors import LocalDataError
+from labelsync.local.scan import LocalFile
+from labelsync.state import Blob
+
+CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
+READ_SIZE = 1 << 20
+RACY_WINDOW_NS = 2_000_000_000
+SCHEMA_VERSION = 1
+_BATCH = 64  # files per thread task: fewer, larger tasks for trees of tiny files
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hashes (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    sha1 TEXT NOT NULL,
+    hashed_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(slots=True)
+class CacheStats:
+    """What the last :meth:`HashCache.digest_all` did (for benchmarks and ``--verbose``)."""
+
+    files: int = 0
+    hits: int = 0
+    hashed: int = 0
+    bytes_hashed: int = 0
+    rebuilt: bool = False
+
+
+def sha1_file(path: str, expect: LocalFile | None = None) -> tuple[Blob, bool]:
+    """Hash one file; return its blob and whether it still matches ``expect``'s stat.
+
+    Raises :class:`LocalDataError` when the file cannot be read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise LocalDataError(f"{path}: file disappeared while reading", hint="re-run the command") from None
+    except OSError as exc:
+        raise LocalDataError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        h = hashlib.sha1(usedforsecurity=False)
+        size = 0
+        while True:
+            chunk = os.read(fd, READ_SIZE)
+            if not chunk:
+                break
+            size += len(chunk)
+            h.update(chunk)
+    except OSError as exc:
+        raise LocalDataError(f"{path}: cannot read: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    same = (
+        expect is not None
+        and st.st_size == expect.size == size
+        and st.st_mtime_ns == expect.mtime_ns
+        and st.st_ino == expect.inode
+    )
+    return Blob(h.hexdigest(), size), same
+
+
+class HashCache:
+    """SHA-1 digests of local files, cached in SQLite under ``root`` (see the module docstring).
+
+    Not thread-safe itself (use one instance per thread); safe across processes.
+    """
+
+    def __init__(self, root: Path, *, path: Path | None = None) -> None:
+        self.root = os.path.abspath(root)
+        self._prefix = self.root.rstrip(os.sep) + os.sep
+        self.db_path = str(path) if path is not None else os.path.join(self.root, CACHE_RELPATH)
+        self.stats = CacheStats()
+        self._rows: dict[str, tuple[int, int, int, str, int]] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._rebuilt = False
+
+    # -- connection ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        try:
+            self._conn = self._open(self.db_path)
+        except sqlite3.DatabaseError:
+            self._conn = self._rebuild()
+        except OSError:
+            self._conn = self._open(":memory:")
+        return self._conn
+
+    @staticmethod
+    def _open(db_path: str) -> sqlite3.Connection:
+        if db_path != ":memory:":
+            os.makedirs(os.path.dirname(db_path), exist_ok=True)
+        conn = sqlite3.connect(db_path, timeout=10.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            with contextlib.suppress(sqlite3.OperationalError):  # another process may hold a lock
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if row is None:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                conn.execute("DELETE FROM hashes")
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _rebuild(self) -> sqlite3.Connection:
+        """Delete a corrupt cache file and start afresh (in memory if that fails too)."""
+        self._rebuilt = True
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(self.db_path + suffix)
+        try:
+            return self._open(self.db_path)
+        except (sqlite3.DatabaseError, OSError):
+            return self._open(":memory:")
+
+    def close(self) -> None:
+        """Close the database connection (the in-memory rows are kept)."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> HashCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- rows ---------------------------------------------------------------------------
+
+    def _key(self, path: str) -> str:
+        return path[len(self._prefix) :] if path.startswith(self._prefix) else path
+
+    def _load(self) -> dict[str, tuple[int, int, int, str, int]]:
+        if self._rows is not None:
+            return self._rows
+        conn = self._connect()
+        query = "SELECT path, size, mtime_ns, inode, sha1, hashed_ns FROM hashes"
+        try:
+            rows = conn.execute(query).fetchall()
+        except sqlite3.DatabaseError:
+            conn = self._conn = self._rebuild()
+            rows = conn.execute(query).fetchall()
+        self._rows = {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        return self._rows
+
+    def _store(self, new: list[tuple[str, int, int, int, str, int]]) -> None:
+        if not new:
+            return
+        conn = self._connect()
+        sql = "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)"
+        for attempt in (1, 2):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(sql, new)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                return
+            except sqlite3.OperationalError:
+                return  # still locked by another process after the busy timeout: skip caching
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    return
+                conn = self._conn = self._rebuild()
+
+    # -- API ----------------------------------------------------------------------------
+
+    def digest_all(self, files: Sequence[LocalFile], jobs: int = 4) -> list[Blob]:
+        """Return the blob of every file, in order (see the module docstring for the contract)."""
+        rows = self._load()
+        stats = CacheStats(files=len(files), rebuilt=self._rebuilt)
+        out: list[Blob | None] = [None] * len(files)
+        misses: list[int] = []
+        key = self._key
+        for i, f in enumerate(files):
+            row = rows.get(key(f.path))
+            if (
+                row is not None
+                and row[0] == f.size
+                and row[1] == f.mtime_ns
+                and row[2] == f.inode
+                and f.mtime_ns < row[4] - RACY_WINDOW_NS
+            ):
+                out[i] = Blob(row[3], f.size)
+            else:
+                misses.append(i)
+        stats.hits = len(files) - len(misses)
+        if misses:
+            hashed_ns = time.time_ns()
+            results = self._hash_many([files[i] for i in misses], jobs)
+            new: list[tuple[str, int, int, int, str, int]] = []
+            for i, (blob, same) in zip(misses, results, strict=True):
+                out[i] = blob
+                stats.hashed += 1
+                stats.bytes_hashed += blob.size
+                if same:
+                    f = files[i]
+                    k = key(f.path)
+                    row = (f.size, f.mtime_ns, f.inode, blob.checksum, hashed_ns)
+                    rows[k] = row
+                    new.append((k, *row))
+            self._store(new)
+        self.stats = stats
+        return [b for b in out if b is not None]
+
+    def digest(self, file: LocalFile) -> Blob:
+        """The blob of one file (through the cache)."""
+        return self.digest_all([file], jobs=1)[0]
+
+    @staticmethod
+    def _hash_many(files: list[LocalFile], jobs: int) -> list[tuple[Blob, bool]]:
+        if jobs <= 1 or len(files) <= 1:
+            return [sha1_file(f.path, f) for f in files]
+        batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="labelsync-hash") as pool:
+            parts = pool.map(lambda batch: [sha1_file(f.path, f) for f in batch], batches)
+            return [r for part in parts for r in part]

@@ -1,0 +1,146 @@
+"""Scan a data directory: the files a segment declares, with what the hash cache keys on.
+
+Contract of :func:`scan_dir`:
+
+* Returns one :class:`LocalFile` per regular file below ``data_dir`` whose path relative to
+  ``data_dir`` matches an ``include`` pattern and no ``exclude`` pattern (gitignore-style,
+  see :mod:`labelsync.local.patterns`), sorted by ``rel``. ``rel`` is a POSIX path and
+  becomes the item's ``remotePath``.
+* Hidden entries (a name starting with ``.``, file or directory: ``.git``, ``.DS_Store``,
+  ``.labelsync``) are always skipped. So are sockets, FIFOs and devices.
+* Symlinks are followed when they resolve inside ``root`` (the repository) and refused with
+  :class:`LocalDataError` when they resolve outside it; a dangling symlink is an error too.
+  A directory symlink to one of its own ancestors (a loop) is skipped.
+* ``data_dir`` itself must exist, be a directory and lie inside ``root``.
+* Cost: one ``os.scandir`` per directory and one ``stat`` per file (``DirEntry.stat``, which
+  for non-symlinks reuses what ``scandir`` read where the OS allows); patterns are compiled
+  once. Exclude patterns that match a directory prune the walk below it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from labelsync.errors import LocalDataError
+from labelsync.local.paths import is_inside
+from labelsync.local.patterns import compile_patterns
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """One local data file.
+
+    ``rel``: POSIX path relative to the data directory (the remote path);
+    ``path``: absolute path as found (may go through a symlink inside the repository);
+    ``size``, ``mtime_ns``, ``inode``: from ``stat`` (of the symlink's target), the hash
+    cache's key together with ``path``.
+    """
+
+    rel: str
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
+    """Stat one file into a :class:`LocalFile` (``rel`` defaults to its name).
+
+    Raises :class:`LocalDataError` when it does not exist or is not a regular file.
+    """
+    p = os.path.abspath(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise LocalDataError(f"{p}: file does not exist", hint="create it or fix the reference") from None
+    except OSError as exc:
+        raise LocalDataError(f"{p}: cannot read: {exc.strerror}") from exc
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise LocalDataError(f"{p}: not a regular file", hint="reference a file, not a directory")
+    return LocalFile(rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def scan_dir(
+    root: Path,
+    data_dir: Path,
+    include: Sequence[str] = ("**/*",),
+    exclude: Sequence[str] = (),
+) -> list[LocalFile]:
+    """List the selected files below ``data_dir`` (see the module docstring for the rules).
+
+    Raises :class:`LocalDataError` (one line naming the path and the fix) when ``data_dir``
+    is missing, not a directory, outside ``root``, unreadable, or holds a symlink that
+    leads outside ``root`` or nowhere.
+    """
+    top = os.path.abspath(data_dir)
+    if not os.path.isdir(top):
+        what = "is not a directory" if os.path.exists(top) else "does not exist"
+        raise LocalDataError(f"data directory {top} {what}", hint="create it or fix the data path in the manifest")
+    if not is_inside(root, Path(top)):
+        raise LocalDataError(
+            f"data directory {top} resolves outside the repository {os.path.abspath(root)}",
+            hint="keep data inside the repository; do not symlink to outside it",
+        )
+    inc = compile_patterns(include)
+    exc = compile_patterns(exclude)
+    inc_match = inc.fullmatch if inc is not None else None
+    exc_match = exc.fullmatch if exc is not None else None
+    root_real = os.path.realpath(root)
+    root_prefix = root_real.rstrip(os.sep) + os.sep
+
+    out: list[LocalFile] = []
+    # (absolute dir as found, its real path, rel prefix with trailing "/", real paths of the
+    # directories above it): a directory symlink to one of its own ancestors is a loop.
+    top_real = os.path.realpath(top)
+    stack: list[tuple[str, str, str, frozenset[str]]] = [(top, top_real, "", frozenset())]
+    while stack:
+        abs_dir, dir_real, prefix, ancestors = stack.pop()
+        try:
+            it = os.scandir(abs_dir)
+        except OSError as err:
+            raise LocalDataError(f"cannot read directory {abs_dir}: {err.strerror}") from err
+        with it:
+            for entry in it:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                rel = prefix + name
+                try:
+                    if entry.is_symlink():
+                        real = os.path.realpath(entry.path)
+                        if real != root_real and not real.startswith(root_prefix):
+                            raise LocalDataError(
+                                f"{entry.path} is a symlink to {real}, outside the repository",
+                                hint="copy the file into the repository or remove the symlink",
+                            )
+                        if not os.path.exists(real):
+                            raise LocalDataError(
+                                f"{entry.path} is a dangling symlink", hint="remove it or fix its target"
+                            )
+                        is_dir = os.path.isdir(real)
+                    else:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                        real = dir_real + os.sep + name
+                    if is_dir:
+                        if real == dir_real or real in ancestors:
+                            continue  # a symlink loop
+                        if exc_match is not None and exc_match(rel):
+                            continue
+                        stack.append((entry.path, real, rel + "/", ancestors | {dir_real}))
+                        continue
+                    if inc_match is None or inc_match(rel) is None:
+                        continue
+                    if exc_match is not None and exc_match(rel):
+                        continue
+                    st = entry.stat()
+                except OSError as err:
+                    raise LocalDataError(f"cannot read {entry.path}: {err.strerror}") from err
+                if not stat_mod.S_ISREG(st.st_mode):
+                    continue
+                out.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+    out.sort(key=lambda f: f.rel)
+    return out
