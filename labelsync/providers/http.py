@@ -11,6 +11,11 @@ documented way to add behaviour). It retries:
 * transport failures: connect errors, read/write errors, a peer closing the connection
   mid-response (``RemoteProtocolError``) and timeouts.
 
+To retry a connection dropped in the middle of a response body, the transport reads every
+body before returning the response (what ``client.get`` does anyway). Only requests marked
+``extensions={"labelsync_stream": True}`` keep their body unread for ``client.stream``;
+such a body cut off mid-way is not retried.
+
 Every method is retried, because labelsync's writes are idempotent (PUT, upserts, batched
 callbacks keyed by remote path). A caller sending something that must not be repeated marks
 the request with ``extensions={"labelsync_retry": False}``. The wait before retry *n*
@@ -52,6 +57,7 @@ from labelsync import errors
 __all__ = [
     "NO_RETRY",
     "RETRY_STATUSES",
+    "STREAM",
     "RetryTransport",
     "Stats",
     "client_stats",
@@ -71,6 +77,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 NO_RETRY = "labelsync_retry"
 """Request extension key; ``extensions={NO_RETRY: False}`` sends a request at most once."""
+
+STREAM = "labelsync_stream"
+"""Request extension key; ``extensions={STREAM: True}`` leaves the response body unread for
+``client.stream(...)`` (large downloads). Such a body cut off mid-way is not retried."""
 
 SECRET_HEADERS = frozenset({"x-token", "authorization", "proxy-authorization", "x-api-key", "cookie"})
 """Header names whose values are credentials (compared lower-case)."""
@@ -241,11 +251,14 @@ class RetryTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         retryable = request.extensions.get(NO_RETRY, True) is not False and _replayable(request)
+        streaming = request.extensions.get(STREAM, False) is True
         attempt = 0
         while True:
             self.stats._sent()
             try:
                 response = self.inner.handle_request(request)
+                if not streaming:
+                    response = _buffered(request, response)
             except _RETRYABLE_ERRORS as exc:
                 self.stats._failed()
                 if not retryable or attempt >= self.max_retries:
@@ -280,6 +293,23 @@ class RetryTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """``response`` with its raw (still encoded) body read, so a cut-off body is retried here."""
+    stream = response.stream
+    assert isinstance(stream, httpx.SyncByteStream)
+    try:
+        raw = b"".join(stream)
+    finally:
+        stream.close()
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        stream=httpx.ByteStream(raw),
+        extensions=response.extensions,
+        request=request,
+    )
 
 
 def _discard(response: httpx.Response) -> None:
