@@ -36,9 +36,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from labelsync.cli import emulator, sync, validate, status
+    from labelsync.cli import action, emulator, status, sync, validate
 
-    for module in (validate, sync, status, emulator):
+    for module in (validate, sync, status, emulator, action):
         for command in module.COMMANDS:
             cli.add_command(command)
 
