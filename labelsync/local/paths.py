@@ -108,7 +108,11 @@ def check_declared(
             what = "is not a directory" if target.exists() else "does not exist"
             return [
                 Diagnostic(
-                    file, line, column, f"data directory {declared!r} {what}", json_path,
+                    file,
+                    line,
+                    column,
+                    f"data directory {declared!r} {what}",
+                    json_path,
                     "create it or fix the path (relative to the manifest file)",
                 )
             ]
@@ -116,7 +120,11 @@ def check_declared(
             what = "is not a file" if target.exists() else "does not exist"
             return [
                 Diagnostic(
-                    file, line, column, f"file {declared!r} {what}", json_path,
+                    file,
+                    line,
+                    column,
+                    f"file {declared!r} {what}",
+                    json_path,
                     "create it or fix the path (relative to the manifest file)",
                 )
             ]

@@ -61,7 +61,9 @@ def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
         raise LocalDataError(f"{p}: cannot read: {exc.strerror}") from exc
     if not stat_mod.S_ISREG(st.st_mode):
         raise LocalDataError(f"{p}: not a regular file", hint="reference a file, not a directory")
-    return LocalFile(rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino)
+    return LocalFile(
+        rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino
+    )
 
 
 def scan_dir(
@@ -79,7 +81,9 @@ def scan_dir(
     top = os.path.abspath(data_dir)
     if not os.path.isdir(top):
         what = "is not a directory" if os.path.exists(top) else "does not exist"
-        raise LocalDataError(f"data directory {top} {what}", hint="create it or fix the data path in the manifest")
+        raise LocalDataError(
+            f"data directory {top} {what}", hint="create it or fix the data path in the manifest"
+        )
     if not is_inside(root, Path(top)):
         raise LocalDataError(
             f"data directory {top} resolves outside the repository {os.path.abspath(root)}",
