@@ -1,5 +1,229 @@
-"""(placeholder) commands of labelsync.cli.sync."""
+"""``labelsync plan``, ``labelsync apply`` and ``labelsync show``.
+
+Thin: parse flags, load and resolve the manifests, call the engine, render, exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from labelsync.cli import output
+from labelsync.engine.apply import apply_plan, check_applicable
+from labelsync.engine.connect import Connections
+from labelsync.engine.planning import git_source, make_plan
+from labelsync.errors import Interrupted, StalePlanError, UsageError
+from labelsync.plan.model import Plan, format_bytes
+from labelsync.plan.render_markdown import render_markdown
+from labelsync.plan.render_text import render_text
+from labelsync.plan.serialize import dumps_plan, loads_plan
+from labelsync.providers.base import ApplyOptions
+from labelsync.state import Desired
+
+DEFAULT_JOBS = 16
+
+paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path]:
+    """Load, validate and resolve the manifests under ``paths``: ``(desired datasets, root)``."""
+    from labelsync.desired import resolve_desired
+    from labelsync.local.hashcache import HashCache
+    from labelsync.manifest import load_manifests
+    from labelsync.manifest.remotes import find_root
+
+    targets = list(paths) or [Path(".")]
+    for p in targets:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
+    manifests = load_manifests(targets)
+    root = find_root(targets[0])
+    cache = HashCache(root)
+    try:
+        desired = resolve_desired(manifests, root, cache=cache, jobs=jobs)
+    finally:
+        close = getattr(cache, "close", None)
+        if close:
+            close()
+    return desired, root
+
+
+def _remotes(root: Path) -> dict:
+    from labelsync.manifest.remotes import load_remotes
+
+    return load_remotes(root)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temp file in the same directory, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
+    """The plan in ``fmt``, rendered from its serialised form (what ``-o`` writes)."""
+    text = dumps_plan(plan)
+    if fmt == "json":
+        return text
+    saved = loads_plan(text)
+    if fmt == "markdown":
+        return render_markdown(saved, marker="<!-- labelsync-plan -->")
+    return render_text(saved, verbose=verbose, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+
+
+@click.command()
+@paths_argument
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
+def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, verbose: bool) -> int:
+    """Show what apply would change on the remote to match the manifests.
+
+    \b
+    Examples:
+      labelsync plan examples/quickstart
+      labelsync plan -o plan.json --format markdown --detailed-exitcode
+    """
+    desired, root = load_desired(paths)
+    with Connections(_remotes(root), root) as conns:
+        the_plan = make_plan(desired, conns, root)
+    if out is not None:
+        write_atomic(out, dumps_plan(the_plan))
+    click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
+    if out is not None and fmt != "json":
+        output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
+    return 2 if detailed_exitcode and the_plan.has_changes else 0
+
+
+def _is_plan_file(paths: tuple[Path, ...]) -> bool:
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix == ".json"
+
+
+@click.command()
+@paths_argument
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=DEFAULT_JOBS, show_default=True, help="Concurrent uploads.")
+@click.option("-m", "--message", default="", help="Commit message (default: the git commit being applied).")
+@click.option("--tag", default=None, help="Tag the new commit (tensorbay).")
+@click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
+def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool) -> int:
+    """Change the remote to match the manifests (or apply a saved plan file exactly).
+
+    \b
+    Examples:
+      labelsync apply examples/quickstart --auto-approve
+      labelsync plan -o plan.json && labelsync apply plan.json
+    """
+    if _is_plan_file(paths):
+        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=str(paths[0]))
+        root = Path(the_plan.root) if the_plan.root else Path(".")
+        _check_local_digests(the_plan, root)
+        saved = True
+    else:
+        desired, root = load_desired(paths)
+        saved = False
+    with Connections(_remotes(root), root, jobs=jobs) as conns:
+        if not saved:
+            the_plan = make_plan(desired, conns, root)
+            click.echo(render(the_plan, "text", verbose=verbose), nl=False)
+        if not the_plan.has_changes:
+            if saved:
+                click.echo("The plan has no changes; nothing to apply.")
+            return 0
+        check_applicable(the_plan)
+        if not auto_approve and not saved:
+            _confirm()
+        options = ApplyOptions(
+            root=root,
+            jobs=jobs,
+            message=message or _git_message(root),
+            tag=tag,
+            source=the_plan.source or git_source(root),
+        )
+        from labelsync.engine.progress import make_progress
+
+        events = make_progress(sys.stderr, ci=output.is_ci())
+        try:
+            results = apply_plan(the_plan, conns, options, events)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "apply interrupted; what was sent is kept in the open draft",
+                hint="run the same apply again to resume",
+            ) from None
+    for r in results:
+        extra = " (resumed an interrupted apply)" if r.resumed else ""
+        click.echo(
+            f"Applied {r.name}: {r.changes_applied} change(s), {r.files_uploaded} file(s) / "
+            f"{format_bytes(r.bytes_uploaded)} uploaded; now at {str(r.revision)[:12]}{extra}."
+        )
+        for m in r.messages:
+            click.echo(f"  note: {m}")
+    return 0
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to apply without confirmation: standard input is not a terminal",
+            hint="review the plan above, then pass --auto-approve (or apply a saved plan file)",
+        )
+    if not click.confirm("Apply these changes?", default=False):
+        raise UsageError("apply cancelled; nothing was changed")
+
+
+def _git_message(root: Path) -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def _check_local_digests(the_plan: Plan, root: Path) -> None:
+    """Refuse a saved plan whose local desired state changed since it was made."""
+    manifests = sorted({root / d.manifest.split(":")[0] for d in the_plan.datasets if d.manifest})
+    if not manifests:
+        return
+    desired, _ = load_desired(manifests)
+    now = {(d.dataset.remote, d.dataset.name): d.digest for d in desired}
+    for d in the_plan.datasets:
+        current = now.get((d.remote, d.name))
+        if current != d.desired_digest:
+            raise StalePlanError(
+                f"plan is stale: the local files or manifests of dataset '{d.name}' changed since the plan was made",
+                hint="run `labelsync plan -o FILE` again and review the new plan",
+            )
+
+
+@click.command()
+@click.argument("planfile", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
+def show(planfile: Path, fmt: str, verbose: bool) -> int:
+    """Render a saved plan file.
+
+    \b
+    Example:
+      labelsync show plan.json --format markdown
+    """
+    the_plan = loads_plan(planfile.read_text(encoding="utf-8"), origin=str(planfile))
+    click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
+    return 0
+
+
+COMMANDS: list[click.Command] = [plan, apply, show]

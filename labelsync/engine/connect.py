@@ -1,0 +1,122 @@
+"""Connecting to a remote: a provider bound to a url and a token, or to the embedded emulator.
+
+A remote whose url is ``local`` (the built-in remotes, or no ``labelsync.yaml``) runs the
+matching emulator in-process on an ephemeral loopback port, with its state under
+``<root>/.labelsync/local/<provider>/``, so a newcomer can plan and apply with no account.
+Otherwise the token is read from the remote's environment variable; it is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labelsync.errors import AuthError, ConfigError
+from labelsync.manifest.remotes import Remote
+from labelsync.providers.base import Provider
+
+LOCAL_TOKEN = "Accesskey-labelsync-local"
+"""The token of the embedded emulator (it only listens on loopback; not a secret)."""
+
+
+@dataclass
+class Connection:
+    """A provider for one remote, plus the embedded server behind it (if any)."""
+
+    remote: Remote
+    provider: Provider
+    server: Any = None
+    url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.provider.close()
+        if self.server is not None:
+            self.server.stop()
+
+
+def local_state_dir(root: Path, provider: str) -> Path:
+    """Where the embedded emulator of ``provider`` keeps its state for repository ``root``."""
+    return root / ".labelsync" / "local" / provider
+
+
+def connect(remote: Remote, root: Path, *, jobs: int = 16) -> Connection:
+    """Open a :class:`Connection` to ``remote`` (starting the embedded emulator if local)."""
+    server = None
+    if remote.is_local:
+        server = _start_local(remote.provider, local_state_dir(root, remote.provider))
+        url, token = server.url, LOCAL_TOKEN
+    else:
+        url = remote.url
+        token = os.environ.get(remote.token_env, "")
+        if not token:
+            raise AuthError(
+                f"remote '{remote.name}' needs a token: the environment variable {remote.token_env} is not set",
+                hint=f"export {remote.token_env}=<your access key> (tokens never go in manifests)",
+            )
+    try:
+        provider = _provider(remote, url, token, jobs)
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
+    return Connection(remote=remote, provider=provider, server=server, url=url)
+
+
+def _start_local(provider: str, state: Path) -> Any:
+    from labelsync.emulator.runtime import EmbeddedServer
+
+    state.mkdir(parents=True, exist_ok=True)
+    if provider == "tensorbay":
+        from labelsync.emulator.tensorbay import create_app
+    elif provider == "deepen":
+        from labelsync.emulator.deepen import create_app
+    else:  # pragma: no cover - remotes are validated
+        raise ConfigError(f"unknown provider {provider!r}")
+    return EmbeddedServer(create_app(state, tokens=[LOCAL_TOKEN])).start()
+
+
+def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:
+    if remote.provider == "tensorbay":
+        from labelsync.providers.tensorbay.client import TensorBayClient
+        from labelsync.providers.tensorbay.provider import TensorBayProvider
+
+        client = TensorBayClient(url, token, token_env=remote.token_env, pool=max(32, jobs + 8))
+        return TensorBayProvider(client, remote=remote.name)
+    if remote.provider == "deepen":
+        from labelsync.providers.deepen import open_deepen
+
+        return open_deepen(remote, url, token, jobs=jobs)
+    raise ConfigError(f"remote '{remote.name}': unknown provider {remote.provider!r}", hint="use tensorbay or deepen")
+
+
+class Connections:
+    """One connection per remote name, opened on first use, all closed together."""
+
+    def __init__(self, remotes: dict[str, Remote], root: Path, *, jobs: int = 16) -> None:
+        self.remotes = remotes
+        self.root = root
+        self.jobs = jobs
+        self._open: dict[str, Connection] = {}
+
+    def get(self, name: str) -> Connection:
+        if name not in self._open:
+            remote = self.remotes.get(name)
+            if remote is None:
+                known = ", ".join(sorted(self.remotes))
+                raise ConfigError(f"unknown remote '{name}'", hint=f"name one of: {known} (or add it to labelsync.yaml)")
+            self._open[name] = connect(remote, self.root, jobs=self.jobs)
+        return self._open[name]
+
+    def close(self) -> None:
+        for conn in self._open.values():
+            conn.close()
+        self._open.clear()
+
+    def __enter__(self) -> Connections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

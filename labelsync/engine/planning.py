@@ -1,0 +1,58 @@
+"""Making a plan: read each desired dataset's live state and diff it (the differ is pure).
+
+Also records where the plan comes from (the git repository and commit of the manifests),
+so the commit labelsync makes names its source.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from labelsync.engine.connect import Connections
+from labelsync.plan.differ import build_dataset_plan
+from labelsync.plan.model import Plan
+from labelsync.state import Desired
+
+
+def make_plan(desired: Sequence[Desired], connections: Connections, root: Path) -> Plan:
+    """The plan that turns every dataset's live state into ``desired`` (manifest order)."""
+    datasets = []
+    for want in desired:
+        provider = connections.get(want.dataset.remote).provider
+        live = provider.read_live(want)
+        datasets.append(build_dataset_plan(want, live, root=str(root)))
+    return Plan(
+        datasets=tuple(datasets),
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        root=str(root),
+        source=git_source(root),
+    )
+
+
+_CREDENTIALS = re.compile(r"//[^/@]*@")
+
+
+def git_source(root: Path) -> dict[str, str]:
+    """``{"repository", "commit"}`` of the git checkout at ``root`` ({} outside git).
+
+    Credentials embedded in a remote url (``https://user:token@host``) are removed.
+    """
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return {}
+    repository = _CREDENTIALS.sub("//", git("config", "--get", "remote.origin.url"))
+    out = {"commit": commit}
+    if repository:
+        out["repository"] = repository
+    return out

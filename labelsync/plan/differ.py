@@ -1,0 +1,304 @@
+"""The differ: desired state + live state -> the changes that turn live into desired.
+
+Pure (values in, values out); the only module that uses deepdiff, and only to describe
+what changed inside catalogs and other JSON documents. The rules:
+
+* A live state whose recorded digest equals the desired digest is a proven no-op: no
+  listing was needed and no change is planned (``noop_proven``).
+* A missing dataset is created with everything in it.
+* Catalog, notes and settings are compared as whole documents; a catalog change that
+  removes or redefines categories, attributes or label types is *breaking* (existing labels
+  may no longer fit) and says which.
+* Segments, sensors and files the manifest does not list are deleted only when the
+  dataset's policy has ``prune``; otherwise the plan warns that they are left alone.
+* A file whose content differs is re-uploaded (``file`` update); a file whose content is
+  the same but whose label, timestamp or frame differs is a ``label`` update and sends no
+  bytes. Content the remote already has, or that the plan already uploads for another
+  path, is counted once in ``upload_bytes``.
+* Deepen datasets cannot take new files or a new profile: any change other than labels
+  becomes one ``replace`` of the dataset, blocked unless the policy allows replace (and
+  never allowed for a protected dataset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from labelsync.plan.model import Action, Change, DatasetPlan, Kind
+from labelsync.state import Desired, Item, Live, MaskFile, Segment, item_fingerprint
+
+_REPLACE_PROVIDERS = frozenset({"deepen"})
+
+
+def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> DatasetPlan:
+    """Plan one dataset. ``root`` is the directory that ``source`` paths are made relative to."""
+    ds = desired.dataset
+    base = DatasetPlan(
+        name=ds.name,
+        remote=ds.remote,
+        provider=ds.provider,
+        kind=ds.kind,
+        branch=ds.branch,
+        base=live.head,
+        remote_id=live.remote_id,
+        desired_digest=desired.digest,
+        manifest=desired.manifest,
+    )
+    warnings: list[str] = []
+    blocked: list[str] = []
+    if live.open_draft and not live.open_draft.get("ours"):
+        warnings.append(
+            f"branch '{ds.branch}' has an open draft #{live.open_draft.get('number')} "
+            f"('{live.open_draft.get('title')}') that labelsync did not open; apply will refuse until it is "
+            "committed or closed"
+        )
+    if live.recorded_digest is not None and live.recorded_digest == desired.digest:
+        return _replace(base, noop_proven=True, warnings=tuple(warnings))
+    if not live.complete or (live.dataset is None and live.head is not None):
+        raise ValueError("live state must be complete unless its recorded digest matches")
+    if not live.verified:
+        warnings.append("the server did not report file checksums: file contents cannot be verified")
+
+    changes = list(_diff(desired, live, root=root, warnings=warnings))
+    if ds.provider in _REPLACE_PROVIDERS and live.dataset is not None:
+        changes = _collapse_to_replace(desired, live, changes, blocked)
+    if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
+        blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
+    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked))
+
+
+def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
+    from dataclasses import replace
+
+    return replace(plan, **fields)
+
+
+def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> Iterable[Change]:
+    ds = desired.dataset
+    prefix = f"dataset.{ds.name}"
+    remote = live.dataset
+    known: set[str] = set()
+    if remote is None:
+        yield Change(Action.CREATE, Kind.DATASET, prefix, after={"kind": ds.kind, "settings": dict(ds.settings)})
+    else:
+        known = _live_checksums(remote.segments.values())
+        if remote.kind != ds.kind:
+            yield Change(
+                Action.REPLACE,
+                Kind.DATASET,
+                prefix,
+                before={"kind": remote.kind},
+                after={"kind": ds.kind},
+                breaking=True,
+                reason=f"dataset type changes from {remote.kind} to {ds.kind}, which needs a new dataset",
+            )
+        if dict(remote.settings) != dict(ds.settings):
+            yield Change(Action.UPDATE, Kind.SETTINGS, f"{prefix}/settings", before=dict(remote.settings), after=dict(ds.settings))
+
+    live_catalog = dict(remote.catalog) if remote else {}
+    if dict(ds.catalog) != live_catalog:
+        breaking, why = catalog_breaks(live_catalog, dict(ds.catalog))
+        action = Action.CREATE if not live_catalog else Action.UPDATE
+        yield Change(action, Kind.CATALOG, f"{prefix}/catalog", before=live_catalog or None, after=dict(ds.catalog), breaking=breaking, reason=why)
+    live_notes = dict(remote.notes) if remote else {}
+    if _notes(ds.notes) != _notes(live_notes):
+        yield Change(Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
+
+    live_segments = remote.segments if remote else {}
+    sent: set[str] = set()
+    for name, seg in ds.segments.items():
+        yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings)
+    extra = [name for name in live_segments if name not in ds.segments]
+    for name in sorted(extra):
+        if desired.policy.prune:
+            count = len(live_segments[name].items)
+            yield Change(Action.DELETE, Kind.SEGMENT, f"{prefix}/segment.{name}", segment=name, before={"files": count}, breaking=True, reason=f"deletes segment '{name}' and its {count} files")
+        else:
+            warnings.append(f"remote segment '{name}' is not in the manifest; left alone (set spec.prune: true to delete it)")
+
+
+def _diff_segment(
+    prefix: str,
+    seg: Segment,
+    live: Segment | None,
+    desired: Desired,
+    root: str,
+    known: set[str],
+    sent: set[str],
+    warnings: list[str],
+) -> Iterable[Change]:
+    addr = f"{prefix}/segment.{seg.name}"
+    if live is None:
+        yield Change(Action.CREATE, Kind.SEGMENT, addr, segment=seg.name, after={"description": seg.description})
+        live = Segment(name=seg.name)
+    for name, sensor in seg.sensors.items():
+        old = live.sensors.get(name)
+        if old is None:
+            yield Change(Action.CREATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, after=sensor)
+        elif old != sensor:
+            yield Change(Action.UPDATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=old, after=sensor)
+    items = seg.items
+    for path in sorted(items):
+        want = items[path]
+        have = live.items.get(path)
+        if have is not None and have.blob is not None and want.blob == have.blob:
+            if _label_part(want) != _label_part(have):
+                send = _to_send(want, known, sent, masks_only=True)
+                yield Change(
+                    Action.UPDATE,
+                    Kind.LABEL,
+                    f"{addr}/label.{path}",
+                    segment=seg.name,
+                    before=_label_part(have),
+                    after=_file_after(want, root, send),
+                    upload_bytes=sum(size for _, size in send),
+                )
+            continue
+        send = _to_send(want, known, sent, masks_only=False)
+        yield Change(
+            Action.CREATE if have is None else Action.UPDATE,
+            Kind.FILE,
+            f"{addr}/file.{path}",
+            segment=seg.name,
+            before=None if have is None else item_fingerprint(have),
+            after=_file_after(want, root, send),
+            upload_bytes=sum(size for _, size in send),
+        )
+    extra_files = [p for p in live.items if p not in items]
+    extra_sensors = [s for s in live.sensors if s not in seg.sensors]
+    if desired.policy.prune:
+        for path in sorted(extra_files):
+            yield Change(Action.DELETE, Kind.FILE, f"{addr}/file.{path}", segment=seg.name, before=item_fingerprint(live.items[path]), breaking=True)
+        for name in sorted(extra_sensors):
+            yield Change(Action.DELETE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=live.sensors[name], breaking=True)
+    else:
+        if extra_files:
+            warnings.append(
+                f"segment '{seg.name}': {len(extra_files)} remote file(s) not in the manifest are left alone "
+                "(set spec.prune: true to delete them)"
+            )
+        if extra_sensors:
+            warnings.append(f"segment '{seg.name}': remote sensor(s) {', '.join(sorted(extra_sensors))} left alone (prune is off)")
+
+
+def _to_send(item: Item, known: set[str], sent: set[str], *, masks_only: bool) -> list[tuple[str, int]]:
+    """The blobs (checksum, size) of ``item`` this change must upload: not on the remote and
+    not already sent by an earlier change of the plan (identical content is sent once)."""
+    blobs = [] if masks_only or item.blob is None else [(item.blob.checksum, item.blob.size)]
+    blobs += [(m.blob.checksum, m.blob.size) for _, m in sorted(item.masks.items())]
+    out = []
+    for checksum, size in blobs:
+        if checksum in known or checksum in sent:
+            continue
+        sent.add(checksum)
+        out.append((checksum, size))
+    return out
+
+
+def _label_part(item: Item) -> dict[str, Any]:
+    return {"label": item.label, "timestamp": item.timestamp, "frameId": item.frame_id, "sensorName": item.sensor_name}
+
+
+def _file_after(item: Item, root: str, send: list[tuple[str, int]]) -> dict[str, Any]:
+    out = item_fingerprint(item)
+    out["source"] = _relative(item.source, root)
+    out["send"] = [checksum for checksum, _ in send]
+    if item.masks:
+        out["masks"] = {kind: _mask_json(m, root) for kind, m in sorted(item.masks.items())}
+    return out
+
+
+def _mask_json(mask: MaskFile, root: str) -> dict[str, Any]:
+    return {"checksum": mask.blob.checksum, "fileSize": mask.blob.size, "source": _relative(mask.source, root)}
+
+
+def _relative(path: str | None, root: str) -> str | None:
+    if path is None or not root:
+        return path
+    prefix = root.rstrip("/") + "/"
+    return path[len(prefix):] if path.startswith(prefix) else path
+
+
+def _live_checksums(segments: Iterable[Segment]) -> set[str]:
+    out: set[str] = set()
+    for seg in segments:
+        for item in seg.items.values():
+            if item.blob is not None:
+                out.add(item.blob.checksum)
+    return out
+
+
+def _notes(notes: Mapping[str, Any]) -> dict[str, Any]:
+    """Notes with TensorBay's defaults filled in, so absent and default compare equal."""
+    return {"isContinuous": bool(notes.get("isContinuous", False)), "binPointCloudFields": notes.get("binPointCloudFields")}
+
+
+def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether changing the catalog ``before`` -> ``after`` can invalidate existing labels.
+
+    Breaking: a label type removed; a category or attribute removed; an attribute's type,
+    enum, minimum, maximum or items changed; keypoint definitions changed. Adding types,
+    categories or attributes is not breaking. Returns ``(breaking, one-line reason)``.
+    """
+    if not before:
+        return False, None
+    reasons: list[str] = []
+    for type_name in sorted(before):
+        if type_name not in after:
+            reasons.append(f"label type {type_name} removed")
+            continue
+        old, new = before[type_name] or {}, after[type_name] or {}
+        old_cats = {c["name"] for c in old.get("categories", [])}
+        new_cats = {c["name"] for c in new.get("categories", [])}
+        for cat in sorted(old_cats - new_cats):
+            reasons.append(f"{type_name} category '{cat}' removed")
+        old_attrs = {a["name"]: a for a in old.get("attributes", [])}
+        new_attrs = {a["name"]: a for a in new.get("attributes", [])}
+        for name, attr in sorted(old_attrs.items()):
+            if name not in new_attrs:
+                reasons.append(f"{type_name} attribute '{name}' removed")
+                continue
+            diff = DeepDiff(
+                {k: v for k, v in attr.items() if k != "description"},
+                {k: v for k, v in new_attrs[name].items() if k != "description"},
+                ignore_order=True,
+            )
+            if diff:
+                reasons.append(f"{type_name} attribute '{name}' redefined")
+        if old.get("keypoints") and DeepDiff(old.get("keypoints"), new.get("keypoints"), ignore_order=False):
+            reasons.append(f"{type_name} keypoints redefined")
+    if not reasons:
+        return False, None
+    return True, "; ".join(reasons)
+
+
+def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str]) -> list[Change]:
+    """Deepen: everything but label changes needs the dataset deleted and created again."""
+    structural = [c for c in changes if c.kind is not Kind.LABEL]
+    if not structural:
+        return changes
+    ds = desired.dataset
+    what = sorted({c.kind.value for c in structural})
+    reason = (
+        f"a {ds.provider} dataset cannot take new files or a new profile after creation "
+        f"({', '.join(what)} changed): it must be deleted and created again, losing its labelling progress"
+    )
+    if not desired.policy.allow_replace:
+        blocked.append(f"dataset '{ds.name}' needs replace: {reason}; set spec.allowReplace: true to allow it")
+    nbytes = sum(c.upload_bytes for c in changes)
+    files = sum(len(s.items) for s in ds.segments.values())
+    return [
+        Change(
+            Action.REPLACE,
+            Kind.DATASET,
+            f"dataset.{ds.name}",
+            before={"remote_id": live.remote_id, "head": live.head},
+            after={"kind": ds.kind, "files": files, "changed": what},
+            upload_bytes=nbytes,
+            breaking=True,
+            reason=reason,
+        )
+    ]

@@ -1,0 +1,83 @@
+"""The provider interface: how the engine and CLI talk to one labelling platform.
+
+A provider is created per remote (url + token) by :func:`labelsync.providers.open_provider`
+and closed after use. Implementations live in ``providers/<name>/`` and never import each
+other. Every method raises only :class:`labelsync.errors.LabelsyncError` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from labelsync.engine.events import ApplyEvents
+from labelsync.plan.model import DatasetPlan
+from labelsync.state import Desired, Live
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply: concurrency, commit message and provenance, optional tag.
+
+    ``root`` is the directory the plan's ``source`` paths are relative to. ``source`` is
+    provenance recorded with the commit (``{"repository", "commit"}``).
+    """
+
+    root: Path
+    jobs: int = 16
+    message: str = ""
+    tag: str | None = None
+    source: Mapping[str, str] = field(default_factory=dict)
+    wait: bool = True
+    """Deepen: wait for processing to finish after the upload."""
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did for one dataset."""
+
+    name: str
+    revision: str | None
+    """The new head (tensorbay commit id; deepen dataset id)."""
+    files_uploaded: int = 0
+    bytes_uploaded: int = 0
+    changes_applied: int = 0
+    resumed: bool = False
+    messages: tuple[str, ...] = ()
+
+
+class Provider(Protocol):
+    """One platform, bound to one remote."""
+
+    name: str
+
+    def read_live(self, desired: Desired) -> Live:
+        """The remote's state for ``desired``'s dataset, read at the head of its branch.
+
+        May stop after O(1) requests and return ``complete=False`` when the head records
+        the desired digest (a proven no-op).
+        """
+        ...
+
+    def current_base(self, plan: DatasetPlan) -> str | None:
+        """The revision a new plan for this dataset would be based on (for stale checks)."""
+        ...
+
+    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
+        """Execute ``plan`` (never re-diffing it); resumable after an interruption."""
+        ...
+
+    def status(self, desired: Desired) -> dict[str, Any]:
+        """Where the dataset stands on the remote (for ``labelsync status``)."""
+        ...
+
+    def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
+        """Remote labels per segment per remote path, in labelsync's label JSON."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

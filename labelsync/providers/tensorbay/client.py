@@ -1,0 +1,207 @@
+"""Thin TensorBay Open API v1 endpoint methods (``api/tensorbay.md`` §2) over one httpx client.
+
+Each method is one request (or one paged listing) and returns the response JSON; errors
+become labelsync errors through :func:`labelsync.providers.http.raise_for_api`. A version
+selector ``V`` is ``{"draftNumber": n}`` or ``{"commit": id}``: query parameters for GET,
+JSON body fields for writes, as the contract says.
+
+Storage uploads (the S3-style form POST to the policy's host) and file downloads go through
+a second client that carries no ``X-Token``: the credentials never leave for another host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from labelsync.providers.http import make_client, raise_for_api, translate_transport_errors
+
+API_PATH = "gatewayv2/tensorbay-open-api/v1/"
+PAGE = 128
+ROOT_COMMIT = "0" * 32
+
+V = Mapping[str, Any]
+
+
+def api_root(url: str) -> str:
+    """The Open API root for a service base url (``https://gas.graviti.com/`` -> ``.../v1/``)."""
+    return url.rstrip("/") + "/" + API_PATH
+
+
+class TensorBayClient:
+    """Endpoint methods bound to one remote. Thread-safe (httpx clients are)."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        token_env: str | None = None,
+        pool: int = 32,
+        transport: httpx.BaseTransport | None = None,
+        stats: Any = None,
+    ) -> None:
+        self.url = url
+        self.token_env = token_env
+        self.http = make_client(
+            api_root(url),
+            headers={"X-Token": token, "X-Source": "labelsync"},
+            secrets=[token],
+            pool=pool,
+            transport=transport,
+            stats=stats,
+        )
+        self.storage = make_client("", headers={}, pool=pool, transport=transport, stats=stats, timeout=120)
+
+    def close(self) -> None:
+        self.http.close()
+        self.storage.close()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def call(self, method: str, path: str, *, what: str, params: V | None = None, json: Any = None) -> Any:
+        """Send one API request; return the JSON body (``{}`` when empty)."""
+        with translate_transport_errors(what):
+            response = self.http.request(method, path, params=dict(params) if params else None, json=json)
+        raise_for_api(response, what=what, token_env=self.token_env)
+        if not response.content:
+            return {}
+        return response.json()
+
+    def list_all(self, path: str, key: str, *, what: str, params: V | None = None, workers: int = 8) -> list[Any]:
+        """Every item of a paged listing: the first page gives ``totalCount``; the rest are
+        fetched concurrently (pages of 128, §3)."""
+        query = dict(params or {})
+        first = self.call("GET", path, what=what, params={**query, "offset": 0, "limit": PAGE})
+        items = list(first.get(key, []))
+        total = int(first.get("totalCount", len(items)))
+        offsets = list(range(PAGE, total, PAGE))
+        if not offsets:
+            return items
+
+        def page(offset: int) -> list[Any]:
+            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": min(PAGE, total - offset)})
+            return list(body.get(key, []))
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(offsets))) as pool:
+            for chunk in pool.map(page, offsets):
+                items.extend(chunk)
+        return items
+
+    # ------------------------------------------------------------------ datasets
+
+    def find_dataset(self, name: str) -> dict[str, Any] | None:
+        """The dataset named exactly ``name`` (list entry), or None."""
+        body = self.call("GET", "datasets", what=f"find dataset '{name}'", params={"name": name, "offset": 0, "limit": PAGE})
+        for entry in body.get("datasets", []):
+            if entry.get("name") == name:
+                return dict(entry)
+        return None
+
+    def get_dataset(self, dataset_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset"))
+
+    def create_dataset(self, name: str, *, fusion: bool, alias: str = "") -> str:
+        body = self.call(
+            "POST", "datasets", what=f"create dataset '{name}'",
+            json={"name": name, "type": 1 if fusion else 0, "alias": alias, "isPublic": False},
+        )
+        return str(body["id"])
+
+    def update_dataset(self, dataset_id: str, **fields: Any) -> None:
+        self.call("PATCH", f"datasets/{dataset_id}", what="update dataset", json=fields)
+
+    # ------------------------------------------------------------------ versions
+
+    def find_branch(self, dataset_id: str, name: str) -> dict[str, Any] | None:
+        body = self.call("GET", f"datasets/{dataset_id}/branches", what=f"read branch '{name}'", params={"name": name, "offset": 0, "limit": PAGE})
+        for entry in body.get("branches", []):
+            if entry.get("name") == name:
+                return dict(entry)
+        return None
+
+    def open_drafts(self, dataset_id: str, branch: str) -> list[dict[str, Any]]:
+        return self.list_all(f"datasets/{dataset_id}/drafts", "drafts", what="list drafts", params={"status": "OPEN", "branchName": branch})
+
+    def create_draft(self, dataset_id: str, branch: str, title: str, description: str = "") -> int:
+        body: dict[str, Any] = {"branchName": branch, "title": title}
+        if description:
+            body["description"] = description
+        return int(self.call("POST", f"datasets/{dataset_id}/drafts", what=f"open a draft on '{branch}'", json=body)["draftNumber"])
+
+    def update_draft(self, dataset_id: str, number: int, **fields: Any) -> None:
+        self.call("PATCH", f"datasets/{dataset_id}/drafts/{number}", what=f"update draft #{number}", json=fields)
+
+    def commit(self, dataset_id: str, number: int, title: str, description: str, tag: str | None) -> str:
+        body: dict[str, Any] = {"title": title, "draftNumber": number, "description": description}
+        if tag:
+            body["tag"] = tag
+        return str(self.call("POST", f"datasets/{dataset_id}/commits", what=f"commit draft #{number}", json=body)["commitId"])
+
+    # ------------------------------------------------------------------ contents
+
+    def get_notes(self, dataset_id: str, v: V) -> dict[str, Any]:
+        return dict(self.call("GET", f"datasets/{dataset_id}/notes", what="read notes", params=v))
+
+    def put_notes(self, dataset_id: str, number: int, notes: Mapping[str, Any]) -> None:
+        self.call("PATCH", f"datasets/{dataset_id}/notes", what="update notes", json={**notes, "draftNumber": number})
+
+    def get_catalog(self, dataset_id: str, v: V) -> dict[str, Any]:
+        return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v).get("catalog") or {})
+
+    def put_catalog(self, dataset_id: str, number: int, catalog: Mapping[str, Any]) -> None:
+        self.call("PUT", f"datasets/{dataset_id}/labels/catalogs", what="update catalog", json={"catalog": catalog, "draftNumber": number})
+
+    def list_segments(self, dataset_id: str, v: V) -> list[dict[str, Any]]:
+        return self.list_all(f"datasets/{dataset_id}/segments", "segments", what="list segments", params=v)
+
+    def create_segment(self, dataset_id: str, number: int, name: str) -> None:
+        self.call("POST", f"datasets/{dataset_id}/segments", what=f"create segment '{name}'", json={"name": name, "draftNumber": number})
+
+    def delete_segment(self, dataset_id: str, number: int, name: str) -> None:
+        self.call("DELETE", f"datasets/{dataset_id}/segments", what=f"delete segment '{name}'", json={"segmentName": name, "draftNumber": number})
+
+    def get_sensors(self, dataset_id: str, segment: str, v: V) -> list[dict[str, Any]]:
+        body = self.call("GET", f"datasets/{dataset_id}/sensors", what=f"read sensors of '{segment}'", params={"segmentName": segment, **v})
+        return list(body.get("sensors", []))
+
+    def put_sensor(self, dataset_id: str, number: int, segment: str, sensor: Mapping[str, Any]) -> None:
+        self.call("POST", f"datasets/{dataset_id}/sensors", what=f"upload sensor '{sensor.get('name')}'", json={**sensor, "segmentName": segment, "draftNumber": number})
+
+    def delete_sensor(self, dataset_id: str, number: int, segment: str, name: str) -> None:
+        self.call("DELETE", f"datasets/{dataset_id}/sensors", what=f"delete sensor '{name}'", json={"segmentName": segment, "sensorName": name, "draftNumber": number})
+
+    def list_details(self, dataset_id: str, segment: str, v: V, *, workers: int = 8) -> list[dict[str, Any]]:
+        return self.list_all(f"datasets/{dataset_id}/data/details", "dataDetails", what=f"list data of '{segment}'", params={"segmentName": segment, **v}, workers=workers)
+
+    def delete_data(self, dataset_id: str, number: int, segment: str, remote_path: str) -> None:
+        self.call("DELETE", f"datasets/{dataset_id}/data", what=f"delete '{remote_path}'", json={"segmentName": segment, "remotePath": remote_path, "draftNumber": number})
+
+    def delete_frame(self, dataset_id: str, number: int, segment: str, frame_id: str) -> None:
+        self.call("DELETE", f"datasets/{dataset_id}/frames", what=f"delete frame {frame_id}", json={"segmentName": segment, "frameId": frame_id, "draftNumber": number})
+
+    # ------------------------------------------------------------------ uploads
+
+    def get_policy(self, dataset_id: str, number: int, segment: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"datasets/{dataset_id}/policies", what="get an upload policy", params={"expired": 240, "segmentName": segment, "draftNumber": number}))
+
+    def post_object(self, host: str, fields: Mapping[str, str], key: str, data: bytes) -> None:
+        """The S3-style form POST of ``data`` under ``key`` to the policy's ``host``."""
+        form = {**fields, "key": key, "Content-Type": ""}
+        with translate_transport_errors("upload"):
+            response = self.storage.post(host, data=form, files={"file": ("", data)})
+        raise_for_api(response, what=f"upload object {key.rsplit('/', 1)[-1][:12]}")
+
+    def callback(self, dataset_id: str, number: int, segment: str, objects: list[dict[str, Any]]) -> None:
+        self.call("PUT", f"datasets/{dataset_id}/multi/callback", what=f"register {len(objects)} file(s) in '{segment}'", json={"segmentName": segment, "objects": objects, "draftNumber": number})
+
+    def put_labels(self, dataset_id: str, number: int, segment: str, objects: list[dict[str, Any]]) -> None:
+        self.call("PUT", f"datasets/{dataset_id}/multi/data/labels", what=f"update {len(objects)} label(s) in '{segment}'", json={"segmentName": segment, "objects": objects, "draftNumber": number})
+
+    def iter_download(self, url: str) -> Iterator[bytes]:
+        with translate_transport_errors("download"), self.storage.stream("GET", url) as response:
+            raise_for_api(response, what="download")
+            yield from response.iter_bytes()

@@ -1,0 +1,131 @@
+"""TensorBay wire JSON <-> labelsync state (pure).
+
+* :func:`live_items` turns ``data/details`` entries (normal or fusion) into
+  :class:`~labelsync.state.Item` values; mask entries read back as ``{remotePath, url,
+  info, checksum?, fileSize?}`` become the ``{checksum, fileSize, info?}`` descriptors that
+  desired labels hold, so equal content compares equal.
+* :func:`callback_object` builds the ``multi/callback`` object (§5.2) of a planned file.
+* :func:`digest_trailer` / :func:`read_trailer` write and read the desired-state digest that
+  labelsync records in the commit description.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from labelsync.state import MASK_TYPES, Blob, Item
+
+DIGEST_TRAILER = "Labelsync-Digest"
+SOURCE_TRAILER = "Labelsync-Source"
+DRAFT_TITLE_PREFIX = "labelsync apply"
+"""Drafts whose title starts with this were opened by labelsync (and may be resumed)."""
+
+_TRAILER_RE = re.compile(rf"^{DIGEST_TRAILER}: (sha256:[0-9a-f]{{64}})\s*$", re.M)
+
+
+def dataset_kind(type_value: Any) -> str:
+    """``0`` -> ``normal``, ``1`` -> ``fusion``."""
+    return "fusion" if int(type_value or 0) == 1 else "normal"
+
+
+def _blob(entry: Mapping[str, Any]) -> Blob | None:
+    checksum, size = entry.get("checksum"), entry.get("fileSize")
+    if isinstance(checksum, str) and isinstance(size, int):
+        return Blob(checksum, size)
+    return None
+
+
+def live_label(label: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A label read from ``data/details`` in the form desired labels use."""
+    out: dict[str, Any] = {}
+    for key, value in (label or {}).items():
+        if key in MASK_TYPES and isinstance(value, Mapping):
+            mask: dict[str, Any] = {}
+            if "checksum" in value:
+                mask["checksum"] = value["checksum"]
+                mask["fileSize"] = value.get("fileSize")
+            else:  # content unknown: keep something that never equals a descriptor
+                mask["remotePath"] = value.get("remotePath")
+            if "info" in value and (value["info"] or key == "PANOPTIC_MASK"):
+                mask["info"] = value["info"]
+            out[key] = mask
+        elif value not in ({}, [], None):
+            out[key] = value
+    return out
+
+
+def _item(entry: Mapping[str, Any], frame_id: str | None = None) -> Item:
+    timestamp = entry.get("timestamp")
+    return Item(
+        remote_path=str(entry["remotePath"]),
+        blob=_blob(entry),
+        label=live_label(entry.get("label")),
+        timestamp=float(timestamp) if timestamp is not None else None,
+        frame_id=frame_id,
+        sensor_name=entry.get("sensorName"),
+    )
+
+
+def live_items(details: Iterable[Mapping[str, Any]], *, fusion: bool) -> tuple[dict[str, Item], bool]:
+    """``(items by remote path, verified)`` from ``data/details`` entries.
+
+    ``verified`` is False when any entry lacks ``checksum``/``fileSize`` (a server without
+    the labelsync extension): such items have ``blob=None``.
+    """
+    items: dict[str, Item] = {}
+    verified = True
+    for entry in details:
+        if fusion:
+            for sub in entry.get("frame", []):
+                item = _item(sub, frame_id=str(entry["frameId"]))
+                items[item.remote_path] = item
+                verified = verified and item.blob is not None
+        else:
+            item = _item(entry)
+            items[item.remote_path] = item
+            verified = verified and item.blob is not None
+    return items, verified
+
+
+def callback_object(after: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``multi/callback`` object of a planned file (its ``after`` fingerprint)."""
+    obj: dict[str, Any] = {"checksum": after["checksum"], "fileSize": after["fileSize"], "remotePath": after["remotePath"]}
+    if after.get("timestamp") is not None:
+        obj["timestamp"] = after["timestamp"]
+    if after.get("label"):
+        obj["label"] = after["label"]
+    if after.get("frameId"):
+        obj["frameId"] = after["frameId"]
+        obj["sensorName"] = after["sensorName"]
+    return obj
+
+
+def digest_trailer(digest: str, source: Mapping[str, str]) -> str:
+    """Trailer lines recorded at the end of a commit description."""
+    lines = [f"{DIGEST_TRAILER}: {digest}"]
+    where = source.get("repository", "")
+    sha = source.get("commit", "")
+    if where or sha:
+        lines.append(f"{SOURCE_TRAILER}: {where}@{sha}" if where else f"{SOURCE_TRAILER}: {sha}")
+    return "\n".join(lines)
+
+
+def read_trailer(description: str | None) -> str | None:
+    """The digest recorded in a commit description, or None."""
+    if not description:
+        return None
+    found = _TRAILER_RE.findall(description)
+    return found[-1] if found else None
+
+
+def remote_label_to_local(label: Mapping[str, Any]) -> dict[str, Any]:
+    """A remote label for ``labelsync pull``: masks keep their ``info`` and remote path only."""
+    out: dict[str, Any] = {}
+    for key, value in label.items():
+        if key in MASK_TYPES and isinstance(value, Mapping):
+            out[key] = {k: v for k, v in value.items() if k in ("info", "remotePath")}
+        else:
+            out[key] = value
+    return out

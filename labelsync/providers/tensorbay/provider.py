@@ -1,0 +1,155 @@
+"""The TensorBay provider: live state at the branch head, apply, status and pull.
+
+Reading live state costs O(1) requests when the head commit records the desired digest
+(``datasets?name``, ``datasets/{id}``, ``branches?name``, ``drafts``: four requests);
+otherwise the head commit's notes, catalog, segments, sensors and every data item are
+listed (pages of 128, fetched concurrently once ``totalCount`` is known).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelsync.engine.events import ApplyEvents
+from labelsync.errors import NotFoundError
+from labelsync.plan.model import DatasetPlan
+from labelsync.providers.base import ApplyOptions, ApplyResult
+from labelsync.providers.tensorbay.apply import apply_dataset
+from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
+from labelsync.providers.tensorbay.convert import (
+    DRAFT_TITLE_PREFIX,
+    dataset_kind,
+    live_items,
+    read_trailer,
+    remote_label_to_local,
+)
+from labelsync.state import Dataset, Desired, Live, Segment
+
+
+class TensorBayProvider:
+    """:class:`~labelsync.providers.base.Provider` for the TensorBay Open API v1."""
+
+    name = "tensorbay"
+
+    def __init__(self, client: TensorBayClient, *, remote: str = "default") -> None:
+        self.client = client
+        self.remote = remote
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def _head(self, name: str, branch: str) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
+        """``(dataset id, dataset info, branch entry)``; ids None when the dataset is missing."""
+        entry = self.client.find_dataset(name)
+        if entry is None:
+            return None, None, None
+        dataset_id = str(entry["id"])
+        info = self.client.get_dataset(dataset_id)
+        found = self.client.find_branch(dataset_id, branch)
+        if found is None:
+            if branch == info.get("defaultBranch", "main"):
+                found = {"name": branch, "commitId": info.get("commitId", ROOT_COMMIT)}
+            else:
+                raise NotFoundError(
+                    f"dataset '{name}' has no branch '{branch}'",
+                    hint=f"create the branch on the remote, or set spec.branch to {info.get('defaultBranch', 'main')!r}",
+                )
+        return dataset_id, info, found
+
+    def read_live(self, desired: Desired) -> Live:
+        ds = desired.dataset
+        dataset_id, info, branch = self._head(ds.name, ds.branch)
+        if dataset_id is None or info is None or branch is None:
+            return Live(dataset=None)
+        head = str(branch["commitId"])
+        recorded = read_trailer(branch.get("description")) if head != ROOT_COMMIT else None
+        drafts = self.client.open_drafts(dataset_id, ds.branch)
+        open_draft = None
+        if drafts:
+            d = drafts[0]
+            open_draft = {"number": d.get("number"), "title": d.get("title", ""), "ours": str(d.get("title", "")).startswith(DRAFT_TITLE_PREFIX)}
+        # an empty dataset (head at the root commit) plans like a new one: base None
+        base = {"head": None if head == ROOT_COMMIT else head, "recorded_digest": recorded, "open_draft": open_draft, "remote_id": dataset_id}
+        if recorded is not None and recorded == desired.digest:
+            return Live(dataset=None, complete=False, **base)
+        kind = dataset_kind(info.get("type"))
+        settings = {"alias": info["alias"]} if info.get("alias") else {}
+        if head == ROOT_COMMIT:
+            return Live(dataset=Dataset(name=ds.name, provider="tensorbay", kind=kind, remote=ds.remote, branch=ds.branch, settings=settings), **base)
+        v = {"commit": head}
+        notes = self.client.get_notes(dataset_id, v)
+        catalog = self.client.get_catalog(dataset_id, v)
+        segments: dict[str, Segment] = {}
+        verified = True
+        for seg in self.client.list_segments(dataset_id, v):
+            name = str(seg["name"])
+            sensors = {s["name"]: s for s in self.client.get_sensors(dataset_id, name, v)} if kind == "fusion" else {}
+            items, ok = live_items(self.client.list_details(dataset_id, name, v), fusion=kind == "fusion")
+            verified = verified and ok
+            segments[name] = Segment(name=name, sensors=sensors, items=items, description=str(seg.get("description") or ""))
+        dataset = Dataset(
+            name=ds.name,
+            provider="tensorbay",
+            kind=kind,
+            remote=ds.remote,
+            branch=ds.branch,
+            settings=settings,
+            notes={k: v for k, v in notes.items() if k in ("isContinuous", "binPointCloudFields")},
+            catalog=catalog,
+            segments=segments,
+        )
+        return Live(dataset=dataset, verified=verified, **base)
+
+    def current_base(self, plan: DatasetPlan) -> str | None:
+        _, _, branch = self._head(plan.name, plan.branch)
+        if branch is None or branch["commitId"] == ROOT_COMMIT:
+            return None
+        return str(branch["commitId"])
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
+        return apply_dataset(self.client, plan, options, events)
+
+    # ------------------------------------------------------------------ status / pull
+
+    def status(self, desired: Desired) -> dict[str, Any]:
+        ds = desired.dataset
+        dataset_id, info, branch = self._head(ds.name, ds.branch)
+        if dataset_id is None or branch is None:
+            return {"exists": False, "in_sync": False}
+        head = str(branch["commitId"])
+        recorded = read_trailer(branch.get("description")) if head != ROOT_COMMIT else None
+        drafts = self.client.open_drafts(dataset_id, ds.branch)
+        return {
+            "exists": True,
+            "id": dataset_id,
+            "branch": ds.branch,
+            "head": head,
+            "head_title": branch.get("title", ""),
+            "committed_by_labelsync": recorded is not None,
+            "in_sync": recorded == desired.digest,
+            "open_drafts": [{"number": d.get("number"), "title": d.get("title", "")} for d in drafts],
+        }
+
+    def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
+        ds = desired.dataset
+        dataset_id, info, branch = self._head(ds.name, ds.branch)
+        if dataset_id is None or info is None or branch is None:
+            raise NotFoundError(f"dataset '{ds.name}' does not exist on the remote", hint="apply it first")
+        head = str(branch["commitId"])
+        out: dict[str, dict[str, Any]] = {}
+        if head == ROOT_COMMIT:
+            return out
+        v = {"commit": head}
+        fusion = dataset_kind(info.get("type")) == "fusion"
+        for seg in self.client.list_segments(dataset_id, v):
+            name = str(seg["name"])
+            labels: dict[str, Any] = {}
+            for entry in self.client.list_details(dataset_id, name, v):
+                for sub in (entry.get("frame", []) if fusion else [entry]):
+                    labels[str(sub["remotePath"])] = remote_label_to_local(sub.get("label") or {})
+            out[name] = labels
+        return out

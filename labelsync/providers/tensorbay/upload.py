@@ -1,0 +1,180 @@
+"""The TensorBay upload engine: send content the remote lacks, then register files in batches.
+
+For one segment of one draft:
+
+1. every distinct blob (file or mask, by SHA-1) that a planned file needs and that the
+   remote does not already hold is read from disk and POSTed to storage, ``jobs`` at a
+   time, with one upload policy reused until shortly before it expires (§6.2);
+2. as soon as all blobs of a file are stored, its callback object joins the pending batch;
+   a full batch (the server's ``multipleUploadLimit``) is sent with ``multi/callback`` while
+   the uploads go on; the remainder is sent at the end.
+
+Identical content under two paths is sent once. Retries (429/5xx/dropped connections) are
+in the HTTP transport. A failure stops the segment after the in-flight work settles and
+raises; what was registered stays in the draft and a re-run resumes from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labelsync.engine.events import ApplyEvents
+from labelsync.errors import LocalDataError
+from labelsync.providers.tensorbay.client import TensorBayClient
+from labelsync.providers.tensorbay.convert import callback_object
+
+MAX_BATCH = 1000
+POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
+
+
+@dataclass
+class FileJob:
+    """One planned file: its callback object and the blobs it needs stored first."""
+
+    after: dict[str, Any]
+    blobs: list[tuple[str, int, str]]  # (checksum, size, source path relative to root)
+
+
+class PolicyCache:
+    """One upload policy per segment, renewed under a lock once it is about to expire."""
+
+    def __init__(self, client: TensorBayClient, dataset_id: str, draft: int, segment: str) -> None:
+        self.client, self.dataset_id, self.draft, self.segment = client, dataset_id, draft, segment
+        self._lock = threading.Lock()
+        self._policy: dict[str, Any] | None = None
+        self.fetched = 0
+
+    def get(self) -> dict[str, Any]:
+        with self._lock:
+            if self._policy is None or time.time() >= int(self._policy["expireAt"]) - POLICY_MARGIN:
+                self._policy = self.client.get_policy(self.dataset_id, self.draft, self.segment)
+                self.fetched += 1
+            return self._policy
+
+    def batch_size(self) -> int:
+        limit = int(self.get()["result"].get("multipleUploadLimit") or 50)
+        return max(1, min(limit, MAX_BATCH))
+
+
+def upload_segment(
+    client: TensorBayClient,
+    dataset_id: str,
+    draft: int,
+    segment: str,
+    jobs_list: Sequence[FileJob],
+    *,
+    root: Path,
+    remote_blobs: set[str],
+    jobs: int,
+    events: ApplyEvents,
+    pool: ThreadPoolExecutor,
+) -> tuple[int, int]:
+    """Upload and register ``jobs_list`` in ``segment``; returns ``(files uploaded, bytes sent)``.
+
+    ``remote_blobs`` are checksums already in storage (updated as blobs are sent, so other
+    segments reuse them). Runs work on ``pool`` (``jobs`` workers).
+    """
+    if not jobs_list:
+        return 0, 0
+    policies = PolicyCache(client, dataset_id, draft, segment)
+    batch_size = policies.batch_size()
+    waiting: dict[str, list[FileJob]] = {}
+    pending_blobs: dict[str, tuple[int, str]] = {}
+    missing_of: dict[int, int] = {}
+    ready: list[FileJob] = []
+    for job in jobs_list:
+        need = 0
+        for checksum, size, source in job.blobs:
+            if checksum in remote_blobs:
+                continue
+            need += 1
+            waiting.setdefault(checksum, []).append(job)
+            pending_blobs.setdefault(checksum, (size, source))
+        missing_of[id(job)] = need
+        if need == 0:
+            ready.append(job)
+
+    sent_files = 0
+    sent_bytes = 0
+    batch: list[dict[str, Any]] = []
+    uploads: set[Future[tuple[str, int]]] = set()
+    callbacks: list[Future[None]] = []
+    errors: list[BaseException] = []
+
+    def put_blob(checksum: str, size: int, source: str) -> tuple[str, int]:
+        data = _read(root / source, checksum, size)
+        policy = policies.get()
+        fields = {k: str(v) for k, v in policy["result"].items() if v is not None and k != "multipleUploadLimit"}
+        client.post_object(policy["extra"]["host"], fields, policy["extra"]["objectPrefix"] + checksum, data)
+        events.bytes_sent(size)
+        return checksum, size
+
+    def send_batch(objects: list[dict[str, Any]]) -> None:
+        client.callback(dataset_id, draft, segment, objects)
+        for obj in objects:
+            events.file_done(obj["remotePath"], int(obj["fileSize"]), True)
+
+    def flush(force: bool) -> None:
+        nonlocal batch
+        while batch and (force or len(batch) >= batch_size):
+            chunk, batch = batch[:batch_size], batch[batch_size:]
+            callbacks.append(pool.submit(send_batch, chunk))
+
+    batch.extend(callback_object(job.after) for job in ready)
+    queue = list(pending_blobs.items())
+    queue.reverse()
+    in_flight = max(1, jobs) * 2
+    while (queue or uploads) and not errors:
+        flush(False)
+        while queue and len(uploads) < in_flight:
+            checksum, (size, source) = queue.pop()
+            uploads.add(pool.submit(put_blob, checksum, size, source))
+        done, uploads = wait(uploads, return_when=FIRST_COMPLETED)
+        for fut in done:
+            exc = fut.exception()
+            if exc is not None:
+                errors.append(exc)
+                continue
+            checksum, size = fut.result()
+            remote_blobs.add(checksum)
+            sent_files += 1
+            sent_bytes += size
+            for job in waiting.pop(checksum, []):
+                missing_of[id(job)] -= 1
+                if missing_of[id(job)] == 0:
+                    batch.append(callback_object(job.after))
+    wait(uploads)
+    if not errors:
+        flush(True)
+    for cb in callbacks:
+        exc = cb.exception()
+        if exc is not None:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    return sent_files, sent_bytes
+
+
+def _read(path: Path, checksum: str, size: int) -> bytes:
+    """The bytes of a planned file; refuses a file that changed since it was planned."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LocalDataError(f"{path}: cannot read planned file ({exc.strerror})", hint="re-run plan") from exc
+    if len(data) != size or hashlib.sha1(data).hexdigest() != checksum:
+        raise LocalDataError(f"{path}: file changed since it was planned", hint="re-run plan (or apply without a plan file)")
+    return data
+
+
+def run_batches(pool: ThreadPoolExecutor, fn: Callable[[list[dict[str, Any]]], None], items: list[dict[str, Any]], size: int) -> None:
+    """Call ``fn`` on consecutive chunks of ``items`` concurrently; re-raise the first error."""
+    futures = [pool.submit(fn, items[i : i + size]) for i in range(0, len(items), size)]
+    for fut in futures:
+        fut.result()
