@@ -65,6 +65,11 @@ def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> Datas
     changes = list(_diff(desired, live, root=root, warnings=warnings))
     if ds.provider in _REPLACE_PROVIDERS and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked)
+    if ds.provider not in _REPLACE_PROVIDERS and any(c.action is Action.REPLACE for c in changes):
+        blocked.append(
+            f"dataset '{ds.name}' changes type ({live.dataset.kind if live.dataset else '?'} -> {ds.kind}), which "
+            "TensorBay cannot do in place: give the dataset a new name, or delete the remote one first"
+        )
     if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
     return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked))
