@@ -1,0 +1,306 @@
+"""Resolve manifests into the desired state: paths expanded, files hashed, labels read.
+
+:func:`resolve_desired` turns each validated manifest into a :class:`~labelsync.state.Desired`:
+
+* ``Dataset``: ``name`` from ``metadata.name``; ``provider`` from ``spec.provider``, else the
+  remote's provider, else ``deepen`` when ``datasetType`` is set and ``tensorbay`` otherwise;
+  ``kind`` is ``spec.type`` (default ``normal``) for tensorbay and ``datasetType`` for deepen;
+  ``branch`` defaults to ``main``; ``catalog`` is :func:`~labelsync.manifest.model.catalog_json`.
+* ``settings``: tensorbay ``{"alias"}`` when an alias is set (the dataset ``description`` is
+  not stored by TensorBay, so it is not compared); deepen ``dataset_type`` and, when set,
+  ``dataset_format``, ``instructions``, ``fps``, ``tags``, plus ``labelling_mode`` and
+  ``pipeline`` (``[{"stage_id", "can_edit"}]``, the Deepen wire form) when they differ from
+  the defaults (``frame_by_frame``; Labelling then QA).
+* ``notes`` (tensorbay): both keys, as the server returns them:
+  ``{"isContinuous": bool, "binPointCloudFields": [..] | null}``; deepen: ``{}``.
+* Each segment's items come from scanning ``data`` (see :mod:`labelsync.local.scan`), with
+  checksums from the hash cache, and the label of the line of ``labels`` with the same
+  remote path (``{}`` when none). A label is held as it will be *sent*: each mask entry
+  ``{"path", "info"?}`` becomes ``{"checksum", "fileSize", "info"?}`` and the mask file is
+  in :attr:`~labelsync.state.Item.masks` (blob and absolute source path).
+* Fusion segments (tensorbay ``type: fusion``) group files into frames
+  (:mod:`labelsync.local.frames`): each item gets ``frame_id`` and ``sensor_name``, and the
+  frame's timestamp when a timestamps file is given; a line's own ``timestamp`` wins.
+* ``Policy`` from ``prune``/``protect``/``allowReplace``; ``digest`` is
+  :func:`~labelsync.state.dataset_digest`; ``manifest`` is ``file:line`` of the document.
+
+Anything that cannot be resolved (a path outside the repository, a missing directory, a
+bad label line, a label for a file that is not in the data, a broken frame layout) raises
+:class:`~labelsync.errors.LocalDataError` with one line; ``labelsync validate`` reports
+all such problems at once beforehand (:mod:`labelsync.manifest.localcheck`).
+
+Manifests may be given as ``(path, Manifest)`` pairs or as objects with a ``manifest``
+attribute and either a ``doc`` (a :class:`~labelsync.manifest.load.Document`, as
+:class:`~labelsync.manifest.semantic.Located`) or a ``file``/``path`` attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from labelsync.errors import ConfigError, LocalDataError
+from labelsync.local.frames import Frame, build_frames, read_timestamps
+from labelsync.local.hashcache import HashCache
+from labelsync.local.labels import LabelRecord, read_labels
+from labelsync.local.paths import resolve_inside
+from labelsync.local.scan import LocalFile, scan_dir, stat_file
+from labelsync.manifest.model import DEFAULT_PIPELINE, Manifest, catalog_json, sensor_json
+from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
+
+DEFAULT_LABELLING_MODE = "frame_by_frame"
+
+
+def _unpack(entry: Any) -> tuple[Manifest, Path, int]:
+    """``(manifest, manifest file, line)`` of one entry of :func:`resolve_desired`'s input."""
+    if isinstance(entry, tuple) and len(entry) == 2:
+        a, b = entry
+        if isinstance(b, Manifest):
+            return b, Path(a), 1
+        if isinstance(a, Manifest):
+            return a, Path(b), 1
+    manifest = getattr(entry, "manifest", None)
+    if isinstance(manifest, Manifest):
+        doc = getattr(entry, "doc", None)
+        if doc is not None:
+            return manifest, Path(doc.file), int(getattr(doc, "line", 1) or 1)
+        for attr in ("file", "path"):
+            value = getattr(entry, attr, None)
+            if value is not None:
+                return manifest, Path(value), int(getattr(entry, "line", 1) or 1)
+    raise TypeError(f"resolve_desired: cannot read a manifest and its file from {type(entry).__name__}")
+
+
+def provider_for(manifest: Manifest, remotes: Mapping[str, Any] | None) -> str:
+    """The provider of a manifest (see the module docstring)."""
+    spec = manifest.spec
+    if spec.provider is not None:
+        return spec.provider
+    if remotes is not None and spec.remote in remotes:
+        return str(remotes[spec.remote].provider)
+    return "deepen" if spec.dataset_type is not None else "tensorbay"
+
+
+def settings_for(manifest: Manifest, provider: str) -> dict[str, Any]:
+    """The provider settings of a dataset, defaults left out (see the module docstring)."""
+    spec = manifest.spec
+    if provider != "deepen":
+        return {"alias": spec.alias} if spec.alias else {}
+    out: dict[str, Any] = {"dataset_type": spec.dataset_type}
+    if spec.dataset_format is not None:
+        out["dataset_format"] = spec.dataset_format
+    if spec.labelling_mode is not None and spec.labelling_mode != DEFAULT_LABELLING_MODE:
+        out["labelling_mode"] = spec.labelling_mode
+    if spec.pipeline is not None and tuple(spec.pipeline) != DEFAULT_PIPELINE:
+        out["pipeline"] = [{"stage_id": s.stage, "can_edit": s.can_edit} for s in spec.pipeline]
+    if spec.instructions:
+        out["instructions"] = spec.instructions
+    if spec.fps is not None:
+        out["fps"] = spec.fps
+    if spec.tags:
+        out["tags"] = list(spec.tags)
+    return out
+
+
+def notes_for(manifest: Manifest, provider: str) -> dict[str, Any]:
+    """TensorBay notes with both keys (as ``GET notes`` returns them); ``{}`` for deepen."""
+    if provider != "tensorbay":
+        return {}
+    notes = manifest.spec.notes
+    return {
+        "isContinuous": bool(notes.is_continuous) if notes else False,
+        "binPointCloudFields": list(notes.bin_point_cloud_fields)
+        if notes and notes.bin_point_cloud_fields
+        else None,
+    }
+
+
+class _SegmentPlan:
+    """What one segment needs hashed, and how to assemble its items afterwards."""
+
+    def __init__(self, name: str, description: str, sensors: dict[str, Any]) -> None:
+        self.name = name
+        self.description = description
+        self.sensors = sensors
+        self.files: list[LocalFile] = []
+        self.frames: dict[str, tuple[Frame, str]] = {}  # rel -> (frame, sensor)
+        self.labels: dict[str, LabelRecord] = {}
+        self.masks: dict[str, dict[str, LocalFile]] = {}  # rel -> mask type -> file
+
+
+def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool) -> _SegmentPlan:
+    seg = manifest.spec.segments[seg_index]
+    sensors = {s.name: sensor_json(s) for s in seg.sensors or []} if fusion else {}
+    sp = _SegmentPlan(seg.name, seg.description or "", sensors)
+    where = f"segment {seg.name!r} of dataset {manifest.metadata.name!r}"
+    if seg.data is not None:
+        data_dir = resolve_inside(root, base, seg.data.path)
+        sp.files = scan_dir(root, data_dir, seg.data.include, seg.data.exclude)
+    if fusion and seg.sensors:
+        timestamps = None
+        complete = True
+        if seg.frames is not None:
+            complete = seg.frames.complete
+            if seg.frames.timestamps is not None:
+                timestamps = read_timestamps(resolve_inside(root, base, seg.frames.timestamps))
+        frames, diags = build_frames(
+            seg.name, sp.files, list(sensors), timestamps=timestamps, complete=complete
+        )
+        if diags:
+            more = f" (and {len(diags) - 1} more problems)" if len(diags) > 1 else ""
+            raise LocalDataError(
+                f"{where}: {diags[0].message}{more}", hint=diags[0].hint or "run labelsync validate"
+            )
+        for frame in frames:
+            for sensor, f in frame.files.items():
+                sp.frames[f.rel] = (frame, sensor)
+        sp.files = [f for f in sp.files if f.rel in sp.frames]
+    if seg.labels is not None:
+        label_path = resolve_inside(root, base, seg.labels.path)
+        sp.labels = read_labels(label_path)
+        known = {f.rel for f in sp.files}
+        for rp, record in sp.labels.items():
+            if rp not in known:
+                raise LocalDataError(
+                    f"{label_path}:{record.line}: no data file {rp!r} in the data directory of {where}",
+                    hint="label only files the segment's data selects (run labelsync validate)",
+                )
+            for mask_type in MASK_TYPES:
+                entry = record.label.get(mask_type)
+                if entry is None:
+                    continue
+                if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                    raise LocalDataError(
+                        f'{label_path}:{record.line}: {mask_type} must be {{"path", "info"?}}',
+                        hint="run labelsync validate",
+                    )
+                mask_path = resolve_inside(root, label_path.parent, entry["path"])
+                sp.masks.setdefault(rp, {})[mask_type] = stat_file(mask_path, entry["path"])
+    return sp
+
+
+def _sent_label(label: Mapping[str, Any], masks: Mapping[str, MaskFile]) -> dict[str, Any]:
+    """The label as sent: mask ``{"path", "info"?}`` -> ``{"checksum", "fileSize", "info"?}``."""
+    if not masks:
+        return dict(label)
+    out = dict(label)
+    for mask_type, mask in masks.items():
+        entry = label[mask_type]
+        sent: dict[str, Any] = {"checksum": mask.blob.checksum, "fileSize": mask.blob.size}
+        if "info" in entry and (entry["info"] or mask_type == "PANOPTIC_MASK"):
+            sent["info"] = entry["info"]
+        out[mask_type] = sent
+    return out
+
+
+def resolve_dataset(
+    manifest: Manifest,
+    manifest_file: Path,
+    root: Path,
+    *,
+    cache: HashCache,
+    jobs: int = 4,
+    provider: str = "tensorbay",
+    line: int = 1,
+) -> Desired:
+    """Resolve one manifest (declared in ``manifest_file``) into its desired state."""
+    spec = manifest.spec
+    base = manifest_file.resolve().parent
+    fusion = provider == "tensorbay" and spec.type == "fusion"
+    plans = [_segment_plan(manifest, i, base, root, fusion) for i in range(len(spec.segments))]
+
+    # Hash every data and mask file of the dataset in one batch.
+    batch: list[LocalFile] = []
+    for sp in plans:
+        batch.extend(sp.files)
+        for refs in sp.masks.values():
+            batch.extend(refs.values())
+    blobs = iter(cache.digest_all(batch, jobs=jobs))
+
+    segments: dict[str, Segment] = {}
+    for sp in plans:
+        file_blobs = [next(blobs) for _ in sp.files]
+        mask_files: dict[str, dict[str, MaskFile]] = {
+            rp: {t: MaskFile(next(blobs), f.path) for t, f in refs.items()} for rp, refs in sp.masks.items()
+        }
+        items: dict[str, Item] = {}
+        for f, blob in zip(sp.files, file_blobs, strict=True):
+            record = sp.labels.get(f.rel)
+            masks = mask_files.get(f.rel, {})
+            label = _sent_label(record.label, masks) if record is not None else {}
+            timestamp = record.timestamp if record is not None else None
+            frame_id = sensor_name = None
+            framed = sp.frames.get(f.rel)
+            if framed is not None:
+                frame, sensor_name = framed
+                frame_id = frame.frame_id
+                if timestamp is None:
+                    timestamp = frame.timestamp
+            items[f.rel] = Item(
+                remote_path=f.rel,
+                blob=blob,
+                label=label,
+                timestamp=timestamp,
+                frame_id=frame_id,
+                sensor_name=sensor_name,
+                source=f.path,
+                masks=masks,
+            )
+        segments[sp.name] = Segment(name=sp.name, sensors=sp.sensors, items=items, description=sp.description)
+
+    kind = (spec.dataset_type or "images") if provider == "deepen" else (spec.type or "normal")
+    dataset = Dataset(
+        name=manifest.metadata.name,
+        provider=provider,
+        kind=kind,
+        remote=spec.remote,
+        branch=spec.branch or "main",
+        settings=settings_for(manifest, provider),
+        notes=notes_for(manifest, provider),
+        catalog=catalog_json(manifest),
+        segments=segments,
+    )
+    policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
+    return Desired(
+        dataset=dataset, policy=policy, digest=dataset_digest(dataset), manifest=f"{manifest_file}:{line}"
+    )
+
+
+def resolve_desired(
+    manifests: Sequence[Any],
+    root: Path,
+    *,
+    cache: HashCache,
+    jobs: int = 4,
+    remotes: Mapping[str, Any] | None = None,
+) -> list[Desired]:
+    """Resolve every manifest into a :class:`Desired`, in input order (see the module docstring).
+
+    ``remotes`` (name -> :class:`~labelsync.manifest.remotes.Remote`) gives each manifest's
+    provider; when ``None`` they are loaded from ``<root>/labelsync.yaml`` (built-in
+    remotes when there is none). Raises :class:`LocalDataError` for local data that cannot
+    be resolved as declared.
+    """
+    if remotes is None:
+        try:
+            from labelsync.manifest.remotes import load_remotes
+
+            remotes = load_remotes(root)
+        except ConfigError:
+            remotes = None
+    out: list[Desired] = []
+    for entry in manifests:
+        manifest, file, line = _unpack(entry)
+        out.append(
+            resolve_dataset(
+                manifest,
+                file,
+                root,
+                cache=cache,
+                jobs=jobs,
+                provider=provider_for(manifest, remotes),
+                line=line,
+            )
+        )
+    return out
