@@ -1,5 +1,62 @@
-"""(placeholder) commands of labelsync.cli.validate."""
+"""``labelsync validate [PATHS]``: check manifests, label files and data paths; change nothing.
+
+Prints every problem as ``file:line:column: message [json.path] (hint: ...)`` and then a
+one-line summary. Exit 0 when valid, 1 when not. ``--format json`` prints a versioned JSON
+document instead (``{"version": 1, "valid": bool, "diagnostics": [{file, line, column,
+message, path, hint, severity}], "summary": ...}``) that the GitHub Action turns into
+annotations.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from labelsync.cli import output
+from labelsync.diagnostics import has_errors
+from labelsync.errors import ManifestError
+from labelsync.manifest.validate import run
+
+JSON_FORMAT_VERSION = 1
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text: one line per problem; json: machine-readable diagnostics.",
+)
+@click.option("--no-local", is_flag=True, help="Skip the data directory and label file checks.")
+def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
+    """Validate manifests (default: the current directory) without contacting any remote."""
+    targets = list(paths) or [Path.cwd()]
+    result = run(targets, check_local=not no_local)
+    diags = result.diagnostics
+    n_errors = sum(1 for d in diags if d.severity == "error")
+    n_manifests = len(result.manifests)
+    if has_errors(diags):
+        summary = f"{n_errors} problem{'s' if n_errors != 1 else ''} found in {len(result.files)} file(s)"
+    else:
+        summary = f"{n_manifests} manifest{'s' if n_manifests != 1 else ''} in {len(result.files)} file(s) valid"
+    if fmt == "json":
+        body = {
+            "version": JSON_FORMAT_VERSION,
+            "valid": not has_errors(diags),
+            "diagnostics": [asdict(d) for d in diags],
+            "summary": summary,
+        }
+        click.echo(output.redact(json.dumps(body, indent=2, ensure_ascii=False)))
+        if has_errors(diags):
+            raise click.exceptions.Exit(1)
+        return
+    if has_errors(diags):
+        raise ManifestError(summary, diagnostics=diags, hint="fix each line above; paths are relative to the manifest file")
+    for d in diags:  # warnings only
+        output.err_line(str(d))
+    click.echo(summary)
+
+
+COMMANDS: list[click.Command] = [validate]

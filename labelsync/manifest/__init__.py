@@ -1,0 +1,70 @@
+"""Manifests: YAML files declaring datasets, validated and turned into frozen models.
+
+Public API:
+
+* :func:`load_manifests` -- the valid manifests under some paths, or a
+  :class:`~labelsync.errors.ManifestError` listing every problem.
+* :func:`validate_paths` -- every problem (diagnostics), for ``labelsync validate``.
+* the models (:mod:`labelsync.manifest.model`), :func:`catalog_json`, :func:`sensor_json`,
+  the remotes (:func:`find_root`, :func:`load_remotes`, :class:`Remote`) and the Deepen
+  mapping (:data:`DEEPEN_FEATURES`, :func:`labelling_profile`).
+
+Pure core: reads files and the environment, never the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from labelsync.diagnostics import Diagnostic, has_errors
+from labelsync.errors import ManifestError
+from labelsync.manifest.deepen_mapping import DEEPEN_FEATURES, labelling_profile
+from labelsync.manifest.model import Catalog, Manifest, Segment, Sensor, Spec, catalog_json, sensor_json
+from labelsync.manifest.remotes import Remote, find_root, load_remotes
+from labelsync.manifest.validate import LoadedManifest, ManifestSet, run
+
+__all__ = [
+    "DEEPEN_FEATURES",
+    "Catalog",
+    "LoadedManifest",
+    "Manifest",
+    "ManifestSet",
+    "Remote",
+    "Segment",
+    "Sensor",
+    "Spec",
+    "catalog_json",
+    "find_root",
+    "labelling_profile",
+    "load_manifests",
+    "load_remotes",
+    "sensor_json",
+    "validate_paths",
+]
+
+
+def validate_paths(paths: Sequence[Path], *, check_local: bool = True) -> list[Diagnostic]:
+    """Every problem of the manifests under ``paths`` (files or directories), sorted by place.
+
+    An empty list means valid. ``check_local`` also checks data dirs, label files and frames.
+    """
+    return run(list(paths), check_local=check_local).diagnostics
+
+
+def load_manifests(paths: Sequence[Path], *, check_local: bool = True) -> ManifestSet:
+    """The manifests under ``paths`` as models, each with its file, line and remote.
+
+    Directories are searched for ``*.yaml``/``*.yml`` (hidden directories and
+    ``labelsync.yaml`` skipped); a file may hold several documents. Raises
+    :class:`~labelsync.errors.ManifestError` whose ``diagnostics`` list every problem.
+    """
+    result = run(list(paths), check_local=check_local)
+    if has_errors(result.diagnostics):
+        count = sum(1 for d in result.diagnostics if d.severity == "error")
+        raise ManifestError(
+            f"{count} problem{'s' if count != 1 else ''} in the manifests",
+            diagnostics=result.diagnostics,
+            hint="run 'labelsync validate' for the full list; each line names the file, line and column",
+        )
+    return result.manifests

@@ -184,19 +184,19 @@ class Catalog(_Model):
 
     model_config = ConfigDict(alias_generator=None)
 
-    classification: ClassificationCatalog | None = Field(None, alias="CLASSIFICATION")
-    box2d: ObjectCatalog | None = Field(None, alias="BOX2D")
-    box3d: ObjectCatalog | None = Field(None, alias="BOX3D")
-    polygon: ObjectCatalog | None = Field(None, alias="POLYGON")
-    multi_polygon: ObjectCatalog | None = Field(None, alias="MULTI_POLYGON")
-    rle: ObjectCatalog | None = Field(None, alias="RLE")
-    polyline2d: Polyline2DCatalog | None = Field(None, alias="POLYLINE2D")
-    multi_polyline2d: ObjectCatalog | None = Field(None, alias="MULTI_POLYLINE2D")
-    keypoints2d: Keypoints2DCatalog | None = Field(None, alias="KEYPOINTS2D")
-    sentence: SentenceCatalog | None = Field(None, alias="SENTENCE")
-    semantic_mask: MaskCatalog | None = Field(None, alias="SEMANTIC_MASK")
-    instance_mask: InstanceMaskCatalog | None = Field(None, alias="INSTANCE_MASK")
-    panoptic_mask: MaskCatalog | None = Field(None, alias="PANOPTIC_MASK")
+    classification: ClassificationCatalog | None = Field(default=None, alias="CLASSIFICATION")
+    box2d: ObjectCatalog | None = Field(default=None, alias="BOX2D")
+    box3d: ObjectCatalog | None = Field(default=None, alias="BOX3D")
+    polygon: ObjectCatalog | None = Field(default=None, alias="POLYGON")
+    multi_polygon: ObjectCatalog | None = Field(default=None, alias="MULTI_POLYGON")
+    rle: ObjectCatalog | None = Field(default=None, alias="RLE")
+    polyline2d: Polyline2DCatalog | None = Field(default=None, alias="POLYLINE2D")
+    multi_polyline2d: ObjectCatalog | None = Field(default=None, alias="MULTI_POLYLINE2D")
+    keypoints2d: Keypoints2DCatalog | None = Field(default=None, alias="KEYPOINTS2D")
+    sentence: SentenceCatalog | None = Field(default=None, alias="SENTENCE")
+    semantic_mask: MaskCatalog | None = Field(default=None, alias="SEMANTIC_MASK")
+    instance_mask: InstanceMaskCatalog | None = Field(default=None, alias="INSTANCE_MASK")
+    panoptic_mask: MaskCatalog | None = Field(default=None, alias="PANOPTIC_MASK")
 
     def types(self) -> dict[str, _Subcatalog]:
         """The label types in use, UPPER-CASE name -> subcatalog, in declaration order."""

@@ -1,0 +1,149 @@
+"""The local-data checks of ``labelsync validate``: declared paths, data dirs, label files, frames.
+
+A thin adapter over :mod:`labelsync.local` (path safety, data-dir scan, label checks against
+the catalog, fusion frame layout): it resolves each segment's declared paths against the
+manifest file's directory and the repository root, and turns every problem into a
+:class:`~labelsync.diagnostics.Diagnostic` located in the manifest (or, for label lines, in
+the label file). It reads the file system but never writes and never raises for anything
+the user can cause.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from labelsync.diagnostics import Diagnostic
+from labelsync.errors import LocalDataError
+from labelsync.local import paths as local_paths
+from labelsync.local import scan as local_scan
+from labelsync.local.labels import check_labels
+from labelsync.manifest.load import Document, JsonPath, format_path
+from labelsync.manifest.model import Manifest, Segment, catalog_json
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _declared(
+    doc: Document, root: Path, base: Path, declared: str, where: JsonPath, must_exist: str
+) -> list[Diagnostic]:
+    line, column = doc.position(where)
+    return local_paths.check_declared(
+        root, base, declared, file=doc.file, line=line, column=column, json_path=format_path(where), must_exist=must_exist
+    )
+
+
+def check_local(doc: Document, manifest: Manifest, manifest_file: Path, root: Path) -> list[Diagnostic]:
+    """Every local-data problem of ``manifest`` (declared in ``manifest_file`` under ``root``).
+
+    Per segment: ``data.path`` is a directory inside the repository (not absolute, no ``..``
+    escape, no symlink leading out), and its files can be listed; ``labels.path`` and
+    ``frames.timestamps`` are files inside the repository; the label file agrees with the
+    catalog and labels only files the data selection yields; fusion frames are complete.
+    """
+    out: list[Diagnostic] = []
+    base = manifest_file.resolve().parent
+    catalog = catalog_json(manifest)
+    for i, seg in enumerate(manifest.spec.segments):
+        out += _check_segment(doc, manifest, seg, ("spec", "segments", i), base, root, catalog)
+    return out
+
+
+def _check_segment(
+    doc: Document,
+    manifest: Manifest,
+    seg: Segment,
+    here: JsonPath,
+    base: Path,
+    root: Path,
+    catalog: dict[str, Any],
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    known: set[str] | None = None
+    data_dir: Path | None = None
+    if seg.data is not None:
+        where = here + ("data", "path")
+        problems = _declared(doc, root, base, seg.data.path, where, "dir")
+        out += problems
+        if not problems:
+            data_dir = base / seg.data.path
+            try:
+                files = local_scan.scan_dir(root, data_dir, seg.data.include, seg.data.exclude)
+            except LocalDataError as err:
+                out.append(doc.diagnostic(where, err.message, hint=err.hint))
+            else:
+                known = {f.rel for f in files}
+                if not files:
+                    out.append(
+                        doc.diagnostic(
+                            here + ("data",), f"data directory {seg.data.path!r} selects no files",
+                            hint="check include/exclude", key=True,
+                        )
+                    )
+    if seg.frames is not None and seg.frames.timestamps is not None:
+        out += _declared(doc, root, base, seg.frames.timestamps, here + ("frames", "timestamps"), "file")
+    if seg.labels is not None:
+        where = here + ("labels", "path")
+        problems = _declared(doc, root, base, seg.labels.path, where, "file")
+        out += problems
+        if not problems:
+            label_file = base / seg.labels.path
+            try:
+                out += check_labels(label_file, catalog, known, root=root, display=_display(label_file))
+            except LocalDataError as err:
+                out.append(doc.diagnostic(where, err.message, hint=err.hint))
+    if manifest.spec.type == "fusion" and seg.sensors and data_dir is not None and known is not None:
+        out += frame_problems(doc, seg, here, sorted(known))
+    return out
+
+
+def frame_problems(doc: Document, seg: Segment, here: JsonPath, files: list[str]) -> list[Diagnostic]:
+    """Problems of the ``sensor-dirs`` frame layout (see :class:`~labelsync.manifest.model.Frames`).
+
+    ``files`` are the selected paths relative to the data directory. Each must be
+    ``<sensor>/<frame>.<ext>`` with a declared sensor; with ``complete`` (the default) every
+    frame needs a file from every sensor, and no sensor may have two files for one frame.
+    """
+    out: list[Diagnostic] = []
+    sensors = [s.name for s in seg.sensors or []]
+    complete = seg.frames.complete if seg.frames is not None else True
+    where = here + ("data", "path")
+    frames: dict[str, dict[str, str]] = {}
+    strays: list[str] = []
+    for rel in files:
+        parts = rel.split("/")
+        if len(parts) != 2 or parts[0] not in sensors:
+            strays.append(rel)
+            continue
+        sensor, name = parts
+        frame = name.rsplit(".", 1)[0] if "." in name else name
+        have = frames.setdefault(frame, {})
+        if sensor in have:
+            out.append(
+                doc.diagnostic(where, f"frame {frame!r} has two files for sensor {sensor!r}: {have[sensor]} and {rel}")
+            )
+        have[sensor] = rel
+    if strays:
+        shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
+        out.append(
+            doc.diagnostic(
+                where, f"{len(strays)} file(s) are not <sensor>/<frame>.<ext> with a declared sensor: {shown}",
+                hint=f"put each sensor's files in a directory named after it ({', '.join(sensors)}) or exclude them",
+            )
+        )
+    if complete:
+        for frame in sorted(frames):
+            missing = [s for s in sensors if s not in frames[frame]]
+            if missing:
+                out.append(
+                    doc.diagnostic(
+                        where, f"frame {frame!r} has no file for sensor(s) {', '.join(missing)}",
+                        hint="add the files, or set frames: {complete: false}",
+                    )
+                )
+    return out

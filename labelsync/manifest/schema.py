@@ -1,0 +1,210 @@
+"""The JSON Schema of manifest v1: generated from the models, compiled once, errors translated.
+
+``schemas/labelsync-v1.schema.json`` is :func:`manifest_schema` written out (regenerate with
+``python -m labelsync.manifest.schema > schemas/labelsync-v1.schema.json``); a test fails
+when the committed file and the models disagree. Optional fields are *optional*, not
+nullable: the generated ``anyOf [X, null]`` pairs are folded to ``X``, so an empty YAML value
+(``description:``) is reported as a wrong type.
+
+:func:`schema_diagnostics` runs the compiled Draft 2020-12 validator over one document and
+returns one :class:`~labelsync.diagnostics.Diagnostic` per problem, worded for people:
+unknown fields with a "did you mean", missing fields, wrong types, values outside an enum.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from labelsync.diagnostics import Diagnostic
+from labelsync.manifest.load import Document, JsonPath
+from labelsync.manifest.model import Manifest
+
+SCHEMA_ID = "https://labelsync.dev/schemas/labelsync-v1.schema.json"
+
+
+def _fold_nullable(node: Any) -> Any:
+    """Fold pydantic's ``anyOf: [X, {type: null}]`` into ``X``, recursively; drop titles."""
+    if isinstance(node, list):
+        return [_fold_nullable(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _fold_nullable(v) for k, v in node.items() if k != "title" or not isinstance(v, str)}
+    any_of = node.get("anyOf")
+    if isinstance(any_of, list):
+        rest = [b for b in any_of if b != {"type": "null"}]
+        if len(rest) != len(any_of):
+            if len(rest) == 1:
+                merged = dict(rest[0])
+                for k, v in node.items():
+                    if k != "anyOf":
+                        merged.setdefault(k, v)
+                node = merged
+            else:
+                node["anyOf"] = rest
+    if node.get("default", 0) is None:
+        del node["default"]
+    return node
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The manifest v1 JSON Schema (Draft 2020-12), generated from :class:`Manifest`."""
+    generated = Manifest.model_json_schema(by_alias=True, mode="validation")
+    body = _fold_nullable(generated)
+    body.pop("description", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "labelsync manifest v1",
+        "description": (
+            "One labelsync manifest document (kind: Dataset): a dataset on a TensorBay or Deepen "
+            "remote, its label catalog, segments, sensors, data and label files. "
+            "Generated from labelsync.manifest.model; do not edit by hand."
+        ),
+        **body,
+    }
+
+
+def schema_text() -> str:
+    """The schema as committed: 2-space indented JSON, sorted keys, trailing newline."""
+    return json.dumps(manifest_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = manifest_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null (an empty value)"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "a boolean (true/false)", "null": "null"}
+
+
+def _expected(types: Any) -> str:
+    if isinstance(types, list):
+        return " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
+    return _TYPE_WORDS.get(str(types), str(types))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for a near miss among ``choices``, else ``""``."""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in options}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _allowed_keys(schema: dict[str, Any]) -> list[str]:
+    return list(schema.get("properties", {}))
+
+
+def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
+    """``(path, message, at_key)`` for one jsonschema error, in the user's words."""
+    path: JsonPath = tuple(err.absolute_path)
+    v = err.validator
+    inst = err.instance
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if v in ("anyOf", "oneOf") and err.context:
+        # Prefer a branch whose type fitted (its error says what else is wrong); when no
+        # branch's type fitted, say which types would.
+        fitted = [e for e in err.context if e.validator != "type"]
+        if fitted:
+            inner = best_match(fitted)
+            if inner is not None:
+                return _describe(inner)
+        types: list[str] = []
+        for e in err.context:
+            for t in e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]:
+                if str(t) not in types:
+                    types.append(str(t))
+        return [(path, f"expected {_expected(types)}, got {_type_name(inst)} {_short(inst)}", False)]
+    if v == "additionalProperties" and isinstance(inst, dict):
+        allowed = _allowed_keys(schema)
+        patterns = list(schema.get("patternProperties", {}))
+        out = []
+        for key in inst:
+            if key in allowed or any(re.search(p, key) for p in patterns):
+                continue
+            if patterns and not allowed:
+                msg = f"invalid key {key!r} (keys must match {' or '.join(patterns)})"
+            else:
+                msg = f"unknown field {key!r}{did_you_mean(key, allowed)}"
+                if not did_you_mean(key, allowed) and allowed:
+                    msg += f"; allowed: {', '.join(allowed)}"
+            out.append((path + (key,), msg, True))
+        return out
+    if v == "required":
+        match = re.match(r"'([^']*)' is a required property", err.message)
+        name = match.group(1) if match else err.message
+        return [(path, f"missing required field {name!r}", False)]
+    if v == "type":
+        return [(path, f"expected {_expected(err.validator_value)}, got {_type_name(inst)} {_short(inst)}", False)]
+    if v == "const":
+        return [(path, f"{_short(inst)} is not allowed here; use {_short(err.validator_value)}", False)]
+    if v == "enum":
+        options = [str(o) for o in list(err.validator_value)]  # type: ignore[arg-type]
+        hint = did_you_mean(str(inst), options) if isinstance(inst, str) else ""
+        return [(path, f"{_short(inst)} is not one of {', '.join(options)}{hint}", False)]
+    if v == "pattern":
+        return [(path, f"{_short(inst)} does not match the pattern {err.validator_value}", False)]
+    if v == "minLength" and err.validator_value == 1:
+        return [(path, "must not be empty", False)]
+    return [(path, err.message, False)]
+
+
+def schema_diagnostics(doc: Document) -> list[Diagnostic]:
+    """Every JSON Schema violation of ``doc``, each located at its line and column."""
+    out: list[Diagnostic] = []
+    seen: set[tuple[JsonPath, str]] = set()
+    for err in sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        for path, message, at_key in _describe(err):
+            if (path, message) in seen:
+                continue
+            seen.add((path, message))
+            out.append(doc.diagnostic(path, message, key=at_key))
+    return out
+
+
+def main() -> None:
+    """Print the schema (``python -m labelsync.manifest.schema > schemas/labelsync-v1.schema.json``)."""
+    sys.stdout.write(schema_text())
+
+
+if __name__ == "__main__":
+    main()

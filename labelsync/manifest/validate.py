@@ -1,0 +1,216 @@
+"""Validate manifests end to end: find files, read YAML, JSON Schema, models, semantics, local data.
+
+The pipeline for each document, every stage reporting *all* its problems:
+
+1. YAML (:mod:`labelsync.manifest.load`): syntax, duplicate keys, limits.
+2. ``apiVersion``/``kind``: a document for another version or kind stops here.
+3. JSON Schema (:mod:`labelsync.manifest.schema`): path-addressed shape errors.
+4. pydantic builds the frozen :class:`~labelsync.manifest.model.Manifest`.
+5. Semantic checks (:mod:`labelsync.manifest.semantic`), then across manifests.
+6. Local data (:mod:`labelsync.manifest.localcheck`): paths, data dirs, label files, frames.
+
+A later stage runs only on documents that passed the earlier ones, so one mistake gives one
+message, not a cascade.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from labelsync.diagnostics import Diagnostic, sort_key
+from labelsync.manifest import localcheck, semantic
+from labelsync.manifest.load import Document, read_documents
+from labelsync.manifest.model import API_VERSION, KIND, Manifest
+from labelsync.manifest.remotes import CONFIG_FILE, Remote, find_root, read_remotes
+from labelsync.manifest.schema import schema_diagnostics
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedManifest:
+    """A valid manifest with where it was declared and the remote it targets."""
+
+    manifest: Manifest
+    file: Path
+    """The manifest file (absolute); declared paths are relative to its directory."""
+    display: str
+    """The file name as shown in messages (relative to the working directory when possible)."""
+    line: int
+    index: int
+    """The document's index within the file (0-based)."""
+    remote: Remote
+
+    @property
+    def provider(self) -> str:
+        return self.remote.provider
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory declared paths are relative to."""
+        return self.file.parent
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of the document, for messages."""
+        return f"{self.display}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ManifestSet:
+    """All manifests found under some paths, with the repository root and its remotes."""
+
+    root: Path
+    remotes: dict[str, Remote]
+    manifests: list[LoadedManifest] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[LoadedManifest]:
+        return iter(self.manifests)
+
+    def __len__(self) -> int:
+        return len(self.manifests)
+
+
+@dataclass
+class Result:
+    """What :func:`run` found: the valid manifests and every diagnostic."""
+
+    manifests: ManifestSet
+    diagnostics: list[Diagnostic]
+    files: list[Path]
+
+
+def display_name(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _looks_like_manifest(path: Path) -> bool:
+    """A YAML file met while expanding a directory is a manifest when it mentions apiVersion or kind.
+
+    This keeps other YAML (CI workflows, tool configs) out of ``labelsync validate dir/``;
+    a file named explicitly is always validated.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024 * 1024)
+    except OSError:
+        return True
+    return b"apiVersion" in head or b"kind" in head
+
+
+def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The manifest files named by ``paths``: files as given, directories searched recursively.
+
+    In a directory: ``*.yaml``/``*.yml`` files that look like manifests, skipping hidden
+    directories and files and ``labelsync.yaml``; sorted, each file once.
+    """
+    files: list[Path] = []
+    diags: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(p)
+
+    for path in paths:
+        if path.is_dir():
+            found: list[Path] = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith(".") or name == CONFIG_FILE or not name.endswith(MANIFEST_SUFFIXES):
+                        continue
+                    candidate = Path(dirpath, name)
+                    if candidate.is_file() and _looks_like_manifest(candidate):
+                        found.append(candidate)
+            if not found:
+                diags.append(Diagnostic(display_name(path), 0, 0, "no manifest (*.yaml, *.yml) found in this directory"))
+            for f in sorted(found):
+                add(f)
+        elif path.exists():
+            add(path)
+        else:
+            diags.append(Diagnostic(str(path), 0, 0, "no such file or directory"))
+    return files, diags
+
+
+def _version_problem(doc: Document) -> Diagnostic | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        return doc.diagnostic(
+            (), "a manifest is a mapping with apiVersion, kind, metadata and spec",
+            hint=f"start the document with 'apiVersion: {API_VERSION}' and 'kind: {KIND}'",
+        )
+    version = data.get("apiVersion")
+    if version is None:
+        return doc.diagnostic((), "missing 'apiVersion'", hint=f"add 'apiVersion: {API_VERSION}'")
+    if version != API_VERSION:
+        return doc.diagnostic(
+            ("apiVersion",), f"unsupported apiVersion {version!r}; this labelsync reads {API_VERSION!r}",
+            hint=f"use 'apiVersion: {API_VERSION}'",
+        )
+    kind = data.get("kind")
+    if kind is None:
+        return doc.diagnostic((), "missing 'kind'", hint=f"add 'kind: {KIND}'")
+    if kind != KIND:
+        return doc.diagnostic(("kind",), f"unsupported kind {kind!r}; the only kind is {KIND!r}", hint=f"use 'kind: {KIND}'")
+    return None
+
+
+def _model_diagnostics(doc: Document, exc: ValidationError) -> list[Diagnostic]:
+    return [doc.diagnostic(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
+
+
+def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None) -> Result:
+    """Validate the manifests under ``paths``; return the valid ones and every diagnostic.
+
+    ``root`` (the repository root, see :func:`~labelsync.manifest.remotes.find_root`) defaults
+    to the root of the first path. Never raises for anything the files can contain.
+    """
+    if root is None:
+        root = find_root(paths[0] if paths else Path.cwd())
+    remotes, diags = read_remotes(root)
+    files, found_diags = expand_paths(paths)
+    diags += found_diags
+    loaded: list[LoadedManifest] = []
+    located: list[semantic.Located] = []
+    for file in files:
+        display = display_name(file)
+        docs, doc_diags = read_documents(file, display)
+        diags += doc_diags
+        for doc in docs:
+            problem = _version_problem(doc)
+            if problem is not None:
+                diags.append(problem)
+                continue
+            shape = schema_diagnostics(doc)
+            if shape:
+                diags += shape
+                continue
+            try:
+                manifest = Manifest.model_validate(doc.data)
+            except ValidationError as exc:
+                diags += _model_diagnostics(doc, exc)
+                continue
+            problems = semantic.check_manifest(doc, manifest, remotes)
+            if check_local and not any(d.path.startswith("spec.segments") for d in problems):
+                problems += localcheck.check_local(doc, manifest, file, root)
+            diags += problems
+            located.append(semantic.Located(doc, manifest))
+            remote = remotes.get(manifest.spec.remote)
+            if not problems and remote is not None:
+                loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote))
+    diags += semantic.check_set(located, remotes)
+    diags.sort(key=sort_key)
+    return Result(ManifestSet(root, remotes, loaded), diags, files)
