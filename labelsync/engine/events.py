@@ -10,8 +10,9 @@ called from the thread running apply.
 
 Order per apply: for each dataset, ``phase`` as it enters each phase (``"catalog"``,
 ``"segments"``, ``"files"``, ``"labels"``, ``"commit"``, ...); ``files_planned`` once before
-the uploads of a dataset start (totals of what will be *sent*, files already on the remote
-excluded or reported with ``uploaded=False``); ``file_done`` once per file; finally ``done``
+the uploads of a dataset start, each call starting a new count (totals of what will be
+*sent*; files found already on the remote are either left out of the totals or reported
+with ``uploaded=False``); ``file_done`` once per file; finally ``done``
 once at the end of the whole apply, also after a failure, so a display can clean up.
 """
 
@@ -28,7 +29,7 @@ class ApplyEvents(Protocol):
         """``dataset`` enters phase ``name`` (e.g. ``"files"``)."""
 
     def files_planned(self, total_files: int, total_bytes: int) -> None:
-        """The totals the following ``file_done`` calls count towards (may be called per dataset)."""
+        """Start counting towards these totals (called once per dataset with files to send)."""
 
     def file_done(self, remote_path: str, nbytes: int, uploaded: bool) -> None:
         """One file finished: ``nbytes`` its size; ``uploaded`` False when nothing had to be sent."""

@@ -1,0 +1,173 @@
+"""engine.progress: plain CI lines (literal, with an injected clock), threads, the rich bar."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+
+from labelsync.engine.events import ApplyEvents, NullEvents
+from labelsync.engine.progress import PlainProgress, RichProgress, format_eta, make_progress
+
+MIB = 1024 * 1024
+
+
+class FakeClock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plain_lines_every_ten_percent_and_every_interval() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    events = make_progress(out, ci=True, clock=clock, interval=5.0)
+    events.phase("city", "files")
+    events.files_planned(20, 20 * MIB)
+    for i in range(20):
+        clock.now += 0.5
+        events.file_done(f"f{i}", MIB, uploaded=True)
+        if i == 4:
+            events.message("policy renewed")
+    events.phase("city", "commit")
+    events.done()
+    assert out.getvalue().splitlines() == [
+        "city: files",
+        "uploading 20 files, 20.0 MiB",
+        "uploaded 2/20 files, 2.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 9s",
+        "uploaded 4/20 files, 4.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 8s",
+        "policy renewed",
+        "uploaded 6/20 files, 6.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 7s",
+        "uploaded 8/20 files, 8.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 6s",
+        "uploaded 10/20 files, 10.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 5s",
+        "uploaded 12/20 files, 12.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 4s",
+        "uploaded 14/20 files, 14.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 3s",
+        "uploaded 16/20 files, 16.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 2s",
+        "uploaded 18/20 files, 18.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 1s",
+        "uploaded 20/20 files, 20.0 MiB/20.0 MiB, 2.0 MiB/s",
+        "city: commit",
+    ]
+
+
+def test_plain_throttles_many_files_by_time() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    events = make_progress(out, ci=True, clock=clock, interval=5.0)
+    events.files_planned(5000, 5000 * 65536)
+    for i in range(1200):
+        clock.now += 0.01  # 12 s for the 1,200 files: two interval lines, no decile yet (10% = 500)
+        events.file_done(f"f{i}", 65536, uploaded=True)
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "uploading 5,000 files, 312.5 MiB",
+        "uploaded 500/5,000 files, 31.2 MiB/312.5 MiB, 6.2 MiB/s, ETA 45s",
+        "uploaded 1,000/5,000 files, 62.5 MiB/312.5 MiB, 6.2 MiB/s, ETA 40s",
+    ]
+    clock.now += 5
+    events.bytes_sent(0)
+    assert (
+        out.getvalue().splitlines()[-1]
+        == "uploaded 1,200/5,000 files, 75.0 MiB/312.5 MiB, 4.4 MiB/s, ETA 54s"
+    )
+
+
+def test_plain_bytes_sent_and_file_sizes_are_not_counted_twice() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    events = PlainProgress(out, clock=clock, interval=1.0)
+    events.files_planned(2, 4 * MIB)
+    clock.now += 1
+    events.bytes_sent(MIB)
+    events.bytes_sent(MIB)
+    events.file_done("a", 2 * MIB, uploaded=True)
+    events.file_done("b", 2 * MIB, uploaded=False)
+    events.done()
+    assert out.getvalue().splitlines() == [
+        "uploading 2 files, 4.0 MiB",
+        "uploaded 0/2 files, 1.0 MiB/4.0 MiB, 1.0 MiB/s, ETA 3s",
+        "uploaded 1/2 files, 2.0 MiB/4.0 MiB, 2.0 MiB/s, ETA 1s",
+        "uploaded 2/2 files, 2.0 MiB/4.0 MiB, 2.0 MiB/s",
+    ]
+
+
+def test_plain_label_only_uses_file_rate() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    events = PlainProgress(out, clock=clock)
+    events.files_planned(4, 0)
+    clock.now += 2
+    events.file_done("a", 0, uploaded=False)
+    assert out.getvalue().splitlines()[-1] == "uploaded 1/4 files, 0 B/0 B, ETA 6s"
+
+
+def test_plain_is_thread_safe() -> None:
+    out = io.StringIO()
+    events = PlainProgress(out, clock=FakeClock())
+    events.files_planned(8000, 8000)
+
+    def work() -> None:
+        for i in range(1000):
+            events.file_done(f"f{i}", 1, uploaded=True)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events.done()
+    lines = out.getvalue().splitlines()
+    # the clock never moves: one line per 10% only, the last one complete
+    assert len(lines) == 11
+    assert lines[-1] == "uploaded 8,000/8,000 files, 7.8 KiB/7.8 KiB"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (19.4, "19s"), (59.6, "1m00s"), (185, "3m05s"), (3720, "1h02m"), (-3, "0s")],
+)
+def test_format_eta(seconds: float, text: str) -> None:
+    assert format_eta(seconds) == text
+
+
+def test_make_progress_chooses_plain_without_a_terminal_or_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    assert isinstance(make_progress(io.StringIO()), PlainProgress)
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(make_progress(Tty()), RichProgress)
+    monkeypatch.setenv("CI", "true")
+    assert isinstance(make_progress(Tty()), PlainProgress)
+
+
+def test_rich_progress_runs_through_an_apply() -> None:
+    out = io.StringIO()
+    events = make_progress(out, ci=False)
+    assert isinstance(events, ApplyEvents)
+    events.phase("city", "catalog")
+    events.message("resuming draft #3")
+    events.files_planned(3, 3 * MIB)
+    events.phase("city", "files")
+    for name in "abc":
+        events.file_done(name, MIB, uploaded=True)
+    events.done()
+    text = out.getvalue()
+    assert "city: catalog" in text
+    assert "resuming draft #3" in text
+    assert "3/3 files" in text
+
+
+def test_null_events_satisfy_the_protocol() -> None:
+    events: ApplyEvents = NullEvents()
+    assert isinstance(events, ApplyEvents)
+    events.phase("d", "files")
+    events.files_planned(1, 1)
+    events.file_done("a", 1, uploaded=True)
+    events.bytes_sent(1)
+    events.message("m")
+    events.done()
