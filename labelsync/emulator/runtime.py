@@ -77,11 +77,15 @@ class Knobs:
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
         if fault == "drop":
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]}
+            )
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionAbortedError("emulator fault injection: dropped connection")
         status = int(fault)
-        body_obj = self.config.error_body(status) if self.config.error_body else {"error": f"injected {status}"}
+        body_obj = (
+            self.config.error_body(status) if self.config.error_body else {"error": f"injected {status}"}
+        )
         body = json.dumps(body_obj).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if status == 429:
@@ -137,7 +141,7 @@ class EmbeddedServer:
 
     def start(self) -> EmbeddedServer:
         """Start serving; returns once the server accepts connections."""
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn installs signal handlers only on the main thread, so none are installed here.
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, name="labelsync-emulator", daemon=True
         )
