@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 TAIL_LINES = 40
+PROGRAM = (sys.executable, "-m", "labelsync")
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,15 @@ def run_cli(
     env: Mapping[str, str],
     scrub: Callable[[str], str],
     echo: bool = True,
+    program: Sequence[str] = PROGRAM,
 ) -> Completed:
-    """Run ``labelsync <args>`` in ``cwd`` and wait for it.
+    """Run ``labelsync <args>`` (``program`` + ``args``) in ``cwd`` and wait for it.
 
     With ``echo`` the child's stdout and stderr lines are written (scrubbed) to ours as
     they arrive. A child that cannot be started is reported as exit code 1 with the reason
     in ``log_tail``.
     """
-    argv = (sys.executable, "-m", "labelsync", *args)
+    argv = (*program, *args)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     lock = threading.Lock()
     try:

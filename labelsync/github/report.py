@@ -1,9 +1,8 @@
 """The markdown the action writes: the step summary and the pull-request comment.
 
-Both carry the same body: a hidden marker (so the comment can be found and updated), a
-heading naming the command and the working directory, the plan rendered by
-:func:`labelsync.plan.render_markdown.render_markdown`, and a footer linking the run.
-Every body is kept under GitHub's comment limit (:data:`COMMENT_LIMIT` characters, counted
+Both carry the same body: a hidden marker (so the comment can be found and updated), the
+plan rendered by :func:`labelsync.plan.render_markdown.render_markdown`, and a footer
+naming the working directory and commit and linking the run. Every body is kept under GitHub's comment limit (:data:`COMMENT_LIMIT` characters, counted
 as GitHub does, in UTF-16 code units): the renderer gets the remaining budget and
 :func:`fit` is a final guard that cuts at a line, closes any open code block or
 ``<details>``, and says where the full plan is.
@@ -12,9 +11,11 @@ as GitHub does, in UTF-16 code units): the renderer gets the remaining budget an
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 
-from labelsync.plan.model import Plan, format_bytes
+from labelsync.plan.model import Plan
+from labelsync.plan.render_markdown import render_markdown
 
 COMMENT_LIMIT = 65_536
 _SAFETY = 512  # room for the truncation note and closing tags
@@ -60,66 +61,42 @@ def fit(body: str, limit: int, note: str) -> str:
     return "\n".join(kept + closing + ["", note, ""])
 
 
-def heading(command: str, working_directory: str, paths: Sequence[str], head_sha: str, run_url: str) -> str:
-    """``### labelsync plan`` plus where and on which commit, as one or two lines."""
+def context_line(working_directory: str, paths: Sequence[str], head_sha: str, run_url: str) -> str:
+    """Where and on what the command ran: ``` `infra a.yaml` · commit `0123456789ab` · [workflow run](...)```."""
     where = " ".join(p for p in [working_directory if working_directory not in ("", ".") else "", *paths] if p)
-    title = f"### labelsync {command}" + (f" · `{where}`" if where else "")
-    facts = []
+    facts = [f"`{where}`"] if where else []
     if head_sha:
         facts.append(f"commit `{head_sha[:12]}`")
     if run_url:
         facts.append(f"[workflow run]({run_url})")
-    return title + ("\n" + " · ".join(facts) if facts else "")
+    return " · ".join(facts)
 
 
-def truncation_note(run_url: str, plan_path: str) -> str:
-    """What a reader of a cut comment needs: that it was cut and where the rest is."""
-    where = f"the artifacts of the [workflow run]({run_url})" if run_url else f"`{plan_path}`"
-    return f"> [!NOTE]\n> The plan is too long for a comment and was truncated. The full plan is in {where}."
+def heading(command: str, context: str) -> str:
+    """``### labelsync <command>`` and the context line under it."""
+    return f"### labelsync {command}" + (f"\n{context}" if context else "")
 
 
-def plan_body(
-    plan: Plan,
-    *,
-    marker: str,
-    title: str,
-    run_url: str,
-    plan_path: str,
-    limit: int = COMMENT_LIMIT,
-) -> str:
-    """The summary/comment markdown for ``plan``: marker, title, rendered plan, kept under ``limit``."""
-    head = f"{marker}\n{title}\n\n"
-    note = truncation_note(run_url, plan_path)
-    budget = limit - github_length(head) - github_length(note) - _SAFETY
-    return fit(head + render_plan(plan, limit=budget), limit, note)
+def truncation_note(run_url: str) -> str:
+    """What a reader of a cut body needs: that it was cut and where the rest is."""
+    where = f"the [workflow run]({run_url}) and its artifacts" if run_url else "the workflow run"
+    return f"> [!NOTE]\n> Truncated to fit GitHub's comment limit; see {where}."
 
 
-def render_plan(plan: Plan, *, limit: int) -> str:
-    """The plan as markdown within ``limit`` characters (the plan package's renderer when
-    present; a summary table otherwise)."""
-    try:
-        from labelsync.plan.render_markdown import render_markdown
-    except ImportError:
-        return _summary_markdown(plan)
-    return render_markdown(plan, limit=limit)
+def plan_body(plan: Plan, *, marker: str, context: str, run_url: str, limit: int = COMMENT_LIMIT) -> str:
+    """The summary/comment markdown for ``plan``: the marker, the plan rendered by
+    :func:`~labelsync.plan.render_markdown.render_markdown` in the space left, and the
+    context line as a footer; at most ``limit`` characters."""
+    head = f"{marker}\n"
+    foot = f"\n\n<sub>{context}</sub>\n" if context else "\n"
+    note = truncation_note(run_url)
+    budget = limit - github_length(head) - github_length(foot) - github_length(note) - _SAFETY
+    return fit(head + render_markdown(plan, limit=budget).rstrip("\n") + foot, limit, note)
 
 
-def _summary_markdown(plan: Plan) -> str:
-    lines = [f"**{plan.summary_line()}**", ""]
-    if plan.datasets:
-        lines += ["| dataset | create | update | delete | replace | upload |", "|---|---:|---:|---:|---:|---:|"]
-        for d in plan.datasets:
-            c = d.counts()
-            lines.append(
-                f"| `{d.name}` | {c['create']} | {c['update']} | {c['delete']} | {c['replace']} "
-                f"| {format_bytes(d.upload_bytes())} |"
-            )
-    changes = [c for d in plan.datasets for c in d.changes]
-    if changes:
-        lines += ["", f"<details><summary>{len(changes)} changes</summary>", "", "```"]
-        lines += [f"{c.action.value:8} {c.address}" for c in changes]
-        lines += ["```", "", "</details>"]
-    return "\n".join(lines)
+def full_plan_markdown(plan: Plan, context: str) -> str:
+    """The whole plan as markdown, with no length limit (written next to the plan JSON)."""
+    return render_markdown(plan, limit=sys.maxsize).rstrip("\n") + (f"\n\n<sub>{context}</sub>\n" if context else "\n")
 
 
 def failure_body(*, marker: str, title: str, exit_code: int, log_tail: str, limit: int = COMMENT_LIMIT) -> str:

@@ -81,7 +81,7 @@ def run_action(environ: Mapping[str, str], *, emit: Emit = _stdout_line) -> int:
         emit(line)
 
     marker = report.marker_for(inputs.command, inputs.working_directory, inputs.paths)
-    title = report.heading(inputs.command, inputs.working_directory, inputs.paths, gh.head_sha, gh.run_url)
+    context = report.context_line(inputs.working_directory, inputs.paths, gh.head_sha, gh.run_url)
     plan_path = _plan_path(inputs, gh, cwd, marker)
     if inputs.command == "plan":
         plan_path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +92,7 @@ def run_action(environ: Mapping[str, str], *, emit: Emit = _stdout_line) -> int:
         lambda: run_cli(command_args(inputs, plan_path=str(plan_path)), cwd=cwd, env=child_env, scrub=scrub),
         emit,
     )
-    outcome = _outcome(inputs, completed, plan_path=plan_path, marker=marker, title=title, gh=gh, scrub=scrub)
+    outcome = _outcome(inputs, completed, plan_path=plan_path, marker=marker, context=context, gh=gh, scrub=scrub)
 
     if completed.exit_code == 1:
         for line in _annotations(inputs, cwd=cwd, workspace=workspace, env=child_env, scrub=scrub):
@@ -142,11 +142,12 @@ def _outcome(
     *,
     plan_path: Path,
     marker: str,
-    title: str,
+    context: str,
     gh: GitHubEnv,
     scrub: Scrubber,
 ) -> Outcome:
     code = completed.exit_code
+    title = report.heading(inputs.command, context)
     if code not in (0, 2) or (code == 2 and inputs.command != "plan"):
         return Outcome(
             code,
@@ -157,19 +158,19 @@ def _outcome(
             report.failure_body(marker=marker, title=title, exit_code=code, log_tail=completed.log_tail),
         )
     if inputs.command == "plan":
-        return _plan_outcome(completed, plan_path=plan_path, marker=marker, title=title, gh=gh, scrub=scrub)
+        return _plan_outcome(completed, plan_path=plan_path, marker=marker, context=context, gh=gh, scrub=scrub)
     last = _last_line(completed.stdout) or f"labelsync {inputs.command}: done."
     body = f"{marker}\n{title}\n\n"
     if completed.stdout.strip():
         body += "```text\n" + completed.stdout.strip().replace("```", "'''") + "\n```\n"
     else:
         body += f"{last}\n"
-    body = report.fit(body, report.COMMENT_LIMIT, "> The output was truncated; see the workflow run for all of it.")
+    body = report.fit(body, report.COMMENT_LIMIT, report.truncation_note(gh.run_url))
     return Outcome(code, False, str(plan_path) if inputs.plan_file else "", "", last, body)
 
 
 def _plan_outcome(
-    completed: Completed, *, plan_path: Path, marker: str, title: str, gh: GitHubEnv, scrub: Scrubber
+    completed: Completed, *, plan_path: Path, marker: str, context: str, gh: GitHubEnv, scrub: Scrubber
 ) -> Outcome:
     try:
         plan = loads_plan(plan_path.read_text(encoding="utf-8"), origin=str(plan_path))
@@ -178,9 +179,8 @@ def _plan_outcome(
             f"labelsync plan exited {completed.exit_code} but wrote no plan file at {plan_path}"
         ) from None
     markdown_path = plan_path.with_suffix(".md")
-    full = report.render_plan(plan, limit=sys.maxsize)
-    markdown_path.write_text(scrub(f"{title}\n\n{full}\n"), encoding="utf-8")
-    body = report.plan_body(plan, marker=marker, title=title, run_url=gh.run_url, plan_path=str(plan_path))
+    markdown_path.write_text(scrub(report.full_plan_markdown(plan, context)), encoding="utf-8")
+    body = report.plan_body(plan, marker=marker, context=context, run_url=gh.run_url)
     return Outcome(
         completed.exit_code, plan.has_changes, str(plan_path), str(markdown_path), plan.summary_line(), body
     )
