@@ -437,11 +437,12 @@ def raise_for_api(
         return
     code, message = error_code_of(response)
     extra = _header_secrets(response.request.headers) if _has_request(response) else []
-    message = redact(" ".join(message.split()), extra)
+    message = " ".join(message.split())
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
     head = f"{what}: HTTP {status}" + (f" {code}" if code else "")
-    text = f"{head}: {message}" if message else head
+    # Redact the whole line: ``what`` may hold a URL and a cut may split nothing secret open.
+    text = redact(f"{head}: {message}" if message else head, extra)
     cls: type[errors.RemoteError] = errors.RemoteError
     hint: str | None = None
     if status in (401, 403):
