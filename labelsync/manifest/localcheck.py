@@ -17,7 +17,9 @@ from labelsync.diagnostics import Diagnostic
 from labelsync.errors import LocalDataError
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
+from labelsync.local.frames import build_frames, read_timestamps
 from labelsync.local.labels import check_labels
+from labelsync.local.scan import LocalFile
 from labelsync.manifest.load import Document, JsonPath, format_path
 from labelsync.manifest.model import Manifest, Segment, catalog_json
 
@@ -65,19 +67,20 @@ def _check_segment(
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
-    data_dir: Path | None = None
+    scanned: list[LocalFile] | None = None
+    timestamps_ok = True
     if seg.data is not None:
         where = here + ("data", "path")
         problems = _declared(doc, root, base, seg.data.path, where, "dir")
         out += problems
         if not problems:
-            data_dir = base / seg.data.path
             try:
-                files = local_scan.scan_dir(root, data_dir, seg.data.include, seg.data.exclude)
+                files = local_scan.scan_dir(root, base / seg.data.path, seg.data.include, seg.data.exclude)
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
                 known = {f.rel for f in files}
+                scanned = files
                 if not files:
                     out.append(
                         doc.diagnostic(
@@ -86,7 +89,9 @@ def _check_segment(
                         )
                     )
     if seg.frames is not None and seg.frames.timestamps is not None:
-        out += _declared(doc, root, base, seg.frames.timestamps, here + ("frames", "timestamps"), "file")
+        problems = _declared(doc, root, base, seg.frames.timestamps, here + ("frames", "timestamps"), "file")
+        timestamps_ok = not problems
+        out += problems
     if seg.labels is not None:
         where = here + ("labels", "path")
         problems = _declared(doc, root, base, seg.labels.path, where, "file")
@@ -97,53 +102,35 @@ def _check_segment(
                 out += check_labels(label_file, catalog, known, root=root, display=_display(label_file))
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
-    if manifest.spec.type == "fusion" and seg.sensors and data_dir is not None and known is not None:
-        out += frame_problems(doc, seg, here, sorted(known))
+    if manifest.spec.type == "fusion" and seg.sensors and scanned is not None:
+        out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
     return out
 
 
-def frame_problems(doc: Document, seg: Segment, here: JsonPath, files: list[str]) -> list[Diagnostic]:
-    """Problems of the ``sensor-dirs`` frame layout (see :class:`~labelsync.manifest.model.Frames`).
-
-    ``files`` are the selected paths relative to the data directory. Each must be
-    ``<sensor>/<frame>.<ext>`` with a declared sensor; with ``complete`` (the default) every
-    frame needs a file from every sensor, and no sensor may have two files for one frame.
-    """
-    out: list[Diagnostic] = []
-    sensors = [s.name for s in seg.sensors or []]
-    complete = seg.frames.complete if seg.frames is not None else True
+def _frame_problems(
+    doc: Document, seg: Segment, here: JsonPath, base: Path, files: list[LocalFile], timestamps_ok: bool
+) -> list[Diagnostic]:
+    """Problems of the fusion frame layout (:func:`labelsync.local.frames.build_frames`)."""
+    timestamps = None
+    frames = seg.frames
     where = here + ("data", "path")
-    frames: dict[str, dict[str, str]] = {}
-    strays: list[str] = []
-    for rel in files:
-        parts = rel.split("/")
-        if len(parts) != 2 or parts[0] not in sensors:
-            strays.append(rel)
-            continue
-        sensor, name = parts
-        frame = name.rsplit(".", 1)[0] if "." in name else name
-        have = frames.setdefault(frame, {})
-        if sensor in have:
-            out.append(
-                doc.diagnostic(where, f"frame {frame!r} has two files for sensor {sensor!r}: {have[sensor]} and {rel}")
-            )
-        have[sensor] = rel
-    if strays:
-        shown = ", ".join(strays[:3]) + (f" and {len(strays) - 3} more" if len(strays) > 3 else "")
-        out.append(
-            doc.diagnostic(
-                where, f"{len(strays)} file(s) are not <sensor>/<frame>.<ext> with a declared sensor: {shown}",
-                hint=f"put each sensor's files in a directory named after it ({', '.join(sensors)}) or exclude them",
-            )
-        )
-    if complete:
-        for frame in sorted(frames):
-            missing = [s for s in sensors if s not in frames[frame]]
-            if missing:
-                out.append(
-                    doc.diagnostic(
-                        where, f"frame {frame!r} has no file for sensor(s) {', '.join(missing)}",
-                        hint="add the files, or set frames: {complete: false}",
-                    )
-                )
-    return out
+    if frames is not None and frames.timestamps is not None:
+        if not timestamps_ok:
+            return []
+        try:
+            timestamps = read_timestamps(base / frames.timestamps)
+        except LocalDataError as err:
+            return [doc.diagnostic(here + ("frames", "timestamps"), err.message, hint=err.hint)]
+    line, column = doc.position(where)
+    _, diags = build_frames(
+        seg.name,
+        files,
+        [s.name for s in seg.sensors or []],
+        timestamps=timestamps,
+        complete=frames.complete if frames is not None else True,
+        file=doc.file,
+        line=line,
+        column=column,
+        json_path=format_path(where),
+    )
+    return diags
