@@ -195,7 +195,7 @@ def read_labels(path: Path) -> dict[str, LabelRecord]:
         rp = obj["remotePath"]
         if rp in out:
             raise LocalDataError(
-                f"{path}:{n}:{locate(line, ('remotePath',))}: duplicate remotePath {rp!r} (first on line {out[rp].line})",
+                f"{path}:{n}:{locate(line, ('remotePath',))}: duplicate remotePath {rp!r} (first on line {out[rp].line}) [remotePath]",
                 hint="merge the two lines into one",
             )
         ts = obj.get("timestamp")
