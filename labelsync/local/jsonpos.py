@@ -49,20 +49,27 @@ def _skip(text: str, i: int) -> int:
     return m.end()
 
 
-def locate(text: str, path: Sequence[str | int]) -> int:
-    """The 1-based column of the value at ``path`` in ``text`` (or of its deepest ancestor)."""
+def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> int:
+    """The 1-based column of the value at ``path`` in ``text`` (or of its deepest ancestor).
+
+    With ``key`` and a path ending in an object key, the column of that key instead.
+    """
     best = _ws(text, 0)
     i = best
     try:
-        for part in path:
+        last = len(path) - 1
+        for n, part in enumerate(path):
             c = text[i]
             if isinstance(part, str) and c == "{":
                 j = _ws(text, i + 1)
                 found = -1
                 while text[j] != "}":
-                    key, j = scanstring(text, _ws(text, j) + 1)
+                    key_at = _ws(text, j)
+                    name, j = scanstring(text, key_at + 1)
                     j = _ws(text, _ws(text, j) + 1)  # past ':'
-                    if key == part:
+                    if name == part:
+                        if key and n == last:
+                            return key_at + 1
                         found = j
                         break
                     j = _ws(text, _skip(text, j))

@@ -623,7 +623,10 @@ def check_labels(
             label = obj.get("label")
             if isinstance(label, dict):
                 _LineChecker(cat, add, mask_base, root).label(label, ("label",))
-        located = [(locate(text, jpath), jpath, message, hint) for jpath, message, hint in line_problems]
+        located = [
+            (locate(text, jpath, key=message.startswith("unknown key")), jpath, message, hint)
+            for jpath, message, hint in line_problems
+        ]
         located.sort(key=lambda x: x[0])
         for col, jpath, message, hint in located:
             out.append(Diagnostic(file, n, col, message, format_path(jpath), hint))

@@ -191,7 +191,8 @@ def read_labels(path: Path) -> dict[str, LabelRecord]:
         if problems:
             jpath, message, hint = problems[0]
             where = f" [{format_path(jpath)}]" if jpath else ""
-            raise LocalDataError(f"{path}:{n}:{locate(line, jpath)}: {message}{where}", hint=hint)
+            col = locate(line, jpath, key=message.startswith("unknown key"))
+            raise LocalDataError(f"{path}:{n}:{col}: {message}{where}", hint=hint)
         rp = obj["remotePath"]
         if rp in out:
             raise LocalDataError(
