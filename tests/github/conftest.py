@@ -19,6 +19,7 @@ from labelsync.cli import main as cli_main
 from labelsync.github import invoke
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan
 from labelsync.plan.serialize import dumps_plan
+
 from .fake_github import FakeGitHub
 
 REPO = "octo-org/datasets"

@@ -6,11 +6,11 @@ import pytest
 
 from labelsync.github.report import (
     COMMENT_LIMIT,
+    context_line,
     failure_body,
     fit,
-    github_length,
-    context_line,
     full_plan_markdown,
+    github_length,
     heading,
     marker_for,
     plan_body,
