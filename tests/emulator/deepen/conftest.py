@@ -17,9 +17,10 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "deepen"
 
 
-@pytest.fixture
-def server(data_dir: Path) -> Iterator[EmbeddedServer]:
-    app = create_app(data_dir, tokens=[TOKEN, "other"], processing_seconds=0.2)
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """One emulator per test module (tests isolate themselves by dataset and client ids)."""
+    app = create_app(tmp_path_factory.mktemp("deepen"), tokens=[TOKEN, "other"], processing_seconds=0.2)
     with EmbeddedServer(app) as srv:
         yield srv
     app.close()

@@ -79,7 +79,7 @@ class Deepen:
         for client in (self.api, self.raw, self.admin):
             client.close()
 
-    def create(self, size: int, **body: Any) -> dict[str, Any]:
+    def create(self, size: int, client: str = CLIENT, **body: Any) -> dict[str, Any]:
         payload = {
             "dataset_name": "ds",
             "dataset_type": "images",
@@ -87,7 +87,7 @@ class Deepen:
             "files": [{"file_size": size, "file_type": "application/zip"}],
             **body,
         }
-        response = self.api.post(f"/clients/{CLIENT}/datasets", json=payload)
+        response = self.api.post(f"/clients/{client}/datasets", json=payload)
         assert response.status_code == 200, response.text
         return dict(response.json())
 
