@@ -1,0 +1,422 @@
+"""Pure conversions between labelsync's state values and the Deepen wire JSON (``api/deepen.md``).
+
+No I/O. Four groups:
+
+* **Profile**: a TensorBay catalog (the form :mod:`labelsync.state` holds) becomes the inline
+  ``labelling_profile`` of a dataset through the mapping table of
+  :mod:`labelsync.manifest.deepen_mapping`; :func:`catalog_from_profile` is the inverse. The
+  profile holds less than a catalog (no descriptions, ``isTracking``, keypoint names...), so
+  the inverse gives the *projection* of a catalog: what Deepen can hold of it.
+  :func:`catalog_projection` is that projection of a desired catalog; when it equals the
+  inverse of the live profile, the remote holds everything it can of the desired catalog.
+* **Settings**: the desired ``settings`` (dataset_type, dataset_format, labelling_mode,
+  pipeline, instructions, fps, tags) to the create body, and back from a DatasetResource.
+* **Bookkeeping tags**: labelsync records the desired digest, a digest of the data files it
+  zipped and the id of the saved labelling profile it created the dataset from as dataset
+  tags (``labelsync-digest:sha256:...``, ``labelsync-content:sha256:...``,
+  ``labelsync-profile:<id>``): the API stores tags verbatim, a DatasetResource does not show
+  its profile, and there is no per-file checksum anywhere in the contract.
+* **Labels**: TensorBay label JSON of one data item <-> a list of Deepen LabelResources.
+
+Label geometry (``api/deepen.md`` §5), TensorBay -> Deepen:
+
+==============  ============  ===========================================================
+TensorBay       Deepen        geometry
+==============  ============  ===========================================================
+BOX2D           box           ``box2d {xmin,ymin,xmax,ymax}`` -> ``box [x, y, w, h]``
+POLYGON         polygon       ``polygon [{x,y}..]`` -> ``polygons [[[x,y]..]]`` (one ring)
+POLYLINE2D      lane          ``polyline2d [{x,y}..]`` -> ``polygons [[[x,y]..]]``
+KEYPOINTS2D     point         one point ``{x,y,v?}`` -> ``point [x, y]`` or ``[x, y, v]`` [INFERRED]
+CLASSIFICATION  scene         category and attributes only (a category is required)
+BOX3D           3d_bbox       ``translation/size/rotation`` -> ``cx,cy,cz, l,w,h, quaternion, rot_z``
+==============  ============  ===========================================================
+
+``label_id`` is ``<category>:<instance>``. An object without an ``instance`` gets
+``<category>:<n>`` with ``n`` its 1-based position among the item's objects of that
+category, so a re-import overwrites the same labels (the import upserts by label id). Back
+from Deepen, ``instance`` is kept only for label types whose catalog entry has
+``isTracking: true`` (the ids of other types are the server's bookkeeping).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from labelsync.errors import LocalDataError
+from labelsync.manifest.deepen_mapping import DEEPEN_FEATURES
+from labelsync.state import Item, canonical_json
+
+DIGEST_TAG = "labelsync-digest:"
+CONTENT_TAG = "labelsync-content:"
+PROFILE_TAG = "labelsync-profile:"
+DEFAULT_PIPELINE = ({"stage_id": "Labelling", "can_edit": True}, {"stage_id": "QA", "can_edit": False})
+DEFAULT_MODE = "frame_by_frame"
+ZIP_TYPE = "application/zip"
+VIDEO_TYPE = "video/mp4"
+
+FEATURE_OF: dict[str, str] = {k: v.feature for k, v in DEEPEN_FEATURES.items() if v.feature is not None}
+"""TensorBay label type -> Deepen feature (label_type)."""
+TYPE_OF: dict[str, str] = {v: k for k, v in FEATURE_OF.items()}
+"""Deepen feature (label_type) -> TensorBay label type."""
+_3D_FEATURES = frozenset({"3d_bbox"})
+
+
+class ConvertError(LocalDataError):
+    """A label or catalog that has no Deepen form (validation normally catches it first)."""
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_for(catalog: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The inline ``labelling_profile`` for a TensorBay ``catalog`` and deepen ``settings``.
+
+    ``features`` has one entry per catalog type that maps (``{attributes, label_category_ids}``;
+    attributes keyed by name, valued by the TensorBay definition without its name), every
+    pipeline stage gets the same ``skills``, ``instructions`` is ``{"text": ...}``.
+    """
+    features: dict[str, Any] = {}
+    for label_type, sub in catalog.items():
+        feature = FEATURE_OF.get(label_type)
+        if feature is None:
+            raise ConvertError(f"label type {label_type} has no Deepen equivalent", hint="run labelsync validate")
+        sub = sub or {}
+        attributes = {a["name"]: {k: v for k, v in a.items() if k != "name"} for a in sub.get("attributes") or []}
+        categories = [c["name"] for c in sub.get("categories") or []]
+        features[feature] = {"attributes": attributes, "label_category_ids": categories}
+    skills: dict[str, Any] = {name: {} for name in features}
+    stages = settings.get("pipeline") or DEFAULT_PIPELINE
+    return {
+        "pipeline_spec": [{"stage_id": s["stage_id"], "can_edit": bool(s["can_edit"]), "skills": dict(skills)} for s in stages],
+        "features": features,
+        "instructions": {"text": settings.get("instructions") or ""},
+        "notification_url": "",
+    }
+
+
+def catalog_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The TensorBay catalog a profile stands for (the inverse of :func:`profile_for`).
+
+    Features with no TensorBay type are left out. Attributes come back sorted by name.
+    """
+    out: dict[str, Any] = {}
+    for feature, body in (profile.get("features") or {}).items():
+        label_type = TYPE_OF.get(feature)
+        if label_type is None or not isinstance(body, dict):
+            continue
+        sub: dict[str, Any] = {}
+        cats = [c for c in body.get("label_category_ids") or [] if isinstance(c, str)]
+        if cats:
+            sub["categories"] = [{"name": c} for c in cats]
+        attrs = body.get("attributes") or {}
+        if isinstance(attrs, dict) and attrs:
+            sub["attributes"] = [{"name": n, **(d if isinstance(d, dict) else {})} for n, d in sorted(attrs.items())]
+        if label_type == "KEYPOINTS2D":
+            sub["keypoints"] = [{"number": 1}]
+        out[label_type] = sub
+    return out
+
+
+def catalog_projection(catalog: Mapping[str, Any]) -> dict[str, Any]:
+    """What Deepen can hold of ``catalog``: ``catalog_from_profile(profile_for(catalog))``."""
+    return catalog_from_profile(profile_for(catalog, {}))
+
+
+# --------------------------------------------------------------------------- settings and tags
+
+
+def user_tags(tags: Iterable[Any]) -> list[str]:
+    """The dataset's tags without labelsync's bookkeeping tags (tags may be strings or objects)."""
+    out = []
+    for tag in tags:
+        text = tag if isinstance(tag, str) else str((tag or {}).get("name", "")) if isinstance(tag, dict) else str(tag)
+        if text and not text.startswith((DIGEST_TAG, CONTENT_TAG, PROFILE_TAG)):
+            out.append(text)
+    return out
+
+
+def read_tag(tags: Iterable[Any], prefix: str) -> str | None:
+    """The value of the first tag starting with ``prefix`` (``None`` when there is none)."""
+    for tag in tags:
+        if isinstance(tag, str) and tag.startswith(prefix):
+            return tag[len(prefix):]
+    return None
+
+
+def content_digest(items: Iterable[Item]) -> str:
+    """SHA-256 over the sorted ``(remotePath, checksum, size)`` of the data files (``sha256:<hex>``)."""
+    h = hashlib.sha256()
+    for item in sorted(items, key=lambda i: i.remote_path):
+        checksum, size = (item.blob.checksum, item.blob.size) if item.blob else ("", -1)
+        h.update(canonical_json([item.remote_path, checksum, size]).encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def content_digest_of(entries: Iterable[tuple[str, str, int]]) -> str:
+    """:func:`content_digest` from ``(remotePath, checksum, size)`` triples (plan side)."""
+    h = hashlib.sha256()
+    for path, checksum, size in sorted(entries):
+        h.update(canonical_json([path, checksum, size]).encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def create_body(
+    name: str,
+    settings: Mapping[str, Any],
+    catalog: Mapping[str, Any],
+    *,
+    file_size: int,
+    digest: str,
+    content: str,
+    profile_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``POST /clients/{id}/datasets`` body (§3.1.1) with one file and the bookkeeping tags.
+
+    The profile goes inline and, when ``profile_id`` is given (the same profile saved
+    beforehand, the only way to read it back later), by id too.
+    """
+    dataset_type = str(settings.get("dataset_type") or "images")
+    body: dict[str, Any] = {
+        "dataset_name": name,
+        "dataset_type": dataset_type,
+        "labelling_mode": settings.get("labelling_mode") or DEFAULT_MODE,
+        "labelling_profile": profile_for(catalog, settings),
+        "files": [{"file_size": file_size, "file_type": VIDEO_TYPE if dataset_type == "video" else ZIP_TYPE}],
+        "tags": [*settings.get("tags", []), DIGEST_TAG + digest, CONTENT_TAG + content],
+    }
+    if profile_id:
+        body["labelling_profile_id"] = profile_id
+        body["tags"].append(PROFILE_TAG + profile_id)
+    if settings.get("dataset_format"):
+        body["dataset_format"] = settings["dataset_format"]
+    if settings.get("fps") is not None:
+        body["fps"] = settings["fps"]
+    return body
+
+
+def live_settings(resource: Mapping[str, Any], profile: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a DatasetResource stands for, defaults left out as :mod:`labelsync.desired` does.
+
+    ``dataset_format`` is kept when it is not the server's default for the type, or when
+    ``desired`` states it (``3d`` datasets default to ``default`` on the server).
+    """
+    dataset_type = resource.get("dataset_type")
+    out: dict[str, Any] = {"dataset_type": dataset_type}
+    fmt = resource.get("dataset_format")
+    server_default = "default" if dataset_type == "3d" else None
+    if fmt and (fmt != server_default or "dataset_format" in desired):
+        out["dataset_format"] = fmt
+    mode = resource.get("labelling_mode") or DEFAULT_MODE
+    if mode != DEFAULT_MODE:
+        out["labelling_mode"] = mode
+    stages = [{"stage_id": s.get("stage_id"), "can_edit": bool(s.get("can_edit"))} for s in profile.get("pipeline_spec") or resource.get("pipeline_spec") or []]
+    if stages and stages != list(DEFAULT_PIPELINE):
+        out["pipeline"] = stages
+    instructions = profile.get("instructions")
+    text = instructions.get("text") if isinstance(instructions, dict) else instructions
+    if text:
+        out["instructions"] = text
+    if resource.get("fps") is not None:
+        out["fps"] = resource["fps"]
+    tags = user_tags(resource.get("tags") or [])
+    if tags:
+        out["tags"] = tags
+    return out
+
+
+# --------------------------------------------------------------------------- file ids
+
+
+def file_id_for(remote_path: str, dataset_type: str, dataset_format: str | None) -> str | None:
+    """The Deepen file id of a data item, or ``None`` when the item is not a labelled file.
+
+    images: the zip entry path (= remotePath); 3d json: frame ``<stem>.json`` at the zip
+    root -> ``<stem>.pcd`` (other entries, e.g. camera images, are not files); 3d default:
+    the ``.pcd`` file name; video: ``None`` (the only file id is the server's stored name).
+    """
+    p = PurePosixPath(remote_path)
+    if dataset_type == "images":
+        return remote_path
+    if dataset_type == "3d" and dataset_format == "json":
+        return f"{p.stem}.pcd" if len(p.parts) == 1 and p.suffix.lower() == ".json" else None
+    if dataset_type == "3d":
+        return p.name if p.suffix.lower() == ".pcd" else None
+    return None
+
+
+def remote_path_guess(file_id: str, dataset_type: str, dataset_format: str | None) -> str:
+    """The remotePath of a file id that no desired item claims (3d json ``0001.pcd`` -> ``0001.json``)."""
+    if dataset_type == "3d" and dataset_format == "json" and file_id.lower().endswith(".pcd"):
+        return file_id[:-4] + ".json"
+    return file_id
+
+
+# --------------------------------------------------------------------------- labels: to Deepen
+
+
+def _xy(points: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[p["x"], p["y"]] for p in points]
+
+
+def _yaw(q: Mapping[str, Any]) -> float:
+    w, x, y, z = (float(q.get(k, 0.0)) for k in "wxyz")
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def _geometry(label_type: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    if label_type == "BOX2D":
+        b = obj["box2d"]
+        return {"box": [b["xmin"], b["ymin"], b["xmax"] - b["xmin"], b["ymax"] - b["ymin"]]}
+    if label_type == "POLYGON":
+        return {"polygons": [_xy(obj["polygon"])]}
+    if label_type == "POLYLINE2D":
+        if obj.get("beizerPointTypes"):
+            raise ConvertError("POLYLINE2D with beizerPointTypes has no Deepen form (lane labels have no curves)")
+        return {"polygons": [_xy(obj["polyline2d"])]}
+    if label_type == "KEYPOINTS2D":
+        points = obj["keypoints2d"]
+        if len(points) != 1:
+            raise ConvertError(f"KEYPOINTS2D label with {len(points)} points: Deepen point labels are single points")
+        p = points[0]
+        return {"point": [p["x"], p["y"]] + ([p["v"]] if "v" in p else [])}
+    if label_type == "BOX3D":
+        b = obj["box3d"]
+        t, s, r = b["translation"], b["size"], b["rotation"]
+        return {
+            "three_d_bbox": {
+                "cx": t["x"], "cy": t["y"], "cz": t["z"],
+                "l": s["x"], "w": s["y"], "h": s["z"],
+                "quaternion": {"x": r["x"], "y": r["y"], "z": r["z"], "w": r["w"]},
+                "rot_z": _yaw(r),
+            }
+        }
+    raise ConvertError(f"label type {label_type} has no Deepen equivalent")
+
+
+def to_deepen(file_id: str, label: Mapping[str, Any], *, sensor_id: str | None = None) -> list[dict[str, Any]]:
+    """The Deepen LabelResources (import form) of one item's TensorBay ``label``.
+
+    Raises :class:`ConvertError` for a type or shape Deepen cannot hold.
+    """
+    out: list[dict[str, Any]] = []
+    for label_type in sorted(label):
+        value = label[label_type]
+        feature = FEATURE_OF.get(label_type)
+        if feature is None:
+            raise ConvertError(f"{file_id}: label type {label_type} has no Deepen equivalent", hint="run labelsync validate")
+        if label_type == "CLASSIFICATION":
+            if not value.get("category"):
+                raise ConvertError(f"{file_id}: a CLASSIFICATION without category has no Deepen form (scene labels need one)")
+            out.append(_label(file_id, feature, value["category"], f"{value['category']}:1", value, {}, sensor_id))
+            continue
+        seen: dict[str, int] = {}
+        for obj in value:
+            category = obj.get("category") or ""
+            if not category:
+                raise ConvertError(f"{file_id}: a {label_type} object without category has no Deepen form")
+            seen[category] = seen.get(category, 0) + 1
+            instance = obj.get("instance")
+            label_id = f"{category}:{instance if instance else seen[category]}"
+            sid = ("lidar" if feature in _3D_FEATURES else None) if sensor_id is None else sensor_id
+            out.append(_label(file_id, feature, category, label_id, obj, _geometry(label_type, obj), sid))
+    return out
+
+
+def _label(file_id: str, feature: str, category: str, label_id: str, obj: Mapping[str, Any], geometry: dict[str, Any], sensor_id: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "file_id": file_id,
+        "label_type": feature,
+        "label_category_id": category,
+        "label_id": label_id,
+        "attributes": dict(obj.get("attributes") or {}),
+        **geometry,
+    }
+    if sensor_id:
+        doc["sensor_id"] = sensor_id
+    return doc
+
+
+# --------------------------------------------------------------------------- labels: from Deepen
+
+
+def _points(rings: Any) -> list[dict[str, Any]]:
+    ring = rings[0] if rings else []
+    return [{"x": p[0], "y": p[1]} for p in ring]
+
+
+def _quaternion(b: Mapping[str, Any]) -> dict[str, Any]:
+    q = b.get("quaternion")
+    if isinstance(q, dict):
+        return {"w": q.get("w", 1.0), "x": q.get("x", 0.0), "y": q.get("y", 0.0), "z": q.get("z", 0.0)}
+    yaw = float(b.get("rot_z") or 0.0)
+    return {"w": math.cos(yaw / 2), "x": 0.0, "y": 0.0, "z": math.sin(yaw / 2)}
+
+
+def _object(label_type: str, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    if label_type == "BOX2D" and isinstance(doc.get("box"), list) and len(doc["box"]) == 4:
+        x, y, w, h = doc["box"]
+        return {"box2d": {"xmin": x, "ymin": y, "xmax": x + w, "ymax": y + h}}
+    if label_type == "POLYGON" and doc.get("polygons"):
+        return {"polygon": _points(doc["polygons"])}
+    if label_type == "POLYLINE2D" and doc.get("polygons"):
+        return {"polyline2d": _points(doc["polygons"])}
+    if label_type == "KEYPOINTS2D" and isinstance(doc.get("point"), list) and len(doc["point"]) >= 2:
+        p = doc["point"]
+        point = {"x": p[0], "y": p[1]}
+        if len(p) > 2:
+            point["v"] = p[2]
+        return {"keypoints2d": [point]}
+    if label_type == "BOX3D" and isinstance(doc.get("three_d_bbox"), dict):
+        b = doc["three_d_bbox"]
+        return {
+            "box3d": {
+                "translation": {"x": b.get("cx", 0), "y": b.get("cy", 0), "z": b.get("cz", 0)},
+                "rotation": _quaternion(b),
+                "size": {"x": b.get("l", 0), "y": b.get("w", 0), "z": b.get("h", 0)},
+            }
+        }
+    return None
+
+
+def from_deepen(docs: Iterable[Mapping[str, Any]], *, tracking: Iterable[str] = ()) -> dict[str, Any]:
+    """The TensorBay label JSON of one file's Deepen labels (server order kept).
+
+    Labels of Deepen types with no TensorBay equivalent (paint labels, 3d polylines...) or
+    without readable geometry are skipped. ``tracking``: the TensorBay types whose objects
+    keep their ``instance`` (the part of ``label_id`` after ``:``).
+    """
+    keep_instance = set(tracking)
+    out: dict[str, Any] = {}
+    for doc in docs:
+        label_type = TYPE_OF.get(str(doc.get("label_type")))
+        category = doc.get("label_category_id")
+        if label_type is None or not isinstance(category, str):
+            continue
+        attributes = doc.get("attributes") if isinstance(doc.get("attributes"), dict) else {}
+        if label_type == "CLASSIFICATION":
+            cls: dict[str, Any] = {"category": category}
+            if attributes:
+                cls["attributes"] = dict(attributes)
+            out["CLASSIFICATION"] = cls
+            continue
+        obj = _object(label_type, doc)
+        if obj is None:
+            continue
+        obj["category"] = category
+        if attributes:
+            obj["attributes"] = dict(attributes)
+        if label_type in keep_instance:
+            instance = str(doc.get("label_id") or "").rpartition(":")[2].strip()
+            if instance:
+                obj["instance"] = instance
+        out.setdefault(label_type, []).append(obj)
+    return out
+
+
+def tracking_types(catalog: Mapping[str, Any]) -> set[str]:
+    """The TensorBay types of ``catalog`` with ``isTracking: true``."""
+    return {t for t, sub in catalog.items() if isinstance(sub, dict) and sub.get("isTracking")}

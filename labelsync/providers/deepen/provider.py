@@ -1,0 +1,193 @@
+"""The Deepen provider: live state, apply, status and pull over the Deepen API v2.
+
+Live state. A dataset is found by name (``datasets_ids``) and read (``datasets/{id}``): two
+requests. Its tags hold what labelsync recorded at creation (:mod:`.convert`): the desired
+digest, a digest of the zipped data files and the saved profile's id. When the digest tag
+equals the desired digest the plan is a proven no-op and nothing else is read. Otherwise:
+
+* settings come from the DatasetResource and the saved profile; the catalog is the inverse
+  mapping of the profile, taken as the desired catalog when it equals that catalog's
+  projection (the remote holds all Deepen can hold of it);
+* items: when the content tag equals the digest of the desired data files, the remote
+  holds exactly those files, so each item gets its desired blob (verified); otherwise the
+  remote's files (``datasets/{id}/files``) become items without checksums
+  (``verified=False``), which the differ turns into a replace;
+* labels are the remote's current labels of every stage, converted to TensorBay JSON.
+
+A dataset labelsync created but did not finish uploading (``files_to_be_uploaded`` with a
+digest tag) reads as missing with no base: the plan creates it, and apply resumes that
+create instead of starting another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelsync.engine.events import ApplyEvents
+from labelsync.errors import ConflictError, NotFoundError
+from labelsync.plan.model import DatasetPlan
+from labelsync.providers.base import ApplyOptions, ApplyResult
+from labelsync.providers.deepen.apply import DeepenApply
+from labelsync.providers.deepen.client import DeepenClient
+from labelsync.providers.deepen.convert import (
+    CONTENT_TAG,
+    DIGEST_TAG,
+    PROFILE_TAG,
+    catalog_from_profile,
+    catalog_projection,
+    content_digest,
+    file_id_for,
+    from_deepen,
+    live_settings,
+    read_tag,
+    remote_path_guess,
+    tracking_types,
+)
+from labelsync.providers.deepen.upload import DEFAULT_CHUNK
+from labelsync.state import Dataset, Desired, Item, Live, Segment
+
+DEFAULT_SEGMENT = "default"
+
+
+class DeepenProvider:
+    """:class:`~labelsync.providers.base.Provider` for the Deepen API v2."""
+
+    name = "deepen"
+
+    def __init__(self, client: DeepenClient, *, remote: str = "default", chunk: int = DEFAULT_CHUNK) -> None:
+        self.client = client
+        self.remote = remote
+        self.chunk = chunk
+        self._desired: dict[str, Desired] = {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def _find(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """``(dataset id, DatasetResource)`` of the dataset named ``name``, or None."""
+        ids = self.client.find_datasets(name)
+        if not ids:
+            return None
+        if len(ids) > 1:
+            raise ConflictError(
+                f"{len(ids)} Deepen datasets are named '{name}' ({', '.join(ids)})",
+                hint="delete or rename all but one on Deepen; labelsync finds datasets by name",
+            )
+        return ids[0], self.client.get_dataset(ids[0])
+
+    @staticmethod
+    def _unfinished(resource: dict[str, Any]) -> bool:
+        """labelsync's own create that stopped before the upload completed."""
+        tags = resource.get("tags") or []
+        return resource.get("processing_status") == "files_to_be_uploaded" and read_tag(tags, DIGEST_TAG) is not None
+
+    def read_live(self, desired: Desired) -> Live:
+        ds = desired.dataset
+        self._desired[ds.name] = desired
+        found = self._find(ds.name)
+        if found is None:
+            return Live(dataset=None)
+        dataset_id, res = found
+        if self._unfinished(res):
+            return Live(dataset=None, remote_id=dataset_id, info=_info(res))
+        tags = res.get("tags") or []
+        recorded = read_tag(tags, DIGEST_TAG)
+        base: dict[str, Any] = {"head": dataset_id, "remote_id": dataset_id, "recorded_digest": recorded, "info": _info(res)}
+        status = res.get("processing_status")
+        if recorded is not None and recorded == desired.digest and status != "preprocessing_error":
+            return Live(dataset=None, complete=False, **base)
+        profile_id = read_tag(tags, PROFILE_TAG)
+        profile = self.client.get_profile(profile_id) if profile_id else {"pipeline_spec": res.get("pipeline_spec") or []}
+        catalog = catalog_from_profile(profile)
+        if catalog == catalog_projection(ds.catalog):
+            catalog = dict(ds.catalog)
+        seg_name = next(iter(ds.segments), DEFAULT_SEGMENT)
+        want = ds.segments[seg_name].items if ds.segments else {}
+        dataset_type = str(res.get("dataset_type"))
+        fmt = res.get("dataset_format")
+        labels = self.client.labels_by_file(dataset_id) if status == "files_getting_labelled" else {}
+        tracking = tracking_types(ds.catalog)
+        content = read_tag(tags, CONTENT_TAG)
+        items: dict[str, Item] = {}
+        if content is not None and content == content_digest(want.values()) and status != "preprocessing_error":
+            for path, item in want.items():
+                file_id = file_id_for(path, dataset_type, fmt)
+                label = from_deepen(labels.get(file_id, []), tracking=tracking) if file_id else {}
+                items[path] = Item(remote_path=path, blob=item.blob, label=label)
+        elif status == "files_getting_labelled":
+            claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
+            for f in self.client.list_files(dataset_id):
+                file_id = str(f.get("file_id"))
+                path = claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)
+                items[path] = Item(remote_path=path, blob=None, label=from_deepen(labels.get(file_id, []), tracking=tracking))
+        dataset = Dataset(
+            name=ds.name,
+            provider="deepen",
+            kind=dataset_type,
+            remote=ds.remote,
+            branch=ds.branch,
+            settings=live_settings(res, profile, ds.settings),
+            catalog=catalog,
+            segments={seg_name: Segment(name=seg_name, items=items, description=ds.segments[seg_name].description if ds.segments else "")},
+        )
+        return Live(dataset=dataset, verified=content is not None, **base)
+
+    def current_base(self, plan: DatasetPlan) -> str | None:
+        found = self._find(plan.name)
+        if found is None or self._unfinished(found[1]):
+            return None
+        return found[0]
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
+        return DeepenApply(self.client, plan, options, events, desired=self._desired.get(plan.name), chunk=self.chunk).run()
+
+    # ------------------------------------------------------------------ status / pull
+
+    def status(self, desired: Desired) -> dict[str, Any]:
+        """Where the dataset stands: processing, current stage, per-stage counters, files, in sync."""
+        found = self._find(desired.dataset.name)
+        if found is None:
+            return {"exists": False, "in_sync": False}
+        dataset_id, res = found
+        recorded = read_tag(res.get("tags") or [], DIGEST_TAG)
+        return {"exists": True, "id": dataset_id, **_info(res), "in_sync": recorded == desired.digest}
+
+    def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
+        """The remote labels per segment per remote path (items without labels left out)."""
+        ds = desired.dataset
+        found = self._find(ds.name)
+        if found is None:
+            raise NotFoundError(f"dataset '{ds.name}' does not exist on Deepen", hint="apply it first")
+        dataset_id, res = found
+        seg_name = next(iter(ds.segments), DEFAULT_SEGMENT)
+        if res.get("processing_status") != "files_getting_labelled":
+            return {seg_name: {}}
+        dataset_type, fmt = str(res.get("dataset_type")), res.get("dataset_format")
+        want = ds.segments[seg_name].items if ds.segments else {}
+        claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
+        tracking = tracking_types(ds.catalog)
+        out: dict[str, Any] = {}
+        for file_id, docs in sorted(self.client.labels_by_file(dataset_id).items()):
+            label = from_deepen(docs, tracking=tracking)
+            if label:
+                out[claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)] = label
+        return {seg_name: out}
+
+
+def _info(res: dict[str, Any]) -> dict[str, Any]:
+    """The status facts of a DatasetResource."""
+    stages = res.get("pipeline_stage_status") or (res.get("pipeline_status_by_label_set_id") or {}).get("default") or {}
+    pipeline = res.get("pipeline_status") or {}
+    return {
+        "processing_status": res.get("processing_status"),
+        "message": res.get("processing_status_message") or res.get("processing_error_message") or "",
+        "current_stage": res.get("current_stage"),
+        "current_stage_status": res.get("current_stage_status"),
+        "stages": {str(k): dict(v) for k, v in stages.items() if isinstance(v, dict)},
+        "files": pipeline.get("__TOTAL", len(res.get("frame_sizes") or [])),
+        "all_stages_done": pipeline.get("__ALL_STAGES_DONE", 0),
+    }
