@@ -115,7 +115,8 @@ class HashCache:
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self.db_path = str(path) if path is not None else os.path.join(self.root, CACHE_RELPATH)
         self.stats = CacheStats()
-        self._rows: dict[str, tuple[int, int, int, str, int]] | None = None
+        self._rows: dict[str, str] | None = None
+        """Trusted rows only: ``"path\0size\0mtime_ns\0inode"`` -> SHA-1 hex."""
         self._conn: sqlite3.Connection | None = None
         self._rebuilt = False
 
@@ -187,18 +188,22 @@ class HashCache:
     def _key(self, path: str) -> str:
         return path[len(self._prefix) :] if path.startswith(self._prefix) else path
 
-    def _load(self) -> dict[str, tuple[int, int, int, str, int]]:
+    def _load(self) -> dict[str, str]:
+        """All trusted rows in one query, keyed by path and stat (built by SQLite, in C)."""
         if self._rows is not None:
             return self._rows
         conn = self._connect()
-        query = "SELECT path, size, mtime_ns, inode, sha1, hashed_ns FROM hashes"
+        query = (
+            "SELECT path || char(0) || size || char(0) || mtime_ns || char(0) || inode, sha1 "
+            "FROM hashes WHERE mtime_ns < hashed_ns - ?"
+        )
         try:
-            rows = conn.execute(query).fetchall()
+            rows = dict(conn.execute(query, (RACY_WINDOW_NS,)))
         except sqlite3.DatabaseError:
             conn = self._conn = self._rebuild()
-            rows = conn.execute(query).fetchall()
-        self._rows = {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
-        return self._rows
+            rows = dict(conn.execute(query, (RACY_WINDOW_NS,)))
+        self._rows = rows
+        return rows
 
     def _store(self, new: list[tuple[str, int, int, int, str, int]]) -> None:
         if not new:
@@ -231,19 +236,15 @@ class HashCache:
         stats = CacheStats(files=len(files), rebuilt=self._rebuilt)
         out: list[Blob | None] = [None] * len(files)
         misses: list[int] = []
-        key = self._key
+        prefix, plen = self._prefix, len(self._prefix)
+        get = rows.get
         for i, f in enumerate(files):
-            row = rows.get(key(f.path))
-            if (
-                row is not None
-                and row[0] == f.size
-                and row[1] == f.mtime_ns
-                and row[2] == f.inode
-                and f.mtime_ns < row[4] - RACY_WINDOW_NS
-            ):
-                out[i] = Blob(row[3], f.size)
-            else:
+            p = f.path
+            sha1 = get(f"{p[plen:] if p.startswith(prefix) else p}\0{f.size}\0{f.mtime_ns}\0{f.inode}")
+            if sha1 is None:
                 misses.append(i)
+            else:
+                out[i] = Blob(sha1, f.size)
         stats.hits = len(files) - len(misses)
         if misses:
             hashed_ns = time.time_ns()
@@ -255,10 +256,10 @@ class HashCache:
                 stats.bytes_hashed += blob.size
                 if same:
                     f = files[i]
-                    k = key(f.path)
-                    row = (f.size, f.mtime_ns, f.inode, blob.checksum, hashed_ns)
-                    rows[k] = row
-                    new.append((k, *row))
+                    k = self._key(f.path)
+                    new.append((k, f.size, f.mtime_ns, f.inode, blob.checksum, hashed_ns))
+                    if f.mtime_ns < hashed_ns - RACY_WINDOW_NS:
+                        rows[f"{k}\0{f.size}\0{f.mtime_ns}\0{f.inode}"] = blob.checksum
             self._store(new)
         self.stats = stats
         return [b for b in out if b is not None]
