@@ -510,7 +510,8 @@ class Store:
                     (dataset_id, label_set_id),
                 )
             }
-            counters = _label_counters(lid for _, lid in existing)
+            given = [str(label["label_id"]) for label in labels if label.get("label_id")]
+            counters = _label_counters([lid for _, lid in existing] + given)
             if replace_file is not None:
                 db.execute(
                     "DELETE FROM labels WHERE dataset_id = ? AND label_set_id = ? AND file_id = ?",
@@ -586,7 +587,7 @@ def _next(action: str, index: int, stage_count: int) -> tuple[int, str]:
     raise bad_request(f"Unknown action {action!r}; use start, submit, fail, reject or complete.")
 
 
-def _label_counters(label_ids: Iterator[str] | Any) -> dict[str, int]:
+def _label_counters(label_ids: list[str]) -> dict[str, int]:
     counters: dict[str, int] = {}
     for label_id in label_ids:
         match = re.fullmatch(r"(.*):\s*(\d+)", label_id)
