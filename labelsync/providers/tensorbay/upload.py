@@ -30,7 +30,11 @@ from labelsync.errors import LocalDataError
 from labelsync.providers.tensorbay.client import TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object
 
-MAX_BATCH = 1000
+MAX_BATCH = 200
+"""Callbacks carry at most this many objects (or the server's limit), so that what a killed
+apply registered is durable in the draft and a re-run resends little."""
+FLUSH_SECONDS = 2.0
+"""A partial batch is registered once it has waited this long."""
 POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
 
 
@@ -121,11 +125,16 @@ def upload_segment(
         for obj in objects:
             events.file_done(obj["remotePath"], int(obj["fileSize"]), True)
 
+    last_flush = time.monotonic()
+
     def flush(force: bool) -> None:
-        nonlocal batch
+        nonlocal batch, last_flush
+        if batch and time.monotonic() - last_flush >= FLUSH_SECONDS:
+            force = True
         while batch and (force or len(batch) >= batch_size):
             chunk, batch = batch[:batch_size], batch[batch_size:]
             callbacks.append(pool.submit(send_batch, chunk))
+            last_flush = time.monotonic()
 
     batch.extend(callback_object(job.after) for job in ready)
     queue = list(pending_blobs.items())
