@@ -12,7 +12,10 @@ past the racy-clean window, then prints:
 * sha1sum: ``find | xargs -P J sha1sum`` over the same files (the coreutils baseline);
 * warm: a fresh ``HashCache`` (new process state, cache on disk) over the unchanged tree;
 * resolve: ``resolve_desired`` of a one-segment manifest over the tree, warm cache
-  (scan + cache + items + digest; labels for 10% of the files).
+  (scan + cache + items + digest; labels for 10% of the files);
+* labels: ``check_labels`` and ``read_labels`` over ``--label-lines`` lines (default 10,000),
+  each with a CLASSIFICATION and 5 BOX2D with attributes; wall and CPU time (on a shared
+  machine compare CPU).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from pathlib import Path
 
 from labelsync.desired import resolve_desired
 from labelsync.local.hashcache import CACHE_RELPATH, HashCache
+from labelsync.local.labelcheck import check_labels
+from labelsync.local.labels import read_labels
 from labelsync.local.scan import scan_dir
 from labelsync.manifest.model import Manifest
 
@@ -61,6 +66,35 @@ def timed(label: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     return out, dt
 
 
+LABEL_CATALOG = {
+    "BOX2D": {
+        "categories": [{"name": "car"}, {"name": "bus"}],
+        "attributes": [
+            {"name": "occluded", "type": "boolean"},
+            {"name": "num", "type": "number", "minimum": 0, "maximum": 10, "parentCategories": ["car"]},
+        ],
+    },
+    "CLASSIFICATION": {"categories": [{"name": "day"}, {"name": "night"}]},
+}
+
+
+def bench_labels(root: Path, n: int) -> None:
+    box = {"box2d": {"xmin": 1, "ymin": 2, "xmax": 3.5, "ymax": 4}, "category": "car", "attributes": {"occluded": True, "num": 3}}
+    f = root / "bench-labels.jsonl"
+    f.write_text(
+        "".join(
+            json.dumps({"remotePath": f"{i:06}.jpg", "label": {"CLASSIFICATION": {"category": "day"}, "BOX2D": [box] * 5}}) + "\n"
+            for i in range(n)
+        )
+    )
+    known = {f"{i:06}.jpg" for i in range(n)}
+    print(f"labels: {n} lines x (CLASSIFICATION + 5 BOX2D), {f.stat().st_size} bytes")
+    for name, fn in (("check_labels", lambda: check_labels(f, LABEL_CATALOG, known)), ("read_labels", lambda: read_labels(f))):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        print(f"{name:<34} {time.perf_counter() - wall:8.3f} s  (cpu {time.process_time() - cpu:.3f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=100_000)
@@ -68,6 +102,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--dir", type=Path, default=None, help="where to generate (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the generated tree")
+    ap.add_argument("--label-lines", type=int, default=10_000, help="lines for the label check benchmark (0: skip)")
     args = ap.parse_args()
 
     root = Path(args.dir or tempfile.mkdtemp(prefix="labelsync-bench-")).resolve()
@@ -119,6 +154,9 @@ def main() -> None:
         print(f"files: {len(files)}, bytes: {total}, generate {dt_gen:.1f} s")
         print(f"scan {dt_scan:.3f} s | cold {dt_cold:.3f} s | sha1sum {dt_sha1sum:.3f} s | warm {dt_warm:.3f} s | resolve {dt_resolve:.3f} s")
         print(f"cold / sha1sum = {dt_cold / dt_sha1sum:.2f}x; warm is {dt_cold / max(dt_warm, 1e-9):.0f}x faster than cold")
+        if args.label_lines:
+            print()
+            bench_labels(root, args.label_lines)
     finally:
         if not args.keep and args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

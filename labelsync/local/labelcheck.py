@@ -80,6 +80,7 @@ _MASK_INFO_KEYS = {
     "PANOPTIC_MASK": (("instanceId", "categoryId"), frozenset(("instanceId", "categoryId", "attributes"))),
 }
 
+_NUM = (int, float)
 Path_ = tuple[str | int, ...]
 Add = Callable[..., None]
 
@@ -133,6 +134,56 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "array": (list,),
+    "null": (type(None),),
+    "instance": (str, int),
+}
+
+
+def compile_attribute(spec: Mapping[str, Any]) -> Callable[[Any], bool]:
+    """A fast predicate: True when ``v`` satisfies ``spec`` (False: run the detailed check).
+
+    JSON values only (``json.loads`` output, no NaN): ``type(v)`` tells bool from int.
+    """
+    types = spec.get("type")
+    allowed: frozenset[type] | None = None
+    if types is not None:
+        names = [types] if isinstance(types, str) else list(types)
+        if names and all(n in _PY_TYPES for n in names):
+            allowed = frozenset(t for n in names for t in _PY_TYPES[n])
+    enum = spec.get("enum")
+    enum_keys: frozenset[Any] | None = None
+    if enum is not None:
+        try:
+            enum_keys = frozenset((type(e) is bool, e) for e in enum)
+        except TypeError:  # an unhashable enum member: always take the detailed path
+            return lambda v: False
+    lo, hi = spec.get("minimum"), spec.get("maximum")
+    items = spec.get("items")
+    item_ok = compile_attribute(items) if isinstance(items, Mapping) else None
+
+    def ok(v: Any) -> bool:
+        t = type(v)
+        if allowed is not None and t not in allowed:
+            return False
+        if enum_keys is not None:
+            try:
+                if (t is bool, v) not in enum_keys:
+                    return False
+            except TypeError:
+                return False
+        if (t is int or t is float) and ((lo is not None and v < lo) or (hi is not None and v > hi)):
+            return False
+        return not (item_ok is not None and t is list and not all(item_ok(x) for x in v))
+
+    return ok
+
+
 class CatalogIndex:
     """A TensorBay catalog (§4.1) indexed for checking labels quickly."""
 
@@ -143,6 +194,8 @@ class CatalogIndex:
         self.global_attrs: dict[str, dict[str, Mapping[str, Any]]] = {}
         self.parent_attrs: dict[str, dict[tuple[str, str], Mapping[str, Any]]] = {}
         self.attr_names: dict[str, set[str]] = {}
+        self.attr_ok: dict[int, Callable[[Any], bool]] = {}
+        """``id(attribute spec)`` -> its fast predicate."""
         for t, sub in self.types.items():
             cats = sub.get("categories") or []
             self.categories[t] = {
@@ -158,6 +211,7 @@ class CatalogIndex:
             for a in sub.get("attributes") or []:
                 if not isinstance(a, Mapping) or not isinstance(a.get("name"), str):
                     continue
+                self.attr_ok[id(a)] = compile_attribute(a)
                 parents = a.get("parentCategories")
                 if parents:
                     for parent in parents:
@@ -262,7 +316,8 @@ class _LineChecker:
                         else f"declare it in spec.catalog.{t}.attributes",
                     )
                 continue
-            self.value(spec, v, name, (*path, name))
+            if not self.cat.attr_ok[id(spec)](v):
+                self.value(spec, v, name, (*path, name))
 
     def value(self, spec: Mapping[str, Any], v: Any, name: str, path: Path_) -> None:
         types = spec.get("type")
@@ -382,6 +437,17 @@ class _LineChecker:
         geo = obj[g]
         gp = (*path, g)
         if t == "BOX2D":
+            if (
+                type(geo) is dict
+                and len(geo) == 4
+                and type(geo.get("xmin")) in _NUM
+                and type(geo.get("ymin")) in _NUM
+                and type(geo.get("xmax")) in _NUM
+                and type(geo.get("ymax")) in _NUM
+                and geo["xmin"] <= geo["xmax"]
+                and geo["ymin"] <= geo["ymax"]
+            ):
+                return  # the common, valid case
             if self.vector(geo, ("xmin", "ymin", "xmax", "ymax"), gp, "box2d"):
                 if geo["xmax"] < geo["xmin"]:
                     self.add(
