@@ -69,13 +69,18 @@ def _start_local(provider: str, state: Path) -> Any:
     from labelsync.emulator.runtime import EmbeddedServer
 
     state.mkdir(parents=True, exist_ok=True)
+    app: Any
     if provider == "tensorbay":
-        from labelsync.emulator.tensorbay import create_app
+        from labelsync.emulator import tensorbay
+
+        app = tensorbay.create_app(state, tokens=[LOCAL_TOKEN])
     elif provider == "deepen":
-        from labelsync.emulator.deepen import create_app
+        from labelsync.emulator import deepen
+
+        app = deepen.create_app(state, tokens=[LOCAL_TOKEN])
     else:  # pragma: no cover - remotes are validated
         raise ConfigError(f"unknown provider {provider!r}")
-    return EmbeddedServer(create_app(state, tokens=[LOCAL_TOKEN])).start()
+    return EmbeddedServer(app).start()
 
 
 def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:

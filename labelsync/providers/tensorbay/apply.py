@@ -13,6 +13,7 @@ skipped, so a re-run sends only what is missing.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
@@ -66,8 +67,8 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
             sensors = [c for c in by_kind.get(Kind.SENSOR, []) if c.action is not Action.DELETE]
             if sensors:
                 events.phase(plan.name, "sensors")
-                run_batches(pool, lambda chunk: [client.put_sensor(dataset_id, draft, c["segment"], c["sensor"]) for c in chunk],
-                            [{"segment": c.segment, "sensor": c.after} for c in sensors], 1)
+                for fut in [pool.submit(client.put_sensor, dataset_id, draft, str(c.segment), c.after) for c in sensors]:
+                    fut.result()
             labels = by_kind.get(Kind.LABEL, [])
             # label changes that bring new mask files go through the upload engine too
             registered = by_kind.get(Kind.FILE, []) + [c for c in labels if c.after.get("masks")]
@@ -175,9 +176,9 @@ def _labels(client: TensorBayClient, dataset_id: str, draft: int, changes: list[
             callbacks.append(callback_object(after))
     for segment, (labels, callbacks) in by_segment.items():
         if labels:
-            run_batches(pool, lambda chunk, s=segment: client.put_labels(dataset_id, draft, s, chunk), labels, LABEL_BATCH)
+            run_batches(pool, partial(client.put_labels, dataset_id, draft, segment), labels, LABEL_BATCH)
         if callbacks:
-            run_batches(pool, lambda chunk, s=segment: client.callback(dataset_id, draft, s, chunk), callbacks, 50)
+            run_batches(pool, partial(client.callback, dataset_id, draft, segment), callbacks, 50)
         for item in labels + callbacks:
             events.file_done(item["remotePath"], 0, False)
 

@@ -8,6 +8,7 @@ listed (pages of 128, fetched concurrently once ``totalCount`` is known).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
@@ -71,13 +72,19 @@ class TensorBayProvider:
             d = drafts[0]
             open_draft = {"number": d.get("number"), "title": d.get("title", ""), "ours": str(d.get("title", "")).startswith(DRAFT_TITLE_PREFIX)}
         # an empty dataset (head at the root commit) plans like a new one: base None
-        base = {"head": None if head == ROOT_COMMIT else head, "recorded_digest": recorded, "open_draft": open_draft, "remote_id": dataset_id}
+        live = Live(
+            dataset=None,
+            head=None if head == ROOT_COMMIT else head,
+            recorded_digest=recorded,
+            open_draft=open_draft,
+            remote_id=dataset_id,
+        )
         if recorded is not None and recorded == desired.digest:
-            return Live(dataset=None, complete=False, **base)
+            return replace(live, complete=False)
         kind = dataset_kind(info.get("type"))
         settings = {"alias": info["alias"]} if info.get("alias") else {}
         if head == ROOT_COMMIT:
-            return Live(dataset=Dataset(name=ds.name, provider="tensorbay", kind=kind, remote=ds.remote, branch=ds.branch, settings=settings), **base)
+            return replace(live, dataset=Dataset(name=ds.name, provider="tensorbay", kind=kind, remote=ds.remote, branch=ds.branch, settings=settings))
         v = {"commit": head}
         notes = self.client.get_notes(dataset_id, v)
         catalog = self.client.get_catalog(dataset_id, v)
@@ -100,7 +107,7 @@ class TensorBayProvider:
             catalog=catalog,
             segments=segments,
         )
-        return Live(dataset=dataset, verified=verified, **base)
+        return replace(live, dataset=dataset, verified=verified)
 
     def current_base(self, plan: DatasetPlan) -> str | None:
         _, _, branch = self._head(plan.name, plan.branch)
