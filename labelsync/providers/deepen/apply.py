@@ -255,6 +255,10 @@ class DeepenApply:
         if outcome.started_at:
             self.resumed = True
             self.messages.append(f"upload resumed at byte {outcome.started_at:,} of {size:,}")
+        if outcome.interruptions:
+            self.messages.append(
+                f"upload interrupted {outcome.interruptions} time(s); each time it resumed from the offset the server persisted"
+            )
         self.events.file_done(path.name, size, outcome.sent > 0)
 
     def _wait(self, dataset_id: str) -> dict[str, Any]:
