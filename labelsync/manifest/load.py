@@ -184,9 +184,13 @@ def _yaml_error(file: str, exc: YAMLError) -> Diagnostic:
     if isinstance(exc, MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = "remove one of the two entries" if "found duplicate key" in problem else None
+        hint = None
         context = (exc.context or "").strip()
         message = f"invalid YAML: {context + ', ' if context and exc.problem else ''}{problem}"
+        duplicate = re.match(r'found duplicate key "(.*?)" with value', problem)
+        if duplicate:
+            message = f"duplicate key {duplicate.group(1)!r} in a mapping"
+            hint = "remove one of the two entries"
         if mark is not None:
             return Diagnostic(file, mark.line + 1, mark.column + 1, message, "", hint)
         return Diagnostic(file, 1, 1, message, "", hint)

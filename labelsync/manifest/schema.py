@@ -115,6 +115,8 @@ def _expected(types: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    if value is None:
+        return ""
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -153,7 +155,7 @@ def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
             for t in e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]:
                 if str(t) not in types:
                     types.append(str(t))
-        return [(path, f"expected {_expected(types)}, got {_type_name(inst)} {_short(inst)}", False)]
+        return [(path, f"expected {_expected(types)}, got {_type_name(inst)} {_short(inst)}".rstrip(), False)]
     if v == "additionalProperties" and isinstance(inst, dict):
         allowed = _allowed_keys(schema)
         patterns = list(schema.get("patternProperties", {}))
@@ -174,7 +176,7 @@ def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
         name = match.group(1) if match else err.message
         return [(path, f"missing required field {name!r}", False)]
     if v == "type":
-        return [(path, f"expected {_expected(err.validator_value)}, got {_type_name(inst)} {_short(inst)}", False)]
+        return [(path, f"expected {_expected(err.validator_value)}, got {_type_name(inst)} {_short(inst)}".rstrip(), False)]
     if v == "const":
         return [(path, f"{_short(inst)} is not allowed here; use {_short(err.validator_value)}", False)]
     if v == "enum":
