@@ -1,5 +1,185 @@
-"""(placeholder) commands of labelsync.cli.status."""
+"""``labelsync status`` and ``labelsync pull``: where each dataset stands, and labels back to git.
+
+Thin: resolve the manifests, ask each dataset's provider, render, exit code. Both commands
+work for every provider through :class:`~labelsync.providers.base.Provider` (``status`` and
+``pull_labels``).
+
+``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not.
+``pull`` writes, for each segment with ``labels.path``, the remote labels in labelsync's
+local format (:func:`labelsync.local.labels.write_labels`: atomic, byte-identical when
+nothing changed); a local line's ``timestamp`` is kept when the remote has none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
-COMMANDS: list[click.Command] = []
+from labelsync.cli import output
+from labelsync.cli.sync import load_desired, paths_argument
+from labelsync.engine.connect import Connections
+from labelsync.errors import LabelsyncError, LocalDataError
+from labelsync.local.labels import LabelRecord, read_labels, write_labels
+from labelsync.local.paths import resolve_inside
+from labelsync.state import Desired
+
+STATUS_FORMAT_VERSION = 1
+
+
+def _remotes(root: Path) -> dict[str, Any]:
+    from labelsync.manifest.remotes import load_remotes
+
+    return load_remotes(root)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
+    """Text lines for one dataset's status facts."""
+    ds = desired.dataset
+    head = f"{ds.name} ({ds.provider}, remote {ds.remote})"
+    if facts.get("error"):
+        return [f"{head}: error: {facts['error']}"]
+    if not facts.get("exists"):
+        return [f"{head}: not on the remote (apply creates it)"]
+    sync = "in sync with the manifest" if facts.get("in_sync") else "NOT in sync with the manifest (run plan)"
+    if ds.provider == "deepen":
+        lines = [f"{head}: dataset {facts.get('id')}, {sync}"]
+        message = f" ({facts['message']})" if facts.get("message") else ""
+        lines.append(f"  processing: {facts.get('processing_status')}{message}")
+        lines.append(
+            f"  stage: {facts.get('current_stage')} {facts.get('current_stage_status')}; "
+            f"{facts.get('all_stages_done', 0)} of {facts.get('files', 0)} files through every stage"
+        )
+        for stage, counts in (facts.get("stages") or {}).items():
+            parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+            lines.append(f"    {stage}: {parts}")
+        return lines
+    lines = [f"{head}: branch {facts.get('branch')} at {str(facts.get('head'))[:12]} ({facts.get('head_title') or 'no title'}), {sync}"]
+    drafts = facts.get("open_drafts") or []
+    if drafts:
+        lines.append("  open drafts: " + "; ".join(f"#{d.get('number')} {d.get('title')!r}" for d in drafts))
+    else:
+        lines.append("  no open drafts")
+    return lines
+
+
+@click.command()
+@paths_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+def status(paths: tuple[Path, ...], fmt: str) -> int:
+    """Show where each dataset stands on its remote.
+
+    \b
+    tensorbay: head commit, open drafts, in sync with the manifest or not.
+    deepen: processing status, current stage and progress per pipeline stage.
+
+    \b
+    Examples:
+      labelsync status examples/deepen-images
+      labelsync status --format json
+    """
+    desired, root = load_desired(paths)
+    report: list[dict[str, Any]] = []
+    failed = False
+    with Connections(_remotes(root), root) as conns:
+        for want in desired:
+            ds = want.dataset
+            entry: dict[str, Any] = {"name": ds.name, "provider": ds.provider, "remote": ds.remote, "manifest": want.manifest}
+            try:
+                entry.update(conns.get(ds.remote).provider.status(want))
+            except LabelsyncError as err:
+                failed = True
+                entry["error"] = err.message
+            report.append(entry)
+            if fmt == "text":
+                for line in _describe(want, entry):
+                    click.echo(output.redact(line))
+    if fmt == "json":
+        click.echo(output.redact(json.dumps({"format_version": STATUS_FORMAT_VERSION, "datasets": report}, indent=2, sort_keys=True)))
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- pull
+
+
+def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
+    """``(remote, dataset name) -> segment -> label file`` for segments with ``labels.path``."""
+    from labelsync.manifest import load_manifests
+
+    targets = list(paths) or [Path(".")]
+    found = load_manifests(targets)
+    out: dict[tuple[str, str], dict[str, Path]] = {}
+    for entry in found:
+        spec = entry.manifest.spec
+        segments = {}
+        for seg in spec.segments:
+            if seg.labels is not None:
+                segments[seg.name] = resolve_inside(found.root, entry.file.parent, seg.labels.path)
+        out[(spec.remote, entry.manifest.metadata.name)] = segments
+    return out
+
+
+def _records(labels: dict[str, Any], path: Path) -> dict[str, LabelRecord]:
+    """The records to write: remote labels, keeping a local line's timestamp."""
+    try:
+        local = read_labels(path) if path.exists() else {}
+    except LocalDataError:
+        local = {}
+    out = {}
+    for remote_path, label in labels.items():
+        if not label:
+            continue
+        old = local.get(remote_path)
+        out[remote_path] = LabelRecord(remote_path, label, old.timestamp if old is not None else None)
+    return out
+
+
+@click.command()
+@paths_argument
+def pull(paths: tuple[Path, ...]) -> int:
+    """Write the remote labels into the repository's label files (labels.path).
+
+    Files are written atomically in labelsync's label format, sorted and canonical, so the
+    result diffs well in git; a file whose labels did not change is not touched.
+
+    \b
+    Example:
+      labelsync pull examples/deepen-images && git diff
+    """
+    desired, root = load_desired(paths)
+    files = _label_files(paths)
+    updated = unchanged = 0
+    with Connections(_remotes(root), root) as conns:
+        for want in desired:
+            ds = want.dataset
+            targets = files.get((ds.remote, ds.name), {})
+            if not targets:
+                continue
+            pulled = conns.get(ds.remote).provider.pull_labels(want)
+            for segment, path in targets.items():
+                if segment not in pulled:
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if write_labels(path, _records(pulled[segment], path)):
+                    updated += 1
+                    click.echo(f"updated {_show(path, root)} ({ds.name}/{segment})")
+                else:
+                    unchanged += 1
+    click.echo(f"{updated} label file{'s' if updated != 1 else ''} updated, {unchanged} unchanged.")
+    return 0
+
+
+def _show(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+COMMANDS: list[click.Command] = [status, pull]
