@@ -95,7 +95,8 @@ def run_action(environ: Mapping[str, str], *, emit: Emit = _stdout_line) -> int:
     outcome = _outcome(inputs, completed, plan_path=plan_path, marker=marker, context=context, gh=gh, scrub=scrub)
 
     if completed.exit_code == 1:
-        for line in _annotations(inputs, cwd=cwd, workspace=workspace, env=child_env, scrub=scrub):
+        found = _annotations(inputs, cwd=cwd, workspace=workspace, env=child_env, scrub=scrub)
+        for line in _not_yet_annotated(found, gh.runner_temp):
             emit(line)
     step_code = _step_exit_code(inputs, completed.exit_code)
     if inputs.command == "plan" and completed.exit_code == 2 and inputs.fail_on_changes:
@@ -207,6 +208,24 @@ def _annotations(
         return []
     diagnostics = [d for d in doc if isinstance(d, dict)]
     return gh_annotations.annotation_lines(diagnostics, cwd=cwd, workspace=workspace, scrub=scrub)
+
+
+def _not_yet_annotated(lines: list[str], runner_temp: Path | None) -> list[str]:
+    """``lines`` minus those an earlier step of this job already printed (a validate step
+    followed by a plan step would otherwise annotate each problem twice). The record lives
+    in ``$RUNNER_TEMP``, which the runner empties for every job."""
+    if runner_temp is None:
+        return lines
+    record = runner_temp / "labelsync" / "annotations.txt"
+    try:
+        seen = set(record.read_text(encoding="utf-8").splitlines()) if record.is_file() else set()
+        fresh = [line for line in dict.fromkeys(lines) if line not in seen]
+        record.parent.mkdir(parents=True, exist_ok=True)
+        with record.open("a", encoding="utf-8") as fh:
+            fh.writelines(line + "\n" for line in fresh)
+    except OSError:
+        return lines
+    return fresh
 
 
 def _comment(inputs: ActionInputs, gh: GitHubEnv, marker: str, body: str, emit: Emit, scrub: Scrubber) -> None:

@@ -169,6 +169,21 @@ def test_error_fails_the_step_with_annotations_and_a_failure_comment(action: Har
     assert all(c["cwd"] == str(action.root / "infra") for c in action.cli_calls())
 
 
+def test_a_later_step_does_not_repeat_annotations(action: Harness) -> None:
+    diagnostics = [{"file": "a.yaml", "line": 2, "column": 1, "message": "bad"}]
+    steps = {"validate": {"exit": 1, "stdout": json.dumps(diagnostics)}, "plan": {"exit": 1, "stderr": "Error: bad\n"}}
+    action.scenario(steps)
+    action.inputs(command="validate")
+    first = action.run()
+    action.inputs(command="plan")
+    second = action.run()
+
+    annotation = "::error file=a.yaml,line=2,col=1,title=labelsync::bad"
+    assert annotation in first.stdout.splitlines()
+    assert annotation not in second.stdout.splitlines()
+    assert second.code == 1
+
+
 def test_internal_error_fails_the_step(action: Harness, github: FakeGitHub) -> None:
     action.scenario({"plan": {"exit": 3, "stderr": "Traceback...\nlabelsync hit an internal error (a bug).\n"}})
     result = action.run()
