@@ -105,7 +105,7 @@ class _Converter:
         self.nodes = 0
         self.values: dict[JsonPath, tuple[int, int]] = {}
         self.keys: dict[JsonPath, tuple[int, int]] = {}
-        self.problems: list[tuple[JsonPath, str]] = []
+        self.problems: list[tuple[JsonPath, str, bool]] = []
 
     def convert(self, node: Any, path: JsonPath, depth: int) -> Any:
         self.nodes += 1
@@ -122,7 +122,7 @@ class _Converter:
                 if not isinstance(key, str):
                     where = path + (str(key),)
                     self._mark_key(node, key, where)
-                    self.problems.append((where, f"mapping key {key!r} is not a string; quote it"))
+                    self.problems.append((where, f"mapping key {key!r} is not a string; quote it", True))
                     continue
                 where = path + (key,)
                 self._mark_key(node, key, where)
@@ -146,9 +146,9 @@ class _Converter:
         if isinstance(node, float):
             return float(node)
         if isinstance(node, datetime.date):
-            self.problems.append((path, f"{node} is read as a date; quote it to make it a string"))
+            self.problems.append((path, f"{node} is read as a date; quote it to make it a string", False))
             return str(node)
-        self.problems.append((path, f"unsupported YAML value of type {type(node).__name__}; use plain JSON-like values"))
+        self.problems.append((path, f"unsupported YAML value of type {type(node).__name__}; use plain JSON-like values", False))
         return None
 
     def _mark_key(self, node: CommentedMap, key: Any, where: JsonPath) -> None:
@@ -268,8 +268,8 @@ def parse_text(file: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
             index += 1
             continue
         doc = Document(file, index, data, line, column, conv.values, conv.keys)
-        for path, message in conv.problems:
-            diags.append(doc.diagnostic(path, message))
+        for path, message, at_key in conv.problems:
+            diags.append(doc.diagnostic(path, message, key=at_key))
         docs.append(doc)
         index += 1
     if not docs and not diags:

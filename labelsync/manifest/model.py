@@ -403,7 +403,7 @@ class Spec(_Model):
     """deepen: default ``[{stage: Labelling, canEdit: true}, {stage: QA, canEdit: false}]``."""
     instructions: str | None = None
     """deepen: labelling instructions shown to labellers."""
-    fps: Annotated[Number, Field(gt=0)] | None = None
+    fps: Annotated[int | float, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})] | None = None
     """deepen, ``datasetType: video``: frames per second."""
     tags: list[str] | None = None
     """deepen: dataset tags."""
