@@ -17,6 +17,8 @@ no Authorization header (the URI is the credential). Rules:
   discarded and answered 308 with the persisted ``Range``, so the client resumes correctly.
 * Replies while incomplete: 308 with ``Range``, empty body, no ``Location``;
   ``X-GUploader-No-308: yes`` turns it into 200 + ``X-HTTP-Status-Code-Override: 308``.
+* [INFERRED] ``Content-Length`` is required on a PUT with a body (a chunked transfer
+  encoding counts as an empty body, so it fails the length checks with a 400).
 * ``DELETE``: cancels, 499 with an empty body; the URI is then unknown (404).
   [INFERRED] Deleting a completed session is a 400.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -179,6 +180,11 @@ def test_status_after_interrupted_chunk_returns_persisted_range(dp: Deepen) -> N
     raw_interrupted_put(
         url, f"bytes {UNIT}-{5 * UNIT - 1}/{len(data)}", 4 * UNIT, data[UNIT : UNIT + 5 * UNIT // 2]
     )
+    # The status query must not overtake the broken-off request on its own connection.
+    deadline = time.monotonic() + 10
+    while dp.admin.get(f"/uploads/{session_id(url)}").json()["bytes_received"] < UNIT + 5 * UNIT // 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     status = dp.put(url, b"", f"bytes */{len(data)}")
     assert status.status_code == 308
     assert status.headers["Range"] == f"bytes=0-{3 * UNIT - 1}"
