@@ -308,8 +308,8 @@ class DeepenApply:
                 skipped += 1
                 continue
             labels.extend(to_deepen(file_id, label))
-            self.events.file_done(remote_path, 0, False)
         for start in range(0, len(labels), LABEL_BATCH):
             self.client.import_labels(dataset_id, labels[start:start + LABEL_BATCH])
+        self.events.message(f"{self.plan.name}: imported {len(labels)} label(s) of {len(pairs) - skipped} file(s)")
         if skipped:
             self.messages.append(f"{skipped} label(s) of files that are not Deepen files (e.g. camera images of 3d frames) were not sent")

@@ -93,10 +93,11 @@ class DeepenProvider:
         if self._unfinished(res):
             return Live(dataset=None, remote_id=dataset_id, info=_info(res))
         tags = res.get("tags") or []
-        recorded = read_tag(tags, DIGEST_TAG)
-        base: dict[str, Any] = {"head": dataset_id, "remote_id": dataset_id, "recorded_digest": recorded, "info": _info(res)}
         status = res.get("processing_status")
-        if recorded is not None and recorded == desired.digest and status != "preprocessing_error":
+        # a dataset whose processing failed holds nothing, whatever labelsync recorded
+        recorded = read_tag(tags, DIGEST_TAG) if status != "preprocessing_error" else None
+        base: dict[str, Any] = {"head": dataset_id, "remote_id": dataset_id, "recorded_digest": recorded, "info": _info(res)}
+        if recorded is not None and recorded == desired.digest:
             return Live(dataset=None, complete=False, **base)
         profile_id = read_tag(tags, PROFILE_TAG)
         profile = self.client.get_profile(profile_id) if profile_id else {"pipeline_spec": res.get("pipeline_spec") or []}

@@ -265,3 +265,13 @@ def test_status_of_missing_dataset(emulator: Emulator, token_env: str, tmp_path:
     desired, _ = load_desired([root / "dataset.yaml"])
     with Connections(load_remotes(root), root) as conns:
         assert conns.get("dp").provider.status(desired[0]) == {"exists": False, "in_sync": False}
+
+
+def test_invalid_image_surfaces_the_preprocessing_error(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG, "b.png": b"not a png at all"}, name="badimg")
+    with pytest.raises(ApplyError) as err:
+        apply(root)
+    assert err.value.message == "Deepen could not process dataset 'badimg': b.png is not a valid png image."
+    # the failed dataset plans as a replace (its data never became files)
+    again = plan(root).datasets[0]
+    assert [c.action for c in again.changes] == [Action.REPLACE] and again.blocked
