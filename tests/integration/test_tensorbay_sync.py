@@ -13,8 +13,8 @@ from pathlib import Path
 
 from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import create_app
-from tests.support.tensorbay import TOKEN, Remote
 from tests.support.repo import TOKEN_ENV, box, run_cli, write_repo
+from tests.support.tensorbay import TOKEN, Remote
 
 
 def content(i: int, size: int = 64) -> bytes:
