@@ -19,6 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TOKEN = "secret-xyz-e2e-access-key-0042"
 
 
+@pytest.mark.slow
 def test_validate_broken_manifest_annotates_the_file_and_line(action: Harness, github: FakeGitHub) -> None:
     datasets = action.root / "datasets"
     datasets.mkdir()
@@ -41,6 +42,7 @@ def test_validate_broken_manifest_annotates_the_file_and_line(action: Harness, g
     assert "unknown field 'segmentz'" in body
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (EXAMPLES / "quickstart").is_dir(), reason="examples/quickstart not present")
 def test_plan_apply_replan_quickstart_on_the_embedded_emulator(action: Harness, github: FakeGitHub) -> None:
     subprocess.run(["git", "init", "-q", str(action.root)], check=True)  # a checkout, as on a runner

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from labelsync.github.report import COMMENT_LIMIT, github_length
 from labelsync.plan.serialize import loads_plan
 
@@ -78,6 +80,7 @@ def test_fail_on_changes_fails_the_step(action: Harness) -> None:
     assert "::error title=labelsync%3A changes present::Plan: 2 to create, 1 to update" in result.stdout
 
 
+@pytest.mark.slow
 def test_huge_plan_stays_under_the_comment_limit(action: Harness, github: FakeGitHub) -> None:
     plan = make_plan(100_000)
     plan_scenario(action, action.write_plan(plan))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,13 @@ def test_action_is_composite_and_installs_from_its_own_path() -> None:
     assert install["env"]["LABELSYNC_ACTION_PATH"] == "${{ github.action_path }}"
     assert 'pip install --quiet --disable-pip-version-check "$LABELSYNC_ACTION_PATH"' in install["run"]
     assert RUN_STEP["run"] == '"$LABELSYNC_PYTHON" -m labelsync action-run'
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_step_scripts_are_valid_bash() -> None:
+    for step in ACTION["runs"]["steps"]:
+        done = subprocess.run(["bash", "-n"], input=step["run"], text=True, capture_output=True, check=False)
+        assert done.returncode == 0, (step.get("name"), done.stderr)
 
 
 def test_every_input_reaches_the_entry_point_through_its_env_variable() -> None:

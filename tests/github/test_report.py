@@ -66,6 +66,7 @@ def test_plan_body_has_marker_plan_and_footer() -> None:
     assert "truncated" not in body.lower()
 
 
+@pytest.mark.slow
 def test_huge_plan_fits_the_comment_limit() -> None:
     plan = make_plan(100_000)
     body = plan_body(plan, marker="<!-- m -->", context="`infra`", run_url="https://x/run")
