@@ -322,13 +322,15 @@ class Frames(_Model):
         data/day/lidar/0001.pcd
 
     Files with the same ``<frame>`` stem form one frame; frames are ordered by name. A
-    directory that names no sensor of the segment is an error. The remote path of a file is
-    ``<sensor>/<frame>.<ext>`` relative to ``data.path``.
+    directory that names no sensor of the segment, or a file not exactly one level below
+    ``data.path``, is an error. The remote path of a file is ``<sensor>/<file name>``
+    relative to ``data.path``. Implemented by :mod:`labelsync.local.frames`.
 
-    ``timestamps`` (optional) is a JSON file relative to the manifest mapping frame name to
-    its time in seconds since the epoch: ``{"0001": 1700000000.1, ...}``. Without it frame
-    *i* (0-based, in name order) gets ``10 * i + 10`` seconds, as the SDK does. The stable
-    frame ID is a ULID derived from that timestamp and a hash of segment and frame name.
+    ``timestamps`` (optional) is a JSON file relative to the manifest mapping every frame
+    name to its time in seconds since the epoch: ``{"0001": 1700000000.1, ...}``. Without it
+    frame *i* (0-based, in name order) gets ``10 * i + 10`` seconds for its ID, as the SDK
+    does. The stable frame ID is a ULID derived from that timestamp and a hash of segment
+    and frame name.
 
     With ``complete: true`` (the default) every frame must have a file for every sensor;
     a frame missing a sensor is a validation error.

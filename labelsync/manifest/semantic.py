@@ -251,7 +251,8 @@ _DISTORTION = re.compile(r"^([kp])([1-9][0-9]*)$")
 
 def _check_segments(doc: Document, spec: Spec, provider: str | None) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    fusion = spec.type == "fusion"
+    # tensorbay fusion datasets and deepen 3d datasets (camera + lidar) have sensors
+    fusion = spec.type == "fusion" or (provider == "deepen" and spec.dataset_type == "3d")
     names = [s.name for s in spec.segments]
     for i in _dupes(names):
         out.append(doc.diagnostic(("spec", "segments", i, "name"), f"duplicate segment {names[i]!r}"))
@@ -261,7 +262,7 @@ def _check_segments(doc: Document, spec: Spec, provider: str | None) -> list[Dia
             out.append(
                 doc.diagnostic(
                     here + ("sensors",), "sensors belong to fusion datasets",
-                    hint="set spec.type: fusion (tensorbay) or remove the sensors", key=True,
+                    hint="set spec.type: fusion (tensorbay) or datasetType: 3d (deepen), or remove the sensors", key=True,
                 )
             )
         if seg.frames is not None and not fusion:
