@@ -29,9 +29,10 @@ bad label line, a label for a file that is not in the data, a broken frame layou
 :class:`~labelsync.errors.LocalDataError` with one line; ``labelsync validate`` reports
 all such problems at once beforehand (:mod:`labelsync.manifest.localcheck`).
 
-Manifests may be given as ``(path, Manifest)`` pairs or as objects with a ``manifest``
-attribute and either a ``doc`` (a :class:`~labelsync.manifest.load.Document`, as
-:class:`~labelsync.manifest.semantic.Located`) or a ``file``/``path`` attribute.
+Manifests may be given as a :class:`~labelsync.manifest.validate.ManifestSet` (or any
+sequence of :class:`~labelsync.manifest.validate.LoadedManifest`: ``manifest``, ``file``,
+``display``, ``line``, ``remote``), as ``(path, Manifest)`` pairs, or as objects with a
+``manifest`` and a ``doc`` (:class:`~labelsync.manifest.semantic.Located`).
 """
 
 from __future__ import annotations
@@ -52,23 +53,27 @@ from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy
 DEFAULT_LABELLING_MODE = "frame_by_frame"
 
 
-def _unpack(entry: Any) -> tuple[Manifest, Path, int]:
-    """``(manifest, manifest file, line)`` of one entry of :func:`resolve_desired`'s input."""
+def _unpack(entry: Any) -> tuple[Manifest, Path, str, str | None]:
+    """``(manifest, manifest file, "file:line", provider or None)`` of one input entry."""
     if isinstance(entry, tuple) and len(entry) == 2:
         a, b = entry
         if isinstance(b, Manifest):
-            return b, Path(a), 1
+            return b, Path(a), f"{a}:1", None
         if isinstance(a, Manifest):
-            return a, Path(b), 1
+            return a, Path(b), f"{b}:1", None
     manifest = getattr(entry, "manifest", None)
     if isinstance(manifest, Manifest):
+        remote = getattr(entry, "remote", None)
+        provider = getattr(remote, "provider", None)
         doc = getattr(entry, "doc", None)
         if doc is not None:
-            return manifest, Path(doc.file), int(getattr(doc, "line", 1) or 1)
+            return manifest, Path(doc.file), f"{doc.file}:{getattr(doc, 'line', 1)}", provider
         for attr in ("file", "path"):
             value = getattr(entry, attr, None)
             if value is not None:
-                return manifest, Path(value), int(getattr(entry, "line", 1) or 1)
+                line = getattr(entry, "line", 1)
+                display = getattr(entry, "display", None) or value
+                return manifest, Path(value), f"{display}:{line}", provider
     raise TypeError(f"resolve_desired: cannot read a manifest and its file from {type(entry).__name__}")
 
 
@@ -202,7 +207,7 @@ def resolve_dataset(
     cache: HashCache,
     jobs: int = 4,
     provider: str = "tensorbay",
-    line: int = 1,
+    where: str = "",
 ) -> Desired:
     """Resolve one manifest (declared in ``manifest_file``) into its desired state."""
     spec = manifest.spec
@@ -263,7 +268,7 @@ def resolve_dataset(
     )
     policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
     return Desired(
-        dataset=dataset, policy=policy, digest=dataset_digest(dataset), manifest=f"{manifest_file}:{line}"
+        dataset=dataset, policy=policy, digest=dataset_digest(dataset), manifest=where or f"{manifest_file}:1"
     )
 
 
@@ -283,6 +288,8 @@ def resolve_desired(
     be resolved as declared.
     """
     if remotes is None:
+        remotes = getattr(manifests, "remotes", None)
+    if remotes is None:
         try:
             from labelsync.manifest.remotes import load_remotes
 
@@ -291,16 +298,9 @@ def resolve_desired(
             remotes = None
     out: list[Desired] = []
     for entry in manifests:
-        manifest, file, line = _unpack(entry)
+        manifest, file, where, provider = _unpack(entry)
+        provider = provider or provider_for(manifest, remotes)
         out.append(
-            resolve_dataset(
-                manifest,
-                file,
-                root,
-                cache=cache,
-                jobs=jobs,
-                provider=provider_for(manifest, remotes),
-                line=line,
-            )
+            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where)
         )
     return out
