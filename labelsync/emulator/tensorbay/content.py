@@ -37,6 +37,7 @@ LABEL_TYPES = frozenset(("CLASSIFICATION", *LIST_TYPES, *MASK_TYPES))
 SENSOR_TYPES = frozenset(("LIDAR", "RADAR", "CAMERA", "FISHEYE_CAMERA"))
 STRATEGIES = ("abort", "override", "skip")
 BlobSize = Callable[[str], "int | None"]
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def check_callback_objects(objects: Any, limit: int, blob_size: BlobSize) -> lis
             raise invalid(f"{where}: 'timestamp' must be a number")
         label = check_label(obj.get("label"), blob_size, where)
         frame_id, sensor = obj.get("frameId"), obj.get("sensorName")
-        items.append(Item(remote_path, checksum, size, timestamp, json.dumps(label), frame_id, sensor))
+        items.append(Item(remote_path, checksum, size, timestamp, _dumps(label), frame_id, sensor))
     return items
 
 

@@ -26,6 +26,8 @@ from labelsync.emulator.tensorbay.blobs import BlobStore, is_sha1
 from labelsync.emulator.tensorbay.errors import ApiError
 from labelsync.emulator.tensorbay.signing import Signer
 
+INLINE_WRITE = 256 * 1024
+
 
 def _error(err: ApiError) -> JSONResponse:
     return JSONResponse({"code": err.code, "message": err.message}, status_code=err.status)
@@ -114,7 +116,13 @@ async def upload(request: Request, signer: Signer, blobs: BlobStore) -> Response
         sha1 = key.rpartition("/")[2]
         if not is_sha1(sha1):
             raise _bad("InvalidArgument", "the key must end in the SHA-1 of the file")
-        if not await run_in_threadpool(blobs.put, sha1, data):
+        # Small blobs are hashed and written inline (cheaper than a thread hop); big ones off-loop.
+        stored = (
+            blobs.put(sha1, data)
+            if len(data) <= INLINE_WRITE
+            else await run_in_threadpool(blobs.put, sha1, data)
+        )
+        if not stored:
             raise _bad("BadDigest", "the SHA-1 of the uploaded bytes does not match the key")
     except ApiError as err:
         return _error(err)
