@@ -151,9 +151,12 @@ class Live:
     info: Mapping[str, JSON] = field(default_factory=dict)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: JSON) -> str:
     """Serialise a JSON value deterministically (sorted keys, no spaces, UTF-8 kept)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def item_fingerprint(item: Item) -> JSON:
@@ -190,7 +193,6 @@ def dataset_digest(dataset: Dataset) -> str:
         seg = dataset.segments[seg_name]
         h.update(b"\nsegment:")
         h.update(canonical_json({"name": seg.name, "description": seg.description, "sensors": seg.sensors}).encode())
-        for path in sorted(seg.items):
-            h.update(b"\n")
-            h.update(canonical_json(item_fingerprint(seg.items[path])).encode())
+        items = seg.items
+        h.update(b"\n".join(canonical_json(item_fingerprint(items[path])).encode() for path in sorted(items)))
     return "sha256:" + h.hexdigest()
