@@ -7,6 +7,7 @@ so the commit labelsync makes names its source.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,13 +25,30 @@ def make_plan(desired: Sequence[Desired], connections: Connections, root: Path) 
     for want in desired:
         provider = connections.get(want.dataset.remote).provider
         live = provider.read_live(want)
-        datasets.append(build_dataset_plan(want, live, root=str(root)))
+        planned = build_dataset_plan(want, live, root=str(root))
+        datasets.append(replace(planned, manifest=_root_relative(want.manifest, root)))
     return Plan(
         datasets=tuple(datasets),
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         root=str(root),
         source=git_source(root),
     )
+
+
+def _root_relative(where: str, root: Path) -> str:
+    """``file:line`` (file relative to the working directory) made relative to ``root``.
+
+    Saved plans name their manifests relative to the repository root, so ``apply PLANFILE``
+    finds them whatever directory it runs from.
+    """
+    path, sep, line = where.rpartition(":")
+    if not sep or not line.isdigit():
+        path, line = where, ""
+    try:
+        rel = (Path.cwd() / path).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return where
+    return f"{rel}:{line}" if line else rel
 
 
 _CREDENTIALS = re.compile(r"//[^/@]*@")
