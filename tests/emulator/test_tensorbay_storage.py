@@ -181,3 +181,41 @@ def test_one_open_draft_per_branch_under_concurrency(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [200] + [409] * 11
+
+
+def test_split_multipart_keeps_exact_bytes_and_refuses_garbage() -> None:
+    import pytest
+
+    from labelsync.emulator.tensorbay.storage import split_multipart
+
+    payload = b"\r\n--not-the-boundary\r\n\x00\xff"
+    request = httpx.Request(
+        "POST", "http://x/", data={"key": "k", "Content-Type": ""}, files={"file": ("", payload)}
+    )
+    boundary = request.headers["content-type"].split("boundary=")[1].encode()
+    assert split_multipart(request.read(), boundary) == [
+        (b"key", b"k"),
+        (b"Content-Type", b""),
+        (b"file", payload),
+    ]
+    with_name = httpx.Request(
+        "POST", "http://x/", files={"file": ("a.bin", payload, "application/octet-stream")}
+    )
+    boundary = with_name.headers["content-type"].split("boundary=")[1].encode()
+    assert split_multipart(with_name.read(), boundary) == [(b"file", payload)]
+    for garbage in (b"", b"--b\r\nno end", b"--b\r\nContent-Disposition: form-data; name=a\r\n\r\nvalue"):
+        with pytest.raises(ValueError):
+            split_multipart(garbage, b"b")
+
+
+def test_malformed_upload_is_an_s3_style_json_error(tensorbay_server: EmbeddedServer) -> None:
+    response = httpx.post(
+        f"{tensorbay_server.url}/storage/upload",
+        content=b"junk",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 400 and response.json()["code"] == "MalformedPOSTRequest"
+    response = httpx.post(
+        f"{tensorbay_server.url}/storage/upload", data={"key": "x"}, files={"file": ("", b"x")}
+    )
+    assert response.status_code == 403 and response.json()["code"] == "AccessDenied"  # no policy at all

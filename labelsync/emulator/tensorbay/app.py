@@ -127,7 +127,14 @@ def _routes(emu: h.Emulator) -> list[Route]:
         ("/storage-configs/{rest:path}", "storage configs"),
         ("/cloud/{rest:path}", "cloud files"),
     ]
-    routes: list[Route] = []
+    async def upload(request: Request) -> Response:
+        return await storage.upload(request, emu.signer, emu.blobs)
+
+    async def download(request: Request) -> Response:
+        return await storage.download(request, emu.signer, emu.blobs)
+
+    # Storage first: it is the hottest path, and routes are matched in order.
+    routes = [Route("/storage/upload", upload, methods=["POST"]), Route("/files/{key:path}", download, methods=["GET"])]
     for path, methods in table:
         for method, handler in methods.items():
             routes.append(Route(API_PREFIX + path, _endpoint(emu, handler), methods=[method]))
@@ -140,14 +147,6 @@ def _routes(emu: h.Emulator) -> list[Route]:
             )
         )
 
-    async def upload(request: Request) -> Response:
-        return await storage.upload(request, emu.signer, emu.blobs)
-
-    async def download(request: Request) -> Response:
-        return await storage.download(request, emu.signer, emu.blobs)
-
-    routes.append(Route("/storage/upload", upload, methods=["POST"]))
-    routes.append(Route("/files/{key:path}", download, methods=["GET"]))
     return routes
 
 
