@@ -175,11 +175,13 @@ def test_labels_masks_and_extensions(tensorbay: TensorbayDriver) -> None:
         "fileSize": len(image),
         "remotePath": "dir/photo.jpg",
         "label": label,
+        "timestamp": 1614667532,
     }
     tensorbay.callback(ds, 1, [obj])
     (item,) = tensorbay.details(ds, draftNumber=1)
     assert item["checksum"] == hashlib.sha1(image).hexdigest() and item["fileSize"] == len(image)
     assert item["label"]["BOX2D"] == label["BOX2D"]
+    assert item["timestamp"] == 1614667532 and isinstance(item["timestamp"], int)  # JSON types kept
     semantic = item["label"]["SEMANTIC_MASK"]
     assert semantic["remotePath"] == "dir/photo.png"
     assert semantic["info"] == [{"categoryId": 0}]

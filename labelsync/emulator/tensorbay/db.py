@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS sensors(
 CREATE TABLE IF NOT EXISTS items(
     version_id INTEGER NOT NULL, segment TEXT NOT NULL, slot TEXT NOT NULL,
     remote_path TEXT NOT NULL, frame_id TEXT, sensor_name TEXT, checksum TEXT NOT NULL,
-    file_size INTEGER NOT NULL, timestamp REAL, label TEXT NOT NULL,
+    file_size INTEGER NOT NULL, timestamp, label TEXT NOT NULL,
     PRIMARY KEY(version_id, segment, slot));
 CREATE INDEX IF NOT EXISTS items_path ON items(version_id, segment, remote_path);
 """
