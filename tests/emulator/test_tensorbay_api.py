@@ -116,6 +116,19 @@ def test_draft_commit_model(tensorbay: TensorbayDriver) -> None:
     tensorbay.upload(ds, 2, {"b.txt": b"B"})
     assert [d["remotePath"] for d in tensorbay.details(ds, draftNumber=2)] == ["a.txt", "b.txt"]
     assert [d["remotePath"] for d in tensorbay.details(ds, commit=first)] == ["a.txt"]
+    segments = api.get(f"datasets/{ds}/diffs/draft-2/segments").json()
+    assert segments["segments"] == [
+        {
+            "name": "seg",
+            "action": "modify",
+            "data": {"stats": {"total": 1, "additions": 1, "deletions": 0, "modifications": 0}},
+            "sensor": {"action": ""},
+        }
+    ]
+    data = api.get(f"datasets/{ds}/diffs/commit-{first}...draft-2/segments/seg/data").json()
+    assert data["data"] == [
+        {"remotePath": "b.txt", "action": "add", "file": {"action": "add"}, "label": {"action": ""}}
+    ]
     second = tensorbay.commit(ds, 2, "second", tag="a-tag")
 
     api.post(f"datasets/{ds}/branches", json={"name": "dev", "commit": first})

@@ -547,17 +547,22 @@ def label_statistics(conn: sqlite3.Connection, version: int) -> dict[str, Any]:
 
 
 # -- diffs --------------------------------------------------------------------------------
-def _segment_items(conn: sqlite3.Connection, version: int, segment: str) -> dict[str, tuple[str, str]]:
+def _segment_items(conn: sqlite3.Connection, version: int, segment: str) -> dict[str, tuple[str, str, str]]:
+    """``{slot: (checksum, label, remotePath)}`` of one segment."""
     rows = conn.execute(
-        "SELECT slot, checksum, label FROM items WHERE version_id = ? AND segment = ?", (version, segment)
+        "SELECT slot, checksum, label, remote_path FROM items WHERE version_id = ? AND segment = ?",
+        (version, segment),
     )
-    return {r[0]: (r[1], r[2]) for r in rows}
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
-def _data_diff(base: dict[str, tuple[str, str]], head: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def _data_diff(
+    base: dict[str, tuple[str, str, str]], head: dict[str, tuple[str, str, str]]
+) -> list[dict[str, Any]]:
     out = []
-    for path in sorted(set(base) | set(head)):
-        old, new = base.get(path), head.get(path)
+    for slot in sorted(set(base) | set(head)):
+        old, new = base.get(slot), head.get(slot)
+        path = (new or old or ("", "", slot))[2]
         if old == new:
             continue
         if old is None:
