@@ -11,6 +11,7 @@ Lines and columns are 1-based; 0 means unknown.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -45,3 +46,14 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     """Order for printing: by file, then position, then message."""
     return (d.file, d.line, d.column, d.message)
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """A JSON path for messages: ``("spec", "segments", 0, "name")`` -> ``spec.segments[0].name``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out

@@ -7,9 +7,9 @@ so the commit labelsync makes names its source.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 import subprocess
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 

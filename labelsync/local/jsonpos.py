@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from json import decoder as _decoder
 
+from labelsync.diagnostics import format_path  # noqa: F401 - re-exported for callers
+
 scanstring: Callable[[str, int], tuple[str, int]] = _decoder.scanstring  # type: ignore[attr-defined]
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -100,12 +102,3 @@ def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> int:
     return best + 1
 
 
-def format_path(path: Sequence[str | int]) -> str:
-    """``("label", "BOX2D", 0, "box2d")`` -> ``label.BOX2D[0].box2d``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out

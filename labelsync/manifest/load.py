@@ -29,7 +29,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from labelsync.diagnostics import Diagnostic
+from labelsync.diagnostics import (
+    Diagnostic,
+    format_path,  # noqa: F401 - re-exported for callers
+)
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """The largest manifest file read (10 MiB); manifests name data, they do not hold it."""
@@ -41,15 +44,6 @@ MAX_NODES = 200_000
 JsonPath = tuple[str | int, ...]
 
 
-def format_path(path: JsonPath) -> str:
-    """``("spec", "segments", 0, "name")`` -> ``spec.segments[0].name``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ CATALOG = {
 
 
 @pytest.fixture
-def gas(tmp_path: Path) -> Iterator[GAS]:
+def gas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GAS]:
+    monkeypatch.chdir(tmp_path)  # the SDK caches mask files under the working directory
     with EmbeddedServer(create_app(tmp_path / "tb", tokens=[TOKEN])) as server:
         client = GAS(TOKEN, url="https://placeholder.invalid/")
         client._client.gateway_url = f"{server.url}/gatewayv2/"
