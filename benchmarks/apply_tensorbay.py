@@ -1,0 +1,151 @@
+"""Initial apply of N files to TensorBay: labelsync vs the official tensorbay SDK, same emulator.
+
+Usage::
+
+    .venv/bin/python benchmarks/apply_tensorbay.py [--files 5000] [--size 65536] [--latency-ms 20]
+                                                   [--jobs 16] [--sdk-jobs 8] [--skip-sdk]
+
+Generates ``--files`` files of ``--size`` deterministic random bytes in a temp dir, starts
+the TensorBay emulator in a separate process (``benchmarks/common.py serve``: the same app
+and latency knob as ``labelsync emulator tensorbay``, plus a request counter) with
+``--latency-ms`` added to every request, then, in the same run:
+
+a. ``labelsync apply <repo> --auto-approve --jobs J`` in a subprocess (fresh repo, fresh
+   hash cache, fresh dataset), end to end;
+b. the official SDK in a subprocess: ``gas.create_dataset(name)``, a ``Dataset`` with one
+   segment of ``Data(path)`` items, ``gas.upload_dataset(dataset, jobs=8)``, then
+   ``dataset_client.commit(...)`` (plain http through ``gas._client._open_api``, as in
+   api/tensorbay.md §9.1).
+
+Prints both wall times (process start to exit, and for the SDK also the time of its calls
+alone), the ratio SDK/labelsync, the requests each run made (counted by the emulator), the
+peak of concurrent requests seen by the emulator, the uploads/s the emulator sustained, and
+the lower bound ``requests / concurrency * latency`` of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import LABELSYNC, TOKEN, check, emulator, fmt_routes, generate_files, run, write_repo
+
+
+def sdk_worker(url: str, name: str, data_dir: str, jobs: int) -> None:
+    """The SDK side (runs in its own process): create, upload, commit; prints JSON timings."""
+    t0 = time.perf_counter()
+    from tensorbay import GAS
+    from tensorbay.dataset import Data, Dataset
+
+    t_import = time.perf_counter() - t0
+    gas = GAS(TOKEN, url="https://placeholder.invalid/")
+    gas._client.gateway_url = f"{url}/gatewayv2/"
+    gas._client._open_api = f"{url}/gatewayv2/tensorbay-open-api/v1/"
+    start = time.perf_counter()
+    gas.create_dataset(name)
+    dataset = Dataset(name)
+    segment = dataset.create_segment("train")
+    for path in sorted(Path(data_dir).iterdir()):
+        segment.append(Data(str(path)))
+    t_build = time.perf_counter()
+    dataset_client = gas.upload_dataset(dataset, jobs=jobs, quiet=True)
+    t_upload = time.perf_counter()
+    dataset_client.commit("sdk benchmark")
+    end = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "import": t_import,
+                "build": t_build - start,
+                "upload": t_upload - t_build,
+                "commit": end - t_upload,
+                "calls": end - start,
+            }
+        )
+    )
+
+
+def lower_bound(requests: int, concurrency: int, latency_s: float, sequential: int = 0) -> float:
+    """Seconds the latency alone costs: concurrent requests in waves, plus sequential ones."""
+    return (math.ceil(requests / concurrency) + sequential) * latency_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--size", type=int, default=64 * 1024)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--jobs", type=int, default=16, help="labelsync apply --jobs (its default is 16)")
+    parser.add_argument("--sdk-jobs", type=int, default=8)
+    parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--sdk-worker", nargs=4, metavar=("URL", "NAME", "DIR", "JOBS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sdk_worker:
+        url, name, data_dir, jobs = args.sdk_worker
+        sdk_worker(url, name, data_dir, int(jobs))
+        return
+
+    latency = args.latency_ms / 1000
+    total_mib = args.files * args.size / 2**20
+    with tempfile.TemporaryDirectory(prefix="ls-bench-apply-") as tmp:
+        tmp_path = Path(tmp)
+        t = time.perf_counter()
+        generate_files(tmp_path / "repo" / "data", args.files, args.size)
+        print(f"generated {args.files:,} files of {args.size:,} bytes ({total_mib:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
+        with emulator(tmp_path / "emulator", latency_ms=args.latency_ms) as emu:
+            print(f"emulator (separate process) at {emu.url}, latency {args.latency_ms:g} ms per request")
+
+            # (a) labelsync
+            repo = write_repo(tmp_path / "repo", emu.url, "bench-labelsync")
+            emu.reset()
+            ls = check(run([*LABELSYNC, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo), what="labelsync apply")
+            ls_stats = emu.measure()
+            ls_server_s = ls_stats["span"]
+            print(f"\n(a) labelsync apply --jobs {args.jobs}: {ls.wall:.2f} s wall, CPU {ls.cpu_s:.1f} s (peak RSS {ls.max_rss_mb:.0f} MB)")
+            print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
+            print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
+            print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
+            print(f"    routes: {fmt_routes(ls_stats)}")
+            ls_bound = lower_bound(ls_stats["total"], args.jobs, latency)
+            print(f"    lower bound = requests / jobs * latency = ceil({ls_stats['total']} / {args.jobs}) * {args.latency_ms:g} ms = {ls_bound:.2f} s")
+            tail = [line for line in (ls.out + ls.err).splitlines() if line.strip()][-3:]
+            print("    output tail: " + " | ".join(tail))
+
+            if args.skip_sdk:
+                return
+            # (b) the official SDK
+            emu.reset()
+            sdk = check(
+                run([sys.executable, __file__, "--sdk-worker", emu.url, "bench-sdk", str(tmp_path / "repo" / "data"), str(args.sdk_jobs)], tmp_path),
+                what="SDK upload",
+            )
+            sdk_stats = emu.measure()
+            times = json.loads(sdk.out.strip().splitlines()[-1])
+            sdk_server_s = sdk_stats["span"]
+            callbacks = sdk_stats["routes"].get("PUT /datasets/*/multi/callback", 0)
+            print(f"\n(b) SDK create_dataset + upload_dataset(jobs={args.sdk_jobs}) + commit: {sdk.wall:.2f} s wall, CPU {sdk.cpu_s:.1f} s (peak RSS {sdk.max_rss_mb:.0f} MB)")
+            print(f"    of which: import {times['import']:.2f} s, build Dataset {times['build']:.2f} s, upload_dataset {times['upload']:.2f} s, commit {times['commit']:.2f} s; calls alone {times['calls']:.2f} s")
+            print(f"    requests: {sdk_stats['total']:,} ({sdk_stats['uploads']:,} storage uploads + {sdk_stats['api']:,} API, {callbacks} multi/callback), peak concurrency at the emulator {sdk_stats['peak_concurrency']}")
+            print(f"    first to last request: {sdk_server_s:.2f} s; uploads/s at the emulator: {sdk_stats['uploads'] / max(sdk_server_s, 1e-9):,.0f} ({total_mib / max(sdk_server_s, 1e-9):,.0f} MiB/s)")
+            print(f"    emulator CPU {sdk_stats['cpu']:.1f} s = {sdk_stats['uploads'] / max(sdk_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
+            print(f"    routes: {fmt_routes(sdk_stats)}")
+            # Callbacks run inside the worker threads (MultiCallbackTask), so they share the jobs.
+            worker = sdk_stats["uploads"] + callbacks
+            sdk_bound = lower_bound(worker, args.sdk_jobs, latency, sequential=sdk_stats["total"] - worker)
+            print(
+                f"    lower bound = (uploads + callbacks) / jobs * latency + other requests * latency = "
+                f"(ceil({worker} / {args.sdk_jobs}) + {sdk_stats['total'] - worker}) * {args.latency_ms:g} ms = {sdk_bound:.2f} s"
+            )
+
+            print(f"\nratio SDK / labelsync (wall, process to process): {sdk.wall / ls.wall:.2f}x (target >= 3x)")
+            print(f"ratio SDK calls alone / labelsync wall: {times['calls'] / ls.wall:.2f}x")
+            print(f"ratio of lower bounds SDK / labelsync: {sdk_bound / ls_bound:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
