@@ -267,7 +267,7 @@ def _check_segments(doc: Document, spec: Spec, provider: str | None) -> list[Dia
             )
         if seg.frames is not None and not fusion:
             out.append(doc.diagnostic(here + ("frames",), "frames belong to fusion datasets", hint="set spec.type: fusion", key=True))
-        if fusion and seg.data is not None and not seg.sensors:
+        if spec.type == "fusion" and seg.data is not None and not seg.sensors:  # deepen 3d json frames carry no sensors
             out.append(doc.diagnostic(here, "a fusion segment with data needs sensors", hint="declare its sensors"))
         sensor_names = [s.name for s in seg.sensors or []]
         for j in _dupes(sensor_names):
