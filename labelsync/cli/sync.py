@@ -73,14 +73,13 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
-    """The plan in ``fmt``, rendered from its serialised form (what ``-o`` writes)."""
-    text = dumps_plan(plan)
+    """The plan in ``fmt``. Text and markdown render the same values that ``-o`` saves (the
+    serialised form round-trips exactly; tests/plan/test_render.py holds that)."""
     if fmt == "json":
-        return text
-    saved = loads_plan(text)
+        return dumps_plan(plan)
     if fmt == "markdown":
-        return render_markdown(saved, marker="<!-- labelsync-plan -->")
-    return render_text(saved, verbose=verbose, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+        return render_markdown(plan, marker="<!-- labelsync-plan -->")
+    return render_text(plan, verbose=verbose, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
 
 
 @click.command()
