@@ -37,7 +37,7 @@ sequence of :class:`~labelsync.manifest.validate.LoadedManifest`: ``manifest``, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from labelsync.local.frames import Frame, build_frames, read_timestamps
 from labelsync.local.hashcache import HashCache
 from labelsync.local.labels import LabelRecord, read_labels
 from labelsync.local.paths import resolve_inside
-from labelsync.local.scan import LocalFile, scan_dir, stat_file
+from labelsync.local.scan import LocalFile, Scans, stat_file
 from labelsync.manifest.model import DEFAULT_PIPELINE, Manifest, catalog_json, sensor_json
 from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
 
@@ -134,14 +134,14 @@ class _SegmentPlan:
         self.masks: dict[str, dict[str, LocalFile]] = {}  # rel -> mask type -> file
 
 
-def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool) -> _SegmentPlan:
+def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans) -> _SegmentPlan:
     seg = manifest.spec.segments[seg_index]
     sensors = {s.name: sensor_json(s) for s in seg.sensors or []} if fusion else {}
     sp = _SegmentPlan(seg.name, seg.description or "", sensors)
     where = f"segment {seg.name!r} of dataset {manifest.metadata.name!r}"
     if seg.data is not None:
         data_dir = resolve_inside(root, base, seg.data.path)
-        sp.files = scan_dir(root, data_dir, seg.data.include, seg.data.exclude)
+        sp.files = scans.scan(root, data_dir, seg.data.include, seg.data.exclude)
     if fusion and seg.sensors:
         timestamps = None
         complete = True
@@ -208,12 +208,14 @@ def resolve_dataset(
     jobs: int = 4,
     provider: str = "tensorbay",
     where: str = "",
+    scans: Scans | None = None,
 ) -> Desired:
     """Resolve one manifest (declared in ``manifest_file``) into its desired state."""
     spec = manifest.spec
     base = manifest_file.resolve().parent
     fusion = provider == "tensorbay" and spec.type == "fusion"
-    plans = [_segment_plan(manifest, i, base, root, fusion) for i in range(len(spec.segments))]
+    scans = scans or Scans()
+    plans = [_segment_plan(manifest, i, base, root, fusion, scans) for i in range(len(spec.segments))]
 
     # Hash every data and mask file of the dataset in one batch.
     batch: list[LocalFile] = []
@@ -273,7 +275,7 @@ def resolve_dataset(
 
 
 def resolve_desired(
-    manifests: Sequence[Any],
+    manifests: Iterable[Any],
     root: Path,
     *,
     cache: HashCache,
@@ -296,11 +298,12 @@ def resolve_desired(
             remotes = load_remotes(root)
         except ConfigError:
             remotes = None
+    scans = getattr(manifests, "scans", None) or Scans()  # reuse what validation listed
     out: list[Desired] = []
     for entry in manifests:
         manifest, file, where, provider = _unpack(entry)
         provider = provider or provider_for(manifest, remotes)
         out.append(
-            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where)
+            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where, scans=scans)
         )
     return out

@@ -172,6 +172,29 @@ def item_fingerprint(item: Item) -> JSON:
     }
 
 
+_STR = json.encoder.encode_basestring
+
+
+def _num(value: float | int | None) -> str:
+    return "null" if value is None else _ENCODER.encode(value)
+
+
+def item_line(item: Item) -> str:
+    """``canonical_json(item_fingerprint(item))``, built directly (the digest's hot path).
+
+    Keys in sorted order: checksum, fileSize, frameId, label, remotePath, sensorName,
+    timestamp. ``tests/test_state.py`` checks it equals the generic encoding.
+    """
+    blob = item.blob
+    return (
+        f'{{"checksum":{_STR(blob.checksum) if blob else "null"},"fileSize":{blob.size if blob else "null"},'
+        f'"frameId":{_STR(item.frame_id) if item.frame_id is not None else "null"},'
+        f'"label":{canonical_json(item.label) if item.label else "{}"},"remotePath":{_STR(item.remote_path)},'
+        f'"sensorName":{_STR(item.sensor_name) if item.sensor_name is not None else "null"},'
+        f'"timestamp":{_num(item.timestamp)}}}'
+    )
+
+
 def dataset_digest(dataset: Dataset) -> str:
     """A SHA-256 over the comparable content of ``dataset`` (``sha256:<hex>``).
 
@@ -194,5 +217,5 @@ def dataset_digest(dataset: Dataset) -> str:
         h.update(b"\nsegment:")
         h.update(canonical_json({"name": seg.name, "description": seg.description, "sensors": seg.sensors}).encode())
         items = seg.items
-        h.update(b"\n".join(canonical_json(item_fingerprint(items[path])).encode() for path in sorted(items)))
+        h.update("\n".join(item_line(items[path]) for path in sorted(items)).encode())
     return "sha256:" + h.hexdigest()

@@ -45,7 +45,7 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
     root = find_root(targets[0])
     cache = HashCache(root)
     try:
-        desired = resolve_desired(list(manifests), root, cache=cache, jobs=jobs, remotes=manifests.remotes)
+        desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
     finally:
         close = getattr(cache, "close", None)
         if close:

@@ -148,3 +148,22 @@ def scan_dir(
                 out.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
     out.sort(key=lambda f: f.rel)
     return out
+
+
+class Scans:
+    """Scan results shared by the steps of one run (validation, then resolution).
+
+    Each data selection ``(data_dir, include, exclude)`` is listed once per run; a failed
+    scan is not remembered (the next caller raises the same error). Not for reuse across
+    runs: it never notices later changes on disk.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[LocalFile]] = {}
+
+    def scan(self, root: Path, data_dir: Path, include: Sequence[str], exclude: Sequence[str]) -> list[LocalFile]:
+        """:func:`scan_dir`, remembered."""
+        key = (str(root), os.path.abspath(data_dir), tuple(include), tuple(exclude))
+        if key not in self._memo:
+            self._memo[key] = scan_dir(root, data_dir, include, exclude)
+        return self._memo[key]

@@ -40,7 +40,9 @@ def _declared(
     )
 
 
-def check_local(doc: Document, manifest: Manifest, manifest_file: Path, root: Path) -> list[Diagnostic]:
+def check_local(
+    doc: Document, manifest: Manifest, manifest_file: Path, root: Path, scans: local_scan.Scans | None = None
+) -> list[Diagnostic]:
     """Every local-data problem of ``manifest`` (declared in ``manifest_file`` under ``root``).
 
     Per segment: ``data.path`` is a directory inside the repository (not absolute, no ``..``
@@ -52,7 +54,7 @@ def check_local(doc: Document, manifest: Manifest, manifest_file: Path, root: Pa
     base = manifest_file.resolve().parent
     catalog = catalog_json(manifest)
     for i, seg in enumerate(manifest.spec.segments):
-        out += _check_segment(doc, manifest, seg, ("spec", "segments", i), base, root, catalog)
+        out += _check_segment(doc, manifest, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans())
     return out
 
 
@@ -64,6 +66,7 @@ def _check_segment(
     base: Path,
     root: Path,
     catalog: dict[str, Any],
+    scans: local_scan.Scans,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
@@ -75,7 +78,7 @@ def _check_segment(
         out += problems
         if not problems:
             try:
-                files = local_scan.scan_dir(root, base / seg.data.path, seg.data.include, seg.data.exclude)
+                files = scans.scan(root, base / seg.data.path, seg.data.include, seg.data.exclude)
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:

@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from labelsync.diagnostics import Diagnostic, sort_key
+from labelsync.local.scan import Scans
 from labelsync.manifest import localcheck, semantic
 from labelsync.manifest.load import Document, read_documents
 from labelsync.manifest.model import API_VERSION, KIND, Manifest
@@ -68,6 +69,8 @@ class ManifestSet:
     root: Path
     remotes: dict[str, Remote]
     manifests: list[LoadedManifest] = field(default_factory=list)
+    scans: Scans = field(default_factory=Scans)
+    """The data selections validation listed, for resolution to reuse in the same run."""
 
     def __iter__(self) -> Iterator[LoadedManifest]:
         return iter(self.manifests)
@@ -184,6 +187,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     files, found_diags = expand_paths(paths)
     diags += found_diags
     loaded: list[LoadedManifest] = []
+    scans = Scans()
     located: list[semantic.Located] = []
     for file in files:
         display = display_name(file)
@@ -205,7 +209,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
                 continue
             problems = semantic.check_manifest(doc, manifest, remotes)
             if check_local and not any(d.path.startswith("spec.segments") for d in problems):
-                problems += localcheck.check_local(doc, manifest, file, root)
+                problems += localcheck.check_local(doc, manifest, file, root, scans)
             diags += problems
             located.append(semantic.Located(doc, manifest))
             remote = remotes.get(manifest.spec.remote)
@@ -213,4 +217,4 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
                 loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote))
     diags += semantic.check_set(located, remotes)
     diags.sort(key=sort_key)
-    return Result(ManifestSet(root, remotes, loaded), diags, files)
+    return Result(ManifestSet(root, remotes, loaded, scans), diags, files)
