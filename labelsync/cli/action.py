@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import click
 
-from labelsync.github.run import main as run_action_main
-
 
 @click.command("action-run", hidden=True)
 def action_run() -> int:
     """Run the GitHub Action configured by INPUT_* and GITHUB_* environment variables."""
+    from labelsync.github.run import main as run_action_main  # only the action needs it
+
     return run_action_main()
 
 

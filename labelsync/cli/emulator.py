@@ -16,8 +16,6 @@ from typing import Any
 
 import click
 
-from labelsync.emulator.runtime import FaultConfig, serve_forever
-
 
 def _common(default_port: int, default_dir: str, token_env: str) -> Any:
     def decorate(fn: Any) -> Any:
@@ -80,6 +78,8 @@ def tensorbay(
 
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("--certfile and --keyfile go together")
+    from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
+
     faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
     app = create_app(data_dir, tokens=list(tokens), faults=faults)
     scheme = "https" if certfile else "http"
@@ -101,6 +101,8 @@ def deepen(
 ) -> None:
     """Serve the Deepen AI API emulator."""
     module = importlib.import_module("labelsync.emulator.deepen")
+    from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
+
     faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
     app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
     click.echo(f"Deepen emulator serving http://{host}:{port}/ (state in {data_dir})")

@@ -25,8 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
 from labelsync.state import Desired, Item, Live, MaskFile, Segment, item_fingerprint
 
@@ -250,6 +248,8 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
     """
     if not before:
         return False, None
+    from deepdiff import DeepDiff  # imported here: a no-op plan never needs it
+
     reasons: list[str] = []
     for type_name in sorted(before):
         if type_name not in after:
