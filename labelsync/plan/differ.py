@@ -62,7 +62,7 @@ def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> Datas
 
     changes = list(_diff(desired, live, root=root, warnings=warnings))
     if ds.provider in _REPLACE_PROVIDERS and live.dataset is not None:
-        changes = _collapse_to_replace(desired, live, changes, blocked)
+        changes = _collapse_to_replace(desired, live, changes, blocked, root)
     if ds.provider not in _REPLACE_PROVIDERS and any(c.action is Action.REPLACE for c in changes):
         blocked.append(
             f"dataset '{ds.name}' changes type ({live.dataset.kind if live.dataset else '?'} -> {ds.kind}), which "
@@ -280,8 +280,12 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
     return True, "; ".join(reasons)
 
 
-def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str]) -> list[Change]:
-    """Deepen: everything but label changes needs the dataset deleted and created again."""
+def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str], root: str) -> list[Change]:
+    """Deepen: everything but label changes needs the dataset deleted and created again.
+
+    The replace carries everything the new dataset is made of (settings, catalog, every
+    item with its source), so a saved plan can be applied without the manifests.
+    """
     structural = [c for c in changes if c.kind is not Kind.LABEL]
     if not structural:
         return changes
@@ -294,14 +298,15 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
     if not desired.policy.allow_replace:
         blocked.append(f"dataset '{ds.name}' needs replace: {reason}; set spec.allowReplace: true to allow it")
     nbytes = sum(c.upload_bytes for c in changes)
-    files = sum(len(s.items) for s in ds.segments.values())
+    items = [_file_after(i, root, []) for seg in ds.segments.values() for _, i in sorted(seg.items.items())]
+    files = len(items)
     return [
         Change(
             Action.REPLACE,
             Kind.DATASET,
             f"dataset.{ds.name}",
             before={"remote_id": live.remote_id, "head": live.head},
-            after={"kind": ds.kind, "files": files, "changed": what},
+            after={"kind": ds.kind, "files": files, "changed": what, "settings": dict(ds.settings), "catalog": dict(ds.catalog), "items": items},
             upload_bytes=nbytes,
             breaking=True,
             reason=reason,

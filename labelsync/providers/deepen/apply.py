@@ -39,7 +39,6 @@ from labelsync.providers.deepen.convert import (
 )
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK, ResumableUpload
 from labelsync.providers.deepen.zipper import write_zip
-from labelsync.state import Desired
 
 LABEL_BATCH = 500
 UNPROCESSED = ("files_to_be_uploaded", "files_uploaded")
@@ -79,21 +78,14 @@ def blueprint_from_plan(plan: DatasetPlan, root: Path) -> Blueprint | None:
     return Blueprint(plan.name, dict((create.after or {}).get("settings") or {}), catalog, items)
 
 
-def blueprint_from_desired(desired: Desired) -> Blueprint:
-    """The create blueprint of a desired dataset (used for a replace)."""
-    ds = desired.dataset
-    items = [
-        {
-            "remotePath": i.remote_path,
-            "checksum": i.blob.checksum if i.blob else "",
-            "fileSize": i.blob.size if i.blob else 0,
-            "source": i.source,
-            "label": i.label,
-        }
-        for seg in ds.segments.values()
-        for i in seg.items.values()
-    ]
-    return Blueprint(ds.name, dict(ds.settings), dict(ds.catalog), items)
+def blueprint_from_replace(plan: DatasetPlan, root: Path) -> Blueprint | None:
+    """The blueprint a ``replace`` carries (the whole new dataset), or ``None`` without one."""
+    change = next((c for c in plan.changes if c.kind is Kind.DATASET and c.action is Action.REPLACE), None)
+    after = (change.after or {}) if change else {}
+    if "items" not in after:
+        return None
+    items = [{**a, "source": str(root / a["source"]) if a.get("source") else None} for a in after["items"]]
+    return Blueprint(plan.name, dict(after.get("settings") or {}), dict(after.get("catalog") or {}), items)
 
 
 class DeepenApply:
@@ -106,7 +98,6 @@ class DeepenApply:
         options: ApplyOptions,
         events: ApplyEvents,
         *,
-        desired: Desired | None = None,
         chunk: int = DEFAULT_CHUNK,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -114,7 +105,6 @@ class DeepenApply:
         self.plan = plan
         self.options = options
         self.events = events
-        self.desired = desired
         self.chunk = chunk
         self.sleep = sleep
         self.messages: list[str] = []
@@ -132,12 +122,10 @@ class DeepenApply:
             self._import_changed_labels(dataset_id)
             return self._result(dataset_id, files=0)
         if replace:
-            if self.desired is None or self.desired.digest != plan.desired_digest:
-                raise ApplyError(
-                    f"dataset '{plan.name}': a replace re-creates the dataset from the manifests, which this apply does not have",
-                    hint="run `labelsync apply <manifest paths> --auto-approve` (not a saved plan file) to replace it",
-                )
-            blueprint = blueprint_from_desired(self.desired)
+            replacement = blueprint_from_replace(plan, self.options.root)
+            if replacement is None:
+                raise ApplyError(f"dataset '{plan.name}': the replace in this plan lists no files", hint="run plan again")
+            blueprint = replacement
             self._delete(plan.remote_id or plan.base)
         else:
             found = blueprint_from_plan(plan, self.options.root)

@@ -58,7 +58,6 @@ class DeepenProvider:
         self.client = client
         self.remote = remote
         self.chunk = chunk
-        self._desired: dict[str, Desired] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -85,7 +84,6 @@ class DeepenProvider:
 
     def read_live(self, desired: Desired) -> Live:
         ds = desired.dataset
-        self._desired[ds.name] = desired
         found = self._find(ds.name)
         if found is None:
             return Live(dataset=None)
@@ -144,7 +142,7 @@ class DeepenProvider:
     # ------------------------------------------------------------------ writing
 
     def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
-        return DeepenApply(self.client, plan, options, events, desired=self._desired.get(plan.name), chunk=self.chunk).run()
+        return DeepenApply(self.client, plan, options, events, chunk=self.chunk).run()
 
     # ------------------------------------------------------------------ status / pull
 

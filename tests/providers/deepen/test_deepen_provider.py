@@ -275,3 +275,24 @@ def test_invalid_image_surfaces_the_preprocessing_error(emulator: Emulator, toke
     # the failed dataset plans as a replace (its data never became files)
     again = plan(root).datasets[0]
     assert [c.action for c in again.changes] == [Action.REPLACE] and again.blocked
+
+
+def test_replace_applies_from_a_saved_plan_file(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+    from labelsync.plan.serialize import dumps_plan, loads_plan
+
+    root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG + b"a"})
+    apply(root)
+    old = dataset_of(emulator, "signs")["dataset"]["dataset_id"]
+    (root / "data" / "b.png").write_bytes(PNG + b"b")
+    manifest = json.loads((root / "dataset.yaml").read_text())
+    manifest["spec"]["allowReplace"] = True
+    (root / "dataset.yaml").write_text(json.dumps(manifest))
+    saved = loads_plan(dumps_plan(plan(root)))  # what `plan -o` writes and `apply PLANFILE` reads
+    [change] = saved.datasets[0].changes
+    assert change.action is Action.REPLACE and [i["remotePath"] for i in change.after["items"]] == ["a.png", "b.png"]
+    with Connections(load_remotes(root), root) as conns:  # a new provider: nothing cached from planning
+        apply_plan(saved, conns, ApplyOptions(root=root, timeout=60), Recorder())
+    state = dataset_of(emulator, "signs")
+    assert state["dataset"]["dataset_id"] != old
+    assert sorted(f["file_id"] for f in state["files"]) == ["a.png", "b.png"]
+    assert plan(root).datasets[0].noop_proven
