@@ -66,6 +66,10 @@ def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
     )
 
 
+MATCH_ALL = {("**/*",), ("**",), ("*", "**/*")}
+"""Include lists that select every file."""
+
+
 def scan_dir(
     root: Path,
     data_dir: Path,
@@ -91,7 +95,8 @@ def scan_dir(
         )
     inc = compile_patterns(include)
     exc = compile_patterns(exclude)
-    inc_match = inc.fullmatch if inc is not None else None
+    # "**/*" (the default) selects every file: skip matching each one against it
+    inc_match = inc.fullmatch if inc is not None and tuple(include) not in MATCH_ALL else None
     exc_match = exc.fullmatch if exc is not None else None
     root_real = os.path.realpath(root)
     root_prefix = root_real.rstrip(os.sep) + os.sep
@@ -136,7 +141,7 @@ def scan_dir(
                             continue
                         stack.append((entry.path, real, rel + "/", ancestors | {dir_real}))
                         continue
-                    if inc_match is None or inc_match(rel) is None:
+                    if inc is None or (inc_match is not None and inc_match(rel) is None):
                         continue
                     if exc_match is not None and exc_match(rel):
                         continue
