@@ -240,3 +240,30 @@ def test_apply_survives_ten_percent_faults(tmp_path: Path) -> None:
         assert len(remote.commits("ds1")) == 1
         write_repo(repo, clean.url, {}, labels=labels)
         assert plan(repo, "--detailed-exitcode").code == 0
+
+
+def test_ctrl_c_exits_130_with_one_line_and_rerun_resumes(tmp_path: Path) -> None:
+    files = {f"f{i:04d}.bin": content(i, 4096) for i in range(600)}
+    with EmbeddedServer(create_app(tmp_path / "state", tokens=[TOKEN], faults=FaultConfig(latency_ms=15))) as srv:
+        remote = Remote(srv.url)
+        repo = write_repo(tmp_path / "repo", srv.url, files)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
+        env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"],
+            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and remote.http.get("datasets").json()["totalCount"] == 0:
+            time.sleep(0.1)
+        time.sleep(1.0)  # mid-upload
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        assert "Error: apply interrupted" in err and "run the same apply again to resume" in err
+        result = apply(repo)
+        assert result.code == 0, result.text
+        items = remote.items("ds1")
+        assert {p: items[p]["checksum"] for p in items} == {p: sha1(d) for p, d in files.items()}
+        assert len(remote.commits("ds1")) == 1
