@@ -25,6 +25,7 @@ from labelsync.engine.connect import Connections
 from labelsync.errors import LabelsyncError, LocalDataError
 from labelsync.local.labels import LabelRecord, read_labels, write_labels
 from labelsync.local.paths import resolve_inside
+from labelsync.plan.differ import build_dataset_plan
 from labelsync.state import Desired
 
 STATUS_FORMAT_VERSION = 1
@@ -47,7 +48,11 @@ def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
         return [f"{head}: error: {facts['error']}"]
     if not facts.get("exists"):
         return [f"{head}: not on the remote (apply creates it)"]
-    sync = "in sync with the manifest" if facts.get("in_sync") else "NOT in sync with the manifest (run plan)"
+    if facts.get("in_sync"):
+        sync = "in sync with the manifest"
+    else:
+        n = facts.get("changes")
+        sync = "NOT in sync with the manifest" + (f" ({n} change(s); run plan)" if n else " (run plan)")
     if ds.provider == "deepen":
         lines = [f"{head}: dataset {facts.get('id')}, {sync}"]
         message = f" ({facts['message']})" if facts.get("message") else ""
@@ -92,7 +97,13 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
             ds = want.dataset
             entry: dict[str, Any] = {"name": ds.name, "provider": ds.provider, "remote": ds.remote, "manifest": want.manifest}
             try:
-                entry.update(conns.get(ds.remote).provider.status(want))
+                provider = conns.get(ds.remote).provider
+                entry.update(provider.status(want))
+                if entry.get("exists") and not entry.get("in_sync"):
+                    # the recorded digest differs (or there is none): compare the content itself
+                    changes = build_dataset_plan(want, provider.read_live(want), root=str(root)).changes
+                    entry["in_sync"] = not changes
+                    entry["changes"] = len(changes)
             except LabelsyncError as err:
                 failed = True
                 entry["error"] = err.message
