@@ -267,3 +267,28 @@ def test_ctrl_c_exits_130_with_one_line_and_rerun_resumes(tmp_path: Path) -> Non
         items = remote.items("ds1")
         assert {p: items[p]["checksum"] for p in items} == {p: sha1(d) for p, d in files.items()}
         assert len(remote.commits("ds1")) == 1
+
+
+def test_mask_labels_upload_mask_files_and_replan_to_no_changes(tmp_path: Path, emulator: Remote) -> None:
+    catalog = {"BOX2D": {"categories": [{"name": "car"}]}, "SEMANTIC_MASK": {"categories": [{"name": "bg", "categoryId": 0}, {"name": "road", "categoryId": 1}]}}
+    mask = {"SEMANTIC_MASK": {"path": "masks/a.png", "info": [{"categoryId": 1}]}}
+    repo = write_repo(tmp_path / "repo", emulator.url, {"a.jpg": content(1), "b.jpg": content(2)}, labels={"a.jpg": mask}, catalog=catalog)
+    (repo / "masks").mkdir()
+    (repo / "masks" / "a.png").write_bytes(b"\x89PNG mask one")
+    result = apply(repo)
+    assert result.code == 0, result.text
+    item = emulator.items("ds1")["a.jpg"]
+    assert item["label"]["SEMANTIC_MASK"]["remotePath"] == "a.png"
+    assert item["label"]["SEMANTIC_MASK"]["checksum"] == sha1(b"\x89PNG mask one")
+    assert emulator.read(item["label"]["SEMANTIC_MASK"]["url"]) == b"\x89PNG mask one"
+    assert plan(repo, "--detailed-exitcode").code == 0
+
+    (repo / "masks" / "b.png").write_bytes(b"\x89PNG mask two")
+    write_repo(repo, emulator.url, {}, labels={"a.jpg": mask, "b.jpg": {"SEMANTIC_MASK": {"path": "masks/b.png", "info": []}}}, catalog=catalog)
+    doc = plan_json(repo)
+    [change] = doc["datasets"][0]["changes"]
+    assert (change["kind"], change["upload_bytes"]) == ("label", len(b"\x89PNG mask two"))
+    assert apply(repo).code == 0
+    item = emulator.items("ds1")["b.jpg"]
+    assert emulator.read(item["label"]["SEMANTIC_MASK"]["url"]) == b"\x89PNG mask two"
+    assert plan(repo, "--detailed-exitcode").code == 0
