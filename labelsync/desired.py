@@ -270,7 +270,7 @@ def resolve_dataset(
     )
     policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
     return Desired(
-        dataset=dataset, policy=policy, digest=dataset_digest(dataset), manifest=where or f"{manifest_file}:1"
+        dataset=dataset, policy=policy, digest=dataset_digest(dataset, prune=policy.prune), manifest=where or f"{manifest_file}:1"
     )
 
 

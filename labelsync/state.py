@@ -195,14 +195,16 @@ def item_line(item: Item) -> str:
     )
 
 
-def dataset_digest(dataset: Dataset) -> str:
-    """A SHA-256 over the comparable content of ``dataset`` (``sha256:<hex>``).
+def dataset_digest(dataset: Dataset, *, prune: bool = False) -> str:
+    """A SHA-256 over what the remote holds after applying ``dataset`` (``sha256:<hex>``).
 
     Two datasets with equal digests need no changes between them. Local paths (``source``)
     do not take part, so the same content checked out elsewhere has the same digest.
+    Segment descriptions do not either (no provider stores them). ``prune`` does: turning
+    it on changes what apply does to a remote that holds more than the manifest lists.
     """
     h = hashlib.sha256()
-    head = {
+    head: dict[str, Any] = {
         "name": dataset.name,
         "provider": dataset.provider,
         "kind": dataset.kind,
@@ -211,11 +213,13 @@ def dataset_digest(dataset: Dataset) -> str:
         "notes": dataset.notes,
         "catalog": dataset.catalog,
     }
+    if prune:
+        head["prune"] = True
     h.update(canonical_json(head).encode())
     for seg_name in sorted(dataset.segments):
         seg = dataset.segments[seg_name]
         h.update(b"\nsegment:")
-        h.update(canonical_json({"name": seg.name, "description": seg.description, "sensors": seg.sensors}).encode())
+        h.update(canonical_json({"name": seg.name, "sensors": seg.sensors}).encode())
         items = seg.items
         h.update("\n".join(item_line(items[path]) for path in sorted(items)).encode())
     return "sha256:" + h.hexdigest()

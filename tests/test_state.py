@@ -37,3 +37,10 @@ def test_digest_depends_on_content_not_on_source() -> None:
     assert dataset_digest(one) == dataset_digest(moved)
     assert dataset_digest(one) != dataset_digest(changed)
     assert dataset_digest(one).startswith("sha256:")
+
+
+def test_prune_changes_the_digest_and_segment_description_does_not() -> None:
+    one = Dataset("d", "tensorbay", "normal", segments={"s": Segment("s", items={"a.jpg": ITEMS[0]}, description="old")})
+    described = Dataset("d", "tensorbay", "normal", segments={"s": Segment("s", items={"a.jpg": ITEMS[0]}, description="new")})
+    assert dataset_digest(one) == dataset_digest(described)
+    assert dataset_digest(one, prune=True) != dataset_digest(one)

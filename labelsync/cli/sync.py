@@ -128,7 +128,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     """
     if _is_plan_file(paths):
         the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=str(paths[0]))
-        root = Path(the_plan.root) if the_plan.root else Path(".")
+        root = _plan_root(the_plan)
         _check_local_digests(the_plan, root)
         saved = True
     else:
@@ -193,9 +193,33 @@ def _git_message(root: Path) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
+def _plan_root(the_plan: Plan) -> Path:
+    """The repository a saved plan applies to: the one it was made in when that directory
+    exists here, else the repository of the working directory (a plan made in another
+    checkout of the same repository, e.g. by a pull-request job)."""
+    from labelsync.manifest.remotes import find_root
+
+    recorded = Path(the_plan.root) if the_plan.root else None
+    if recorded is not None and recorded.is_dir():
+        return recorded
+    return find_root(Path.cwd())
+
+
 def _check_local_digests(the_plan: Plan, root: Path) -> None:
     """Refuse a saved plan whose local desired state changed since it was made."""
-    manifests = sorted({root / d.manifest.split(":")[0] for d in the_plan.datasets if d.manifest})
+    unnamed = [d.name for d in the_plan.datasets if not d.manifest]
+    if unnamed:
+        raise StalePlanError(
+            f"the plan does not say which manifest declares dataset(s) {', '.join(unnamed)}, so it cannot be checked",
+            hint="run `labelsync plan -o FILE` again with this version of labelsync",
+        )
+    manifests = sorted({root / d.manifest.rsplit(":", 1)[0] for d in the_plan.datasets})
+    missing = [str(m) for m in manifests if not m.is_file()]
+    if missing:
+        raise StalePlanError(
+            f"plan is stale: its manifest {missing[0]} does not exist here",
+            hint="apply the plan from the repository it was made in, or plan again",
+        )
     if not manifests:
         return
     desired, _ = load_desired(manifests)

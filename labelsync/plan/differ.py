@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
-from labelsync.state import Desired, Item, Live, MaskFile, Segment, item_fingerprint
+from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
 
 _REPLACE_PROVIDERS = frozenset({"deepen"})
 
@@ -226,11 +226,16 @@ def _relative(path: str | None, root: str) -> str | None:
 
 
 def _live_checksums(segments: Iterable[Segment]) -> set[str]:
+    """Content the remote already holds: data files and the mask files of their labels."""
     out: set[str] = set()
     for seg in segments:
         for item in seg.items.values():
             if item.blob is not None:
                 out.add(item.blob.checksum)
+            for kind in MASK_TYPES:
+                mask = item.label.get(kind) if isinstance(item.label, dict) else None
+                if isinstance(mask, dict) and isinstance(mask.get("checksum"), str):
+                    out.add(mask["checksum"])
     return out
 
 

@@ -292,3 +292,35 @@ def test_mask_labels_upload_mask_files_and_replan_to_no_changes(tmp_path: Path, 
     item = emulator.items("ds1")["b.jpg"]
     assert emulator.read(item["label"]["SEMANTIC_MASK"]["url"]) == b"\x89PNG mask two"
     assert plan(repo, "--detailed-exitcode").code == 0
+
+
+def test_dead_draft_of_another_plan_is_closed_not_committed(tmp_path: Path, emulator: Remote) -> None:
+    import socket
+
+    repo = write_repo(tmp_path / "repo", emulator.url, {"a.jpg": content(1)})
+    assert apply(repo).code == 0
+    ds = emulator.dataset_id("ds1")
+    lock = f"labelsync-lock: host={socket.gethostname()} pid=999999 run=deadbeef beat=3 digest=sha256:{'0' * 64}"
+    number = emulator.http.post(f"datasets/{ds}/drafts", json={"branchName": "main", "title": "labelsync apply 000000000000", "description": lock}).json()["draftNumber"]
+    # the dead apply had written something this plan does not want
+    assert emulator.http.patch(f"datasets/{ds}/notes", json={"isContinuous": True, "binPointCloudFields": None, "draftNumber": number}).status_code == 200
+    write_repo(repo, emulator.url, {}, labels={"a.jpg": box()})
+    result = apply(repo)
+    assert result.code == 0, result.text
+    assert f"closed labelsync's interrupted draft #{number}" in result.text
+    head = emulator.commits("ds1")[0]["commitId"]
+    assert emulator.http.get(f"datasets/{ds}/notes", params={"commit": head}).json()["isContinuous"] is False
+    assert emulator.items("ds1")["a.jpg"]["label"] == box()
+    assert plan(repo, "--detailed-exitcode").code == 0
+
+
+def test_turning_on_prune_plans_the_deletions(tmp_path: Path, emulator: Remote) -> None:
+    repo = write_repo(tmp_path / "repo", emulator.url, {"a.jpg": content(1), "extra.jpg": content(2)})
+    assert apply(repo).code == 0
+    (repo / "data" / "extra.jpg").unlink()
+    write_repo(repo, emulator.url, {}, labels={"a.jpg": box()})  # a change, so a new digest is recorded
+    assert apply(repo).code == 0
+    assert plan(repo, "--detailed-exitcode").code == 0  # prune off: extra.jpg is left alone
+    write_repo(repo, emulator.url, {}, labels={"a.jpg": box()}, prune=True)
+    doc = plan_json(repo)
+    assert [(c["action"], c["kind"]) for c in doc["datasets"][0]["changes"]] == [("delete", "file")]

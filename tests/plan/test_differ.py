@@ -168,3 +168,14 @@ def test_foreign_open_draft_is_warned():
     live = Live(dataset=ds(item("a.jpg")), head="c1", open_draft={"number": 4, "title": "manual edits", "ours": False})
     plan = build_dataset_plan(want, live)
     assert any("open draft #4" in w for w in plan.warnings)
+
+
+def test_masks_already_on_the_remote_are_not_sent_again():
+    label = {"SEMANTIC_MASK": {"checksum": M.checksum, "fileSize": 5}}
+    masked = Item(remote_path="b.jpg", blob=B, label=label, source="/repo/b.jpg", masks={"SEMANTIC_MASK": MaskFile(M, "/repo/m/b.png")})
+    live_item = Item(remote_path="a.jpg", blob=A, label=label)
+    want = desired(Dataset(name="city", provider="tensorbay", kind="normal", catalog=CATALOG, segments={"train": Segment(name="train", items={"a.jpg": live_item, "b.jpg": masked})}))
+    live = Live(dataset=Dataset(name="city", provider="tensorbay", kind="normal", catalog=CATALOG, segments={"train": Segment(name="train", items={"a.jpg": live_item})}), head="c1")
+    (change,) = build_dataset_plan(want, live).changes
+    assert change.upload_bytes == B.size  # the data file only: the mask is on the remote already
+    assert change.after["send"] == [B.checksum]

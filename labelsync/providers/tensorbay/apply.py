@@ -24,8 +24,10 @@ from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object, digest_trailer, live_items
 from labelsync.providers.tensorbay.lock import DraftLock
 from labelsync.providers.tensorbay.upload import FileJob, run_batches, upload_segment
+from labelsync.state import item_fingerprint
 
 LABEL_BATCH = 128
+FINGERPRINT_KEYS = ("remotePath", "checksum", "fileSize", "label", "timestamp", "frameId", "sensorName")
 DELETE_JOBS = 8
 
 
@@ -39,7 +41,12 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
     lock = DraftLock(client, dataset_id, plan.branch, plan.desired_digest)
     draft = lock.acquire()
     messages: list[str] = []
+    committed = False
     try:
+        if lock.replaced is not None:
+            note = f"closed labelsync's interrupted draft #{lock.replaced}: it was opened for a different plan"
+            events.message(f"{plan.name}: {note}")
+            messages.append(note)
         if lock.resumed:
             events.message(f"{plan.name}: resuming labelsync's open draft #{draft} on branch '{plan.branch}'")
             messages.append(f"resumed draft #{draft}")
@@ -80,13 +87,14 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
         description = (body + "\n\n" if body else "") + digest_trailer(plan.desired_digest, options.source)
         try:
             commit_id = client.commit(dataset_id, draft, title, description, options.tag)
+            committed = True
         except (ConflictError, NotFoundError) as exc:
             raise ConflictError(
                 f"could not commit draft #{draft} on branch '{plan.branch}': {exc.message}",
                 hint="another apply may have committed it first; run plan again",
             ) from exc
     finally:
-        lock.release()
+        lock.release(committed=committed)
     return ApplyResult(
         name=plan.name,
         revision=commit_id,
@@ -179,8 +187,7 @@ def _labels(client: TensorBayClient, dataset_id: str, draft: int, changes: list[
             run_batches(pool, partial(client.put_labels, dataset_id, draft, segment), labels, LABEL_BATCH)
         if callbacks:
             run_batches(pool, partial(client.callback, dataset_id, draft, segment), callbacks, 50)
-        for item in labels + callbacks:
-            events.file_done(item["remotePath"], 0, False)
+    events.message(f"updated {len(changes)} label(s) (no file bytes sent)")
 
 
 def _deletions(client: TensorBayClient, dataset_id: str, draft: int, by_kind: dict[Kind, list[Change]], events: ApplyEvents, pool: ThreadPoolExecutor) -> None:
@@ -236,8 +243,8 @@ def _skip_done(client: TensorBayClient, dataset_id: str, draft: int, by_kind: di
                 keep.append(c)
                 continue
             have = done.get(str(c.segment), {}).get(c.after["remotePath"])
-            if have is not None and have.blob is not None and have.blob.checksum == c.after["checksum"] and have.label == c.after.get("label", {}) and have.timestamp == c.after.get("timestamp"):
-                continue
+            if have is not None and item_fingerprint(have) == {k: c.after.get(k) for k in FINGERPRINT_KEYS}:
+                continue  # the resumed draft holds exactly this item already
             keep.append(c)
         out[kind] = keep
     return out

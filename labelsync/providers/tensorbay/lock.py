@@ -1,16 +1,25 @@
 """The open draft as the lock of a branch (one OPEN draft per branch, §6.3).
 
 labelsync opens its draft with a title starting ``labelsync apply`` and a description line
-``labelsync-lock: host=<h> pid=<p> run=<id> heartbeat=<epoch s>`` that it refreshes every
-:data:`HEARTBEAT` seconds while it applies. When apply finds an open draft on its branch:
+``labelsync-lock: host=<h> pid=<p> run=<id> beat=<n> digest=<desired digest>``. While it
+applies it rewrites that line every :data:`HEARTBEAT` seconds with ``beat`` incremented;
+when an apply stops without committing, it writes ``beat=released``. When apply finds an
+open draft on its branch:
 
 * not opened by labelsync: someone else is writing; stop with a clear message;
-* opened by labelsync and its holder is alive (same host and the pid runs, or another host
-  and the heartbeat is younger than :data:`TTL`): another apply is running; stop;
-* opened by labelsync and its holder is gone (killed): take the draft over and resume.
+* held by a live apply: stop. Liveness is decided without comparing clocks across hosts:
+  on the same host by whether the pid runs; on another host by watching the draft for up
+  to :data:`WATCH` seconds: a heartbeat that moves means alive;
+* held by an apply that is gone (killed, or released after a failure):
+  - opened for the same desired digest: take it over and resume (the draft holds part of
+    exactly this plan);
+  - opened for another digest: close it and open a fresh draft, because its partial
+    content belongs to a different plan and must not be committed with this one.
 
+A takeover is confirmed by reading the draft back: when two runs race to take over the
+same dead draft, the one whose lock line is not there stops before sending anything.
 Two applies racing to open a draft are decided by the server, which refuses a second
-OPEN draft on a branch; the loser stops with the same clear message.
+OPEN draft on a branch.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,47 +38,64 @@ from labelsync.errors import ConflictError, RemoteError
 from labelsync.providers.tensorbay.client import TensorBayClient
 from labelsync.providers.tensorbay.convert import DRAFT_TITLE_PREFIX
 
-HEARTBEAT = 15.0
-TTL = 120.0
-_LOCK_RE = re.compile(r"labelsync-lock: host=(\S+) pid=(\d+) run=(\S+) heartbeat=(\d+)")
+HEARTBEAT = 10.0
+WATCH = 25.0
+"""How long to watch a lock held on another host for a heartbeat before calling it dead."""
+_LOCK_RE = re.compile(r"labelsync-lock: host=(\S+) pid=(\d+) run=(\S+) beat=(\S+)(?: digest=(\S+))?")
 
 
 @dataclass(frozen=True)
 class Holder:
+    """Who holds a draft, as its lock line says."""
+
     host: str
     pid: int
     run: str
-    heartbeat: int
+    beat: str
+    digest: str | None
 
-    def alive(self, now: float) -> bool:
-        if self.host == socket.gethostname():
-            if self.pid == os.getpid():
-                return False
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return now - self.heartbeat < TTL
-        return now - self.heartbeat < TTL
+    @property
+    def released(self) -> bool:
+        return self.beat == "released"
+
+    def runs_here(self) -> bool | None:
+        """True/False when the holder is on this host (pid check); None for another host."""
+        if self.host != socket.gethostname():
+            return None
+        if self.pid == os.getpid():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 def parse_holder(description: str | None) -> Holder | None:
     m = _LOCK_RE.search(description or "")
     if not m:
         return None
-    return Holder(m.group(1), int(m.group(2)), m.group(3), int(m.group(4)))
+    return Holder(m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5))
 
 
-def lock_line(run: str, now: float) -> str:
-    return f"labelsync-lock: host={socket.gethostname()} pid={os.getpid()} run={run} heartbeat={int(now)}"
+def lock_line(run: str, beat: int | str, digest: str) -> str:
+    return f"labelsync-lock: host={socket.gethostname()} pid={os.getpid()} run={run} beat={beat} digest={digest}"
 
 
 class DraftLock:
-    """Acquire (open or take over) the branch's draft; keep the heartbeat while held."""
+    """Acquire (open, resume or replace) the branch's draft; keep the heartbeat while held."""
 
-    def __init__(self, client: TensorBayClient, dataset_id: str, branch: str, digest: str) -> None:
+    def __init__(
+        self,
+        client: TensorBayClient,
+        dataset_id: str,
+        branch: str,
+        digest: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.dataset_id = dataset_id
         self.branch = branch
@@ -76,6 +103,10 @@ class DraftLock:
         self.run = uuid.uuid4().hex[:12]
         self.number: int | None = None
         self.resumed = False
+        self.replaced: int | None = None
+        """The number of a stale draft (another plan's) that was closed, if any."""
+        self._sleep = sleep
+        self._beat = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -83,51 +114,101 @@ class DraftLock:
         """The draft number to write to; raises ConflictError when someone else holds the branch."""
         drafts = self.client.open_drafts(self.dataset_id, self.branch)
         if drafts:
-            self.number = self._take_over(drafts[0])
-            self.resumed = True
-        else:
+            draft = drafts[0]
+            holder = self._dead_holder(draft)
+            if holder.digest == self.digest:
+                self.number = self._take_over(draft)
+                self.resumed = True
+            else:
+                self.replaced = int(draft["number"])
+                self.client.update_draft(self.dataset_id, self.replaced, status="CLOSED")
+        if self.number is None:
             title = f"{DRAFT_TITLE_PREFIX} {self.digest.removeprefix('sha256:')[:12]}"
             try:
-                self.number = self.client.create_draft(self.dataset_id, self.branch, title, lock_line(self.run, time.time()))
+                self.number = self.client.create_draft(self.dataset_id, self.branch, title, self._line())
             except ConflictError as exc:
                 drafts = self.client.open_drafts(self.dataset_id, self.branch)
                 raise _busy(self.branch, drafts[0] if drafts else {}, None) from exc
-        self._thread = threading.Thread(target=self._beat, name="labelsync-draft-heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._beat_loop, name="labelsync-draft-heartbeat", daemon=True)
         self._thread.start()
         return self.number
 
-    def _take_over(self, draft: dict[str, Any]) -> int:
+    def _line(self, beat: int | str | None = None) -> str:
+        return lock_line(self.run, self._beat if beat is None else beat, self.digest)
+
+    def _dead_holder(self, draft: dict[str, Any]) -> Holder:
+        """The holder of ``draft`` when it is labelsync's and its holder is gone; else raise."""
         number = int(draft["number"])
-        if not str(draft.get("title", "")).startswith(DRAFT_TITLE_PREFIX):
+        holder = parse_holder(draft.get("description"))
+        if not str(draft.get("title", "")).startswith(DRAFT_TITLE_PREFIX) or holder is None:
             raise ConflictError(
                 f"branch '{self.branch}' has an open draft #{number} ('{draft.get('title', '')}') that labelsync did not "
                 "open: someone else is writing to this branch",
                 hint="commit or close that draft, then run apply again",
             )
-        holder = parse_holder(draft.get("description"))
-        if holder is not None and holder.alive(time.time()):
+        if holder.released:
+            return holder
+        here = holder.runs_here()
+        if here is True:
             raise _busy(self.branch, draft, holder)
-        self.client.update_draft(self.dataset_id, number, description=lock_line(self.run, time.time()))
+        if here is None and self._beats_elsewhere(number, holder):
+            raise _busy(self.branch, draft, holder)
+        return holder
+
+    def _beats_elsewhere(self, number: int, holder: Holder) -> bool:
+        """Watch a holder on another host: True when its heartbeat moves within WATCH seconds."""
+        waited = 0.0
+        while waited < WATCH:
+            self._sleep(2.0)
+            waited += 2.0
+            current = self._find(number)
+            if current is None:
+                return True  # committed or closed meanwhile: someone is active
+            now = parse_holder(current.get("description"))
+            if now is None or now.run != holder.run or now.beat != holder.beat:
+                return True
+        return False
+
+    def _find(self, number: int) -> dict[str, Any] | None:
+        for d in self.client.open_drafts(self.dataset_id, self.branch):
+            if int(d["number"]) == number:
+                return d
+        return None
+
+    def _take_over(self, draft: dict[str, Any]) -> int:
+        number = int(draft["number"])
+        self.client.update_draft(self.dataset_id, number, description=self._line())
+        confirmed = self._find(number)
+        holder = parse_holder(confirmed.get("description")) if confirmed else None
+        if holder is None or holder.run != self.run:
+            raise _busy(self.branch, draft, holder)
         return number
 
-    def _beat(self) -> None:
+    def _beat_loop(self) -> None:
         while not self._stop.wait(HEARTBEAT):
+            self._beat += 1
             try:
                 assert self.number is not None
-                self.client.update_draft(self.dataset_id, self.number, description=lock_line(self.run, time.time()))
+                self.client.update_draft(self.dataset_id, self.number, description=self._line())
             except RemoteError:
                 pass  # the next beat tries again; the apply itself reports real failures
 
-    def release(self) -> None:
-        """Stop the heartbeat (the draft itself is closed by committing it)."""
+    def release(self, *, committed: bool) -> None:
+        """Stop the heartbeat; when the draft stays open, mark the lock released so the next
+        apply (on any host) can resume it at once."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if not committed and self.number is not None:
+            try:
+                self.client.update_draft(self.dataset_id, self.number, description=self._line("released"))
+            except RemoteError:
+                pass  # the next apply falls back to watching the heartbeat
 
 
 def _busy(branch: str, draft: dict[str, Any], holder: Holder | None) -> ConflictError:
     who = f" (host {holder.host}, pid {holder.pid})" if holder else ""
     return ConflictError(
         f"another labelsync apply is writing to branch '{branch}' in draft #{draft.get('number', '?')}{who}",
-        hint=f"wait for it to finish and re-plan; a holder that died on another machine is taken over after {int(TTL)} s",
+        hint="wait for it to finish, then plan again",
     )

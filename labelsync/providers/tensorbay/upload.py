@@ -82,6 +82,9 @@ def upload_segment(
 ) -> tuple[int, int]:
     """Upload and register ``jobs_list`` in ``segment``; returns ``(files uploaded, bytes sent)``.
 
+    "Files uploaded" counts data files whose content was sent (identical content once;
+    mask files count in the bytes only).
+
     ``remote_blobs`` are checksums already in storage (updated as blobs are sent, so other
     segments reuse them). Runs work on ``pool`` (``jobs`` workers).
     """
@@ -105,6 +108,7 @@ def upload_segment(
         if need == 0:
             ready.append(job)
 
+    data_blobs = {job.blobs[0][0] for job in jobs_list}
     sent_files = 0
     sent_bytes = 0
     batch: list[dict[str, Any]] = []
@@ -153,7 +157,7 @@ def upload_segment(
                 continue
             checksum, size = fut.result()
             remote_blobs.add(checksum)
-            sent_files += 1
+            sent_files += checksum in data_blobs
             sent_bytes += size
             for job in waiting.pop(checksum, []):
                 missing_of[id(job)] -= 1
