@@ -425,8 +425,9 @@ def _branch_json(conn: sqlite3.Connection, dataset_id: str, name: str, commit_id
     return {"name": name, **_commit_json(commit_row(conn, dataset_id, commit_id))}
 
 
-def create_branch(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, Any]) -> None:
-    """``POST branches {name, commit}``: 403 on the root commit, 409 on a taken name."""
+
+def _name_and_commit(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, Any], on_root: str) -> tuple[str, Any]:
+    """``(name, commit row)`` of a ``{name, commit}`` body (branch or tag); 403 ``on_root``."""
     dataset(conn, dataset_id)
     name = body.get("name")
     if not isinstance(name, str) or not name:
@@ -436,7 +437,12 @@ def create_branch(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, 
         raise missing("commit")
     target = commit_row(conn, dataset_id, revision)
     if target["commit_id"] == ROOT:
-        raise forbidden("a branch needs a commit: the dataset has no commits yet")
+        raise forbidden(on_root)
+    return name, target
+
+def create_branch(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, Any]) -> None:
+    """``POST branches {name, commit}``: 403 on the root commit, 409 on a taken name."""
+    name, target = _name_and_commit(conn, dataset_id, body, "a branch needs a commit: the dataset has no commits yet")
     if conn.execute(
         "SELECT 1 FROM branches WHERE dataset_id = ? AND name = ?", (dataset_id, name)
     ).fetchone():
@@ -476,16 +482,7 @@ def delete_branch(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, 
 # -- tags ---------------------------------------------------------------------------------
 def create_tag(conn: sqlite3.Connection, dataset_id: str, body: Mapping[str, Any]) -> None:
     """``POST tags {name, commit}``: the revision may be a commit, branch or tag; 409 taken."""
-    dataset(conn, dataset_id)
-    name = body.get("name")
-    if not isinstance(name, str) or not name:
-        raise missing("name")
-    revision = body.get("commit")
-    if not isinstance(revision, str) or not revision:
-        raise missing("commit")
-    target = commit_row(conn, dataset_id, revision)
-    if target["commit_id"] == ROOT:
-        raise forbidden("the root commit cannot be tagged")
+    name, target = _name_and_commit(conn, dataset_id, body, "the root commit cannot be tagged")
     if conn.execute("SELECT 1 FROM tags WHERE dataset_id = ? AND name = ?", (dataset_id, name)).fetchone():
         raise conflict(f"tag '{name}' already exists")
     conn.execute("INSERT INTO tags VALUES (?, ?, ?)", (dataset_id, name, target["commit_id"]))
