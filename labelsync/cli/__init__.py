@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as exc:  # the environment, not a bug: permissions, a missing directory, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        output.err_line(f"Error: {where}{exc.strerror or exc}")
+        output.err_line("Hint: check that the path exists and is writable, and that there is free space")
+        sys.exit(1)
     except Exception:  # a bug: show everything, ask for a report
         traceback.print_exc()
         output.err_line(f"labelsync {__version__} hit an internal error (a bug). Please report it with the traceback above.")

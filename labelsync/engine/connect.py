@@ -68,7 +68,13 @@ def connect(remote: Remote, root: Path, *, jobs: int = 16) -> Connection:
 def _start_local(provider: str, state: Path) -> Any:
     from labelsync.emulator.runtime import EmbeddedServer
 
-    state.mkdir(parents=True, exist_ok=True)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep the local emulator's state in {state}: {exc.strerror or exc}",
+            hint="run labelsync from a writable checkout, or point the remote at a server (labelsync.yaml)",
+        ) from exc
     app: Any
     if provider == "tensorbay":
         from labelsync.emulator import tensorbay
