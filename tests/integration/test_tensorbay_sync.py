@@ -324,3 +324,31 @@ def test_turning_on_prune_plans_the_deletions(tmp_path: Path, emulator: Remote) 
     write_repo(repo, emulator.url, {}, labels={"a.jpg": box()}, prune=True)
     doc = plan_json(repo)
     assert [(c["action"], c["kind"]) for c in doc["datasets"][0]["changes"]] == [("delete", "file")]
+
+
+def test_two_applies_resuming_the_same_dead_draft_one_wins(tmp_path: Path, emulator: Remote) -> None:
+    import socket
+
+    files = {f"f{i}.bin": content(i, 2048) for i in range(200)}
+    repo = write_repo(tmp_path / "repo", emulator.url, {"seed.bin": content(9999)})
+    assert apply(repo).code == 0
+    write_repo(repo, emulator.url, files)
+    digest = plan_json(repo)["datasets"][0]["desired_digest"]
+    ds = emulator.dataset_id("ds1")
+    lock = f"labelsync-lock: host={socket.gethostname()} pid=999999 run=deadbeef beat=7 digest={digest}"
+    emulator.http.post(f"datasets/{ds}/drafts", json={"branchName": "main", "title": "labelsync apply dead", "description": lock})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
+    env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+    cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
+    procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], outs
+    loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
+    assert "another labelsync apply is writing" in loser or "could not commit" in loser, loser
+    assert "Traceback" not in loser
+    items = emulator.items("ds1")
+    expected = {"seed.bin": sha1(content(9999)), **{p: sha1(d) for p, d in files.items()}}
+    assert {p: items[p]["checksum"] for p in items} == expected
+    assert len(emulator.commits("ds1")) == 2
+    assert plan(repo, "--detailed-exitcode").code == 0
