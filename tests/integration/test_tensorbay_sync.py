@@ -39,6 +39,19 @@ def plan_json(repo: Path) -> dict:
     return json.loads(result.out)
 
 
+def race_two_applies(repo: Path) -> None:
+    """Start two applies of ``repo`` at once: exactly one succeeds, the other fails clearly."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
+    env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+    cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
+    procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert sorted(p.returncode for p in procs) == [0, 1], outs
+    loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
+    assert "another labelsync apply is writing" in loser or "could not commit" in loser, loser
+    assert "Traceback" not in loser
+
+
 def test_apply_then_replan_is_noop_and_remote_matches(tmp_path: Path, emulator: Remote) -> None:
     files = {f"img{i}.jpg": content(i) for i in range(5)}
     repo = write_repo(tmp_path / "repo", emulator.url, files, labels={"img0.jpg": box()})
@@ -168,16 +181,7 @@ def test_two_concurrent_applies_one_wins_other_fails_clearly(tmp_path: Path, emu
     assert apply(repo).code == 0  # the dataset exists; now two applies race on one branch
     for i in range(300):
         (repo / "data" / f"f{i}.bin").write_bytes(content(1000 + i, 4096))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
-    env.update({TOKEN_ENV: TOKEN, "CI": "true"})
-    cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
-    procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=180) for p in procs]
-    codes = sorted(p.returncode for p in procs)
-    assert codes == [0, 1], outs
-    loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
-    assert "another labelsync apply is writing" in loser or "could not commit" in loser, loser
-    assert "Traceback" not in loser
+    race_two_applies(repo)
     items = emulator.items("ds1")
     assert {p: items[p]["checksum"] for p in items} == {p: sha1(content(1000 + i, 4096)) for i, p in enumerate(files)}
     assert len(emulator.commits("ds1")) == 2
@@ -337,16 +341,7 @@ def test_two_applies_resuming_the_same_dead_draft_one_wins(tmp_path: Path, emula
     ds = emulator.dataset_id("ds1")
     lock = f"labelsync-lock: host={socket.gethostname()} pid=999999 run=deadbeef beat=7 digest={digest}"
     emulator.http.post(f"datasets/{ds}/drafts", json={"branchName": "main", "title": "labelsync apply dead", "description": lock})
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
-    env.update({TOKEN_ENV: TOKEN, "CI": "true"})
-    cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
-    procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=180) for p in procs]
-    codes = sorted(p.returncode for p in procs)
-    assert codes == [0, 1], outs
-    loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
-    assert "another labelsync apply is writing" in loser or "could not commit" in loser, loser
-    assert "Traceback" not in loser
+    race_two_applies(repo)
     items = emulator.items("ds1")
     expected = {"seed.bin": sha1(content(9999)), **{p: sha1(d) for p, d in files.items()}}
     assert {p: items[p]["checksum"] for p in items} == expected
