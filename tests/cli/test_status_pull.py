@@ -49,7 +49,9 @@ def test_deepen_status_and_pull(emulator: Emulator, tmp_path: Path) -> None:  # 
     assert during.code == 0, during.text
     [entry] = json.loads(during.out)["datasets"]
     assert entry["current_stage_status"] == "in_progress"
-    assert entry["stages"]["Labelling"]["in_progress"] == 1 and entry["in_sync"] is True
+    assert entry["stages"]["Labelling"]["in_progress"] == 1
+    # the workforce labelled b.png, which the manifest's label file does not have yet
+    assert entry["in_sync"] is False and entry["changes"] == 1
 
     emulator.post(f"/_admin/datasets/{ident}/complete")
     done = cli(["status"], root)
@@ -72,6 +74,8 @@ def test_deepen_status_and_pull(emulator: Emulator, tmp_path: Path) -> None:  # 
     # the pulled labels are now local; the plan pushes nothing back
     replan = cli(["plan", "--detailed-exitcode"], root)
     assert replan.code == 0, replan.text
+    [entry] = json.loads(cli(["status", "--format", "json"], root).out)["datasets"]
+    assert entry["in_sync"] is True
 
 
 def test_status_error_is_one_line_and_exit_1(emulator: Emulator, tmp_path: Path) -> None:  # noqa: F811

@@ -92,11 +92,11 @@ class DeepenProvider:
             return Live(dataset=None, remote_id=dataset_id, info=_info(res))
         tags = res.get("tags") or []
         status = res.get("processing_status")
-        # a dataset whose processing failed holds nothing, whatever labelsync recorded
-        recorded = read_tag(tags, DIGEST_TAG) if status != "preprocessing_error" else None
-        base: dict[str, Any] = {"head": dataset_id, "remote_id": dataset_id, "recorded_digest": recorded, "info": _info(res)}
-        if recorded is not None and recorded == desired.digest:
-            return Live(dataset=None, complete=False, **base)
+        # The digest tag is written once, at creation; label imports cannot update it (Deepen
+        # has no tag update), so it never proves a no-op. The live labels are always read
+        # (one request) and compared; data and profile are proven by the content and profile
+        # tags below. A constant number of requests either way.
+        base: dict[str, Any] = {"head": dataset_id, "remote_id": dataset_id, "info": _info(res)}
         profile_id = read_tag(tags, PROFILE_TAG)
         profile = self.client.get_profile(profile_id) if profile_id else {"pipeline_spec": res.get("pipeline_spec") or []}
         catalog = catalog_from_profile(profile)
@@ -152,8 +152,9 @@ class DeepenProvider:
         if found is None:
             return {"exists": False, "in_sync": False}
         dataset_id, res = found
-        recorded = read_tag(res.get("tags") or [], DIGEST_TAG)
-        return {"exists": True, "id": dataset_id, **_info(res), "in_sync": recorded == desired.digest}
+        # "in sync" is decided by comparing content (labels may have changed since the
+        # digest tag was written), which the status command does when this is not True
+        return {"exists": True, "id": dataset_id, **_info(res), "in_sync": None}
 
     def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
         """The remote labels per segment per remote path (items without labels left out)."""
