@@ -22,7 +22,7 @@ import click
 from labelsync.cli import output
 from labelsync.cli.sync import load_desired, paths_argument
 from labelsync.engine.connect import Connections
-from labelsync.errors import LabelsyncError, LocalDataError
+from labelsync.errors import LabelsyncError
 from labelsync.local.labels import LabelRecord, read_labels, write_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.plan.differ import build_dataset_plan
@@ -137,17 +137,20 @@ def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]
 
 
 def _records(labels: dict[str, Any], path: Path) -> dict[str, LabelRecord]:
-    """The records to write: remote labels, keeping a local line's timestamp."""
-    try:
-        local = read_labels(path) if path.exists() else {}
-    except LocalDataError:
-        local = {}
-    out = {}
+    """The records to write: the local ones, with every item the remote holds replaced by
+    the remote's label (removed when the remote item has none), keeping a local timestamp.
+
+    Local records of items the remote does not hold (files not applied yet, labels Deepen
+    does not keep) stay. A local file that does not parse is refused, never overwritten.
+    """
+    local = read_labels(path) if path.exists() else {}
+    out = dict(local)
     for remote_path, label in labels.items():
-        if not label:
-            continue
         old = local.get(remote_path)
-        out[remote_path] = LabelRecord(remote_path, label, old.timestamp if old is not None else None)
+        if label:
+            out[remote_path] = LabelRecord(remote_path, label, old.timestamp if old is not None else None)
+        else:
+            out.pop(remote_path, None)
     return out
 
 
@@ -173,6 +176,9 @@ def pull(paths: tuple[Path, ...]) -> int:
             if not targets:
                 continue
             pulled = conns.get(ds.remote).provider.pull_labels(want)
+            if not pulled:
+                click.echo(f"{ds.name}: nothing to pull yet (the remote holds no labelled data)")
+                continue
             for segment, path in targets.items():
                 if segment not in pulled:
                     continue

@@ -106,3 +106,26 @@ def test_tensorbay_status_and_pull(tensorbay: str, tmp_path: Path) -> None:
     assert json.loads(label_file.read_text()) == {"label": tb_repo.box(), "remotePath": "a.jpg"}
     second = run_cli(["pull"], root, TB_TOKEN)
     assert "0 label files updated, 1 unchanged." in second.out
+
+
+def test_pull_keeps_local_labels_of_unapplied_files_and_refuses_a_broken_file(tensorbay: str, tmp_path: Path) -> None:
+    root = tb_repo.write_repo(tmp_path / "repo", tensorbay, {"a.jpg": b"a", "b.jpg": b"b"}, labels={"a.jpg": tb_repo.box()})
+    assert run_cli(["apply", "--auto-approve"], root, TB_TOKEN).code == 0
+    (root / "data" / "new.jpg").write_bytes(b"new, not applied yet")
+    label_file = root / "labels.jsonl"
+    lines = [
+        {"remotePath": "a.jpg", "label": tb_repo.box("bus")},  # edited locally, the remote still has "car"
+        {"remotePath": "b.jpg", "label": tb_repo.box()},  # labelled locally, the remote has no label
+        {"remotePath": "new.jpg", "label": tb_repo.box()},  # a file the remote does not hold
+    ]
+    label_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run_cli(["pull"], root, TB_TOKEN)
+    assert result.code == 0, result.text
+    pulled = {json.loads(line)["remotePath"]: json.loads(line)["label"] for line in label_file.read_text().splitlines()}
+    assert pulled == {"a.jpg": tb_repo.box(), "new.jpg": tb_repo.box()}
+
+    label_file.write_text('{"remotePath": "a.jpg", "label": \n')
+    broken = run_cli(["pull"], root, TB_TOKEN)
+    assert broken.code == 1 and "Traceback" not in broken.err
+    assert "labels.jsonl:1" in broken.err
+    assert label_file.read_text() == '{"remotePath": "a.jpg", "label": \n'

@@ -157,7 +157,9 @@ class DeepenProvider:
         return {"exists": True, "id": dataset_id, **_info(res), "in_sync": None}
 
     def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
-        """The remote labels per segment per remote path (items without labels left out)."""
+        """The remote labels per segment per remote path: every file the dataset holds, ``{}``
+        for a file without labels. ``{}`` (no segment at all) while the dataset is not being
+        labelled yet (processing, or failed): there is nothing to pull."""
         ds = desired.dataset
         found = self._find(ds.name)
         if found is None:
@@ -165,16 +167,14 @@ class DeepenProvider:
         dataset_id, res = found
         seg_name = next(iter(ds.segments), DEFAULT_SEGMENT)
         if res.get("processing_status") != "files_getting_labelled":
-            return {seg_name: {}}
+            return {}
         dataset_type, fmt = str(res.get("dataset_type")), res.get("dataset_format")
         want = ds.segments[seg_name].items if ds.segments else {}
         claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
         tracking = tracking_types(ds.catalog)
         out: dict[str, Any] = {}
         for file_id, docs in sorted(self.client.labels_by_file(dataset_id).items()):
-            label = from_deepen(docs, tracking=tracking)
-            if label:
-                out[claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)] = label
+            out[claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)] = from_deepen(docs, tracking=tracking)
         return {seg_name: out}
 
 
