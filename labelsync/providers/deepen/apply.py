@@ -121,18 +121,23 @@ class DeepenApply:
                 raise StalePlanError(f"dataset '{plan.name}' has no remote id in the plan", hint="run plan again")
             self._import_changed_labels(dataset_id)
             return self._result(dataset_id, files=0)
+        old_id = None
         if replace:
             replacement = blueprint_from_replace(plan, self.options.root)
             if replacement is None:
                 raise ApplyError(f"dataset '{plan.name}': the replace in this plan lists no files", hint="run plan again")
             blueprint = replacement
-            self._delete(plan.remote_id or plan.base)
+            old_id = plan.remote_id or plan.base
         else:
             found = blueprint_from_plan(plan, self.options.root)
             if found is None:
                 raise ApplyError(f"dataset '{plan.name}': the plan has changes Deepen cannot apply in place", hint="run plan again")
             blueprint = found
+        # A replace creates (and processes) the new dataset first and deletes the old one
+        # only then: a failed upload or processing never loses the old dataset's labelling.
         dataset_id = self._create(blueprint)
+        if old_id and old_id != dataset_id:
+            self._delete(old_id)
         return self._result(dataset_id, files=1)
 
     def _result(self, dataset_id: str, *, files: int) -> ApplyResult:

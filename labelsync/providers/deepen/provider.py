@@ -69,12 +69,18 @@ class DeepenProvider:
         ids = self.client.find_datasets(name)
         if not ids:
             return None
-        if len(ids) > 1:
-            raise ConflictError(
-                f"{len(ids)} Deepen datasets are named '{name}' ({', '.join(ids)})",
-                hint="delete or rename all but one on Deepen; labelsync finds datasets by name",
-            )
-        return ids[0], self.client.get_dataset(ids[0])
+        if len(ids) == 1:
+            return ids[0], self.client.get_dataset(ids[0])
+        # a replace creates the new dataset before deleting the old one; when it stopped in
+        # between, the one whose processing failed is the leftover, not the dataset
+        found = [(i, self.client.get_dataset(i)) for i in ids]
+        usable = [(i, r) for i, r in found if r.get("processing_status") != "preprocessing_error"]
+        if len(usable) == 1:
+            return usable[0]
+        raise ConflictError(
+            f"{len(ids)} Deepen datasets are named '{name}' ({', '.join(ids)})",
+            hint="an interrupted replace leaves the old and the new one: delete the one you do not want on Deepen",
+        )
 
     @staticmethod
     def _unfinished(resource: dict[str, Any]) -> bool:

@@ -298,3 +298,21 @@ def test_replace_applies_from_a_saved_plan_file(emulator: Emulator, token_env: s
     assert state["dataset"]["dataset_id"] != old
     assert sorted(f["file_id"] for f in state["files"]) == ["a.png", "b.png"]
     assert not plan(root).has_changes
+
+
+def test_failed_replace_keeps_the_old_dataset(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG + b"a"}, labels={"a.png": box()})
+    apply(root)
+    old = dataset_of(emulator, "signs")["dataset"]["dataset_id"]
+    (root / "data" / "b.png").write_bytes(b"not a png at all")  # the new dataset will fail processing
+    manifest = json.loads((root / "dataset.yaml").read_text())
+    manifest["spec"]["allowReplace"] = True
+    (root / "dataset.yaml").write_text(json.dumps(manifest))
+    with pytest.raises(ApplyError):
+        apply(root)
+    body = emulator.admin.get("/api/v2/clients/client-7/datasets_ids", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    ids = [d["dataset_id"] for d in body["datasets"] if d["dataset_name"] == "signs"]
+    assert old in ids  # the old dataset and its labelling survive the failed replace
+    assert labels_of(emulator, old)["a.png"]
+    again = plan(root).datasets[0]  # the failed leftover is ignored: the old dataset is still the base
+    assert again.base == old and [c.action for c in again.changes] == [Action.REPLACE]
