@@ -8,9 +8,10 @@ disk, or the machine, :func:`write_zip` produces the same archive for the same
 * every timestamp 1980-01-01 00:00:00 (the zip epoch), no extra fields (no extended
   timestamps, no uid/gid);
 * ``create_system`` 3 (Unix) and permissions ``-rw-r--r--`` for every entry;
-* compression by file type only: already-compressed media (``.jpg``, ``.png``, ``.mp4``...)
-  stored, everything else deflated at level 6. zlib's deflate output is stable for a given
-  level across the versions labelsync supports [INFERRED from zlib's stability policy];
+* every entry stored, not deflated: deflate output differs between zlib builds (zlib-ng,
+  the default on some distributions, compresses differently), and a resumed upload must
+  continue with exactly the bytes the first run began; most data (images, video, point
+  clouds) is compressed already;
 * zip64 records only when a size calls for it (decided from the size, not the stream).
 """
 
@@ -27,8 +28,6 @@ from labelsync.errors import LocalDataError
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 MODE = 0o100644
-DEFLATE_LEVEL = 6
-STORED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".mp4", ".zip", ".gz", ".npz"})
 BLOCK = 1024 * 1024
 
 
@@ -46,13 +45,7 @@ def _info(arcname: str, size: int) -> zipfile.ZipInfo:
     info.create_system = 3
     info.external_attr = MODE << 16
     info.file_size = size
-    suffix = PurePosixPath(arcname).suffix.lower()
-    if suffix in STORED_SUFFIXES:
-        info.compress_type = zipfile.ZIP_STORED
-    else:
-        info.compress_type = zipfile.ZIP_DEFLATED
-        # ``compress_level`` since Python 3.13, ``_compresslevel`` before
-        setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", DEFLATE_LEVEL)
+    info.compress_type = zipfile.ZIP_STORED
     return info
 
 
