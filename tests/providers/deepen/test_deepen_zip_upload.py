@@ -41,7 +41,7 @@ def test_zip_is_byte_identical_whatever_order_mtime_and_mode(tmp_path: Path) -> 
         assert [i.filename for i in infos] == ["a/x.json", "b.png", "c.jpg"]
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
         assert {i.external_attr >> 16 for i in infos} == {0o100644}
-        assert [i.compress_type for i in infos] == [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_STORED]
+        assert [i.compress_type for i in infos] == [zipfile.ZIP_STORED] * 3  # no zlib: the same bytes on every machine
         assert archive.read("b.png") == PNG + b"b"
 
 
