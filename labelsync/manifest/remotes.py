@@ -19,7 +19,8 @@ Built-in remotes apply when the file does not define a remote of that name:
 examples work with no ``labelsync.yaml`` at all.
 
 The environment overrides the file: ``LABELSYNC_REMOTE_<NAME>_URL`` (``NAME`` upper-cased,
-``-`` as ``_``) replaces a remote's url.
+``-`` as ``_``) replaces a remote's url, and ``LABELSYNC_REMOTE_<NAME>_CLIENT_ID`` a deepen
+remote's client id (required when a built-in deepen remote is pointed at a real server).
 
 This module reads files and the environment but never the network.
 """
@@ -175,10 +176,17 @@ def read_remotes(root: Path, environ: Mapping[str, str] | None = None) -> tuple[
                         )
     for name, remote in list(remotes.items()):
         override = env.get(env_var_for(name))
+        client_id = env.get(env_var_for(name).removesuffix("_URL") + "_CLIENT_ID") or remote.client_id
         if override:
-            remotes[name] = Remote(
-                remote.name, remote.provider, override, remote.token_env, remote.client_id, remote.builtin
-            )
+            if remote.provider == "deepen" and override != LOCAL and client_id in (None, "local"):
+                diags.append(
+                    Diagnostic(
+                        env_var_for(name), 0, 0,
+                        f"deepen remote {name!r} is pointed at {override} but has no clientId",
+                        hint=f"also set {env_var_for(name).removesuffix('_URL')}_CLIENT_ID, or give the remote a clientId in labelsync.yaml",
+                    )
+                )
+            remotes[name] = Remote(remote.name, remote.provider, override, remote.token_env, client_id, remote.builtin)
     return remotes, diags
 
 

@@ -68,3 +68,12 @@ def test_find_root(tmp_path: Path) -> None:
     f = tmp_path / "repo" / "a" / "b" / "m.yaml"
     f.write_text("")
     assert find_root(f) == (tmp_path / "repo" / "a").resolve()
+
+
+def test_deepen_override_needs_a_client_id(tmp_path: Path) -> None:
+    env = {"LABELSYNC_REMOTE_DEEPEN_URL": "https://tools.deepen.ai/api/v2"}
+    with pytest.raises(ConfigError) as err:
+        load_remotes(tmp_path, environ=env)
+    assert "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID" in str(err.value) + str(err.value.hint)
+    remotes = load_remotes(tmp_path, environ={**env, "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID": "acme"})
+    assert (remotes["deepen"].url, remotes["deepen"].client_id) == ("https://tools.deepen.ai/api/v2", "acme")

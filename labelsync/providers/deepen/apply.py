@@ -285,10 +285,15 @@ class DeepenApply:
         pairs = []
         for c in self.plan.changes:
             label = (c.after or {}).get("label") or {}
-            if not label:
-                self.messages.append(f"{c.after['remotePath']}: labels removed locally stay on Deepen (the API cannot delete labels)")
-                continue
-            pairs.append((str(c.after["remotePath"]), label))
+            before = ((c.before or {}).get("label") or {}) if isinstance(c.before, dict) else {}
+            dropped = sorted(k for k, v in before.items() if k not in label or (isinstance(v, list) and len(v) > len(label[k] or [])))
+            if dropped:
+                self.messages.append(
+                    f"{c.after['remotePath']}: {', '.join(dropped)} labels removed locally stay on Deepen (the API cannot "
+                    "delete labels), so plan keeps showing this file; remove them in Deepen's tool or pull them back"
+                )
+            if label:
+                pairs.append((str(c.after["remotePath"]), label))
         self._import(dataset_id, str(resource.get("dataset_type")), resource.get("dataset_format"), pairs)
 
     def _import(self, dataset_id: str, dataset_type: str, dataset_format: str | None, pairs: list[tuple[str, Any]]) -> None:
