@@ -2,7 +2,7 @@
 
 The cache lives in ``<root>/.labelsync/cache/hashes.sqlite``, one row per file path (relative
 to the repository root when inside it), and a row is trusted only while the file's
-``(size, mtime_ns, inode)`` are those recorded with it.
+``(size, mtime_ns, inode, ctime_ns)`` are those recorded with it.
 
 Contract of :meth:`HashCache.digest_all`:
 
@@ -43,7 +43,7 @@ from labelsync.state import Blob
 CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
 READ_SIZE = 1 << 20
 RACY_WINDOW_NS = 2_000_000_000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BATCH = 64  # files per thread task: fewer, larger tasks for trees of tiny files
 
 _SCHEMA = """
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS hashes (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     sha1 TEXT NOT NULL,
     hashed_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -100,6 +101,7 @@ def sha1_file(path: str, expect: LocalFile | None = None) -> tuple[Blob, bool]:
         and st.st_size == expect.size == size
         and st.st_mtime_ns == expect.mtime_ns
         and st.st_ino == expect.inode
+        and st.st_ctime_ns == expect.ctime_ns
     )
     return Blob(h.hexdigest(), size), same
 
@@ -116,7 +118,7 @@ class HashCache:
         self.db_path = str(path) if path is not None else os.path.join(self.root, CACHE_RELPATH)
         self.stats = CacheStats()
         self._rows: dict[str, str] | None = None
-        """Trusted rows only: ``"path\0size\0mtime_ns\0inode"`` -> SHA-1 hex."""
+        """Trusted rows only: ``"path\0size\0mtime_ns\0inode\0ctime_ns"`` -> SHA-1 hex."""
         self._conn: sqlite3.Connection | None = None
         self._rebuilt = False
 
@@ -147,8 +149,9 @@ class HashCache:
             row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             if row is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] != str(SCHEMA_VERSION):
-                conn.execute("DELETE FROM hashes")
+            elif row[0] != str(SCHEMA_VERSION):  # an older layout: start afresh
+                conn.execute("DROP TABLE hashes")
+                conn.executescript(_SCHEMA)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         except BaseException:
             conn.close()
@@ -194,7 +197,7 @@ class HashCache:
             return self._rows
         conn = self._connect()
         query = (
-            "SELECT path || char(0) || size || char(0) || mtime_ns || char(0) || inode, sha1 "
+            "SELECT path || char(0) || size || char(0) || mtime_ns || char(0) || inode || char(0) || ctime_ns, sha1 "
             "FROM hashes WHERE mtime_ns < hashed_ns - ?"
         )
         try:
@@ -205,11 +208,11 @@ class HashCache:
         self._rows = rows
         return rows
 
-    def _store(self, new: list[tuple[str, int, int, int, str, int]]) -> None:
+    def _store(self, new: list[tuple[str, int, int, int, int, str, int]]) -> None:
         if not new:
             return
         conn = self._connect()
-        sql = "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?)"
+        sql = "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)"
         for attempt in (1, 2):
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -240,7 +243,7 @@ class HashCache:
         get = rows.get
         for i, f in enumerate(files):
             p = f.path
-            sha1 = get(f"{p[plen:] if p.startswith(prefix) else p}\0{f.size}\0{f.mtime_ns}\0{f.inode}")
+            sha1 = get(f"{p[plen:] if p.startswith(prefix) else p}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}")
             if sha1 is None:
                 misses.append(i)
             else:
@@ -249,7 +252,7 @@ class HashCache:
         if misses:
             hashed_ns = time.time_ns()
             results = self._hash_many([files[i] for i in misses], jobs)
-            new: list[tuple[str, int, int, int, str, int]] = []
+            new: list[tuple[str, int, int, int, int, str, int]] = []
             for i, (blob, same) in zip(misses, results, strict=True):
                 out[i] = blob
                 stats.hashed += 1
@@ -257,9 +260,9 @@ class HashCache:
                 if same:
                     f = files[i]
                     k = self._key(f.path)
-                    new.append((k, f.size, f.mtime_ns, f.inode, blob.checksum, hashed_ns))
+                    new.append((k, f.size, f.mtime_ns, f.inode, f.ctime_ns, blob.checksum, hashed_ns))
                     if f.mtime_ns < hashed_ns - RACY_WINDOW_NS:
-                        rows[f"{k}\0{f.size}\0{f.mtime_ns}\0{f.inode}"] = blob.checksum
+                        rows[f"{k}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}"] = blob.checksum
             self._store(new)
         self.stats = stats
         return [b for b in out if b is not None]

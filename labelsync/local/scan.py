@@ -36,8 +36,9 @@ class LocalFile:
 
     ``rel``: POSIX path relative to the data directory (the remote path);
     ``path``: absolute path as found (may go through a symlink inside the repository);
-    ``size``, ``mtime_ns``, ``inode``: from ``stat`` (of the symlink's target), the hash
-    cache's key together with ``path``.
+    ``size``, ``mtime_ns``, ``inode``, ``ctime_ns``: from ``stat`` (of the symlink's target),
+    the hash cache's key together with ``path``. ``ctime_ns`` catches a same-size rewrite
+    whose mtime was put back (``touch -r``, some sync tools): no program can set it.
     """
 
     rel: str
@@ -45,6 +46,7 @@ class LocalFile:
     size: int
     mtime_ns: int
     inode: int
+    ctime_ns: int = 0
 
 
 def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
@@ -62,7 +64,7 @@ def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
     if not stat_mod.S_ISREG(st.st_mode):
         raise LocalDataError(f"{p}: not a regular file", hint="reference a file, not a directory")
     return LocalFile(
-        rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino
+        rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
     )
 
 
@@ -150,7 +152,7 @@ def scan_dir(
                     raise LocalDataError(f"cannot read {entry.path}: {err.strerror}") from err
                 if not stat_mod.S_ISREG(st.st_mode):
                     continue
-                out.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+                out.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
     out.sort(key=lambda f: f.rel)
     return out
 

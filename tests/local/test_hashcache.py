@@ -144,3 +144,31 @@ def test_vanished_file_is_a_clear_error(tree: Path) -> None:
     (tree / "data" / "00.bin").unlink()
     with pytest.raises(LocalDataError, match="disappeared"):
         HashCache(tree).digest_all(files)
+
+
+def test_same_size_rewrite_with_mtime_put_back_is_rehashed(tree: Path) -> None:
+    HashCache(tree).digest_all(files_of(tree))
+    target = tree / "data" / "03.bin"
+    data = target.read_bytes()
+    same_len = bytes(reversed(data))
+    write(target, same_len)  # same inode, same size, mtime restored (touch -r): only ctime moves
+    cache = HashCache(tree)
+    blobs = cache.digest_all(files := files_of(tree))
+    assert cache.stats.hashed == 1
+    assert blobs[[f.rel for f in files].index("03.bin")] == blob(same_len)
+
+
+def test_a_cache_of_the_older_layout_is_rebuilt(tree: Path) -> None:
+    db = tree / CACHE_RELPATH
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('version', '1');"
+        "CREATE TABLE hashes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER, sha1 TEXT, hashed_ns INTEGER);"
+    )
+    conn.close()
+    files = files_of(tree)
+    assert HashCache(tree).digest_all(files) == [blob(Path(f.path).read_bytes()) for f in files]
+    warm = HashCache(tree)
+    warm.digest_all(files)
+    assert warm.stats.hashed == 0
