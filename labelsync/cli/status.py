@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from labelsync.cli import output
-from labelsync.cli.sync import load_desired, paths_argument
+from labelsync.cli.sync import load_desired, paths_argument, remotes_of
 from labelsync.engine.connect import Connections
 from labelsync.errors import LabelsyncError
 from labelsync.local.labels import LabelRecord, read_labels, write_labels
@@ -29,12 +29,6 @@ from labelsync.plan.differ import build_dataset_plan
 from labelsync.state import Desired
 
 STATUS_FORMAT_VERSION = 1
-
-
-def _remotes(root: Path) -> dict[str, Any]:
-    from labelsync.manifest.remotes import load_remotes
-
-    return load_remotes(root)
 
 
 # --------------------------------------------------------------------------- status
@@ -92,7 +86,7 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
     desired, root = load_desired(paths)
     report: list[dict[str, Any]] = []
     failed = False
-    with Connections(_remotes(root), root) as conns:
+    with Connections(remotes_of(root), root) as conns:
         for want in desired:
             ds = want.dataset
             entry: dict[str, Any] = {"name": ds.name, "provider": ds.provider, "remote": ds.remote, "manifest": want.manifest}
@@ -169,7 +163,7 @@ def pull(paths: tuple[Path, ...]) -> int:
     desired, root = load_desired(paths)
     files = _label_files(paths)
     updated = unchanged = 0
-    with Connections(_remotes(root), root) as conns:
+    with Connections(remotes_of(root), root) as conns:
         for want in desired:
             ds = want.dataset
             targets = files.get((ds.remote, ds.name), {})

@@ -10,13 +10,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from labelsync.cli import output
 from labelsync.engine.apply import apply_plan, check_applicable
 from labelsync.engine.connect import Connections
-from labelsync.engine.planning import git_source, make_plan
+from labelsync.engine.planning import git_output, git_source, make_plan
 from labelsync.errors import Interrupted, StalePlanError, UsageError
 from labelsync.plan.model import Plan, format_bytes
 from labelsync.plan.render_markdown import render_markdown
@@ -53,7 +54,8 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
     return desired, root
 
 
-def _remotes(root: Path) -> dict:
+def remotes_of(root: Path) -> dict[str, Any]:
+    """The remotes of the repository at ``root`` (``labelsync.yaml``, built-ins, environment)."""
     from labelsync.manifest.remotes import load_remotes
 
     return load_remotes(root)
@@ -104,7 +106,7 @@ def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode:
       labelsync plan -o plan.json --format markdown --detailed-exitcode
     """
     desired, root = load_desired(paths)
-    with Connections(_remotes(root), root) as conns:
+    with Connections(remotes_of(root), root) as conns:
         the_plan = make_plan(desired, conns, root)
     if out is not None:
         write_atomic(out, dumps_plan(the_plan))
@@ -141,7 +143,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     else:
         desired, root = load_desired(paths)
         saved = False
-    with Connections(_remotes(root), root, jobs=jobs) as conns:
+    with Connections(remotes_of(root), root, jobs=jobs) as conns:
         if not saved:
             the_plan = make_plan(desired, conns, root)
             click.echo(render(the_plan, "text", verbose=verbose), nl=False)
@@ -166,7 +168,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
             results = apply_plan(the_plan, conns, options, events)
         except KeyboardInterrupt:
             raise Interrupted(
-                "apply interrupted; what was sent is kept in the open draft",
+                "apply interrupted; what was sent is kept on the remote (the open draft, or the upload session)",
                 hint="run the same apply again to resume",
             ) from None
     for r in results:
@@ -191,13 +193,8 @@ def _confirm() -> None:
 
 
 def _git_message(root: Path) -> str:
-    import subprocess
-
-    try:
-        out = subprocess.run(["git", "log", "-1", "--format=%B"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
+    """The message of the git commit being applied (``""`` outside git)."""
+    return git_output(root, "log", "-1", "--format=%B")
 
 
 def _plan_root(the_plan: Plan) -> Path:

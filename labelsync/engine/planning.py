@@ -54,22 +54,24 @@ def _root_relative(where: str, root: Path) -> str:
 _CREDENTIALS = re.compile(r"//[^/@]*@")
 
 
+def git_output(root: Path, *args: str) -> str:
+    """``git ARGS`` in ``root``, stripped; ``""`` outside git or when git is missing or fails."""
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def git_source(root: Path) -> dict[str, str]:
     """``{"repository", "commit"}`` of the git checkout at ``root`` ({} outside git).
 
     Credentials embedded in a remote url (``https://user:token@host``) are removed.
     """
-    def git(*args: str) -> str:
-        try:
-            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return out.stdout.strip() if out.returncode == 0 else ""
-
-    commit = git("rev-parse", "HEAD")
+    commit = git_output(root, "rev-parse", "HEAD")
     if not commit:
         return {}
-    repository = _CREDENTIALS.sub("//", git("config", "--get", "remote.origin.url"))
+    repository = _CREDENTIALS.sub("//", git_output(root, "config", "--get", "remote.origin.url"))
     out = {"commit": commit}
     if repository:
         out["repository"] = repository

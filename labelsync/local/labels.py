@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labelsync.diagnostics import Diagnostic
 from labelsync.errors import LocalDataError
 from labelsync.local.jsonpos import format_path, locate
 from labelsync.state import canonical_json
@@ -256,16 +255,3 @@ def write_labels(path: Path, records: Iterable[LabelRecord] | Mapping[str, Label
                 os.unlink(tmp)
     return True
 
-
-def check_labels(
-    label_file: Path,
-    catalog: Mapping[str, Any],
-    known_paths: set[str] | frozenset[str] | None = None,
-    *,
-    root: Path | None = None,
-    display: str | None = None,
-) -> list[Diagnostic]:
-    """Every problem of a label file against a catalog: see :func:`labelsync.local.labelcheck.check_labels`."""
-    from labelsync.local.labelcheck import check_labels as check
-
-    return check(label_file, catalog, known_paths, root=root, display=display)

@@ -18,7 +18,7 @@ from labelsync.errors import LocalDataError
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
 from labelsync.local.frames import build_frames, read_timestamps
-from labelsync.local.labels import check_labels
+from labelsync.local.labelcheck import check_labels
 from labelsync.local.scan import LocalFile
 from labelsync.manifest.load import Document, JsonPath, format_path
 from labelsync.manifest.model import Manifest, Segment, catalog_json

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import create_app
-from tests.support.repo import TOKEN_ENV, box, run_cli, write_repo
+from tests.support.repo import TOKEN_ENV, box, cli_env, run_cli, write_repo
 from tests.support.tensorbay import TOKEN, Remote
 
 
@@ -41,8 +41,7 @@ def plan_json(repo: Path) -> dict:
 
 def race_two_applies(repo: Path) -> None:
     """Start two applies of ``repo`` at once: exactly one succeeds, the other fails clearly."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
-    env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+    env = cli_env(TOKEN)
     cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
     procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
@@ -195,8 +194,7 @@ def test_killed_apply_resumes_with_exactly_one_new_commit(tmp_path: Path) -> Non
     with EmbeddedServer(create_app(state, tokens=[TOKEN], faults=faults)) as srv:
         remote = Remote(srv.url)
         repo = write_repo(tmp_path / "repo", srv.url, files)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
-        env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+        env = cli_env(TOKEN)
         proc = subprocess.Popen(
             [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "4"],
             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -251,8 +249,7 @@ def test_ctrl_c_exits_130_with_one_line_and_rerun_resumes(tmp_path: Path) -> Non
     with EmbeddedServer(create_app(tmp_path / "state", tokens=[TOKEN], faults=FaultConfig(latency_ms=15))) as srv:
         remote = Remote(srv.url)
         repo = write_repo(tmp_path / "repo", srv.url, files)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LABELSYNC_")}
-        env.update({TOKEN_ENV: TOKEN, "CI": "true"})
+        env = cli_env(TOKEN)
         proc = subprocess.Popen(
             [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"],
             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -66,10 +66,17 @@ def box(category: str = "car", x: int = 1) -> dict:
     return {"BOX2D": [{"box2d": {"xmin": x, "ymin": 1, "xmax": x + 5, "ymax": 6}, "category": category}]}
 
 
-def run_cli(args: list[str], cwd: Path, token: str, *, extra_env: dict[str, str] | None = None, timeout: float = 120) -> Result:
-    """Run ``labelsync ARGS`` in a subprocess (a real process: real exit code, real stderr)."""
+def cli_env(token: str) -> dict[str, str]:
+    """The environment of a CLI process under test: the user's LABELSYNC_*/GITHUB_* removed,
+    the remote token in :data:`TOKEN_ENV`, CI mode (plain progress lines)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABELSYNC_", "GITHUB_"))}
     env.update({TOKEN_ENV: token, "CI": "true", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, token: str, *, extra_env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    """Run ``labelsync ARGS`` in a subprocess (a real process: real exit code, real stderr)."""
+    env = cli_env(token)
     env.update(extra_env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "labelsync", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
