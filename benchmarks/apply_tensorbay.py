@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/apply_tensorbay.py [--files 5000] [--size 65536] [--latency-ms 20]
-                                                   [--jobs 16] [--sdk-jobs 8] [--skip-sdk]
+                                                   [--jobs 32] [--sdk-jobs 8] [--skip-sdk]
 
 Generates ``--files`` files of ``--size`` deterministic random bytes in a temp dir, starts
 the TensorBay emulator in a separate process (``benchmarks/common.py serve``: the same app
@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--size", type=int, default=64 * 1024)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--jobs", type=int, default=16, help="labelsync apply --jobs (its default is 16)")
+    parser.add_argument("--jobs", type=int, default=32, help="labelsync apply --jobs (its default is 32)")
     parser.add_argument("--sdk-jobs", type=int, default=8)
     parser.add_argument("--skip-sdk", action="store_true")
     parser.add_argument("--sdk-worker", nargs=4, metavar=("URL", "NAME", "DIR", "JOBS"), help=argparse.SUPPRESS)

@@ -23,10 +23,8 @@ from labelsync.plan.model import Plan, format_bytes
 from labelsync.plan.render_markdown import render_markdown
 from labelsync.plan.render_text import render_text
 from labelsync.plan.serialize import dumps_plan, loads_plan
-from labelsync.providers.base import ApplyOptions
+from labelsync.providers.base import DEFAULT_JOBS, ApplyOptions
 from labelsync.state import Desired
-
-DEFAULT_JOBS = 16
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 

@@ -135,6 +135,7 @@ class EmbeddedServer:
             ssl_keyfile=ssl_keyfile,
             timeout_keep_alive=30,
             limit_concurrency=None,
+            timeout_graceful_shutdown=2,  # a client holding a connection open must not delay stop()
         )
         self._server = uvicorn.Server(self._config)
         self._thread: threading.Thread | None = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from labelsync.errors import AuthError, ConfigError
 from labelsync.manifest.remotes import Remote
-from labelsync.providers.base import Provider
+from labelsync.providers.base import DEFAULT_JOBS, Provider
 
 LOCAL_TOKEN = "Accesskey-labelsync-local"
 """The token of the embedded emulator (it only listens on loopback; not a secret)."""
@@ -42,7 +42,7 @@ def local_state_dir(root: Path, provider: str) -> Path:
     return root / ".labelsync" / "local" / provider
 
 
-def connect(remote: Remote, root: Path, *, jobs: int = 16) -> Connection:
+def connect(remote: Remote, root: Path, *, jobs: int = DEFAULT_JOBS) -> Connection:
     """Open a :class:`Connection` to ``remote`` (starting the embedded emulator if local)."""
     server = None
     if remote.is_local:
@@ -94,7 +94,7 @@ def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:
         from labelsync.providers.tensorbay.client import TensorBayClient
         from labelsync.providers.tensorbay.provider import TensorBayProvider
 
-        client = TensorBayClient(url, token, token_env=remote.token_env, pool=max(32, jobs + 8))
+        client = TensorBayClient(url, token, token_env=remote.token_env, pool=max(32, jobs + 8), uploads=jobs)
         return TensorBayProvider(client, remote=remote.name)
     if remote.provider == "deepen":
         from labelsync.providers.deepen import open_deepen
@@ -106,7 +106,7 @@ def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:
 class Connections:
     """One connection per remote name, opened on first use, all closed together."""
 
-    def __init__(self, remotes: dict[str, Remote], root: Path, *, jobs: int = 16) -> None:
+    def __init__(self, remotes: dict[str, Remote], root: Path, *, jobs: int = DEFAULT_JOBS) -> None:
         self.remotes = remotes
         self.root = root
         self.jobs = jobs

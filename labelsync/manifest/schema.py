@@ -80,10 +80,10 @@ def schema_text() -> str:
 
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
+    # No check_schema here: it costs a quarter second per run, and the schema is ours,
+    # generated from the models and meta-validated by tests/manifest/test_schema.py.
     schema = manifest_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _type_name(value: Any) -> str:

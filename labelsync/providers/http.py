@@ -58,6 +58,7 @@ __all__ = [
     "NO_RETRY",
     "RETRY_STATUSES",
     "STREAM",
+    "RetryPolicy",
     "RetryTransport",
     "Stats",
     "client_stats",
@@ -212,14 +213,48 @@ def _replayable(request: httpx.Request) -> bool:
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
 
 
+@dataclass
+class RetryPolicy:
+    """When to retry and how long to wait (the policy of the module docstring), I/O-free.
+
+    Shared by :class:`RetryTransport` (threads) and the asyncio uploader
+    (:mod:`labelsync.providers.post_pool`). ``rand`` returns a float in [0, 1); ``clock``
+    gives epoch seconds for an HTTP-date ``Retry-After``. Both are injectable for tests.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 0.2
+    backoff_cap: float = 10.0
+    retry_after_max: float = 120.0
+    rand: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.time
+
+    def backoff(self, attempt: int) -> float:
+        """The full-jitter wait before retry number ``attempt`` (0-based)."""
+        return self.rand() * min(self.backoff_cap, self.backoff_base * (2**attempt))
+
+    def after_error(self, attempt: int) -> float | None:
+        """Seconds to wait before retrying a transport failure, or None to give up."""
+        return None if attempt >= self.max_retries else self.backoff(attempt)
+
+    def after_status(self, attempt: int, status: int, retry_after: str | None) -> float | None:
+        """Seconds to wait before retrying a response, or None to return it as it is."""
+        if attempt >= self.max_retries or status not in RETRY_STATUSES:
+            return None
+        if status in (429, 503):
+            after = _parse_retry_after(retry_after, self.clock)
+            if after is not None:
+                return None if after > self.retry_after_max else after
+        return self.backoff(attempt)
+
+
 class RetryTransport(httpx.BaseTransport):
     """A transport that retries another one; see the module docstring for the policy.
 
-    ``max_retries`` is the number of repeats after the first attempt. ``sleep`` and
-    ``rand`` (returning a float in [0, 1)) and ``clock`` (epoch seconds, for HTTP-date
-    Retry-After) are injectable for tests. After the budget is spent, the last response is
-    returned (the caller maps it with :func:`raise_for_api`) or the last transport error is
-    raised (map it with :func:`translate_transport_errors`).
+    ``max_retries`` is the number of repeats after the first attempt; the other keywords
+    are those of :class:`RetryPolicy`, and ``sleep`` waits. After the budget is spent, the
+    last response is returned (the caller maps it with :func:`raise_for_api`) or the last
+    transport error is raised (map it with :func:`translate_transport_errors`).
     """
 
     def __init__(
@@ -236,18 +271,13 @@ class RetryTransport(httpx.BaseTransport):
         stats: Stats | None = None,
     ) -> None:
         self.inner = inner
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.retry_after_max = retry_after_max
+        self.policy = RetryPolicy(max_retries, backoff_base, backoff_cap, retry_after_max, rand, clock)
         self.sleep = sleep
-        self.rand = rand
-        self.clock = clock
         self.stats = stats if stats is not None else Stats()
 
     def backoff(self, attempt: int) -> float:
         """The full-jitter wait before retry number ``attempt`` (0-based)."""
-        return self.rand() * min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return self.policy.backoff(attempt)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         retryable = request.extensions.get(NO_RETRY, True) is not False and _replayable(request)
@@ -261,38 +291,30 @@ class RetryTransport(httpx.BaseTransport):
                     response = _buffered(request, response)
             except _RETRYABLE_ERRORS as exc:
                 self.stats._failed()
-                if not retryable or attempt >= self.max_retries:
+                delay = self.policy.after_error(attempt) if retryable else None
+                if delay is None:
                     raise
-                delay = self.backoff(attempt)
                 reason = type(exc).__name__
             else:
                 self.stats._answered(response.status_code)
-                if not retryable or attempt >= self.max_retries or response.status_code not in RETRY_STATUSES:
+                status = response.status_code
+                delay = self.policy.after_status(attempt, status, response.headers.get("retry-after")) if retryable else None
+                if delay is None:
                     return response
-                delay = self.backoff(attempt)
-                if response.status_code in (429, 503):
-                    after = _parse_retry_after(response.headers.get("retry-after"), self.clock)
-                    if after is not None:
-                        if after > self.retry_after_max:
-                            return response
-                        delay = after
                 _discard(response)
-                reason = f"HTTP {response.status_code}"
+                reason = f"HTTP {status}"
             attempt += 1
             self.stats._retried()
-            log.info(
-                "retry %d/%d of %s %s after %s in %.2f s",
-                attempt,
-                self.max_retries,
-                request.method,
-                redact_url(request.url),
-                reason,
-                delay,
-            )
+            log_retry(attempt, self.policy.max_retries, request.method, request.url, reason, delay)
             self.sleep(delay)
 
     def close(self) -> None:
         self.inner.close()
+
+
+def log_retry(attempt: int, limit: int, method: str, url: str | httpx.URL, reason: str, delay: float) -> None:
+    """The one log line of a retry (the URL redacted)."""
+    log.info("retry %d/%d of %s %s after %s in %.2f s", attempt, limit, method, redact_url(url), reason, delay)
 
 
 def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:

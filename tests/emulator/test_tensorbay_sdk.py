@@ -311,17 +311,9 @@ def test_label_round_trip_all_types(gas: GAS, tmp_path: Path) -> None:
 
 def test_sdk_over_https_without_patching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """§9.1 approach 1: HTTPS with a self-signed certificate, trusted via REQUESTS_CA_BUNDLE."""
-    import shutil
-    import subprocess
+    from tests.support.tls import self_signed
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = self_signed(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     app = create_app(tmp_path / "tb", tokens=[TOKEN])
     with EmbeddedServer(app, ssl_certfile=str(cert), ssl_keyfile=str(key)) as server:

@@ -1,21 +1,35 @@
-"""Content-addressed blob storage: one file per SHA-1, written atomically.
+"""Content-addressed blob storage in append-only pack files, shared by all datasets.
 
-Layout: ``<root>/<sha1[:2]>/<sha1>``. A blob is written to a temporary file in
-``<root>/tmp`` and renamed into place, so a reader never sees a partial blob and two
-concurrent writers of the same content both succeed. Storage is shared by all datasets:
-the object key ``<datasetId>/<sha1>`` names the blob ``<sha1>``.
+The object key ``<datasetId>/<sha1>`` names the blob ``<sha1>``. Creating one file per blob
+costs about 0.4 ms of kernel time on a typical VM, more than everything else an upload
+costs the emulator; appending to an open file costs a twentieth of that. So:
+
+* each process that stores blobs appends them to its own ``<root>/packs/<token>.pack``
+  (a new token per process, and per GiB) and, after the bytes, one 36-byte record
+  ``sha1 (20 bytes) | offset (8) | size (8)`` to ``<token>.idx``;
+* a reader knows the records it has read; on a miss it reads what other processes have
+  appended since (so two emulators on one data directory see each other's blobs);
+* a record whose bytes lie past the end of its pack, or a torn last record (a process
+  killed mid-write), is ignored: a blob exists only once its bytes and its record do;
+* blobs written by earlier versions as ``<root>/<sha1[:2]>/<sha1>`` files are still read.
+
+Blobs are immutable and never deleted. All methods are thread-safe.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import tempfile
+import struct
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
+RECORD = struct.Struct(">20sQQ")
+PACK_LIMIT = 1 << 30
+"""A pack that reaches this size is closed and a new one started."""
 
 
 def is_sha1(value: object) -> bool:
@@ -23,54 +37,123 @@ def is_sha1(value: object) -> bool:
     return isinstance(value, str) and SHA1.match(value) is not None
 
 
+class _Writer:
+    """This process's open pack and index (created on the first write)."""
+
+    def __init__(self, packs: Path) -> None:
+        token = f"{os.getpid()}-{os.urandom(6).hex()}"
+        self.pack_path = str(packs / f"{token}.pack")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        self.pack = os.open(self.pack_path, flags, 0o644)
+        self.index = os.open(str(packs / f"{token}.idx"), flags | os.O_APPEND, 0o644)
+        self.offset = 0
+
+    def close(self) -> None:
+        os.close(self.pack)
+        os.close(self.index)
+
+
 class BlobStore:
-    """Blobs keyed by the SHA-1 of their bytes."""
+    """Blobs keyed by the SHA-1 of their bytes (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._root = str(root)
-        self._tmp = root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        self._sizes: dict[str, int] = {}  # blobs are immutable and never deleted: safe to cache
-        self._dirs: set[str] = set()
+        self._packs = root / "packs"
+        self._packs.mkdir(parents=True, exist_ok=True)
+        self._where: dict[str, tuple[str, int, int]] = {}  # sha1 -> (pack path, offset, size)
+        self._read_upto: dict[str, int] = {}  # index path -> bytes of it already read
+        self._writer: _Writer | None = None
+        self._lock = threading.Lock()
+        with self._lock:
+            self._refresh()
 
-    def path(self, sha1: str) -> Path:
-        """Where the blob ``sha1`` lives (whether or not it exists)."""
-        return Path(self._path(sha1))
-
-    def _path(self, sha1: str) -> str:
-        return os.path.join(self._root, sha1[:2], sha1)
+    # -- reading ---------------------------------------------------------------------
+    def locate(self, sha1: str) -> tuple[str, int, int] | None:
+        """``(file, offset, size)`` of the blob's bytes, or None when it is not stored."""
+        found = self._where.get(sha1)
+        if found is not None:
+            return found
+        with self._lock:
+            self._refresh()
+            found = self._where.get(sha1)
+        if found is None:
+            legacy = os.path.join(str(self.root), sha1[:2], sha1)
+            try:
+                found = (legacy, 0, os.stat(legacy).st_size)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+        return found
 
     def size(self, sha1: str) -> int | None:
         """The blob's size in bytes, or None when it is not stored."""
-        known = self._sizes.get(sha1)
-        if known is not None:
-            return known
-        try:
-            size = os.stat(self._path(sha1)).st_size
-        except FileNotFoundError:
-            return None
-        self._sizes[sha1] = size
-        return size
+        found = self.locate(sha1)
+        return None if found is None else found[2]
 
-    def put(self, sha1: str, data: bytes) -> bool:
+    def iter_bytes(self, sha1: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+        """The blob's bytes in chunks; KeyError when it is not stored."""
+        found = self.locate(sha1)
+        if found is None:
+            raise KeyError(sha1)
+        path, offset, left = found
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while left > 0:
+                data = handle.read(min(chunk, left))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+
+    def _refresh(self) -> None:
+        """Read the index records appended since the last call (caller holds the lock)."""
+        for entry in os.scandir(self._packs):
+            if not entry.name.endswith(".idx"):
+                continue
+            start = self._read_upto.get(entry.path, 0)
+            if entry.stat().st_size - start < RECORD.size:
+                continue
+            pack_path = entry.path[: -len(".idx")] + ".pack"
+            try:
+                pack_size = os.stat(pack_path).st_size
+                with open(entry.path, "rb") as handle:
+                    handle.seek(start)
+                    data = handle.read()
+            except FileNotFoundError:
+                continue
+            whole = len(data) - len(data) % RECORD.size
+            for digest, offset, size in RECORD.iter_unpack(data[:whole]):
+                if offset + size <= pack_size:
+                    self._where.setdefault(digest.hex(), (pack_path, offset, size))
+            self._read_upto[entry.path] = start + whole
+
+    # -- writing ---------------------------------------------------------------------
+    def put(self, sha1: str, data: bytes | memoryview) -> bool:
         """Store ``data`` under ``sha1``; False (nothing stored) if the digest differs."""
         if hashlib.sha1(data).hexdigest() != sha1:
             return False
-        if self.size(sha1) is not None:
+        if sha1 in self._where:
             return True
-        target = self._path(sha1)
-        if sha1[:2] not in self._dirs:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            self._dirs.add(sha1[:2])
-        fd, tmp = tempfile.mkstemp(dir=self._tmp)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self._sizes[sha1] = len(data)
+        with self._lock:
+            if sha1 in self._where:
+                return True
+            writer = self._writer
+            if writer is None or writer.offset >= PACK_LIMIT:
+                if writer is not None:
+                    writer.close()
+                writer = self._writer = _Writer(self._packs)
+            offset = writer.offset
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.pwrite(writer.pack, view[written:], offset + written)
+            writer.offset += len(data)
+            os.write(writer.index, RECORD.pack(bytes.fromhex(sha1), offset, len(data)))
+            self._where[sha1] = (writer.pack_path, offset, len(data))
         return True
+
+    def close(self) -> None:
+        """Close this process's pack (a later write opens a new one)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None

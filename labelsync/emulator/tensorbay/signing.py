@@ -56,6 +56,7 @@ class Signer:
     def __init__(self, secret: bytes, clock: Clock = time.time) -> None:
         self._secret = secret
         self.clock = clock
+        self._verified: dict[tuple[str, str], tuple[int, list[Any]]] = {}
 
     def _mac(self, message: str) -> str:
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
@@ -97,18 +98,7 @@ class Signer:
         signature = form.get("x-amz-signature")
         if not policy or not signature:
             raise access_denied("Invalid according to Policy: missing policy or signature")
-        if not hmac.compare_digest(self._mac(policy), signature):
-            raise ApiError(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided",
-            )
-        try:
-            document = json.loads(base64.b64decode(policy, validate=True))
-            expire_at = int(document["expireAt"])
-            conditions = document["conditions"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise access_denied("Invalid Policy: unreadable policy document") from exc
+        expire_at, conditions = self._policy_document(policy, signature)
         if self.clock() >= expire_at:
             raise access_denied("Invalid according to Policy: Policy expired.")
         for condition in conditions:
@@ -121,6 +111,31 @@ class Signer:
                 for name, value in condition.items():
                     if name != "bucket" and form.get(name) != value:
                         raise access_denied(f"Invalid according to Policy: Policy Condition failed: {name}")
+
+    def _policy_document(self, policy: str, signature: str) -> tuple[int, list[Any]]:
+        """``(expireAt, conditions)`` of a signed policy; 403 if the signature or document is bad.
+
+        A client reuses one policy for thousands of uploads, so verified documents are
+        remembered (by policy and signature; a few hundred at most).
+        """
+        known = self._verified.get((policy, signature))
+        if known is not None:
+            return known
+        if not hmac.compare_digest(self._mac(policy), signature):
+            raise ApiError(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided",
+            )
+        try:
+            document = json.loads(base64.b64decode(policy, validate=True))
+            known = (int(document["expireAt"]), list(document["conditions"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise access_denied("Invalid Policy: unreadable policy document") from exc
+        if len(self._verified) >= 256:
+            self._verified.clear()
+        self._verified[(policy, signature)] = known
+        return known
 
     # -- download URLs ---------------------------------------------------------------
     def sign_url(self, base_url: str, key: str, ttl: int) -> str:

@@ -14,16 +14,23 @@ JSON ``{"code", "message"}`` (the SDK parses every error body as JSON).
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from labelsync.emulator.runtime import Receive, Scope, Send
 from labelsync.emulator.tensorbay.blobs import BlobStore, is_sha1
 from labelsync.emulator.tensorbay.errors import ApiError
 from labelsync.emulator.tensorbay.signing import Signer
 
 INLINE_WRITE = 256 * 1024
+UPLOAD_PATH = "/storage/upload"
+_PART_NAME = re.compile(rb'(?:^|[;\s])name="?([^";]*)')
 
 
 def _error(err: ApiError) -> JSONResponse:
@@ -62,19 +69,20 @@ def split_multipart(body: bytes, boundary: bytes) -> list[tuple[bytes, bytes]]:
         for line in body[position + 2 : head_end].split(b"\r\n"):
             header, _, value = line.partition(b":")
             if header.strip().lower() == b"content-disposition":
-                name = parse_options_header(value.strip())[1].get(b"name", b"")
+                match = _PART_NAME.search(value)
+                name = match.group(1) if match else b""
         parts.append((name, body[head_end + 4 : end]))
         position = end + 2
 
 
-async def read_form(request: Request) -> tuple[dict[str, str], bytes | None]:
+def read_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | None]:
     """The text fields before the ``file`` part, and the raw bytes of ``file`` (None if absent)."""
-    media, options = parse_options_header(request.headers.get("content-type", ""))
+    media, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
         raise _bad("InvalidArgument", "POST requires multipart/form-data with a boundary")
     try:
-        parts = split_multipart(await request.body(), boundary)
+        parts = split_multipart(body, boundary)
     except ValueError as exc:
         raise _bad(
             "MalformedPOSTRequest",
@@ -89,10 +97,10 @@ async def read_form(request: Request) -> tuple[dict[str, str], bytes | None]:
     return fields, None
 
 
-async def upload(request: Request, signer: Signer, blobs: BlobStore) -> Response:
-    """Handle one form-POST upload (see the module docstring)."""
+async def store_upload(content_type: str, body: bytes, signer: Signer, blobs: BlobStore) -> tuple[int, Any]:
+    """Handle one form-POST upload (see the module docstring): ``(status, JSON body or None)``."""
     try:
-        fields, data = await read_form(request)
+        fields, data = read_form(content_type, body)
         key = fields.get("key")
         if not key:
             raise _bad("InvalidArgument", "Bucket POST must contain a field named 'key'")
@@ -103,21 +111,38 @@ async def upload(request: Request, signer: Signer, blobs: BlobStore) -> Response
         if not is_sha1(sha1):
             raise _bad("InvalidArgument", "the key must end in the SHA-1 of the file")
         # Small blobs are hashed and written inline (cheaper than a thread hop); big ones off-loop.
-        stored = (
-            blobs.put(sha1, data)
-            if len(data) <= INLINE_WRITE
-            else await run_in_threadpool(blobs.put, sha1, data)
-        )
+        stored = blobs.put(sha1, data) if len(data) <= INLINE_WRITE else await run_in_threadpool(blobs.put, sha1, data)
         if not stored:
             raise _bad("BadDigest", "the SHA-1 of the uploaded bytes does not match the key")
     except ApiError as err:
-        return _error(err)
+        return err.status, {"code": err.code, "message": err.message}
     status = fields.get("success_action_status", "204")
     if status == "201":
-        return JSONResponse({"key": key, "etag": sha1}, status_code=201)
-    if status == "200":
-        return Response(status_code=200)
-    return Response(status_code=204)
+        return 201, {"key": key, "etag": sha1}
+    return (200, None) if status == "200" else (204, None)
+
+
+async def upload_app(scope: Scope, receive: Receive, send: Send, signer: Signer, blobs: BlobStore) -> None:
+    """``/storage/upload`` as a bare ASGI app: the hottest route skips the router and Request objects."""
+    if scope["method"] != "POST":
+        status, payload = 405, {"code": "MethodNotAllowed", "message": f"{scope['method']} is not allowed on {UPLOAD_PATH}", "success": False}
+    else:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
+        status, payload = await store_upload(content_type, b"".join(chunks), signer, blobs)
+    body = b"" if payload is None else json.dumps(payload).encode()
+    headers = [(b"content-length", str(len(body)).encode())]
+    if payload is not None:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def download(request: Request, signer: Signer, blobs: BlobStore) -> Response:
@@ -126,8 +151,11 @@ async def download(request: Request, signer: Signer, blobs: BlobStore) -> Respon
     try:
         signer.verify_url(key, request.query_params.get("expires"), request.query_params.get("signature"))
         sha1 = key.rpartition("/")[2]
-        if not is_sha1(sha1) or blobs.size(sha1) is None:
+        size = blobs.size(sha1) if is_sha1(sha1) else None
+        if size is None:
             raise ApiError(404, "NoSuchKey", "The specified key does not exist.")
     except ApiError as err:
         return _error(err)
-    return FileResponse(blobs.path(sha1), media_type="application/octet-stream")
+    return StreamingResponse(
+        blobs.iter_bytes(sha1), media_type="application/octet-stream", headers={"Content-Length": str(size)}
+    )

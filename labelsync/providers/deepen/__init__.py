@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from labelsync.errors import ConfigError
+from labelsync.providers.base import DEFAULT_JOBS
 
 if TYPE_CHECKING:
     from labelsync.manifest.remotes import Remote
     from labelsync.providers.deepen.provider import DeepenProvider
 
 
-def open_deepen(remote: Remote, url: str, token: str, *, jobs: int = 16) -> DeepenProvider:
+def open_deepen(remote: Remote, url: str, token: str, *, jobs: int = DEFAULT_JOBS) -> DeepenProvider:
     """A :class:`~.provider.DeepenProvider` for ``remote`` at ``url`` (the API base, or a bare
     server url such as the embedded emulator's, which gets ``/api/v2``) with ``token``.
 

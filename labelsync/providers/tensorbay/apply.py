@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import ConflictError, NotFoundError, StalePlanError
+from labelsync.errors import AuthError, ConflictError, NotFoundError, StalePlanError
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
@@ -93,6 +93,11 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
                 f"could not commit draft #{draft} on branch '{plan.branch}': {exc.message}",
                 hint="another apply may have committed it first; run plan again",
             ) from exc
+    except (AuthError, NotFoundError) as exc:  # a write refused: was the draft taken from under us?
+        taken = lock.taken_over()
+        if taken is None:
+            raise
+        raise taken from exc
     finally:
         lock.release(committed=committed)
     return ApplyResult(

@@ -16,10 +16,14 @@ open draft on its branch:
   - opened for another digest: close it and open a fresh draft, because its partial
     content belongs to a different plan and must not be committed with this one.
 
-A takeover is confirmed by reading the draft back: when two runs race to take over the
-same dead draft, the one whose lock line is not there stops before sending anything.
-Two applies racing to open a draft are decided by the server, which refuses a second
-OPEN draft on a branch.
+A takeover is confirmed by reading the draft back :data:`SETTLE` seconds after writing the
+lock line: when two runs race to take over the same dead draft, the one whose line was
+overwritten stops before sending anything. (The API has no compare-and-swap: two runs whose
+read-then-write windows are both shorter than SETTLE, the usual case, cannot both pass.)
+Should a run find later that its draft was committed or taken over by another run (a write
+refused, or the lock line no longer its own), :meth:`DraftLock.taken_over` turns that into
+the same clear "another labelsync apply" error. Two applies racing to open a draft are
+decided by the server, which refuses a second OPEN draft on a branch.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from labelsync.providers.tensorbay.client import TensorBayClient
 from labelsync.providers.tensorbay.convert import DRAFT_TITLE_PREFIX
 
 HEARTBEAT = 10.0
+SETTLE = 1.0
+"""Seconds between writing the lock line of a takeover and reading it back."""
 WATCH = 25.0
 """How long to watch a lock held on another host for a heartbeat before calling it dead."""
 _LOCK_RE = re.compile(r"labelsync-lock: host=(\S+) pid=(\d+) run=(\S+) beat=(\S+)(?: digest=(\S+))?")
@@ -178,11 +184,30 @@ class DraftLock:
     def _take_over(self, draft: dict[str, Any]) -> int:
         number = int(draft["number"])
         self.client.update_draft(self.dataset_id, number, description=self._line())
+        self._sleep(SETTLE)
         confirmed = self._find(number)
         holder = parse_holder(confirmed.get("description")) if confirmed else None
         if holder is None or holder.run != self.run:
             raise _busy(self.branch, draft, holder)
         return number
+
+    def taken_over(self) -> ConflictError | None:
+        """After a failed write: the error to report when another run committed, closed or took
+        over this draft meanwhile; None when the draft is still this run's (or unknown)."""
+        if self.number is None:
+            return None
+        try:
+            current = self._find(self.number)
+        except RemoteError:
+            return None
+        holder = parse_holder(current.get("description")) if current else None
+        if holder is not None and holder.run == self.run:
+            return None
+        return ConflictError(
+            f"another labelsync apply committed or took over draft #{self.number} on branch '{self.branch}' "
+            "while this one was writing to it",
+            hint="plan again: the remote may already be in the desired state",
+        )
 
     def _beat_loop(self) -> None:
         while not self._stop.wait(HEARTBEAT):

@@ -4,7 +4,8 @@ For one segment of one draft:
 
 1. every distinct blob (file or mask, by SHA-1) that a planned file needs and that the
    remote does not already hold is read from disk and POSTed to storage, ``jobs`` at a
-   time, with one upload policy reused until shortly before it expires (§6.2);
+   time (:meth:`TensorBayClient.upload_object`), with one upload policy reused until
+   shortly before it expires (§6.2);
 2. as soon as all blobs of a file are stored, its callback object joins the pending batch;
    a full batch (the server's ``multipleUploadLimit``) is sent with ``multi/callback`` while
    the uploads go on; the remainder is sent at the end.
@@ -20,9 +21,10 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
@@ -36,6 +38,8 @@ apply registered is durable in the draft and a re-run resends little."""
 FLUSH_SECONDS = 2.0
 """A partial batch is registered once it has waited this long."""
 POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
+LARGE_FILE = 1 << 20
+"""Files above this size are read (and checked) on a worker thread, not the upload loop."""
 
 
 @dataclass
@@ -53,6 +57,7 @@ class PolicyCache:
         self.client, self.dataset_id, self.draft, self.segment = client, dataset_id, draft, segment
         self._lock = threading.Lock()
         self._policy: dict[str, Any] | None = None
+        self._form: tuple[dict[str, Any], tuple[str, str, dict[str, str]]] | None = None
         self.fetched = 0
 
     def get(self) -> dict[str, Any]:
@@ -61,6 +66,14 @@ class PolicyCache:
                 self._policy = self.client.get_policy(self.dataset_id, self.draft, self.segment)
                 self.fetched += 1
             return self._policy
+
+    def form(self) -> tuple[str, str, dict[str, str]]:
+        """``(host, objectPrefix, form fields)`` of the current policy."""
+        policy = self.get()
+        if self._form is None or self._form[0] is not policy:
+            fields = {k: str(v) for k, v in policy["result"].items() if v is not None and k != "multipleUploadLimit"}
+            self._form = (policy, (policy["extra"]["host"], policy["extra"]["objectPrefix"], fields))
+        return self._form[1]
 
     def batch_size(self) -> int:
         limit = int(self.get()["result"].get("multipleUploadLimit") or 50)
@@ -86,7 +99,7 @@ def upload_segment(
     mask files count in the bytes only).
 
     ``remote_blobs`` are checksums already in storage (updated as blobs are sent, so other
-    segments reuse them). Runs work on ``pool`` (``jobs`` workers).
+    segments reuse them). Callbacks run on ``pool``; uploads on the client's upload engine.
     """
     if not jobs_list:
         return 0, 0
@@ -112,17 +125,13 @@ def upload_segment(
     sent_files = 0
     sent_bytes = 0
     batch: list[dict[str, Any]] = []
-    uploads: set[Future[tuple[str, int]]] = set()
     callbacks: list[Future[None]] = []
     errors: list[BaseException] = []
 
-    def put_blob(checksum: str, size: int, source: str) -> tuple[str, int]:
-        data = _read(root / source, checksum, size)
-        policy = policies.get()
-        fields = {k: str(v) for k, v in policy["result"].items() if v is not None and k != "multipleUploadLimit"}
-        client.post_object(policy["extra"]["host"], fields, policy["extra"]["objectPrefix"] + checksum, data)
-        events.bytes_sent(size)
-        return checksum, size
+    def prepare(blob: tuple[str, int, str]) -> tuple[str, dict[str, str], str, bytes]:
+        checksum, size, source = blob
+        host, prefix, fields = policies.form()
+        return host, fields, prefix + checksum, _read(root / source, checksum, size)
 
     def send_batch(objects: list[dict[str, Any]]) -> None:
         client.callback(dataset_id, draft, segment, objects)
@@ -141,21 +150,25 @@ def upload_segment(
             last_flush = time.monotonic()
 
     batch.extend(callback_object(job.after) for job in ready)
-    queue = list(pending_blobs.items())
-    queue.reverse()
-    in_flight = max(1, jobs) * 2
-    while (queue or uploads) and not errors:
-        flush(False)
-        while queue and len(uploads) < in_flight:
-            checksum, (size, source) = queue.pop()
-            uploads.add(pool.submit(put_blob, checksum, size, source))
-        done, uploads = wait(uploads, return_when=FIRST_COMPLETED)
-        for fut in done:
-            exc = fut.exception()
-            if exc is not None:
-                errors.append(exc)
+    blobs = [(checksum, size, source) for checksum, (size, source) in pending_blobs.items()]
+    # Finished uploads arrive on one queue, reported by the upload engine's thread.
+    finished: SimpleQueue[tuple[tuple[str, int, str], BaseException | None]] = SimpleQueue()
+    uploads = client.upload_objects(
+        blobs, prepare, lambda blob, error: finished.put((blob, error)), large=lambda blob: blob[1] > LARGE_FILE
+    )
+    try:
+        outstanding = len(blobs)
+        while outstanding and not errors:
+            flush(False)
+            try:
+                (checksum, size, _), error = finished.get(timeout=FLUSH_SECONDS)
+            except Empty:
                 continue
-            checksum, size = fut.result()
+            outstanding -= 1
+            if error is not None:
+                errors.append(error)
+                continue
+            events.bytes_sent(size)
             remote_blobs.add(checksum)
             sent_files += checksum in data_blobs
             sent_bytes += size
@@ -163,7 +176,11 @@ def upload_segment(
                 missing_of[id(job)] -= 1
                 if missing_of[id(job)] == 0:
                     batch.append(callback_object(job.after))
-    wait(uploads)
+    except BaseException:
+        uploads.stop()  # interrupted: start nothing more; closing the client cancels the rest
+        raise
+    uploads.stop()
+    uploads.wait()  # let the uploads in flight settle before reporting a failure
     if not errors:
         flush(True)
     for cb in callbacks:

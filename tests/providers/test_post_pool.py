@@ -1,0 +1,266 @@
+"""The asyncio POST engine over real loopback sockets: the emulator, and a scripted HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labelsync import errors
+from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
+from labelsync.emulator.tensorbay import API_PREFIX, create_app
+from labelsync.emulator.tensorbay.blobs import BlobStore
+from labelsync.providers.http import RetryPolicy
+from labelsync.providers.post_pool import Post, PostPool
+from labelsync.providers.tensorbay.client import multipart_form
+from tests.support.tls import self_signed
+
+TOKEN = "Accesskey-" + "7" * 32
+FAST = RetryPolicy(backoff_base=0.01, backoff_cap=0.05)
+
+
+def run_all(pool: PostPool, items: list[int], prepare: Callable[[int], Post]) -> dict[int, BaseException | None]:
+    """Run a batch to the end; the outcome of every item."""
+    results: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
+    pool.run(items, prepare, lambda item, error: results.put((item, error))).wait(timeout=60)
+    out: dict[int, BaseException | None] = {}
+    while not results.empty():
+        item, error = results.get()
+        out[item] = error
+    return out
+
+
+# ---------------------------------------------------------------------- against the emulator
+
+
+def upload_policy(url: str) -> dict:
+    api = httpx.Client(base_url=f"{url}{API_PREFIX}/", headers={"X-Token": TOKEN}, timeout=30, verify=False)
+    dataset = api.post("datasets", json={"name": "pp", "type": 0}).json()["id"]
+    draft = api.post(f"datasets/{dataset}/drafts", json={"branchName": "main", "title": "t"}).json()["draftNumber"]
+    api.post(f"datasets/{dataset}/segments", json={"name": "s", "draftNumber": draft})
+    return api.get(f"datasets/{dataset}/policies", params={"expired": 240, "segmentName": "s", "draftNumber": draft}).json()
+
+
+def form_posts(policy: dict, count: int) -> tuple[list[bytes], Callable[[int], Post]]:
+    fields = {k: str(v) for k, v in policy["result"].items() if v is not None and k != "multipleUploadLimit"}
+    blobs = [f"blob {i} ".encode() * (50 + i) for i in range(count)]
+
+    def prepare(i: int) -> Post:
+        key = policy["extra"]["objectPrefix"] + hashlib.sha1(blobs[i]).hexdigest()
+        content_type, body = multipart_form({**fields, "key": key, "Content-Type": ""}, blobs[i])
+        return Post(policy["extra"]["host"], {"Content-Type": content_type}, body)
+
+    return blobs, prepare
+
+
+def test_every_upload_lands_through_injected_faults(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "tb", tokens=[TOKEN], faults=FaultConfig(fail_rate=0.15, seed=3))
+    with EmbeddedServer(app) as server:
+        app.config.fail_rate = 0.0  # type: ignore[attr-defined]
+        policy = upload_policy(server.url)
+        app.config.fail_rate = 0.15  # type: ignore[attr-defined]
+        blobs, prepare = form_posts(policy, 60)
+        pool = PostPool(connections=8, policy=FAST)
+        try:
+            outcome = run_all(pool, list(range(60)), prepare)
+        finally:
+            pool.close()
+    assert outcome == {i: None for i in range(60)}
+    assert pool.stats.retries > 0  # the faults were met, and retried
+    store = BlobStore(tmp_path / "tb" / "blobs")
+    assert all(store.size(hashlib.sha1(b).hexdigest()) == len(b) for b in blobs)
+
+
+def test_https_with_a_trusted_self_signed_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with EmbeddedServer(create_app(tmp_path / "tb", tokens=[TOKEN]), ssl_certfile=str(cert), ssl_keyfile=str(key)) as server:
+        assert server.url.startswith("https://")
+        policy = upload_policy(server.url)
+        _, prepare = form_posts(policy, 5)
+        pool = PostPool(connections=2, policy=FAST)
+        try:
+            assert run_all(pool, list(range(5)), prepare) == {i: None for i in range(5)}
+        finally:
+            pool.close()
+
+
+# ---------------------------------------------------------------------- a scripted server
+
+
+class Scripted:
+    """A loopback HTTP/1.1 server answering each request with ``script(n)`` (n counts from 0).
+
+    ``script`` returns the raw answer bytes, and whether to close the connection after it.
+    """
+
+    def __init__(self, script: Callable[[int], tuple[bytes, bool]]) -> None:
+        self.script = script
+        self.requests = 0
+        self.connections = 0
+        self.bodies: list[bytes] = []
+        self._lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/upload"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        with conn, reader:
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
+                body = reader.read(length)
+                with self._lock:
+                    n = self.requests
+                    self.requests += 1
+                    self.bodies.append(body)
+                answer, close = self.script(n)
+                conn.sendall(answer)
+                if close:
+                    return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Callable[[int], tuple[bytes, bool]]], Scripted]]:
+    servers: list[Scripted] = []
+
+    def make(script: Callable[[int], tuple[bytes, bool]]) -> Scripted:
+        servers.append(Scripted(script))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+OK = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+def posts_to(url: str) -> Callable[[int], Post]:
+    return lambda i: Post(url, {"Content-Type": "application/octet-stream"}, f"body {i}".encode(), what=f"upload {i}")
+
+
+def test_a_keep_alive_connection_closed_while_idle_is_resent_at_once(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (OK, True))  # answers, then closes without saying so
+    pool = PostPool(connections=1, policy=RetryPolicy(max_retries=0))
+    try:
+        assert run_all(pool, [0, 1, 2], posts_to(server.url)) == {0: None, 1: None, 2: None}
+    finally:
+        pool.close()
+    assert server.bodies == [b"body 0", b"body 1", b"body 2"]
+    assert server.connections == 3 and pool.stats.retries == 0
+
+
+def test_connections_are_reused(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (OK, False))
+    pool = PostPool(connections=2)
+    try:
+        assert run_all(pool, list(range(10)), posts_to(server.url)) == {i: None for i in range(10)}
+    finally:
+        pool.close()
+    assert server.requests == 10 and server.connections <= 2
+
+
+def test_interim_answers_and_chunked_bodies_are_read(scripted: Callable[..., Scripted]) -> None:
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    server = scripted(lambda n: (answer, False))
+    pool = PostPool(connections=1)
+    try:
+        assert run_all(pool, [0, 1], posts_to(server.url)) == {0: None, 1: None}
+    finally:
+        pool.close()
+    assert server.connections == 1  # the chunked body was read to its end, so the connection was reused
+
+
+def test_429_with_retry_after_then_success(scripted: Callable[..., Scripted]) -> None:
+    busy = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"
+    server = scripted(lambda n: (busy if n < 2 else OK, False))
+    pool = PostPool(connections=1, policy=RetryPolicy(max_retries=3))
+    try:
+        assert run_all(pool, [0], posts_to(server.url)) == {0: None}
+    finally:
+        pool.close()
+    assert server.requests == 3 and pool.stats.retries == 2
+
+
+def test_an_error_answer_becomes_one_labelsync_error(scripted: Callable[..., Scripted]) -> None:
+    body = b'{"code": "AccessDenied", "message": "Invalid according to Policy: Policy expired."}'
+    denied = b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    server = scripted(lambda n: (denied, False))
+    pool = PostPool(connections=1)
+    try:
+        outcome = run_all(pool, [7], posts_to(server.url))
+    finally:
+        pool.close()
+    error = outcome[7]
+    assert isinstance(error, errors.LabelsyncError)
+    assert "upload 7" in str(error) and "Policy expired" in str(error)
+    assert server.requests == 1  # a 403 is not retried
+
+
+def test_a_server_that_is_not_there_is_a_transient_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pool = PostPool(connections=1, policy=RetryPolicy(max_retries=1, backoff_base=0.01))
+    try:
+        outcome = run_all(pool, [0], posts_to(f"http://127.0.0.1:{port}/upload"))
+    finally:
+        pool.close()
+    assert isinstance(outcome[0], errors.TransientError)
+    assert "cannot reach 127.0.0.1" in str(outcome[0])
+    assert pool.stats.requests == 2
+
+
+def test_a_failed_prepare_is_reported_and_stop_starts_nothing_more(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (OK, False))
+    pool = PostPool(connections=1)
+    send = posts_to(server.url)
+    results: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
+
+    def prepare(i: int) -> Post:
+        if i == 1:
+            raise errors.LocalDataError("data/1.bin: file changed since it was planned")
+        return send(i)
+
+    def done(item: int, error: BaseException | None) -> None:
+        results.put((item, error))
+        if error is not None:
+            batch.stop()
+
+    try:
+        batch = pool.run(range(100), prepare, done)
+        batch.wait(timeout=30)
+    finally:
+        pool.close()
+    seen = []
+    while not results.empty():
+        seen.append(results.get())
+    assert seen[0] == (0, None)
+    assert isinstance(seen[1][1], errors.LocalDataError)
+    assert len(seen) == 2 and server.requests == 1
