@@ -37,13 +37,17 @@ sequence of :class:`~labelsync.manifest.validate.LoadedManifest`: ``manifest``, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from labelsync.errors import ConfigError, LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_timestamps
-from labelsync.local.hashcache import HashCache
+from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
 from labelsync.local.labels import LabelRecord, read_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.local.scan import LocalFile, Scans, stat_file
@@ -132,6 +136,7 @@ class _SegmentPlan:
         self.frames: dict[str, tuple[Frame, str]] = {}  # rel -> (frame, sensor)
         self.labels: dict[str, LabelRecord] = {}
         self.masks: dict[str, dict[str, LocalFile]] = {}  # rel -> mask type -> file
+        self.inputs: list[Path] = []  # other files read: the labels file, the timestamps file
 
 
 def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans) -> _SegmentPlan:
@@ -148,7 +153,9 @@ def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fu
         if seg.frames is not None:
             complete = seg.frames.complete
             if seg.frames.timestamps is not None:
-                timestamps = read_timestamps(resolve_inside(root, base, seg.frames.timestamps))
+                timestamps_path = resolve_inside(root, base, seg.frames.timestamps)
+                sp.inputs.append(timestamps_path)
+                timestamps = read_timestamps(timestamps_path)
         frames, diags = build_frames(
             seg.name, sp.files, list(sensors), timestamps=timestamps, complete=complete
         )
@@ -163,6 +170,7 @@ def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fu
         sp.files = [f for f in sp.files if f.rel in sp.frames]
     if seg.labels is not None:
         label_path = resolve_inside(root, base, seg.labels.path)
+        sp.inputs.append(label_path)
         sp.labels = read_labels(label_path)
         known = {f.rel for f in sp.files}
         for rp, record in sp.labels.items():
@@ -216,46 +224,19 @@ def resolve_dataset(
     fusion = provider == "tensorbay" and spec.type == "fusion"
     scans = scans or Scans()
     plans = [_segment_plan(manifest, i, base, root, fusion, scans) for i in range(len(spec.segments))]
-
-    # Hash every data and mask file of the dataset in one batch.
-    batch: list[LocalFile] = []
-    for sp in plans:
-        batch.extend(sp.files)
-        for refs in sp.masks.values():
-            batch.extend(refs.values())
-    blobs = iter(cache.digest_all(batch, jobs=jobs))
-
-    segments: dict[str, Segment] = {}
-    for sp in plans:
-        file_blobs = [next(blobs) for _ in sp.files]
-        mask_files: dict[str, dict[str, MaskFile]] = {
-            rp: {t: MaskFile(next(blobs), f.path) for t, f in refs.items()} for rp, refs in sp.masks.items()
-        }
-        items: dict[str, Item] = {}
-        for f, blob in zip(sp.files, file_blobs, strict=True):
-            record = sp.labels.get(f.rel)
-            masks = mask_files.get(f.rel, {})
-            label = _sent_label(record.label, masks) if record is not None else {}
-            timestamp = record.timestamp if record is not None else None
-            frame_id = sensor_name = None
-            framed = sp.frames.get(f.rel)
-            if framed is not None:
-                frame, sensor_name = framed
-                frame_id = frame.frame_id
-                if timestamp is None:
-                    timestamp = frame.timestamp
-            items[f.rel] = Item(
-                remote_path=f.rel,
-                blob=blob,
-                label=label,
-                timestamp=timestamp,
-                frame_id=frame_id,
-                sensor_name=sensor_name,
-                source=f.path,
-                masks=masks,
-            )
-        segments[sp.name] = Segment(name=sp.name, sensors=sp.sensors, items=items, description=sp.description)
-
+    items_of = functools.cache(lambda: _resolve_items(plans, cache, jobs))
+    slot = f"{manifest_file.resolve()}#{manifest.metadata.name}"
+    inputs, newest_ns = _inputs_fingerprint(manifest, provider, base, root, plans)
+    remembered = cache.recall(slot, inputs) if inputs else None
+    segments = {
+        sp.name: Segment(
+            name=sp.name,
+            sensors=sp.sensors,
+            items=LazyItems(functools.partial(lambda name: items_of()[name], sp.name)) if remembered else items_of()[sp.name],
+            description=sp.description,
+        )
+        for sp in plans
+    }
     kind = (spec.dataset_type or "images") if provider == "deepen" else (spec.type or "normal")
     dataset = Dataset(
         name=manifest.metadata.name,
@@ -269,9 +250,100 @@ def resolve_dataset(
         segments=segments,
     )
     policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
-    return Desired(
-        dataset=dataset, policy=policy, digest=dataset_digest(dataset, prune=policy.prune), manifest=where or f"{manifest_file}:1"
-    )
+    digest = remembered or dataset_digest(dataset, prune=policy.prune)
+    if not remembered and newest_ns < time.time_ns() - RACY_WINDOW_NS:
+        cache.remember(slot, inputs, digest)
+    return Desired(dataset=dataset, policy=policy, digest=digest, manifest=where or f"{manifest_file}:1")
+
+
+class LazyItems(Mapping[str, Item]):
+    """A segment's items, built on first use: a plan proven a no-op by its digest never
+    needs them, so an unchanged tree is not looked up file by file."""
+
+    def __init__(self, build: Callable[[], dict[str, Item]]) -> None:
+        self._build: Callable[[], dict[str, Item]] | None = build
+        self._items: dict[str, Item] = {}
+
+    def _get(self) -> dict[str, Item]:
+        if self._build is not None:
+            self._items, self._build = self._build(), None
+        return self._items
+
+    def __getitem__(self, key: str) -> Item:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Path, plans: list[_SegmentPlan]) -> tuple[str, int]:
+    """A SHA-256 over everything the desired state of one manifest is computed from, and the
+    newest modification time among its files.
+
+    That is the manifest, where it and the repository are, and the path and stat
+    ``(size, mtime_ns, inode, ctime_ns)`` of every data, mask, labels and timestamps file:
+    the identity the hash cache trusts. Equal fingerprints mean equal desired states, so
+    the digest computed last time stands, provided no file's mtime was within the racy
+    window of that computation (as for the hash cache): the caller checks ``newest``.
+    """
+    h = hashlib.sha256(f"labelsync desired v1\0{provider}\0{root}\0{base}\0".encode())
+    h.update(manifest.model_dump_json(by_alias=True).encode())
+    newest = 0
+    for sp in plans:
+        files = list(sp.files)
+        for rp in sorted(sp.masks):
+            files.extend(sp.masks[rp][t] for t in sorted(sp.masks[rp]))
+        h.update(f"\0segment\0{sp.name}\0".encode())
+        h.update("\n".join(f"{f.rel}\0{f.path}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}" for f in files).encode())
+        newest = max([newest, *(f.mtime_ns for f in files)])
+        for path in sp.inputs:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return "", time.time_ns()  # unreadable: nothing is remembered or recalled
+            h.update(f"\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}".encode())
+            newest = max(newest, st.st_mtime_ns)
+    return h.hexdigest(), newest
+
+
+def _resolve_items(plans: list[_SegmentPlan], cache: HashCache, jobs: int) -> dict[str, dict[str, Item]]:
+    """Every segment's items: the data and mask files hashed in one batch, labels attached."""
+    batch: list[LocalFile] = []
+    for sp in plans:
+        batch.extend(sp.files)
+        for refs in sp.masks.values():
+            batch.extend(refs.values())
+    blobs = iter(cache.digest_all(batch, jobs=jobs))
+    out: dict[str, dict[str, Item]] = {}
+    for sp in plans:
+        file_blobs = [next(blobs) for _ in sp.files]
+        mask_files: dict[str, dict[str, MaskFile]] = {
+            rp: {t: MaskFile(next(blobs), f.path) for t, f in refs.items()} for rp, refs in sp.masks.items()
+        }
+        items: dict[str, Item] = {}
+        if not sp.labels and not sp.frames and not mask_files:  # plain files: the common big case
+            for f, blob in zip(sp.files, file_blobs, strict=True):
+                items[f.rel] = Item(f.rel, blob, {}, None, None, None, f.path, {})
+            out[sp.name] = items
+            continue
+        for f, blob in zip(sp.files, file_blobs, strict=True):
+            record = sp.labels.get(f.rel)
+            masks = mask_files.get(f.rel, {})
+            label = _sent_label(record.label, masks) if record is not None else {}
+            timestamp = record.timestamp if record is not None else None
+            frame_id = sensor_name = None
+            framed = sp.frames.get(f.rel)
+            if framed is not None:
+                frame, sensor_name = framed
+                frame_id = frame.frame_id
+                if timestamp is None:
+                    timestamp = frame.timestamp
+            items[f.rel] = Item(f.rel, blob, label, timestamp, frame_id, sensor_name, f.path, masks)
+        out[sp.name] = items
+    return out
 
 
 def resolve_desired(

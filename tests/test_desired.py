@@ -202,3 +202,69 @@ def test_loaded_manifests_from_files(repo: Path) -> None:
     assert d.dataset.provider == "tensorbay"
     assert sorted(d.dataset.segments["day"].items) == ["a.jpg", "sub/b.jpg"]
     assert d.manifest.endswith("city.yaml:1")
+
+
+# ---------------------------------------------------------------------- the remembered digest
+
+OLD_NS = 1_600_000_000_000_000_000
+
+
+def age(root: Path) -> None:
+    """Give every file under ``root`` an old mtime (outside the racy window)."""
+    for path in root.rglob("*"):
+        if path.is_file() and ".labelsync" not in path.parts:
+            os.utime(path, ns=(OLD_NS, OLD_NS))
+
+
+def test_an_unchanged_tree_reuses_its_digest_and_builds_items_only_on_demand(repo: Path) -> None:
+    age(repo)
+    m = manifest(normal_spec())
+    [first] = resolve(repo, m)
+    assert isinstance(first.dataset.segments["day"].items, dict)  # computed, then remembered
+    [again] = resolve(repo, m)
+    lazy = again.dataset.segments["day"].items
+    assert type(lazy).__name__ == "LazyItems" and again.digest == first.digest
+    assert dict(lazy) == dict(first.dataset.segments["day"].items)  # built on first use, the same
+    assert dataset_digest(again.dataset, prune=True) == first.digest
+
+
+def rewrite(path: Path, data: bytes) -> Path:
+    write(path, data)
+    os.utime(path, ns=(OLD_NS, OLD_NS))  # the old mtime put back: size, inode or ctime must tell
+    return path
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: rewrite(root / "data" / "day" / "a.jpg", b"image A"),  # same size, new bytes
+        lambda root: rewrite(root / "data" / "day" / "c.jpg", b"a new image"),
+        lambda root: (root / "data" / "day" / "sub" / "b.jpg").unlink(),
+        lambda root: rewrite(root / "labels" / "masks" / "a.png", b"mask A"),
+        lambda root: rewrite(root / "labels" / "day.jsonl", (root / "labels" / "day.jsonl").read_bytes().replace(b"12.5", b"13.5")),
+    ],
+    ids=["rewritten", "added", "removed", "mask", "labels"],
+)
+def test_any_change_to_an_input_is_seen(repo: Path, change: Any) -> None:
+    age(repo)
+    m = manifest(normal_spec())
+    [before] = resolve(repo, m)
+    change(repo)
+    [after] = resolve(repo, m)
+    assert isinstance(after.dataset.segments["day"].items, dict)  # recomputed, not recalled
+    assert after.digest != before.digest
+    assert after.digest == dataset_digest(after.dataset, prune=True)
+
+
+def test_a_manifest_change_is_seen(repo: Path) -> None:
+    age(repo)
+    [before] = resolve(repo, manifest(normal_spec()))
+    [after] = resolve(repo, manifest(normal_spec(alias="Town")))
+    assert after.digest != before.digest
+
+
+def test_files_modified_just_now_are_not_remembered(repo: Path) -> None:
+    m = manifest(normal_spec())  # the fixture's files were written a moment ago
+    resolve(repo, m)
+    [again] = resolve(repo, m)
+    assert isinstance(again.dataset.segments["day"].items, dict)

@@ -22,6 +22,11 @@ Contract of :meth:`HashCache.digest_all`:
   journal, busy timeout; a write that still finds the database locked is skipped), and a
   corrupt or unreadable cache file is deleted and rebuilt (or, if the directory is not
   writable, an in-memory cache is used for this run).
+
+The same database remembers one desired-state digest per dataset (:meth:`HashCache.recall`,
+:meth:`HashCache.remember`), keyed by a fingerprint of everything the digest was computed
+from (see :func:`labelsync.desired.resolve_dataset`), so a no-op plan of an unchanged tree
+need not look up every file.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from labelsync.state import Blob
 CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
 READ_SIZE = 1 << 20
 RACY_WINDOW_NS = 2_000_000_000
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BATCH = 64  # files per thread task: fewer, larger tasks for trees of tiny files
 
 _SCHEMA = """
@@ -56,6 +61,11 @@ CREATE TABLE IF NOT EXISTS hashes (
     ctime_ns INTEGER NOT NULL,
     sha1 TEXT NOT NULL,
     hashed_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS digests (
+    slot TEXT PRIMARY KEY,
+    inputs TEXT NOT NULL,
+    digest TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -151,6 +161,7 @@ class HashCache:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):  # an older layout: start afresh
                 conn.execute("DROP TABLE hashes")
+                conn.execute("DROP TABLE digests")
                 conn.executescript(_SCHEMA)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(SCHEMA_VERSION),))
         except BaseException:
@@ -207,6 +218,19 @@ class HashCache:
             rows = dict(conn.execute(query, (RACY_WINDOW_NS,)))
         self._rows = rows
         return rows
+
+    def recall(self, slot: str, inputs: str) -> str | None:
+        """The digest remembered for ``slot`` when it was computed from ``inputs``; else None."""
+        try:
+            row = self._connect().execute("SELECT inputs, digest FROM digests WHERE slot = ?", (slot,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[1]) if row is not None and row[0] == inputs else None
+
+    def remember(self, slot: str, inputs: str, digest: str) -> None:
+        """Remember ``digest`` for ``slot`` as computed from ``inputs`` (best effort)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._connect().execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)", (slot, inputs, digest))
 
     def _store(self, new: list[tuple[str, int, int, int, int, str, int]]) -> None:
         if not new:

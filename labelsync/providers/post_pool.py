@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import ssl
 import threading
 import urllib.request
@@ -49,9 +50,13 @@ from labelsync.providers.http import RetryPolicy, Stats, log_retry, raise_for_ap
 __all__ = ["Answer", "Batch", "Post", "PostPool", "proxied"]
 
 LARGE_BODY = 1 << 20
-"""Bodies above this size are read on a worker thread instead of the event loop."""
+"""Bodies above this size are prepared on a worker thread instead of the event loop."""
+LARGE_BUDGET = 256 << 20
+"""Large bodies in memory at once, in bytes (one body is always let through)."""
+WRITE_CHUNK = 1 << 20
 MAX_HEAD = 64 * 1024
 _Origin = tuple[str, str, int]
+log = logging.getLogger("labelsync.http")
 T = TypeVar("T")
 
 
@@ -106,14 +111,21 @@ class Batch(Generic[T]):
 
     def __init__(self) -> None:
         self.stopped = False
+        self.error: BaseException | None = None
         self.future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def fail(self, error: BaseException) -> None:
+        """Stop the batch because of ``error`` (raised by :meth:`wait`)."""
+        self.error = self.error or error
+        self.stopped = True
 
     def stop(self) -> None:
         """Start no further items; those in flight finish (and are reported)."""
         self.stopped = True
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until every started item is done (or the pool was closed)."""
+        """Block until every started item is done (or the pool was closed); raises what
+        stopped the batch (see :meth:`PostPool.run`)."""
         try:
             self.future.result(timeout)
         except concurrent.futures.CancelledError:
@@ -144,6 +156,7 @@ class PostPool:
         self._tls: ssl.SSLContext | None = None
         self._loop = asyncio.new_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._budget = _Budget(LARGE_BUDGET)
         self._closed = False
         self._thread = threading.Thread(target=self._loop.run_forever, name="labelsync-uploads", daemon=True)
         self._thread.start()
@@ -156,14 +169,17 @@ class PostPool:
         prepare: Callable[[T], Post],
         done: Callable[[T, BaseException | None], None],
         *,
-        large: Callable[[T], bool] = lambda item: False,
+        size: Callable[[T], int] = lambda item: 0,
     ) -> Batch[T]:
         """POST one request per item, ``connections`` at a time; returns at once.
 
-        ``prepare(item)`` builds the request when a connection is free (on a worker thread
-        when ``large(item)``). ``done(item, error)`` is called on the pool's thread after
-        each item: ``error`` is None once the answer is 2xx, else the labelsync error of the
-        failed request or what ``prepare`` raised. It must be quick (``queue.put``).
+        ``prepare(item)`` builds the request when a connection is free. Items whose
+        ``size(item)`` exceeds :data:`LARGE_BODY` are prepared on a worker thread, and only
+        as many of them as fit in :data:`LARGE_BUDGET` bytes (at least one) are in memory at
+        once. ``done(item, error)`` is called on the pool's thread after each item:
+        ``error`` is None once the answer is 2xx, else the labelsync error of the failed
+        request or what ``prepare`` raised. It must be quick (``queue.put``). Should ``done``
+        or the iteration of ``items`` raise, the batch stops and :meth:`Batch.wait` raises it.
         """
         if self._closed:
             raise RuntimeError("the upload pool is closed")
@@ -172,16 +188,33 @@ class PostPool:
 
         async def worker() -> None:
             loop = asyncio.get_running_loop()
-            for item in source:
-                if batch.stopped:
+            while not batch.stopped:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    return
+                except Exception as exc:
+                    batch.fail(exc)
                     return
                 error: BaseException | None = None
+                nbytes = size(item)
+                large = nbytes > LARGE_BODY
                 try:
-                    post = await loop.run_in_executor(None, prepare, item) if large(item) else prepare(item)
-                    await self._post(post)
+                    if large:
+                        await self._budget.acquire(nbytes)
+                    try:
+                        post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
+                        await self._post(post)
+                    finally:
+                        if large:
+                            await self._budget.release(nbytes)
                 except Exception as exc:
                     error = exc
-                done(item, error)
+                try:
+                    done(item, error)
+                except Exception as exc:
+                    batch.fail(exc)
+                    return
 
         async def main() -> None:
             task = asyncio.current_task()
@@ -191,6 +224,8 @@ class PostPool:
                 await asyncio.gather(*(worker() for _ in range(self.connections)))
             finally:
                 self._tasks.discard(task)
+            if batch.error is not None:
+                raise batch.error
 
         def start() -> None:
             task = self._loop.create_task(main())
@@ -203,11 +238,17 @@ class PostPool:
         """Cancel what is still running, close the connections and stop the thread."""
         if self._closed:
             return
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("PostPool.close() called from its own event loop")
         self._closed = True
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+        except (concurrent.futures.TimeoutError, TimeoutError):
+            log.warning("the upload engine did not stop within 10 s; abandoning its connections")
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-        self._loop.close()
+        if not self._thread.is_alive():
+            self._loop.close()
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
 
@@ -238,8 +279,7 @@ class PostPool:
             while True:
                 self.stats._sent()
                 try:
-                    async with asyncio.timeout(self.timeout):
-                        answer = await self._send(origin, post.url, head, post.body)
+                    answer = await self._send(origin, post.url, head, post.body)
                 except (httpx.TransportError, TimeoutError) as exc:
                     self.stats._failed()
                     error = _as_httpx(exc, post.url, "the request")
@@ -293,37 +333,91 @@ class PostPool:
                 self._tls = httpx.create_ssl_context()
             tls = self._tls
         try:
-            reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD)
+            async with asyncio.timeout(self.timeout):
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD)
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout("timed out connecting to the storage host", request=_request(url)) from exc
         except (OSError, ssl.SSLError) as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=_request(url)) from exc
         return _Connection(reader, writer)
 
     async def _exchange(self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes) -> Answer:
+        """One request on ``conn``. Every step must make progress within ``timeout`` (an idle
+        timeout: a big body may take longer in all). An answer that comes before the body is
+        all sent (a 413 or 403 from a server that stops reading) is read and returned."""
         reused, conn.used = conn.used, True
-        answered = False
+        answered = early = False
         try:
-            conn.writer.write(head)
-            conn.writer.write(body)
-            await conn.writer.drain()
-            while True:
-                block = await conn.reader.readuntil(b"\r\n\r\n")
-                answered = True
+            try:
+                await self._write(conn, head, body)
+            except (ConnectionError, TimeoutError) as exc:
+                try:
+                    async with asyncio.timeout(1.0):
+                        block = await conn.reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
+                    raise exc from None
+                early = True
+            else:
+                async with asyncio.timeout(self.timeout):
+                    block = await conn.reader.readuntil(b"\r\n\r\n")
+            answered = True
+            version, status, headers = _parse_head(block)
+            while 100 <= status < 200 and not early:
+                async with asyncio.timeout(self.timeout):
+                    block = await conn.reader.readuntil(b"\r\n\r\n")
                 version, status, headers = _parse_head(block)
-                if not 100 <= status < 200:
-                    break
-            content, reusable = await _read_body(conn.reader, status, headers)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    content, reusable = await _read_body(conn.reader, status, headers)
+            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+                if not early:
+                    raise
+                content, reusable = b"", False
         except BaseException as exc:
             conn.close()
             if isinstance(exc, (ConnectionError, asyncio.IncompleteReadError)) and reused and not answered:
                 raise _Stale from exc
+            if isinstance(exc, TimeoutError):
+                raise httpx.ReadTimeout("the storage host stopped responding", request=_request(url)) from exc
             if isinstance(exc, (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)):
                 raise _as_httpx(exc, url, "the answer") from exc
             raise
-        if reusable and version == "HTTP/1.1" and _value(headers, "connection").lower() != "close":
+        if reusable and not early and version == "HTTP/1.1" and _value(headers, "connection").lower() != "close":
             self._idle.setdefault(origin, []).append(conn)
         else:
             conn.close()
         return Answer(url, status, headers, content)
+
+    async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
+        """Send head and body, waiting at most ``timeout`` for each chunk to leave."""
+        conn.writer.write(head)
+        with memoryview(body) as view:
+            for start in range(0, max(len(view), 1), WRITE_CHUNK):
+                conn.writer.write(view[start : start + WRITE_CHUNK])
+                async with asyncio.timeout(self.timeout):
+                    await conn.writer.drain()
+
+
+class _Budget:
+    """Bytes of large bodies in memory at once: at most ``limit``, or one body of any size."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._cond: asyncio.Condition | None = None
+
+    async def acquire(self, nbytes: int) -> None:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.limit)
+            self.used += nbytes
+
+    async def release(self, nbytes: int) -> None:
+        assert self._cond is not None
+        async with self._cond:
+            self.used -= nbytes
+            self._cond.notify_all()
 
 
 def _settle(future: concurrent.futures.Future[None], task: asyncio.Task[None]) -> None:

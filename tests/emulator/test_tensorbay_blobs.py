@@ -60,3 +60,17 @@ def test_blobs_of_the_one_file_per_blob_layout_are_still_read(tmp_path: Path) ->
     store = BlobStore(tmp_path)
     assert store.size(digest) == 6
     assert b"".join(store.iter_bytes(digest)) == b"legacy"
+
+
+def test_a_record_read_before_its_bytes_landed_is_picked_up_later(tmp_path: Path) -> None:
+    reader, writer = BlobStore(tmp_path), BlobStore(tmp_path)
+    writer.put(sha1(b"first"), b"first")
+    pack = next((tmp_path / "packs").glob("*.pack"))
+    index = pack.with_suffix(".idx")
+    with index.open("ab") as handle:  # another process wrote the record; its bytes are not there yet
+        handle.write(RECORD.pack(bytes.fromhex(sha1(b"later")), 5, 5))
+    assert reader.size(sha1(b"first")) == 5
+    assert reader.size(sha1(b"later")) is None
+    with pack.open("ab") as handle:  # ... and now they are
+        handle.write(b"later")
+    assert reader.size(sha1(b"later")) == 5

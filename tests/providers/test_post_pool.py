@@ -6,8 +6,10 @@ import hashlib
 import queue
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
-from labelsync.providers.post_pool import Post, PostPool
+from labelsync.providers.post_pool import Batch, Post, PostPool
 from labelsync.providers.tensorbay.client import multipart_form
 from tests.support.tls import self_signed
 
@@ -100,8 +102,10 @@ class Scripted:
     ``script`` returns the raw answer bytes, and whether to close the connection after it.
     """
 
-    def __init__(self, script: Callable[[int], tuple[bytes, bool]]) -> None:
+    def __init__(self, script: Callable[[int], tuple[bytes, bool]], *, read_body: bool = True, pace: float = 0.0) -> None:
         self.script = script
+        self.read_body = read_body  # False: answer after the head, without reading the body
+        self.pace = pace  # seconds between 256 KiB reads of a body (a slow, steady reader)
         self.requests = 0
         self.connections = 0
         self.bodies: list[bytes] = []
@@ -131,13 +135,20 @@ class Scripted:
                         return
                     head += line
                 length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
-                body = reader.read(length)
+                body = bytearray()
+                while self.read_body and len(body) < length:
+                    body += reader.read(min(256 * 1024, length - len(body)))
+                    time.sleep(self.pace)
                 with self._lock:
                     n = self.requests
                     self.requests += 1
-                    self.bodies.append(body)
+                    self.bodies.append(bytes(body))
                 answer, close = self.script(n)
                 conn.sendall(answer)
+                if not self.read_body:  # like a server refusing an upload early: answer, stop reading
+                    conn.shutdown(socket.SHUT_WR)
+                    time.sleep(2.0)
+                    return
                 if close:
                     return
 
@@ -149,8 +160,8 @@ class Scripted:
 def scripted() -> Iterator[Callable[[Callable[[int], tuple[bytes, bool]]], Scripted]]:
     servers: list[Scripted] = []
 
-    def make(script: Callable[[int], tuple[bytes, bool]]) -> Scripted:
-        servers.append(Scripted(script))
+    def make(script: Callable[[int], tuple[bytes, bool]], **options: Any) -> Scripted:
+        servers.append(Scripted(script, **options))
         return servers[-1]
 
     yield make
@@ -248,14 +259,16 @@ def test_a_failed_prepare_is_reported_and_stop_starts_nothing_more(scripted: Cal
             raise errors.LocalDataError("data/1.bin: file changed since it was planned")
         return send(i)
 
+    batches: list[Batch[int]] = []
+
     def done(item: int, error: BaseException | None) -> None:
         results.put((item, error))
         if error is not None:
-            batch.stop()
+            batches[0].stop()
 
     try:
-        batch = pool.run(range(100), prepare, done)
-        batch.wait(timeout=30)
+        batches.append(pool.run(range(100), prepare, done))
+        batches[0].wait(timeout=30)
     finally:
         pool.close()
     seen = []
@@ -264,3 +277,49 @@ def test_a_failed_prepare_is_reported_and_stop_starts_nothing_more(scripted: Cal
     assert seen[0] == (0, None)
     assert isinstance(seen[1][1], errors.LocalDataError)
     assert len(seen) == 2 and server.requests == 1
+
+
+def test_an_answer_sent_before_the_body_is_read_is_reported(scripted: Callable[..., Scripted]) -> None:
+    body = b'{"code": "EntityTooLarge", "message": "Your proposed upload exceeds the maximum allowed size"}'
+    answer = b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    server = scripted(lambda n: (answer, True), read_body=False)
+    big = b"x" * (64 << 20)  # more than the socket buffers hold: the client's write stalls
+    pool = PostPool(connections=1, timeout=0.5, policy=FAST)
+    try:
+        outcome = run_all(pool, [0], lambda i: Post(server.url, {}, big, what="upload big"))
+    finally:
+        pool.close()
+    assert isinstance(outcome[0], errors.LabelsyncError)
+    assert "413" in str(outcome[0]) or "maximum allowed size" in str(outcome[0]), str(outcome[0])
+    assert server.requests == 1  # a 413 is an answer, not a dropped connection to retry
+
+
+def test_the_timeout_is_for_silence_not_for_the_whole_upload(scripted: Callable[..., Scripted]) -> None:
+    # 48 MiB read 256 KiB at a time every 5 ms: over a second in all, never silent for 0.6 s
+    server = scripted(lambda n: (OK, False), pace=0.005)
+    pool = PostPool(connections=1, timeout=0.6, policy=RetryPolicy(max_retries=0))
+    try:
+        outcome = run_all(pool, [0], lambda i: Post(server.url, {}, b"y" * (48 << 20)))
+    finally:
+        pool.close()
+    assert outcome == {0: None}
+    assert server.bodies == [b"y" * (48 << 20)]
+
+
+def test_a_done_callback_that_raises_stops_the_batch_and_close_is_clean(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (OK, False))
+    pool = PostPool(connections=4)
+    calls: list[int] = []
+
+    def done(item: int, error: BaseException | None) -> None:
+        calls.append(item)
+        raise ValueError("bug in done")
+
+    try:
+        batch = pool.run(range(50), posts_to(server.url), done)
+        with pytest.raises(ValueError, match="bug in done"):
+            batch.wait(timeout=30)
+    finally:
+        pool.close()
+    assert 1 <= len(calls) <= 4  # each worker stopped at its first failure
+    assert server.requests == len(calls)

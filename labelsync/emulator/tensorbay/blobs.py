@@ -10,7 +10,9 @@ costs the emulator; appending to an open file costs a twentieth of that. So:
 * a reader knows the records it has read; on a miss it reads what other processes have
   appended since (so two emulators on one data directory see each other's blobs);
 * a record whose bytes lie past the end of its pack, or a torn last record (a process
-  killed mid-write), is ignored: a blob exists only once its bytes and its record do;
+  killed mid-write), is not used: a blob exists only once its bytes and its record do.
+  Both files are written at offsets the writer keeps, so a write that failed (disk full)
+  is overwritten by the next one instead of shifting what follows;
 * blobs written by earlier versions as ``<root>/<sha1[:2]>/<sha1>`` files are still read.
 
 Blobs are immutable and never deleted. All methods are thread-safe.
@@ -45,8 +47,9 @@ class _Writer:
         self.pack_path = str(packs / f"{token}.pack")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         self.pack = os.open(self.pack_path, flags, 0o644)
-        self.index = os.open(str(packs / f"{token}.idx"), flags | os.O_APPEND, 0o644)
+        self.index = os.open(str(packs / f"{token}.idx"), flags, 0o644)
         self.offset = 0
+        self.index_offset = 0
 
     def close(self) -> None:
         os.close(self.pack)
@@ -105,26 +108,30 @@ class BlobStore:
                 yield data
 
     def _refresh(self) -> None:
-        """Read the index records appended since the last call (caller holds the lock)."""
+        """Read the index records appended since the last call (caller holds the lock).
+
+        The index is read before its pack is measured, so a record whose bytes are not in
+        the pack yet (another process between its two writes) is left for the next call.
+        """
         for entry in os.scandir(self._packs):
             if not entry.name.endswith(".idx"):
                 continue
             start = self._read_upto.get(entry.path, 0)
-            if entry.stat().st_size - start < RECORD.size:
-                continue
             pack_path = entry.path[: -len(".idx")] + ".pack"
             try:
-                pack_size = os.stat(pack_path).st_size
                 with open(entry.path, "rb") as handle:
                     handle.seek(start)
                     data = handle.read()
+                pack_size = os.stat(pack_path).st_size
             except FileNotFoundError:
                 continue
-            whole = len(data) - len(data) % RECORD.size
-            for digest, offset, size in RECORD.iter_unpack(data[:whole]):
-                if offset + size <= pack_size:
-                    self._where.setdefault(digest.hex(), (pack_path, offset, size))
-            self._read_upto[entry.path] = start + whole
+            used = 0
+            for digest, offset, size in RECORD.iter_unpack(data[: len(data) - len(data) % RECORD.size]):
+                if offset + size > pack_size:
+                    break
+                self._where.setdefault(digest.hex(), (pack_path, offset, size))
+                used += RECORD.size
+            self._read_upto[entry.path] = start + used
 
     # -- writing ---------------------------------------------------------------------
     def put(self, sha1: str, data: bytes | memoryview) -> bool:
@@ -146,8 +153,12 @@ class BlobStore:
                 written = 0
                 while written < len(view):
                     written += os.pwrite(writer.pack, view[written:], offset + written)
+            record = RECORD.pack(bytes.fromhex(sha1), offset, len(data))
+            done = 0
+            while done < len(record):  # at a known offset: a failed write is overwritten by the next
+                done += os.pwrite(writer.index, record[done:], writer.index_offset + done)
             writer.offset += len(data)
-            os.write(writer.index, RECORD.pack(bytes.fromhex(sha1), offset, len(data)))
+            writer.index_offset += len(record)
             self._where[sha1] = (writer.pack_path, offset, len(data))
         return True
 

@@ -121,7 +121,7 @@ class Signer:
         known = self._verified.get((policy, signature))
         if known is not None:
             return known
-        if not hmac.compare_digest(self._mac(policy), signature):
+        if not signature.isascii() or not hmac.compare_digest(self._mac(policy), signature):
             raise ApiError(
                 403,
                 "SignatureDoesNotMatch",

@@ -15,6 +15,7 @@ JSON ``{"code", "message"}`` (the SDK parses every error body as JSON).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -28,6 +29,7 @@ from labelsync.emulator.tensorbay.blobs import BlobStore, is_sha1
 from labelsync.emulator.tensorbay.errors import ApiError
 from labelsync.emulator.tensorbay.signing import Signer
 
+log = logging.getLogger(__name__)
 INLINE_WRITE = 256 * 1024
 UPLOAD_PATH = "/storage/upload"
 _PART_NAME = re.compile(rb'(?:^|[;\s])name="?([^";]*)')
@@ -136,7 +138,11 @@ async def upload_app(scope: Scope, receive: Receive, send: Send, signer: Signer,
             if not message.get("more_body"):
                 break
         content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
-        status, payload = await store_upload(content_type, b"".join(chunks), signer, blobs)
+        try:
+            status, payload = await store_upload(content_type, b"".join(chunks), signer, blobs)
+        except Exception as exc:  # a bug or a full disk: JSON like every other error
+            log.exception("tensorbay emulator: upload failed")
+            status, payload = 500, {"code": "InternalError", "message": f"emulator: {type(exc).__name__}: {exc}"}
     body = b"" if payload is None else json.dumps(payload).encode()
     headers = [(b"content-length", str(len(body)).encode())]
     if payload is not None:

@@ -230,7 +230,7 @@ class TensorBayClient:
         prepare: Callable[[T], tuple[str, Mapping[str, str], str, bytes]],
         done: Callable[[T, BaseException | None], None],
         *,
-        large: Callable[[T], bool] = lambda item: False,
+        size: Callable[[T], int] = lambda item: 0,
     ) -> Batch[T]:
         """S3-style form POSTs to storage, one per item, ``uploads`` at a time; returns at once.
 
@@ -247,7 +247,7 @@ class TensorBayClient:
             if self._posts is None:
                 client = self.storage if self._use_threads else None
                 self._posts = PostPool(connections=self._uploads, timeout=120, stats=self._storage_args["stats"], user_agent=USER_AGENT, client=client)
-        return self._posts.run(items, post, done, large=large)
+        return self._posts.run(items, post, done, size=size)
 
     def callback(self, dataset_id: str, number: int, segment: str, objects: list[dict[str, Any]]) -> None:
         self.call("PUT", f"datasets/{dataset_id}/multi/callback", what=f"register {len(objects)} file(s) in '{segment}'", json={"segmentName": segment, "objects": objects, "draftNumber": number})

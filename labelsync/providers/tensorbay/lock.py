@@ -194,14 +194,7 @@ class DraftLock:
     def taken_over(self) -> ConflictError | None:
         """After a failed write: the error to report when another run committed, closed or took
         over this draft meanwhile; None when the draft is still this run's (or unknown)."""
-        if self.number is None:
-            return None
-        try:
-            current = self._find(self.number)
-        except RemoteError:
-            return None
-        holder = parse_holder(current.get("description")) if current else None
-        if holder is not None and holder.run == self.run:
+        if self.number is None or self._ours():
             return None
         return ConflictError(
             f"another labelsync apply committed or took over draft #{self.number} on branch '{self.branch}' "
@@ -209,22 +202,34 @@ class DraftLock:
             hint="plan again: the remote may already be in the desired state",
         )
 
+    def _ours(self) -> bool:
+        """Whether the draft is still open with this run's lock line (True when unknown)."""
+        assert self.number is not None
+        try:
+            current = self._find(self.number)
+        except RemoteError:
+            return True
+        holder = parse_holder(current.get("description")) if current else None
+        return holder is not None and holder.run == self.run
+
     def _beat_loop(self) -> None:
         while not self._stop.wait(HEARTBEAT):
             self._beat += 1
             try:
+                if not self._ours():
+                    return  # committed, closed or taken over: never write over another run's line
                 assert self.number is not None
                 self.client.update_draft(self.dataset_id, self.number, description=self._line())
             except RemoteError:
                 pass  # the next beat tries again; the apply itself reports real failures
 
     def release(self, *, committed: bool) -> None:
-        """Stop the heartbeat; when the draft stays open, mark the lock released so the next
-        apply (on any host) can resume it at once."""
+        """Stop the heartbeat; when the draft stays open and is still this run's, mark the lock
+        released so the next apply (on any host) can resume it at once."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if not committed and self.number is not None:
+        if not committed and self.number is not None and self._ours():
             try:
                 self.client.update_draft(self.dataset_id, self.number, description=self._line("released"))
             except RemoteError:

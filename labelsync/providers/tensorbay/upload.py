@@ -28,7 +28,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import LocalDataError
+from labelsync.errors import ApplyError, LocalDataError
 from labelsync.providers.tensorbay.client import TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object
 
@@ -38,8 +38,6 @@ apply registered is durable in the draft and a re-run resends little."""
 FLUSH_SECONDS = 2.0
 """A partial batch is registered once it has waited this long."""
 POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
-LARGE_FILE = 1 << 20
-"""Files above this size are read (and checked) on a worker thread, not the upload loop."""
 
 
 @dataclass
@@ -61,15 +59,27 @@ class PolicyCache:
         self.fetched = 0
 
     def get(self) -> dict[str, Any]:
+        """The policy, renewed (under the lock) once it is within POLICY_MARGIN of expiry."""
+        policy = self._policy
+        if policy is not None and time.time() < int(policy["expireAt"]) - POLICY_MARGIN:
+            return policy
         with self._lock:
             if self._policy is None or time.time() >= int(self._policy["expireAt"]) - POLICY_MARGIN:
                 self._policy = self.client.get_policy(self.dataset_id, self.draft, self.segment)
                 self.fetched += 1
             return self._policy
 
+    def current(self) -> dict[str, Any]:
+        """The policy without waiting: the one held while it has not expired (the main thread
+        renews it ahead of time with :meth:`get`), else :meth:`get`."""
+        policy = self._policy
+        if policy is not None and time.time() < int(policy["expireAt"]) - 5:
+            return policy
+        return self.get()
+
     def form(self) -> tuple[str, str, dict[str, str]]:
-        """``(host, objectPrefix, form fields)`` of the current policy."""
-        policy = self.get()
+        """``(host, objectPrefix, form fields)`` of the current policy (see :meth:`current`)."""
+        policy = self.current()
         if self._form is None or self._form[0] is not policy:
             fields = {k: str(v) for k, v in policy["result"].items() if v is not None and k != "multipleUploadLimit"}
             self._form = (policy, (policy["extra"]["host"], policy["extra"]["objectPrefix"], fields))
@@ -153,16 +163,18 @@ def upload_segment(
     blobs = [(checksum, size, source) for checksum, (size, source) in pending_blobs.items()]
     # Finished uploads arrive on one queue, reported by the upload engine's thread.
     finished: SimpleQueue[tuple[tuple[str, int, str], BaseException | None]] = SimpleQueue()
-    uploads = client.upload_objects(
-        blobs, prepare, lambda blob, error: finished.put((blob, error)), large=lambda blob: blob[1] > LARGE_FILE
-    )
+    uploads = client.upload_objects(blobs, prepare, lambda blob, error: finished.put((blob, error)), size=lambda blob: blob[1])
     try:
         outstanding = len(blobs)
         while outstanding and not errors:
             flush(False)
+            policies.get()  # renew here, on time, so the upload loop never waits for a policy
             try:
                 (checksum, size, _), error = finished.get(timeout=FLUSH_SECONDS)
             except Empty:
+                if uploads.future.done() and finished.empty():  # the engine stopped, some items unreported
+                    uploads.wait()
+                    raise ApplyError("the upload engine stopped before reporting every file", hint="run apply again: it resumes") from None
                 continue
             outstanding -= 1
             if error is not None:

@@ -62,3 +62,14 @@ def test_a_draft_committed_by_another_run_is_reported_as_such(client: TensorBayC
     error = lock.taken_over()
     assert error is not None and f"committed or took over draft #{number}" in error.message
     lock.release(committed=False)
+
+
+def test_a_run_that_lost_its_draft_does_not_release_the_winners_lock(client: TensorBayClient) -> None:
+    dataset, number = dead_draft(client)
+    loser = DraftLock(client, dataset, "main", DIGEST, sleep=lambda _: None)
+    assert loser.acquire() == number
+    client.update_draft(dataset, number, description=lock_line("winner", 3, DIGEST))  # taken over meanwhile
+    assert loser.taken_over() is not None
+    loser.release(committed=False)
+    [draft] = client.open_drafts(dataset, "main")
+    assert "run=winner beat=3" in draft["description"]
