@@ -219,6 +219,7 @@ def resolve_dataset(
     scans: Scans | None = None,
 ) -> Desired:
     """Resolve one manifest (declared in ``manifest_file``) into its desired state."""
+    started_ns = time.time_ns()  # before any file is read: the racy window is measured from here
     spec = manifest.spec
     base = manifest_file.resolve().parent
     fusion = provider == "tensorbay" and spec.type == "fusion"
@@ -251,7 +252,7 @@ def resolve_dataset(
     )
     policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
     digest = remembered or dataset_digest(dataset, prune=policy.prune)
-    if not remembered and newest_ns < time.time_ns() - RACY_WINDOW_NS:
+    if not remembered and newest_ns < started_ns - RACY_WINDOW_NS:
         cache.remember(slot, inputs, digest)
     return Desired(dataset=dataset, policy=policy, digest=digest, manifest=where or f"{manifest_file}:1")
 

@@ -356,23 +356,24 @@ class PostPool:
                         block = await conn.reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
                     raise exc from None
-                early = True
-            else:
-                async with asyncio.timeout(self.timeout):
-                    block = await conn.reader.readuntil(b"\r\n\r\n")
-            answered = True
-            version, status, headers = _parse_head(block)
-            while 100 <= status < 200 and not early:
-                async with asyncio.timeout(self.timeout):
-                    block = await conn.reader.readuntil(b"\r\n\r\n")
                 version, status, headers = _parse_head(block)
-            try:
-                async with asyncio.timeout(self.timeout):
+                if 100 <= status < 200:  # no final answer came: the write failure stands
+                    raise exc from None
+                early = answered = True
+                try:
+                    async with asyncio.timeout(1.0):
+                        content, reusable = await _read_body(conn.reader, status, headers)
+                except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+                    content, reusable = b"", False
+            else:
+                async with asyncio.timeout(self.timeout):  # the answer: a head and a small body
+                    block = await conn.reader.readuntil(b"\r\n\r\n")
+                    answered = True
+                    version, status, headers = _parse_head(block)
+                    while 100 <= status < 200:
+                        block = await conn.reader.readuntil(b"\r\n\r\n")
+                        version, status, headers = _parse_head(block)
                     content, reusable = await _read_body(conn.reader, status, headers)
-            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-                if not early:
-                    raise
-                content, reusable = b"", False
         except BaseException as exc:
             conn.close()
             if isinstance(exc, (ConnectionError, asyncio.IncompleteReadError)) and reused and not answered:
@@ -390,12 +391,16 @@ class PostPool:
 
     async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
         """Send head and body, waiting at most ``timeout`` for each chunk to leave."""
-        conn.writer.write(head)
+        writer = conn.writer
+        writer.write(head)
         with memoryview(body) as view:
             for start in range(0, max(len(view), 1), WRITE_CHUNK):
-                conn.writer.write(view[start : start + WRITE_CHUNK])
-                async with asyncio.timeout(self.timeout):
-                    await conn.writer.drain()
+                writer.write(view[start : start + WRITE_CHUNK])
+                if writer.transport.get_write_buffer_size() > 0:  # drain() may wait: bound it
+                    async with asyncio.timeout(self.timeout):
+                        await writer.drain()
+                else:
+                    await writer.drain()
 
 
 class _Budget:
