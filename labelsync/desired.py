@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from labelsync import __version__
 from labelsync.errors import ConfigError, LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
@@ -226,7 +227,7 @@ def resolve_dataset(
     scans = scans or Scans()
     plans = [_segment_plan(manifest, i, base, root, fusion, scans) for i in range(len(spec.segments))]
     items_of = functools.cache(lambda: _resolve_items(plans, cache, jobs))
-    slot = f"{manifest_file.resolve()}#{manifest.metadata.name}"
+    slot = f"{manifest_file.resolve()}#{manifest.metadata.name}@{spec.remote}"
     inputs, newest_ns = _inputs_fingerprint(manifest, provider, base, root, plans)
     remembered = cache.recall(slot, inputs) if inputs else None
     segments = {
@@ -284,13 +285,15 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
     """A SHA-256 over everything the desired state of one manifest is computed from, and the
     newest modification time among its files.
 
-    That is the manifest, where it and the repository are, and the path and stat
+    That is labelsync itself (:func:`code_identity`: another version, or an edited
+    checkout, may build another desired state from the same files), the manifest, where it
+    and the repository are, and the path and stat
     ``(size, mtime_ns, inode, ctime_ns)`` of every data, mask, labels and timestamps file:
     the identity the hash cache trusts. Equal fingerprints mean equal desired states, so
     the digest computed last time stands, provided no file's mtime was within the racy
     window of that computation (as for the hash cache): the caller checks ``newest``.
     """
-    h = hashlib.sha256(f"labelsync desired v1\0{provider}\0{root}\0{base}\0".encode())
+    h = hashlib.sha256(f"labelsync desired v1\0{code_identity()}\0{provider}\0{root}\0{base}\0".encode())
     h.update(manifest.model_dump_json(by_alias=True).encode())
     newest = 0
     for sp in plans:
@@ -308,6 +311,17 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
             h.update(f"\0{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}".encode())
             newest = max(newest, st.st_mtime_ns)
     return h.hexdigest(), newest
+
+
+@functools.cache
+def code_identity() -> str:
+    """labelsync's version and the path, size and mtime of each of its modules (a few ms)."""
+    package = Path(__file__).parent
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        st = path.stat()
+        h.update(f"\0{path.relative_to(package)}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return h.hexdigest()
 
 
 def _resolve_items(plans: list[_SegmentPlan], cache: HashCache, jobs: int) -> dict[str, dict[str, Item]]:

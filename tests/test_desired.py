@@ -268,3 +268,16 @@ def test_files_modified_just_now_are_not_remembered(repo: Path) -> None:
     resolve(repo, m)
     [again] = resolve(repo, m)
     assert isinstance(again.dataset.segments["day"].items, dict)
+
+
+def test_another_labelsync_recomputes(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    age(repo)
+    m = manifest(normal_spec())
+    resolve(repo, m)
+    [hit] = resolve(repo, m)
+    assert type(hit.dataset.segments["day"].items).__name__ == "LazyItems"
+    import labelsync.desired
+
+    monkeypatch.setattr(labelsync.desired, "code_identity", lambda: "an upgraded labelsync")
+    [after_upgrade] = resolve(repo, m)
+    assert isinstance(after_upgrade.dataset.segments["day"].items, dict)
