@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import create_app
 from tests.support.repo import TOKEN_ENV, box, cli_env, run_cli, write_repo
@@ -344,3 +346,31 @@ def test_two_applies_resuming_the_same_dead_draft_one_wins(tmp_path: Path, emula
     assert {p: items[p]["checksum"] for p in items} == expected
     assert len(emulator.commits("ds1")) == 2
     assert plan(repo, "--detailed-exitcode").code == 0
+
+
+def test_a_branch_that_moved_between_plan_and_lock_is_refused_and_the_draft_closed(tmp_path: Path, emulator: Remote) -> None:
+    """The engine checks the head before applying; the provider checks again once it holds
+    the draft, which closes the window in which another apply commits in between."""
+    from labelsync.engine.events import NullEvents
+    from labelsync.errors import StalePlanError
+    from labelsync.plan.serialize import loads_plan
+    from labelsync.providers.base import ApplyOptions
+    from labelsync.providers.tensorbay.apply import apply_dataset
+    from labelsync.providers.tensorbay.client import TensorBayClient
+
+    repo = write_repo(tmp_path / "repo", emulator.url, {"a.jpg": content(1)})
+    assert apply(repo).code == 0
+    (repo / "data" / "a.jpg").write_bytes(content(2))
+    assert run_cli(["plan", ".", "-o", "plan.json"], repo, TOKEN).code == 0
+    saved = loads_plan((repo / "plan.json").read_text())
+    other = write_repo(tmp_path / "other", emulator.url, {"a.jpg": content(3)})
+    assert apply(other).code == 0  # another apply commits after this plan, before its lock
+    client = TensorBayClient(emulator.url, TOKEN)
+    try:
+        with pytest.raises(StalePlanError, match="moved from"):
+            apply_dataset(client, saved.datasets[0], ApplyOptions(root=repo), NullEvents())
+        dataset_id = emulator.dataset_id("ds1")
+        assert client.open_drafts(dataset_id, "main") == []  # its fresh draft was closed
+    finally:
+        client.close()
+    assert len(emulator.commits("ds1")) == 2

@@ -40,6 +40,18 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
     dataset_id = _ensure_dataset(client, plan, by_kind, events)
     lock = DraftLock(client, dataset_id, plan.branch, plan.desired_digest)
     draft = lock.acquire()
+    # Holding the draft, the branch cannot move any more: check it has not moved since the
+    # plan (another apply may have committed between this run's plan and its lock).
+    branch = client.find_branch(dataset_id, plan.branch)
+    head = str(branch["commitId"]) if branch and branch.get("commitId") not in (None, ROOT_COMMIT) else None
+    if head != plan.base:
+        lock.abandon()
+        raise StalePlanError(
+            f"plan is stale: dataset '{plan.name}' branch '{plan.branch}' moved from "
+            f"{(plan.base or 'nothing')[:12]} to {(head or 'nothing')[:12]} since the plan was made "
+            "(another labelsync apply may have committed first)",
+            hint="run `labelsync plan` again and review the new plan",
+        )
     messages: list[str] = []
     committed = False
     try:

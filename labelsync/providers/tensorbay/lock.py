@@ -223,6 +223,19 @@ class DraftLock:
             except RemoteError:
                 pass  # the next beat tries again; the apply itself reports real failures
 
+    def abandon(self) -> None:
+        """Give the draft up unused: close it when this run opened it, else release it."""
+        if self.number is not None and not self.resumed:  # a fresh draft: nothing in it yet
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            try:
+                self.client.update_draft(self.dataset_id, self.number, status="CLOSED")
+                return
+            except RemoteError:
+                pass
+        self.release(committed=False)
+
     def release(self, *, committed: bool) -> None:
         """Stop the heartbeat; when the draft stays open and is still this run's, mark the lock
         released so the next apply (on any host) can resume it at once."""
