@@ -49,7 +49,7 @@ from labelsync import __version__
 from labelsync.errors import ConfigError, LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
-from labelsync.local.labels import LabelRecord, read_labels
+from labelsync.local.labels import LabelRecord, read_labels, read_text
 from labelsync.local.paths import resolve_inside
 from labelsync.local.scan import LocalFile, Scans, stat_file
 from labelsync.manifest.model import DEFAULT_PIPELINE, Manifest, catalog_json, sensor_json
@@ -137,7 +137,9 @@ class _SegmentPlan:
         self.frames: dict[str, tuple[Frame, str]] = {}  # rel -> (frame, sensor)
         self.labels: dict[str, LabelRecord] = {}
         self.masks: dict[str, dict[str, LocalFile]] = {}  # rel -> mask type -> file
-        self.inputs: list[Path] = []  # other files read: the labels file, the timestamps file
+        self.inputs: list[tuple[Path, str | None]] = []
+        """Other files read: the labels file with the SHA-256 of the very text parsed, the
+        timestamps file with None (identified by its stat)."""
 
 
 def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans) -> _SegmentPlan:
@@ -155,7 +157,7 @@ def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fu
             complete = seg.frames.complete
             if seg.frames.timestamps is not None:
                 timestamps_path = resolve_inside(root, base, seg.frames.timestamps)
-                sp.inputs.append(timestamps_path)
+                sp.inputs.append((timestamps_path, None))
                 timestamps = read_timestamps(timestamps_path)
         frames, diags = build_frames(
             seg.name, sp.files, list(sensors), timestamps=timestamps, complete=complete
@@ -171,8 +173,9 @@ def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fu
         sp.files = [f for f in sp.files if f.rel in sp.frames]
     if seg.labels is not None:
         label_path = resolve_inside(root, base, seg.labels.path)
-        sp.inputs.append(label_path)
-        sp.labels = read_labels(label_path)
+        text = read_text(label_path)
+        sp.inputs.append((label_path, hashlib.sha256(text.encode()).hexdigest()))
+        sp.labels = read_labels(label_path, text)
         known = {f.rel for f in sp.files}
         for rp, record in sp.labels.items():
             if rp not in known:
@@ -287,11 +290,12 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
 
     That is labelsync itself (:func:`code_identity`: another version, or an edited
     checkout, may build another desired state from the same files), the manifest, where it
-    and the repository are, and the path and stat
-    ``(size, mtime_ns, inode, ctime_ns)`` of every data, mask, labels and timestamps file:
+    and the repository are, the SHA-256 of each labels file's text as parsed, and the path
+    and stat ``(size, mtime_ns, inode, ctime_ns)`` of every data, mask and timestamps file:
     the identity the hash cache trusts. Equal fingerprints mean equal desired states, so
-    the digest computed last time stands, provided no file's mtime was within the racy
-    window of that computation (as for the hash cache): the caller checks ``newest``.
+    the digest computed last time stands, provided no stat-identified file's mtime was
+    within the racy window of that computation (as for the hash cache): the caller checks
+    ``newest``.
     """
     h = hashlib.sha256(f"labelsync desired v1\0{code_identity()}\0{provider}\0{root}\0{base}\0".encode())
     h.update(manifest.model_dump_json(by_alias=True).encode())
@@ -303,7 +307,10 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
         h.update(f"\0segment\0{sp.name}\0".encode())
         h.update("\n".join(f"{f.rel}\0{f.path}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}" for f in files).encode())
         newest = max([newest, *(f.mtime_ns for f in files)])
-        for path in sp.inputs:
+        for path, content in sp.inputs:
+            if content is not None:  # identified by what was parsed: no racy window
+                h.update(f"\0{path}\0{content}".encode())
+                continue
             try:
                 st = os.stat(path)
             except OSError:

@@ -281,3 +281,14 @@ def test_another_labelsync_recomputes(repo: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(labelsync.desired, "code_identity", lambda: "an upgraded labelsync")
     [after_upgrade] = resolve(repo, m)
     assert isinstance(after_upgrade.dataset.segments["day"].items, dict)
+
+
+def test_a_labels_file_written_just_now_is_identified_by_its_content(repo: Path) -> None:
+    age(repo)
+    labels = repo / "labels" / "day.jsonl"
+    labels.write_bytes(labels.read_bytes())  # fresh mtime; data and mask files are old
+    m = manifest(normal_spec())
+    [first] = resolve(repo, m)
+    [again] = resolve(repo, m)
+    assert type(again.dataset.segments["day"].items).__name__ == "LazyItems"
+    assert again.digest == first.digest

@@ -143,7 +143,8 @@ def record_problems(obj: Any) -> list[tuple[JsonPath, str, str | None]]:
     return out
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A label file's text (UTF-8); :class:`LocalDataError` with the position otherwise."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -162,9 +163,10 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def iter_lines(path: Path) -> Iterable[tuple[int, str]]:
-    """``(line number, text)`` of the non-blank lines (raises :class:`LocalDataError` if unreadable)."""
-    text = _read_text(path)
+def iter_lines(path: Path, text: str | None = None) -> Iterable[tuple[int, str]]:
+    """``(line number, text)`` of the non-blank lines of ``text``, read from ``path`` when not
+    given (raises :class:`LocalDataError` if unreadable)."""
+    text = read_text(path) if text is None else text
     if text.startswith("\ufeff"):
         text = text[1:]
     for n, line in enumerate(text.split("\n"), 1):
@@ -172,8 +174,9 @@ def iter_lines(path: Path) -> Iterable[tuple[int, str]]:
             yield n, line
 
 
-def read_labels(path: Path) -> dict[str, LabelRecord]:
-    """Read a label file into ``remotePath -> LabelRecord`` (file order kept).
+def read_labels(path: Path, text: str | None = None) -> dict[str, LabelRecord]:
+    """Read a label file (or its ``text``, already read) into ``remotePath -> LabelRecord``
+    (file order kept).
 
     Raises :class:`LocalDataError` with ``file:line:column`` on the first line that is not
     valid JSON, not a valid record (see the module docstring), or repeats a remotePath.
@@ -181,7 +184,7 @@ def read_labels(path: Path) -> dict[str, LabelRecord]:
     to report every problem.
     """
     out: dict[str, LabelRecord] = {}
-    for n, line in iter_lines(path):
+    for n, line in iter_lines(path, text):
         obj, err = parse_line(line)
         if err is not None:
             message, col = err
