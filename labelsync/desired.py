@@ -237,7 +237,7 @@ def resolve_dataset(
         sp.name: Segment(
             name=sp.name,
             sensors=sp.sensors,
-            items=LazyItems(functools.partial(lambda name: items_of()[name], sp.name)) if remembered else items_of()[sp.name],
+            items=LazyItems(items_of, sp.name) if remembered else items_of()[sp.name],
             description=sp.description,
         )
         for sp in plans
@@ -265,13 +265,14 @@ class LazyItems(Mapping[str, Item]):
     """A segment's items, built on first use: a plan proven a no-op by its digest never
     needs them, so an unchanged tree is not looked up file by file."""
 
-    def __init__(self, build: Callable[[], dict[str, Item]]) -> None:
-        self._build: Callable[[], dict[str, Item]] | None = build
+    def __init__(self, build: Callable[[], dict[str, dict[str, Item]]], segment: str) -> None:
+        self._build: Callable[[], dict[str, dict[str, Item]]] | None = build
+        self._segment = segment
         self._items: dict[str, Item] = {}
 
     def _get(self) -> dict[str, Item]:
-        if self._build is not None:
-            self._items, self._build = self._build(), None
+        if self._build is not None:  # every segment's items come from one batch
+            self._items, self._build = self._build()[self._segment], None
         return self._items
 
     def __getitem__(self, key: str) -> Item:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from labelsync.engine.connect import Connections
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import PlanError, StalePlanError
+from labelsync.errors import PlanError
 from labelsync.plan.model import Plan
-from labelsync.providers.base import ApplyOptions, ApplyResult
+from labelsync.providers.base import ApplyOptions, ApplyResult, stale_plan
 
 
 def check_applicable(plan: Plan) -> None:
@@ -40,16 +40,8 @@ def apply_plan(plan: Plan, connections: Connections, options: ApplyOptions, even
             provider = connections.get(dp.remote).provider
             current = provider.current_base(dp)
             if current != dp.base:
-                raise StalePlanError(
-                    f"plan is stale: dataset '{dp.name}' branch '{dp.branch}' moved from "
-                    f"{_short(dp.base)} to {_short(current)} since the plan was made",
-                    hint="run `labelsync plan` again and review the new plan",
-                )
+                raise stale_plan(dp, current)
             results.append(provider.apply(dp, options, events))
     finally:
         events.done()
     return results
-
-
-def _short(revision: str | None) -> str:
-    return "nothing (no dataset)" if revision is None else revision[:12]

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from labelsync.diagnostics import Diagnostic
+from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.errors import LocalDataError
 from labelsync.local.jsonpos import format_path, locate
 from labelsync.local.labels import is_number, iter_lines, parse_line, record_problems
@@ -88,23 +88,6 @@ Add = Callable[..., None]
 def json_text(value: Any) -> str:
     """A value as it is written in JSON (for messages)."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type name of a value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _has_type(value: Any, t: str) -> bool:

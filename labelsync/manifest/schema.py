@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from labelsync.diagnostics import Diagnostic
+from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.manifest.load import Document, JsonPath
 from labelsync.manifest.model import Manifest
 
@@ -86,22 +86,15 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
+_TYPE_NAMES = {"null": "null (an empty value)", "array": "list", "object": "mapping"}
+
+
 def _type_name(value: Any) -> str:
-    if value is None:
-        return "null (an empty value)"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return type(value).__name__
+    """What a YAML value is, in the words of the messages (``mapping``, ``list``, ...)."""
+    if not isinstance(value, (type(None), bool, int, float, str, list, dict)):
+        return type(value).__name__
+    name = json_type(value)
+    return _TYPE_NAMES.get(name, name)
 
 
 _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",

@@ -13,12 +13,26 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from labelsync.engine.events import ApplyEvents
+from labelsync.errors import StalePlanError
 from labelsync.plan.model import DatasetPlan
 from labelsync.state import Desired, Live
 
 DEFAULT_JOBS = 32
 """Concurrent uploads unless ``--jobs`` says otherwise: on a 20 ms round trip, 32 small
 uploads in flight keep a 2-core machine busy (benchmarks/README.md); more adds little."""
+
+
+def stale_plan(plan: DatasetPlan, current: str | None) -> StalePlanError:
+    """The error for a dataset whose branch moved from the plan's base to ``current``."""
+
+    def short(revision: str | None) -> str:
+        return "nothing (no dataset)" if revision is None else revision[:12]
+
+    return StalePlanError(
+        f"plan is stale: dataset '{plan.name}' branch '{plan.branch}' moved from "
+        f"{short(plan.base)} to {short(current)} since the plan was made",
+        hint="run `labelsync plan` again and review the new plan",
+    )
 
 
 @dataclass(frozen=True)

@@ -86,11 +86,11 @@ class Answer:
     content: bytes
 
     def header(self, name: str) -> str | None:
-        return next((value for key, value in self.headers if key == name), None)
+        return _value(self.headers, name) or None
 
     def response(self) -> httpx.Response:
         """The answer as an ``httpx.Response`` (for :func:`raise_for_api`)."""
-        return httpx.Response(self.status, headers=self.headers, content=self.content, request=httpx.Request("POST", self.url))
+        return httpx.Response(self.status, headers=self.headers, content=self.content, request=_request(self.url))
 
 
 class _Stale(Exception):

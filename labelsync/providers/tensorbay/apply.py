@@ -19,7 +19,7 @@ from typing import Any
 from labelsync.engine.events import ApplyEvents
 from labelsync.errors import AuthError, ConflictError, NotFoundError, StalePlanError
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
-from labelsync.providers.base import ApplyOptions, ApplyResult
+from labelsync.providers.base import ApplyOptions, ApplyResult, stale_plan
 from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object, digest_trailer, live_items
 from labelsync.providers.tensorbay.lock import DraftLock
@@ -42,16 +42,10 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
     draft = lock.acquire()
     # Holding the draft, the branch cannot move any more: check it has not moved since the
     # plan (another apply may have committed between this run's plan and its lock).
-    branch = client.find_branch(dataset_id, plan.branch)
-    head = str(branch["commitId"]) if branch and branch.get("commitId") not in (None, ROOT_COMMIT) else None
+    head = client.branch_head(dataset_id, plan.branch)
     if head != plan.base:
         lock.abandon()
-        raise StalePlanError(
-            f"plan is stale: dataset '{plan.name}' branch '{plan.branch}' moved from "
-            f"{(plan.base or 'nothing')[:12]} to {(head or 'nothing')[:12]} since the plan was made "
-            "(another labelsync apply may have committed first)",
-            hint="run `labelsync plan` again and review the new plan",
-        )
+        raise stale_plan(plan, head)
     messages: list[str] = []
     committed = False
     try:
@@ -179,7 +173,7 @@ def _files(
         events.phase(segment, "files")
         n, b = upload_segment(
             client, dataset_id, draft, segment, jobs,
-            root=options.root, remote_blobs=remote_blobs, jobs=options.jobs, events=events, pool=pool,
+            root=options.root, remote_blobs=remote_blobs, events=events, pool=pool,
         )
         files += n
         total += b

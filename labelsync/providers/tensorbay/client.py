@@ -74,10 +74,9 @@ class TensorBayClient:
 
     @property
     def storage(self) -> httpx.Client:
-        """This thread's storage client: no token, and its own connection pool.
-
-        One pool per upload thread, because httpcore's pool serialises every request and
-        response close on one lock, which many upload threads turn into the bottleneck.
+        """This thread's storage client (downloads, and uploads behind a proxy): no token, and
+        its own connection pool, because httpcore's pool serialises every request and
+        response close on one lock, which many threads turn into the bottleneck.
         """
         client = getattr(self._local, "storage", None)
         if client is None:
@@ -158,6 +157,20 @@ class TensorBayClient:
             if entry.get("name") == name:
                 return dict(entry)
         return None
+
+    def branch_head(self, dataset_id: str, branch: str) -> str | None:
+        """The head commit of ``branch``; None before its first commit or when it is missing.
+
+        A dataset's default branch may be absent from the branch list until its first
+        commit; the dataset's own ``commitId`` stands for it then.
+        """
+        found = self.find_branch(dataset_id, branch)
+        if found is not None:
+            commit = found.get("commitId")
+        else:
+            info = self.get_dataset(dataset_id)
+            commit = info.get("commitId") if branch == info.get("defaultBranch", "main") else None
+        return None if commit in (None, ROOT_COMMIT) else str(commit)
 
     def open_drafts(self, dataset_id: str, branch: str) -> list[dict[str, Any]]:
         return self.list_all(f"datasets/{dataset_id}/drafts", "drafts", what="list drafts", params={"status": "OPEN", "branchName": branch})

@@ -3,8 +3,8 @@
 For one segment of one draft:
 
 1. every distinct blob (file or mask, by SHA-1) that a planned file needs and that the
-   remote does not already hold is read from disk and POSTed to storage, ``jobs`` at a
-   time (:meth:`TensorBayClient.upload_object`), with one upload policy reused until
+   remote does not already hold is read from disk and POSTed to storage, ``--jobs`` at a
+   time (:meth:`TensorBayClient.upload_objects`), with one upload policy reused until
    shortly before it expires (§6.2);
 2. as soon as all blobs of a file are stored, its callback object joins the pending batch;
    a full batch (the server's ``multipleUploadLimit``) is sent with ``multi/callback`` while
@@ -99,7 +99,6 @@ def upload_segment(
     *,
     root: Path,
     remote_blobs: set[str],
-    jobs: int,
     events: ApplyEvents,
     pool: ThreadPoolExecutor,
 ) -> tuple[int, int]:
