@@ -1,0 +1,154 @@
+"""The provider contract: what a platform tells the core about itself.
+
+A provider is one folder, ``labelsync/providers/<name>/``, whose ``spec.py`` defines one
+:class:`ProviderSpec`, listed in :mod:`labelsync.providers.registry`. The core (manifest,
+desired state, plan, engine, cli, github) decides everything provider-specific through that
+spec and never names a provider:
+
+* :attr:`ProviderSpec.settings_model` validates the manifest's ``spec.<name>:`` block (the
+  JSON Schema is generated from it) and turns it into the desired ``kind``, ``branch``,
+  ``settings`` and ``notes`` of :class:`labelsync.state.Dataset`;
+* :class:`Capabilities` decide the generic behaviour: whether a plan can be proven a no-op
+  by a recorded digest (``versioned``), whether content changes in place or needs a replace
+  (``content_mutable``), which label types a catalog may hold, and so on;
+* ``connect``, ``emulator`` and ``check`` are import paths (``"module:attribute"``) so that
+  reading a manifest never imports a provider's HTTP client or its emulator.
+
+This module is pure: dataclasses and pydantic models, no I/O.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+JSON = Any
+
+ALL_LABEL_TYPES = frozenset(
+    {
+        "CLASSIFICATION", "BOX2D", "BOX3D", "POLYGON", "MULTI_POLYGON", "RLE", "POLYLINE2D", "MULTI_POLYLINE2D",
+        "KEYPOINTS2D", "SENTENCE", "SEMANTIC_MASK", "INSTANCE_MASK", "PANOPTIC_MASK",
+    }
+)
+"""Every label type of labelsync's label JSON (TensorBay's, ``docs/labels.md``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform can do; the differ, engine and CLI branch on these, never on names.
+
+    ``versioned``: the platform keeps immutable revisions (commits on a branch). Apply opens
+    a draft and commits once, the commit records the desired digest, and a plan whose digest
+    equals the recorded one is a no-op proven in O(1) requests. Plans name the branch.
+
+    ``content_mutable``: files can be added, replaced and deleted, and the catalog changed,
+    in place. When False, any change but labels is one ``replace`` of the whole dataset,
+    which needs ``allowReplace`` (and is never done to a protected dataset).
+
+    ``deletes_labels``: a label removed locally can be removed remotely. When False the
+    plan notes that removed labels stay.
+
+    ``renames_in_place``: a category rename moves its labels without re-sending files.
+
+    ``shardable``: one apply can be split over machines (``apply --prepare/--shard``).
+
+    ``fusion``: segments may declare sensors and frames.
+
+    ``label_types``: the catalog types this platform can hold; others are validation
+    errors that name the provider.
+    """
+
+    versioned: bool = False
+    content_mutable: bool = True
+    deletes_labels: bool = True
+    renames_in_place: bool = False
+    shardable: bool = False
+    fusion: bool = False
+    label_types: frozenset[str] = ALL_LABEL_TYPES
+
+
+class ProviderSettings(BaseModel):
+    """Base of a provider's ``spec.<name>:`` block; subclasses add the provider's fields.
+
+    The defaults of every method describe a provider with no settings. A subclass overrides
+    what it has. Values equal to the provider's default are left out of :meth:`settings_json`
+    and :meth:`notes_json`, so desired and live compare equal.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=to_camel,
+        use_attribute_docstrings=True,
+    )
+
+    default_kind: ClassVar[str] = "normal"
+
+    def dataset_kind(self) -> str:
+        """The dataset's kind (``Dataset.kind``), e.g. ``normal``/``fusion`` or ``images``."""
+        return self.default_kind
+
+    def is_fusion(self) -> bool:
+        """True when the dataset's segments group files into frames with sensors."""
+        return False
+
+    def branch_name(self) -> str | None:
+        """The branch a versioned provider writes to (``None``: unversioned)."""
+        return None
+
+    def settings_json(self) -> dict[str, JSON]:
+        """The dataset settings the differ compares as a whole (defaults left out)."""
+        return {}
+
+    def notes_json(self) -> dict[str, JSON]:
+        """The dataset notes as the server returns them (``{}`` when the provider has none)."""
+        return {}
+
+
+class RemoteSettings(BaseModel):
+    """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=to_camel,
+        use_attribute_docstrings=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """Everything the core knows about one provider.
+
+    ``name`` is the value of ``provider:`` in ``labelsync.yaml`` and the key of the
+    manifest's ``spec.<name>:`` block. ``token_env`` is the default environment variable of
+    the token. ``connect`` is ``"module:function"`` of ``connect(remote, url, token, *,
+    jobs) -> Provider``; ``emulator`` the ``"module:function"`` of ``create_app(state_dir,
+    *, tokens) -> ASGI app`` (``None`` when the provider has no emulator: its remotes need a
+    real url). ``check`` is ``"module:function"`` of ``check(doc, manifest, block) ->
+    list[Diagnostic]``, the provider's own semantic rules. ``status_facts`` names, in order,
+    the ``Live.info`` keys ``labelsync status`` shows, with their labels.
+    """
+
+    name: str
+    title: str
+    token_env: str
+    capabilities: Capabilities
+    settings_model: type[ProviderSettings]
+    connect: str
+    remote_model: type[RemoteSettings] = RemoteSettings
+    emulator: str | None = None
+    check: str | None = None
+    status_facts: Mapping[str, str] = field(default_factory=dict)
+    local_remote_defaults: Mapping[str, JSON] = field(default_factory=dict)
+    """Remote settings a local (embedded-emulator) remote gets when the file leaves them out."""
+
+    def load(self, attribute: str) -> Callable[..., Any]:
+        """Import one of the ``"module:function"`` attributes (``connect``, ``emulator``, ``check``)."""
+        target = getattr(self, attribute)
+        if not target:
+            raise LookupError(f"provider {self.name!r} has no {attribute}")
+        module, _, name = str(target).partition(":")
+        return getattr(importlib.import_module(module), name)
+

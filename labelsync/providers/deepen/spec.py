@@ -1,0 +1,90 @@
+"""The Deepen provider's spec: its ``spec.deepen:`` block, capabilities and defaults.
+
+A Deepen dataset is a labelling job created with its data and its labelling profile, and
+neither can change afterwards, so ``content_mutable`` is False: a data or catalog change is
+a replace that needs ``allowReplace``. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, WithJsonSchema
+
+from labelsync.providers.contract import Capabilities, ProviderSettings, ProviderSpec, RemoteSettings
+
+DEFAULT_LABELLING_MODE = "frame_by_frame"
+LABEL_TYPES = frozenset({"BOX2D", "POLYGON", "POLYLINE2D", "KEYPOINTS2D", "CLASSIFICATION", "BOX3D"})
+
+
+class PipelineStage(ProviderSettings):
+    """A Deepen pipeline stage, e.g. ``{stage: Labelling, canEdit: true}``."""
+
+    stage: Annotated[str, Field(min_length=1)]
+    can_edit: bool = True
+
+
+DEFAULT_PIPELINE: tuple[PipelineStage, ...] = (
+    PipelineStage(stage="Labelling", can_edit=True),
+    PipelineStage(stage="QA", can_edit=False),
+)
+
+
+class DeepenSettings(ProviderSettings):
+    """``spec.deepen:``: the dataset type and the labelling job's settings."""
+
+    default_kind = "images"
+
+    dataset_type: Literal["images", "video", "3d"] = "images"
+    dataset_format: Literal["json", "default"] | None = None
+    """``datasetType: 3d`` only."""
+    labelling_mode: Literal["frame_by_frame", "label_by_label"] | None = None
+    """Default ``frame_by_frame``."""
+    pipeline: list[PipelineStage] | None = None
+    """Default ``[{stage: Labelling, canEdit: true}, {stage: QA, canEdit: false}]``."""
+    instructions: str | None = None
+    """Labelling instructions shown to labellers."""
+    fps: Annotated[int | float, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})] | None = None
+    """``datasetType: video``: frames per second."""
+    tags: list[str] | None = None
+
+    def dataset_kind(self) -> str:
+        return self.dataset_type
+
+    def is_fusion(self) -> bool:
+        return self.dataset_type == "3d"
+
+    def settings_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"dataset_type": self.dataset_type}
+        if self.dataset_format is not None:
+            out["dataset_format"] = self.dataset_format
+        if self.labelling_mode is not None and self.labelling_mode != DEFAULT_LABELLING_MODE:
+            out["labelling_mode"] = self.labelling_mode
+        if self.pipeline is not None and tuple(self.pipeline) != DEFAULT_PIPELINE:
+            out["pipeline"] = [{"stage_id": s.stage, "can_edit": s.can_edit} for s in self.pipeline]
+        if self.instructions:
+            out["instructions"] = self.instructions
+        if self.fps is not None:
+            out["fps"] = self.fps
+        if self.tags:
+            out["tags"] = list(self.tags)
+        return out
+
+
+class DeepenRemote(RemoteSettings):
+    """The Deepen keys of a remote: the client (workspace) id used in every URL."""
+
+    client_id: Annotated[str, Field(min_length=1)] | None = None
+
+
+SPEC = ProviderSpec(
+    name="deepen",
+    title="Deepen",
+    token_env="DEEPEN_API_TOKEN",
+    capabilities=Capabilities(content_mutable=False, deletes_labels=False, fusion=True, label_types=LABEL_TYPES),
+    settings_model=DeepenSettings,
+    remote_model=DeepenRemote,
+    connect="labelsync.providers.deepen:connect",
+    emulator="labelsync.emulator.deepen:create_app",
+    local_remote_defaults={"clientId": "local"},
+)

@@ -1,0 +1,63 @@
+"""The TensorBay provider's spec: its ``spec.tensorbay:`` block, capabilities and defaults.
+
+Pure: pydantic models and values, no I/O (the manifest layer imports this module).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from labelsync.providers.contract import Capabilities, ProviderSettings, ProviderSpec
+
+DEFAULT_BRANCH = "main"
+
+
+class Notes(ProviderSettings):
+    """TensorBay dataset notes (``api/tensorbay.md`` §3.6)."""
+
+    is_continuous: bool | None = None
+    bin_point_cloud_fields: list[str] | None = None
+
+
+class TensorBaySettings(ProviderSettings):
+    """``spec.tensorbay:``: the dataset type, alias, branch and notes."""
+
+    type: Literal["normal", "fusion"] = "normal"
+    """``normal`` (default) or ``fusion`` (sensors and frames)."""
+    alias: str | None = None
+    """The dataset's display alias."""
+    branch: Annotated[str, Field(min_length=1)] = DEFAULT_BRANCH
+    """The branch to commit to."""
+    notes: Notes | None = None
+
+    def dataset_kind(self) -> str:
+        return self.type
+
+    def is_fusion(self) -> bool:
+        return self.type == "fusion"
+
+    def branch_name(self) -> str:
+        return self.branch
+
+    def settings_json(self) -> dict[str, Any]:
+        return {"alias": self.alias} if self.alias else {}
+
+    def notes_json(self) -> dict[str, Any]:
+        notes = self.notes
+        return {
+            "isContinuous": bool(notes.is_continuous) if notes else False,
+            "binPointCloudFields": list(notes.bin_point_cloud_fields) if notes and notes.bin_point_cloud_fields else None,
+        }
+
+
+SPEC = ProviderSpec(
+    name="tensorbay",
+    title="TensorBay",
+    token_env="TENSORBAY_ACCESS_KEY",
+    capabilities=Capabilities(versioned=True, content_mutable=True, shardable=True, fusion=True, renames_in_place=False),
+    settings_model=TensorBaySettings,
+    connect="labelsync.providers.tensorbay:connect",
+    emulator="labelsync.emulator.tensorbay:create_app",
+)
