@@ -241,7 +241,7 @@ def write_repo(root: Path, url: str, name: str, data_rel: str = "data") -> Path:
         "metadata": {"name": name},
         "spec": {
             "remote": "default",
-            "type": "normal",
+            "tensorbay": {"type": "normal"},
             "segments": [{"name": "train", "data": {"path": data_rel}, "labels": {"path": "labels.jsonl"}}],
         },
     }

@@ -2,23 +2,17 @@
 
 :func:`resolve_desired` turns each validated manifest into a :class:`~labelsync.state.Desired`:
 
-* ``Dataset``: ``name`` from ``metadata.name``; ``provider`` from ``spec.provider``, else the
-  remote's provider, else ``deepen`` when ``datasetType`` is set and ``tensorbay`` otherwise;
-  ``kind`` is ``spec.type`` (default ``normal``) for tensorbay and ``datasetType`` for deepen;
-  ``branch`` defaults to ``main``; ``catalog`` is :func:`~labelsync.manifest.model.catalog_json`.
-* ``settings``: tensorbay ``{"alias"}`` when an alias is set (the dataset ``description`` is
-  not stored by TensorBay, so it is not compared); deepen ``dataset_type`` and, when set,
-  ``dataset_format``, ``instructions``, ``fps``, ``tags``, plus ``labelling_mode`` and
-  ``pipeline`` (``[{"stage_id", "can_edit"}]``, the Deepen wire form) when they differ from
-  the defaults (``frame_by_frame``; Labelling then QA).
-* ``notes`` (tensorbay): both keys, as the server returns them:
-  ``{"isContinuous": bool, "binPointCloudFields": [..] | null}``; deepen: ``{}``.
+* ``Dataset``: ``name`` from ``metadata.name``; ``provider`` as
+  :func:`~labelsync.manifest.semantic.provider_of` decides (the remote's); ``kind``,
+  ``branch``, ``settings`` and ``notes`` from the provider's block (``spec.<provider>``, see
+  :class:`~labelsync.providers.contract.ProviderSettings`); ``catalog`` is
+  :func:`~labelsync.manifest.model.catalog_json`.
 * Each segment's items come from scanning ``data`` (see :mod:`labelsync.local.scan`), with
   checksums from the hash cache, and the label of the line of ``labels`` with the same
   remote path (``{}`` when none). A label is held as it will be *sent*: each mask entry
   ``{"path", "info"?}`` becomes ``{"checksum", "fileSize", "info"?}`` and the mask file is
   in :attr:`~labelsync.state.Item.masks` (blob and absolute source path).
-* Fusion segments (tensorbay ``type: fusion``) group files into frames
+* Segments of a dataset whose block ``groups_frames()`` group files into frames
   (:mod:`labelsync.local.frames`): each item gets ``frame_id`` and ``sensor_name``, and the
   frame's timestamp when a timestamps file is given; a line's own ``timestamp`` wins.
 * ``Policy`` from ``prune``/``protect``/``allowReplace``; ``digest`` is
@@ -52,10 +46,10 @@ from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
 from labelsync.local.labels import LabelRecord, read_labels, read_text
 from labelsync.local.paths import resolve_inside
 from labelsync.local.scan import LocalFile, Scans, stat_file
-from labelsync.manifest.model import DEFAULT_PIPELINE, Manifest, catalog_json, sensor_json
+from labelsync.manifest.model import Manifest, catalog_json, sensor_json
+from labelsync.manifest.semantic import provider_of
+from labelsync.providers.registry import DEFAULT_PROVIDER
 from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
-
-DEFAULT_LABELLING_MODE = "frame_by_frame"
 
 
 def _unpack(entry: Any) -> tuple[Manifest, Path, str, str | None]:
@@ -80,50 +74,6 @@ def _unpack(entry: Any) -> tuple[Manifest, Path, str, str | None]:
                 display = getattr(entry, "display", None) or value
                 return manifest, Path(value), f"{display}:{line}", provider
     raise TypeError(f"resolve_desired: cannot read a manifest and its file from {type(entry).__name__}")
-
-
-def provider_for(manifest: Manifest, remotes: Mapping[str, Any] | None) -> str:
-    """The provider of a manifest (see the module docstring)."""
-    spec = manifest.spec
-    if spec.provider is not None:
-        return spec.provider
-    if remotes is not None and spec.remote in remotes:
-        return str(remotes[spec.remote].provider)
-    return "deepen" if spec.dataset_type is not None else "tensorbay"
-
-
-def settings_for(manifest: Manifest, provider: str) -> dict[str, Any]:
-    """The provider settings of a dataset, defaults left out (see the module docstring)."""
-    spec = manifest.spec
-    if provider != "deepen":
-        return {"alias": spec.alias} if spec.alias else {}
-    out: dict[str, Any] = {"dataset_type": spec.dataset_type}
-    if spec.dataset_format is not None:
-        out["dataset_format"] = spec.dataset_format
-    if spec.labelling_mode is not None and spec.labelling_mode != DEFAULT_LABELLING_MODE:
-        out["labelling_mode"] = spec.labelling_mode
-    if spec.pipeline is not None and tuple(spec.pipeline) != DEFAULT_PIPELINE:
-        out["pipeline"] = [{"stage_id": s.stage, "can_edit": s.can_edit} for s in spec.pipeline]
-    if spec.instructions:
-        out["instructions"] = spec.instructions
-    if spec.fps is not None:
-        out["fps"] = spec.fps
-    if spec.tags:
-        out["tags"] = list(spec.tags)
-    return out
-
-
-def notes_for(manifest: Manifest, provider: str) -> dict[str, Any]:
-    """TensorBay notes with both keys (as ``GET notes`` returns them); ``{}`` for deepen."""
-    if provider != "tensorbay":
-        return {}
-    notes = manifest.spec.notes
-    return {
-        "isContinuous": bool(notes.is_continuous) if notes else False,
-        "binPointCloudFields": list(notes.bin_point_cloud_fields)
-        if notes and notes.bin_point_cloud_fields
-        else None,
-    }
 
 
 class _SegmentPlan:
@@ -218,7 +168,7 @@ def resolve_dataset(
     *,
     cache: HashCache,
     jobs: int = 4,
-    provider: str = "tensorbay",
+    provider: str = DEFAULT_PROVIDER,
     where: str = "",
     scans: Scans | None = None,
 ) -> Desired:
@@ -226,7 +176,8 @@ def resolve_dataset(
     started_ns = time.time_ns()  # before any file is read: the racy window is measured from here
     spec = manifest.spec
     base = manifest_file.resolve().parent
-    fusion = provider == "tensorbay" and spec.type == "fusion"
+    block = spec.block(provider)
+    fusion = block.groups_frames()
     scans = scans or Scans()
     plans = [_segment_plan(manifest, i, base, root, fusion, scans) for i in range(len(spec.segments))]
     items_of = functools.cache(lambda: _resolve_items(plans, cache, jobs))
@@ -242,15 +193,14 @@ def resolve_dataset(
         )
         for sp in plans
     }
-    kind = (spec.dataset_type or "images") if provider == "deepen" else (spec.type or "normal")
     dataset = Dataset(
         name=manifest.metadata.name,
         provider=provider,
-        kind=kind,
+        kind=block.dataset_kind(),
         remote=spec.remote,
-        branch=spec.branch or "main",
-        settings=settings_for(manifest, provider),
-        notes=notes_for(manifest, provider),
+        branch=block.branch_name() or "",
+        settings=block.settings_json(),
+        notes=block.notes_json(),
         catalog=catalog_json(manifest),
         segments=segments,
     )
@@ -397,7 +347,7 @@ def resolve_desired(
     out: list[Desired] = []
     for entry in manifests:
         manifest, file, where, provider = _unpack(entry)
-        provider = provider or provider_for(manifest, remotes)
+        provider = provider or provider_of(manifest, remotes) or DEFAULT_PROVIDER
         out.append(
             resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where, scans=scans)
         )

@@ -57,8 +57,7 @@ def repo(tmp_path: Path) -> Path:
 def normal_spec(**extra: Any) -> dict[str, Any]:
     return {
         "catalog": CATALOG,
-        "alias": "City",
-        "notes": {"isContinuous": True},
+        "tensorbay": {"alias": "City", "notes": {"isContinuous": True}},
         "prune": True,
         "segments": [{"name": "day", "description": "Day", "data": {"path": "../data/day", "include": ["**/*.jpg"]},
                       "labels": {"path": "../labels/day.jsonl"}}],
@@ -106,9 +105,9 @@ def test_digest_is_stable_and_tracks_content(repo: Path) -> None:
 
 
 def test_deepen_dataset_settings(repo: Path) -> None:
-    spec = normal_spec(datasetType="images", labellingMode="label_by_label", tags=["t"],
-                       pipeline=[{"stage": "Labelling", "canEdit": True}])
-    del spec["alias"], spec["notes"]
+    spec = normal_spec(deepen={"datasetType": "images", "labellingMode": "label_by_label", "tags": ["t"],
+                               "pipeline": [{"stage": "Labelling", "canEdit": True}]})
+    del spec["tensorbay"]
     [d] = resolve(repo, manifest(spec), remotes={})
     assert (d.dataset.provider, d.dataset.kind) == ("deepen", "images")
     assert d.dataset.settings == {
@@ -125,7 +124,7 @@ def test_fusion_dataset(repo: Path) -> None:
     write(repo / "fusion" / "ts.json", '{"0001": 1700000000.0, "0002": 1700000000.1}')
     write(repo / "labels" / "fusion.jsonl", json.dumps({"remotePath": "lidar/0002.pcd", "label": {}, "timestamp": 5}) + "\n")
     spec = {
-        "type": "fusion",
+        "tensorbay": {"type": "fusion"},
         "segments": [{
             "name": "day",
             "sensors": [{"name": "cam", "type": "CAMERA"}, {"name": "lidar", "type": "LIDAR"}],
@@ -151,7 +150,7 @@ def test_fusion_dataset(repo: Path) -> None:
 
 def test_fusion_frame_missing_a_sensor_is_an_error(repo: Path) -> None:
     write(repo / "fusion" / "cam" / "0001.jpg", "c")
-    spec = {"type": "fusion", "segments": [{"name": "day", "sensors": [{"name": "cam", "type": "CAMERA"}, {"name": "lidar", "type": "LIDAR"}],
+    spec = {"tensorbay": {"type": "fusion"}, "segments": [{"name": "day", "sensors": [{"name": "cam", "type": "CAMERA"}, {"name": "lidar", "type": "LIDAR"}],
                                              "data": {"path": "../fusion"}}]}
     with pytest.raises(LocalDataError, match="frame '0001' has no file for sensor 'lidar'"):
         resolve(repo, manifest(spec))
@@ -259,7 +258,7 @@ def test_any_change_to_an_input_is_seen(repo: Path, change: Any) -> None:
 def test_a_manifest_change_is_seen(repo: Path) -> None:
     age(repo)
     [before] = resolve(repo, manifest(normal_spec()))
-    [after] = resolve(repo, manifest(normal_spec(alias="Town")))
+    [after] = resolve(repo, manifest(normal_spec(tensorbay={"alias": "Town"})))
     assert after.digest != before.digest
 
 

@@ -6,8 +6,7 @@ Public API:
   :class:`~labelsync.errors.ManifestError` listing every problem.
 * :func:`validate_paths` -- every problem (diagnostics), for ``labelsync validate``.
 * the models (:mod:`labelsync.manifest.model`), :func:`catalog_json`, :func:`sensor_json`,
-  the remotes (:func:`find_root`, :func:`load_remotes`, :class:`Remote`) and the Deepen
-  mapping (:data:`DEEPEN_FEATURES`, :func:`labelling_profile`).
+  and the remotes (:func:`find_root`, :func:`load_remotes`, :class:`Remote`).
 
 Pure core: reads files and the environment, never the network.
 """
@@ -19,13 +18,11 @@ from pathlib import Path
 
 from labelsync.diagnostics import Diagnostic, has_errors
 from labelsync.errors import ManifestError
-from labelsync.manifest.deepen_mapping import DEEPEN_FEATURES, labelling_profile
 from labelsync.manifest.model import Catalog, Manifest, Segment, Sensor, Spec, catalog_json, sensor_json
 from labelsync.manifest.remotes import Remote, find_root, load_remotes
 from labelsync.manifest.validate import LoadedManifest, ManifestSet, run
 
 __all__ = [
-    "DEEPEN_FEATURES",
     "Catalog",
     "LoadedManifest",
     "Manifest",
@@ -36,7 +33,6 @@ __all__ = [
     "Spec",
     "catalog_json",
     "find_root",
-    "labelling_profile",
     "load_manifests",
     "load_remotes",
     "sensor_json",

@@ -41,32 +41,42 @@ def _declared(
 
 
 def check_local(
-    doc: Document, manifest: Manifest, manifest_file: Path, root: Path, scans: local_scan.Scans | None = None
+    doc: Document,
+    manifest: Manifest,
+    manifest_file: Path,
+    root: Path,
+    scans: local_scan.Scans | None = None,
+    *,
+    frames: bool = False,
 ) -> list[Diagnostic]:
     """Every local-data problem of ``manifest`` (declared in ``manifest_file`` under ``root``).
 
     Per segment: ``data.path`` is a directory inside the repository (not absolute, no ``..``
     escape, no symlink leading out), and its files can be listed; ``labels.path`` and
     ``frames.timestamps`` are files inside the repository; the label file agrees with the
-    catalog and labels only files the data selection yields; fusion frames are complete.
+    catalog and labels only files the data selection yields; when ``frames`` (the
+    provider groups files into frames), the frames are complete.
     """
     out: list[Diagnostic] = []
     base = manifest_file.resolve().parent
     catalog = catalog_json(manifest)
     for i, seg in enumerate(manifest.spec.segments):
-        out += _check_segment(doc, manifest, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans())
+        out += _check_segment(
+            doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(), frames=frames
+        )
     return out
 
 
 def _check_segment(
     doc: Document,
-    manifest: Manifest,
     seg: Segment,
     here: JsonPath,
     base: Path,
     root: Path,
     catalog: dict[str, Any],
     scans: local_scan.Scans,
+    *,
+    frames: bool,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
@@ -105,7 +115,7 @@ def _check_segment(
                 out += check_labels(label_file, catalog, known, root=root, display=_display(label_file))
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
-    if manifest.spec.type == "fusion" and seg.sensors and scanned is not None:
+    if frames and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
     return out
 

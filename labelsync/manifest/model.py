@@ -5,7 +5,7 @@ A manifest is one YAML document::
     apiVersion: labelsync/v1
     kind: Dataset
     metadata: {name: city-driving}
-    spec: {remote: default, type: fusion, catalog: {...}, segments: [...]}
+    spec: {remote: default, catalog: {...}, segments: [...], tensorbay: {type: fusion}}
 
 Conventions (the contract with ``labelsync.local`` and ``labelsync.desired``):
 
@@ -18,10 +18,10 @@ Conventions (the contract with ``labelsync.local`` and ``labelsync.desired``):
 * Paths (``data.path``, ``labels.path``, ``frames.timestamps``) are strings, relative to the
   directory of the manifest file, with ``/`` separators; they are checked (no absolute
   paths, no ``..`` escapes, inside the repository) by :mod:`labelsync.manifest.semantic`.
-* Fields that only one provider understands (``type``, ``branch``, ``notes``, ``alias`` for
-  tensorbay; ``datasetType``, ``datasetFormat``, ``labellingMode``, ``pipeline``,
-  ``instructions``, ``fps``, ``tags`` for deepen) are optional here; using one with the other
-  provider is a semantic error naming the provider.
+* Settings that only one provider understands live in that provider's block,
+  ``spec.<provider>:``, validated by the provider's settings model (one optional block per
+  registered provider, so the JSON Schema lists them all); a block for another provider
+  than the remote's is a semantic error.
 * :func:`catalog_json` and :func:`sensor_json` give the TensorBay JSON (``api/tensorbay.md``
   §4.1 and §5.1), the form :mod:`labelsync.state` holds.
 """
@@ -30,8 +30,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from pydantic.alias_generators import to_camel
+
+from labelsync.providers.contract import ProviderSettings
+from labelsync.providers.registry import PROVIDERS
 
 API_VERSION = "labelsync/v1"
 KIND = "Dataset"
@@ -45,7 +48,16 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 AttributeType = Literal["boolean", "integer", "number", "string", "array", "null", "instance"]
-Provider = Literal["tensorbay", "deepen"]
+
+
+def _registered(name: str) -> str:
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown provider {name!r}; one of {', '.join(PROVIDERS)}")
+    return name
+
+
+ProviderName = Annotated[str, AfterValidator(_registered), WithJsonSchema({"type": "string", "enum": list(PROVIDERS)})]
+"""A registered provider's name (:data:`labelsync.providers.registry.PROVIDERS`)."""
 
 
 class _Model(BaseModel):
@@ -357,59 +369,32 @@ class Segment(_Model):
 # --------------------------------------------------------------------------- dataset
 
 
-class Notes(_Model):
-    """TensorBay dataset notes."""
-
-    is_continuous: bool = False
-    """Data items are a continuous sequence (video-like)."""
-    bin_point_cloud_fields: list[str] | None = None
-    """Field names of ``.bin`` point clouds, e.g. ``[X, Y, Z, Intensity]``."""
-
-
-class PipelineStage(_Model):
-    """A Deepen pipeline stage, e.g. ``{stage: Labelling, canEdit: true}``."""
-
-    stage: Annotated[str, Field(min_length=1)]
-    can_edit: bool = True
-
-
 class Metadata(_Model):
     name: Name
     """The remote dataset's name; unique per remote."""
 
 
-class Spec(_Model):
-    """What the dataset should be: its remote, settings, label catalog and segments."""
+def _provider_blocks() -> type[BaseModel]:
+    """A base model with one optional ``spec.<provider>:`` block per registered provider."""
+    fields: dict[str, Any] = {
+        name: (spec.settings_model | None, Field(None, description=f"{spec.title} settings (only for {name} remotes)."))
+        for name, spec in PROVIDERS.items()
+    }
+    return create_model("ProviderBlocks", __base__=_Model, **fields)
+
+
+class Spec(_provider_blocks()):  # type: ignore[misc]
+    """What the dataset should be: its remote, label catalog, segments and policy.
+
+    Settings that only one provider understands live in that provider's block
+    (``spec.<provider>:``, see :mod:`labelsync.providers.registry`); :meth:`block` reads it.
+    """
 
     remote: Annotated[str, Field(min_length=1)] = "default"
-    """A remote named in ``labelsync.yaml`` (or a built-in one: ``default``, ``tensorbay``, ``deepen``)."""
-    provider: Provider | None = None
+    """A remote named in ``labelsync.yaml`` (or a built-in one, see ``labelsync.yaml`` docs)."""
+    provider: ProviderName | None = None
     """Optional; when given it must agree with the remote's provider."""
-    # tensorbay
-    type: Literal["normal", "fusion"] | None = None
-    """tensorbay: ``normal`` (default) or ``fusion`` (sensors and frames)."""
     description: str | None = None
-    alias: str | None = None
-    """tensorbay: the dataset's display alias."""
-    branch: Annotated[str, Field(min_length=1)] | None = None
-    """tensorbay: the branch to commit to (default ``main``)."""
-    notes: Notes | None = None
-    # deepen
-    dataset_type: Literal["images", "video", "3d"] | None = None
-    """deepen: required for deepen datasets."""
-    dataset_format: Literal["json", "default"] | None = None
-    """deepen, ``datasetType: 3d`` only."""
-    labelling_mode: Literal["frame_by_frame", "label_by_label"] | None = None
-    """deepen: default ``frame_by_frame``."""
-    pipeline: list[PipelineStage] | None = None
-    """deepen: default ``[{stage: Labelling, canEdit: true}, {stage: QA, canEdit: false}]``."""
-    instructions: str | None = None
-    """deepen: labelling instructions shown to labellers."""
-    fps: Annotated[int | float, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0})] | None = None
-    """deepen, ``datasetType: video``: frames per second."""
-    tags: list[str] | None = None
-    """deepen: dataset tags."""
-    # common
     catalog: Catalog | None = None
     segments: list[Segment] = []
     prune: bool = False
@@ -417,7 +402,16 @@ class Spec(_Model):
     protect: bool = False
     """Never delete or replace this dataset, whatever the flags."""
     allow_replace: bool = False
-    """deepen: a data or profile change may delete and re-create the dataset."""
+    """A change the platform cannot make in place may delete and re-create the dataset."""
+
+    def block(self, provider: str) -> ProviderSettings:
+        """The ``spec.<provider>:`` block, or that provider's defaults when it is absent."""
+        value = getattr(self, provider, None)
+        return value if value is not None else PROVIDERS[provider].settings_model()
+
+    def blocks_set(self) -> list[str]:
+        """The providers whose block the manifest gives, in registry order."""
+        return [name for name in PROVIDERS if getattr(self, name, None) is not None]
 
 
 class Manifest(_Model):
@@ -427,12 +421,6 @@ class Manifest(_Model):
     kind: Literal["Dataset"]
     metadata: Metadata
     spec: Spec = Spec()
-
-
-DEFAULT_PIPELINE: tuple[PipelineStage, ...] = (
-    PipelineStage(stage="Labelling", can_edit=True),
-    PipelineStage(stage="QA", can_edit=False),
-)
 
 
 # --------------------------------------------------------------------------- JSON views

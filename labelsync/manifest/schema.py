@@ -27,6 +27,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.manifest.load import Document, JsonPath
 from labelsync.manifest.model import Manifest
+from labelsync.providers.registry import PROVIDERS
 
 SCHEMA_ID = "https://labelsync.dev/schemas/labelsync-v1.schema.json"
 
@@ -125,6 +126,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _provider_setting(key: str) -> str | None:
+    """The provider whose ``spec.<provider>`` block has a field ``key`` (manifests of
+    earlier releases gave these directly under ``spec``), or ``None``."""
+    for name, spec in PROVIDERS.items():
+        fields = spec.settings_model.model_fields
+        if any((f.alias or n) == key for n, f in fields.items()):
+            return name
+    return None
+
+
 def _allowed_keys(schema: dict[str, Any]) -> list[str]:
     return list(schema.get("properties", {}))
 
@@ -156,8 +167,11 @@ def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
         for key in inst:
             if key in allowed or any(re.search(p, key) for p in patterns):
                 continue
+            owner = _provider_setting(key) if path == ("spec",) else None
             if patterns and not allowed:
                 msg = f"invalid key {key!r} (keys must match {' or '.join(patterns)})"
+            elif owner is not None:
+                msg = f"unknown field {key!r}: it is a {owner} setting; move it under spec.{owner}"
             else:
                 msg = f"unknown field {key!r}{did_you_mean(key, allowed)}"
                 if not did_you_mean(key, allowed) and allowed:

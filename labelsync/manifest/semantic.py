@@ -16,12 +16,11 @@ backslashes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from labelsync.diagnostics import Diagnostic
-from labelsync.manifest.deepen_mapping import deepen_feature
 from labelsync.manifest.load import Document, JsonPath
 from labelsync.manifest.model import (
     Attribute,
@@ -29,27 +28,24 @@ from labelsync.manifest.model import (
     Keypoints2DCatalog,
     Manifest,
     MaskCatalog,
-    Polyline2DCatalog,
     SentenceCatalog,
     Spec,
 )
 from labelsync.manifest.remotes import Remote
 from labelsync.manifest.schema import did_you_mean
-
-TENSORBAY_ONLY = ("type", "alias", "branch", "notes")
-DEEPEN_ONLY = ("dataset_type", "dataset_format", "labelling_mode", "pipeline", "instructions", "fps", "tags", "allow_replace")
+from labelsync.providers.registry import PROVIDERS
 
 
-def _alias(name: str) -> str:
-    return str(Spec.model_fields[name].alias or name)
-
-
-def provider_of(manifest: Manifest, remotes: dict[str, Remote]) -> str | None:
-    """The provider a manifest targets: its remote's, else ``spec.provider``, else ``None``."""
-    remote = remotes.get(manifest.spec.remote)
+def provider_of(manifest: Manifest, remotes: Mapping[str, Remote] | None) -> str | None:
+    """The provider a manifest targets: its remote's; else ``spec.provider``; else the one
+    provider whose block it gives; else ``None``. The one place this is decided."""
+    remote = (remotes or {}).get(manifest.spec.remote)
     if remote is not None:
         return remote.provider
-    return manifest.spec.provider
+    if manifest.spec.provider is not None:
+        return str(manifest.spec.provider)
+    blocks = manifest.spec.blocks_set()
+    return blocks[0] if len(blocks) == 1 else None
 
 
 def check_manifest(doc: Document, manifest: Manifest, remotes: dict[str, Remote]) -> list[Diagnostic]:
@@ -75,60 +71,35 @@ def check_manifest(doc: Document, manifest: Manifest, remotes: dict[str, Remote]
         )
     provider = provider_of(manifest, remotes)
     if provider is not None:
-        out += _check_provider_fields(doc, spec, provider)
+        out += _check_provider(doc, manifest, provider)
     if spec.catalog is not None:
-        out += check_catalog(doc, spec.catalog, ("spec", "catalog"), provider=provider, dataset_type=spec.dataset_type)
+        out += check_catalog(doc, spec.catalog, ("spec", "catalog"), provider=provider)
     out += _check_segments(doc, spec, provider)
     return out
 
 
-def _check_provider_fields(doc: Document, spec: Spec, provider: str) -> list[Diagnostic]:
+def _check_provider(doc: Document, manifest: Manifest, provider: str) -> list[Diagnostic]:
+    """Blocks of other providers, then the provider's own rules (its ``check`` hook)."""
     out: list[Diagnostic] = []
-    set_fields = spec.model_fields_set
-    if provider == "deepen":
-        for name in TENSORBAY_ONLY:
-            if name in set_fields:
-                out.append(
-                    doc.diagnostic(
-                        ("spec", _alias(name)), f"field {_alias(name)!r} is tensorbay-only; the remote is a deepen remote",
-                        hint="remove it", key=True,
-                    )
-                )
-        if spec.dataset_type is None:
+    spec = manifest.spec
+    for name in spec.blocks_set():
+        if name != provider:
             out.append(
                 doc.diagnostic(
-                    ("spec",), "deepen datasets need 'datasetType' (images, video or 3d)", hint="add datasetType: images"
+                    ("spec", name), f"'{name}' settings apply to {name} remotes; remote {spec.remote!r} is a {provider} remote",
+                    hint=f"remove spec.{name}, or name a {name} remote", key=True,
                 )
             )
-        if spec.dataset_format is not None and spec.dataset_type != "3d":
-            out.append(
-                doc.diagnostic(("spec", "datasetFormat"), "'datasetFormat' applies only to datasetType: 3d", key=True)
+    provider_spec = PROVIDERS[provider]
+    if spec.allow_replace and provider_spec.capabilities.content_mutable:
+        out.append(
+            doc.diagnostic(
+                ("spec", "allowReplace"), f"allowReplace has no effect: {provider_spec.title} changes datasets in place",
+                hint="remove it", key=True,
             )
-        if spec.fps is not None and spec.dataset_type != "video":
-            out.append(doc.diagnostic(("spec", "fps"), "'fps' applies only to datasetType: video", key=True))
-        stages = [s.stage for s in spec.pipeline or []]
-        for i, stage in enumerate(stages):
-            if stage in stages[:i]:
-                out.append(doc.diagnostic(("spec", "pipeline", i, "stage"), f"duplicate pipeline stage {stage!r}"))
-        if spec.pipeline is not None and not spec.pipeline:
-            out.append(doc.diagnostic(("spec", "pipeline"), "the pipeline needs at least one stage"))
-        if spec.segments and len(spec.segments) > 1:
-            out.append(
-                doc.diagnostic(
-                    ("spec", "segments", 1),
-                    "a deepen dataset holds one segment (all its data is uploaded as one zip)",
-                    hint="make one deepen dataset per segment",
-                )
-            )
-    else:
-        for name in DEEPEN_ONLY:
-            if name in set_fields:
-                out.append(
-                    doc.diagnostic(
-                        ("spec", _alias(name)), f"field {_alias(name)!r} is deepen-only; the remote is a {provider} remote",
-                        hint="remove it", key=True,
-                    )
-                )
+        )
+    if provider_spec.check:
+        out += provider_spec.load("check")(doc, manifest, spec.block(provider))
     return out
 
 
@@ -171,44 +142,20 @@ def _check_attributes(
     return out
 
 
-def check_catalog(
-    doc: Document,
-    catalog: Catalog,
-    base: JsonPath,
-    *,
-    provider: str | None = None,
-    dataset_type: str | None = None,
-) -> list[Diagnostic]:
+def check_catalog(doc: Document, catalog: Catalog, base: JsonPath, *, provider: str | None = None) -> list[Diagnostic]:
     """Problems of a catalog: duplicates, dangling parent categories, provider support."""
     out: list[Diagnostic] = []
+    provider_spec = PROVIDERS.get(provider) if provider is not None else None
     for label_type, sub in catalog.types().items():
         here = base + (label_type,)
-        if provider == "deepen":
-            mapping = deepen_feature(label_type)
-            if mapping.feature is None:
-                out.append(
-                    doc.diagnostic(
-                        here, f"label type {label_type} has no deepen equivalent ({mapping.note})",
-                        hint="remove it or use a tensorbay remote", key=True,
-                    )
+        if provider_spec is not None and label_type not in provider_spec.capabilities.label_types:
+            note = provider_spec.unsupported_notes.get(label_type)
+            out.append(
+                doc.diagnostic(
+                    here, f"label type {label_type} is not supported by {provider_spec.title}{f' ({note})' if note else ''}",
+                    hint=f"remove it, or use a remote whose provider supports {label_type}", key=True,
                 )
-            elif dataset_type is not None and dataset_type not in mapping.dataset_types:
-                out.append(
-                    doc.diagnostic(
-                        here, f"label type {label_type} (deepen {mapping.feature}) needs datasetType {' or '.join(mapping.dataset_types)}",
-                        key=True,
-                    )
-                )
-            if isinstance(sub, Keypoints2DCatalog):
-                for i, kp in enumerate(sub.keypoints):
-                    if kp.number != 1:
-                        out.append(
-                            doc.diagnostic(
-                                here + ("keypoints", i, "number"), "deepen 'point' labels are single points: number must be 1"
-                            )
-                        )
-            if isinstance(sub, Polyline2DCatalog) and sub.is_beizer_curve:
-                out.append(doc.diagnostic(here + ("isBeizerCurve",), "deepen 'lane' labels have no Bézier curves"))
+            )
         categories_list = getattr(sub, "categories", None)
         category_names: set[str] | None = None
         if categories_list is not None:
@@ -251,24 +198,28 @@ _DISTORTION = re.compile(r"^([kp])([1-9][0-9]*)$")
 
 def _check_segments(doc: Document, spec: Spec, provider: str | None) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    # tensorbay fusion datasets and deepen 3d datasets (camera + lidar) have sensors
-    fusion = spec.type == "fusion" or (provider == "deepen" and spec.dataset_type == "3d")
+    block = spec.block(provider) if provider is not None else None
+    sensors_allowed = block is not None and block.has_sensors()
+    frames_allowed = block is not None and block.groups_frames()
     names = [s.name for s in spec.segments]
     for i in _dupes(names):
         out.append(doc.diagnostic(("spec", "segments", i, "name"), f"duplicate segment {names[i]!r}"))
     for i, seg in enumerate(spec.segments):
         here: JsonPath = ("spec", "segments", i)
-        if seg.sensors is not None and not fusion:
+        if seg.sensors is not None and not sensors_allowed:
             out.append(
                 doc.diagnostic(
                     here + ("sensors",), "sensors belong to fusion datasets",
-                    hint="set spec.type: fusion (tensorbay) or datasetType: 3d (deepen), or remove the sensors", key=True,
+                    hint="declare a fusion dataset in the provider's settings (spec.<provider>), or remove the sensors", key=True,
                 )
             )
-        if seg.frames is not None and not fusion:
-            out.append(doc.diagnostic(here + ("frames",), "frames belong to fusion datasets", hint="set spec.type: fusion", key=True))
-        if spec.type == "fusion" and seg.data is not None and not seg.sensors:  # deepen 3d json frames carry no sensors
-            out.append(doc.diagnostic(here, "a fusion segment with data needs sensors", hint="declare its sensors"))
+        if seg.frames is not None and not frames_allowed:
+            out.append(
+                doc.diagnostic(
+                    here + ("frames",), "frames belong to fusion datasets",
+                    hint="declare a fusion dataset in the provider's settings (spec.<provider>)", key=True,
+                )
+            )
         sensor_names = [s.name for s in seg.sensors or []]
         for j in _dupes(sensor_names):
             out.append(doc.diagnostic(here + ("sensors", j, "name"), f"duplicate sensor {sensor_names[j]!r} in segment {seg.name!r}"))

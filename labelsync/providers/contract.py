@@ -91,8 +91,13 @@ class ProviderSettings(BaseModel):
         """The dataset's kind (``Dataset.kind``), e.g. ``normal``/``fusion`` or ``images``."""
         return self.default_kind
 
-    def is_fusion(self) -> bool:
-        """True when the dataset's segments group files into frames with sensors."""
+    def has_sensors(self) -> bool:
+        """True when the dataset's segments may declare sensors (a multi-sensor dataset)."""
+        return False
+
+    def groups_frames(self) -> bool:
+        """True when labelsync groups each segment's files into frames of its sensors
+        (:mod:`labelsync.local.frames`) and the remote holds the sensors."""
         return False
 
     def branch_name(self) -> str | None:
@@ -141,6 +146,8 @@ class ProviderSpec:
     emulator: str | None = None
     check: str | None = None
     status_facts: Mapping[str, str] = field(default_factory=dict)
+    unsupported_notes: Mapping[str, str] = field(default_factory=dict)
+    """Why a label type outside ``capabilities.label_types`` cannot be held, per type."""
     local_remote_defaults: Mapping[str, JSON] = field(default_factory=dict)
     """Remote settings a local (embedded-emulator) remote gets when the file leaves them out."""
 

@@ -13,6 +13,9 @@ from labelsync.providers.tensorbay.spec import SPEC as TENSORBAY
 PROVIDERS: dict[str, ProviderSpec] = {spec.name: spec for spec in (TENSORBAY, DEEPEN)}
 """Provider name -> spec, in the order help texts and docs list them."""
 
+DEFAULT_PROVIDER = TENSORBAY.name
+"""The provider of the built-in ``default`` remote (and of a manifest nothing else decides)."""
+
 
 def get(name: str) -> ProviderSpec:
     """The spec of provider ``name``; raises :class:`KeyError` for an unknown one."""

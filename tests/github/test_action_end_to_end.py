@@ -24,7 +24,7 @@ def test_validate_broken_manifest_annotates_the_file_and_line(action: Harness, g
     datasets = action.root / "datasets"
     datasets.mkdir()
     (datasets / "city.yaml").write_text(
-        "apiVersion: labelsync/v1\nkind: Dataset\nmetadata:\n  name: city\nspec:\n  type: normal\n  segmentz: []\n"
+        "apiVersion: labelsync/v1\nkind: Dataset\nmetadata:\n  name: city\nspec:\n  tensorbay: {type: normal}\n  segmentz: []\n"
     )
     action.inputs(command="validate", paths="datasets")
     result = action.run_subprocess()

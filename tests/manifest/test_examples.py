@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labelsync.manifest import catalog_json, load_manifests, validate_paths
-from labelsync.manifest.deepen_mapping import labelling_profile
+from labelsync.providers.deepen.convert import profile_for
 
 from .conftest import REPO
 
@@ -45,5 +45,7 @@ def test_load_manifests_returns_models_with_their_source() -> None:
     assert catalog_json(q.manifest)["BOX2D"]["categories"] == [{"name": "car"}, {"name": "pedestrian"}]
     d = by_name["deepen-signs"]
     assert d.provider == "deepen"
-    assert set(labelling_profile(d.manifest.spec)["features"]) == {"box", "polygon"}
+    assert set(profile_for(catalog_json(d.manifest), d.manifest.spec.block("deepen").settings_json())["features"]) == {
+        "box", "polygon"
+    }
     assert validate_paths([REPO / "examples"]) == []

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from labelsync.manifest import DEEPEN_FEATURES, catalog_json, labelling_profile, sensor_json
+from labelsync.manifest import catalog_json, sensor_json
 from labelsync.manifest.model import Catalog, Manifest, Sensor
+from labelsync.providers.deepen.convert import profile_for
+from labelsync.providers.deepen.features import DEEPEN_FEATURES
 from labelsync.state import canonical_json
 
 SDK_CATALOG = {
@@ -99,11 +101,11 @@ def test_every_tensorbay_type_has_a_deepen_mapping() -> None:
 def test_labelling_profile_of_a_deepen_spec() -> None:
     m = Manifest.model_validate({
         "apiVersion": "labelsync/v1", "kind": "Dataset", "metadata": {"name": "x"},
-        "spec": {"remote": "deepen", "datasetType": "images", "instructions": "go",
+        "spec": {"remote": "deepen", "deepen": {"datasetType": "images", "instructions": "go"},
                  "catalog": {"BOX2D": {"categories": [{"name": "sign"}],
                                        "attributes": [{"name": "state", "enum": ["a", "b"]}]}}},
     })
-    assert labelling_profile(m.spec) == {
+    assert profile_for(catalog_json(m), m.spec.block("deepen").settings_json()) == {
         "pipeline_spec": [
             {"stage_id": "Labelling", "can_edit": True, "skills": {"box": {}}},
             {"stage_id": "QA", "can_edit": False, "skills": {"box": {}}},

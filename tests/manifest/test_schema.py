@@ -63,8 +63,8 @@ def test_schema_and_models_give_the_same_verdict(name: str, doc) -> None:  # typ
     [
         ({"spec": {"prune": True}}, True),
         ({"spec": {"prune": "true"}}, False),
-        ({"spec": {"fps": 0}}, False),
-        ({"spec": {"fps": 2.5}}, True),
+        ({"spec": {"deepen": {"fps": 0}}}, False),
+        ({"spec": {"deepen": {"fps": 2.5}}}, True),
         ({"spec": {"segments": [{"name": ""}]}}, False),
         ({"spec": {"segments": [{"name": "a b"}]}}, False),
         ({"spec": {"catalog": {"BOX2D": {"isBeizerCurve": True}}}}, False),
@@ -80,8 +80,9 @@ def test_schema_and_models_give_the_same_verdict(name: str, doc) -> None:  # typ
         ({"spec": {"segments": [{"name": "s", "sensors": [{"name": "c", "type": "CAMERA", "intrinsics": {
             "cameraMatrix": {"fx": 1, "fy": 1, "cx": 0, "cy": 0}, "distortionCoefficients": {"k1": 1}}}]}]}}, True),
         ({"spec": {"segments": [{"name": "s", "frames": {"layout": "flat"}}]}}, False),
-        ({"spec": {"datasetType": "pointcloud"}}, False),
-        ({"spec": {"labellingMode": "label_by_label", "pipeline": [{"stage": "QA", "canEdit": False}]}}, True),
+        ({"spec": {"deepen": {"datasetType": "pointcloud"}}}, False),
+        ({"spec": {"datasetType": "images"}}, False),
+        ({"spec": {"deepen": {"labellingMode": "label_by_label", "pipeline": [{"stage": "QA", "canEdit": False}]}}}, True),
     ],
 )
 def test_fragments_same_verdict_both_validators(fragment: dict, ok: bool) -> None:

@@ -52,7 +52,7 @@ def write_repo(
         "metadata": {"name": name},
         "spec": {
             "remote": "default",
-            "type": "normal",
+            "tensorbay": {"type": "normal"},
             "catalog": catalog,
             "segments": [{"name": "train", "data": {"path": "data"}, "labels": {"path": "labels.jsonl"}}],
             "prune": prune,

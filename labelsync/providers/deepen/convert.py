@@ -4,7 +4,7 @@ No I/O. Four groups:
 
 * **Profile**: a TensorBay catalog (the form :mod:`labelsync.state` holds) becomes the inline
   ``labelling_profile`` of a dataset through the mapping table of
-  :mod:`labelsync.manifest.deepen_mapping`; :func:`catalog_from_profile` is the inverse. The
+  :mod:`labelsync.providers.deepen.features`; :func:`catalog_from_profile` is the inverse. The
   profile holds less than a catalog (no descriptions, ``isTracking``, keypoint names...), so
   the inverse gives the *projection* of a catalog: what Deepen can hold of it.
   :func:`catalog_projection` is that projection of a desired catalog; when it equals the
@@ -47,7 +47,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from labelsync.errors import LocalDataError
-from labelsync.manifest.deepen_mapping import DEEPEN_FEATURES
+from labelsync.providers.deepen.features import DEEPEN_FEATURES
 from labelsync.state import Item, canonical_json
 
 DIGEST_TAG = "labelsync-digest:"

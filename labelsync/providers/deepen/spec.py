@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, WithJsonSchema
 
 from labelsync.providers.contract import Capabilities, ProviderSettings, ProviderSpec, RemoteSettings
+from labelsync.providers.deepen.features import DEEPEN_FEATURES
+
+LABEL_TYPES = frozenset(t for t, f in DEEPEN_FEATURES.items() if f.feature is not None)
 
 DEFAULT_LABELLING_MODE = "frame_by_frame"
-LABEL_TYPES = frozenset({"BOX2D", "POLYGON", "POLYLINE2D", "KEYPOINTS2D", "CLASSIFICATION", "BOX3D"})
 
 
 class PipelineStage(ProviderSettings):
@@ -51,8 +53,8 @@ class DeepenSettings(ProviderSettings):
     def dataset_kind(self) -> str:
         return self.dataset_type
 
-    def is_fusion(self) -> bool:
-        return self.dataset_type == "3d"
+    def has_sensors(self) -> bool:
+        return self.dataset_type == "3d"  # camera + lidar frames, laid out by the user
 
     def settings_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dataset_type": self.dataset_type}
@@ -86,5 +88,7 @@ SPEC = ProviderSpec(
     remote_model=DeepenRemote,
     connect="labelsync.providers.deepen:connect",
     emulator="labelsync.emulator.deepen:create_app",
+    check="labelsync.providers.deepen.checks:check",
+    unsupported_notes={t: f.note for t, f in DEEPEN_FEATURES.items() if f.feature is None},
     local_remote_defaults={"clientId": "local"},
 )

@@ -15,10 +15,12 @@ DEFAULT_BRANCH = "main"
 
 
 class Notes(ProviderSettings):
-    """TensorBay dataset notes (``api/tensorbay.md`` §3.6)."""
+    """TensorBay dataset notes."""
 
-    is_continuous: bool | None = None
+    is_continuous: bool = False
+    """Data items are a continuous sequence (video-like)."""
     bin_point_cloud_fields: list[str] | None = None
+    """Field names of ``.bin`` point clouds, e.g. ``[X, Y, Z, Intensity]``."""
 
 
 class TensorBaySettings(ProviderSettings):
@@ -35,7 +37,10 @@ class TensorBaySettings(ProviderSettings):
     def dataset_kind(self) -> str:
         return self.type
 
-    def is_fusion(self) -> bool:
+    def has_sensors(self) -> bool:
+        return self.type == "fusion"
+
+    def groups_frames(self) -> bool:
         return self.type == "fusion"
 
     def branch_name(self) -> str:
@@ -60,4 +65,5 @@ SPEC = ProviderSpec(
     settings_model=TensorBaySettings,
     connect="labelsync.providers.tensorbay:connect",
     emulator="labelsync.emulator.tensorbay:create_app",
+    check="labelsync.providers.tensorbay.checks:check",
 )

@@ -95,7 +95,7 @@ def write_repo(
     (root / "labels.jsonl").write_text("".join(line + "\n" for line in lines))
     body = {
         "remote": "dp",
-        "datasetType": "images",
+        "deepen": {"datasetType": "images"},
         "catalog": {"BOX2D": {"categories": [{"name": "sign"}, {"name": "car"}]}},
         "segments": [{"name": "main", "data": {"path": "data"}, "labels": {"path": "labels.jsonl"}}],
         **(spec or {}),

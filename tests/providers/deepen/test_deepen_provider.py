@@ -84,7 +84,7 @@ def labels_of(emulator: Emulator, dataset_id: str) -> dict[str, list[dict[str, A
 def test_images_dataset_created_end_to_end_then_noop(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
     files = {"a.png": PNG + b"a", "b.png": PNG + b"b", "sub/c.png": PNG + b"c"}
     root = write_repo(tmp_path / "repo", emulator.api, files, labels={"a.png": box("sign"), "sub/c.png": box("car", 5)},
-                      spec={"instructions": "Box signs.", "tags": ["city"]})  # fmt: skip
+                      spec={"deepen": {"datasetType": "images", "instructions": "Box signs.", "tags": ["city"]}})  # fmt: skip
     events = Recorder()
     the_plan, [result] = apply(root, events=events)
     assert the_plan.datasets[0].counts()["create"] >= 1
@@ -147,7 +147,7 @@ def test_3d_json_dataset_created_end_to_end(emulator: Emulator, token_env: str, 
              "images/0001.png": PNG + b"1", "images/0002.png": PNG + b"2"}  # fmt: skip
     box3d = {"BOX3D": [{"box3d": {"translation": {"x": 1, "y": 2, "z": 0.5}, "rotation": {"w": 1.0, "x": 0.0, "y": 0.0, "z": 0.0},
                                   "size": {"x": 4, "y": 2, "z": 1.5}}, "category": "car", "instance": "3"}]}  # fmt: skip
-    spec = {"datasetType": "3d", "datasetFormat": "json", "labellingMode": "label_by_label",
+    spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json", "labellingMode": "label_by_label"},
             "catalog": {"BOX3D": {"categories": [{"name": "car"}], "isTracking": True}}}  # fmt: skip
     root = write_repo(tmp_path / "repo", emulator.api, files, name="lidar", spec=spec, labels={"0002.json": box3d})
     apply(root)
@@ -175,7 +175,7 @@ def test_3d_json_dataset_created_end_to_end(emulator: Emulator, token_env: str, 
 
 def test_bad_zip_surfaces_the_preprocessing_error(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
     files = {"0001.json": b'{"images": [], "timestamp": 1.0}'}
-    spec = {"datasetType": "3d", "datasetFormat": "json", "catalog": {"BOX3D": {"categories": [{"name": "car"}]}}}
+    spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json"}, "catalog": {"BOX3D": {"categories": [{"name": "car"}]}}}
     root = write_repo(tmp_path / "repo", emulator.api, files, name="broken", spec=spec)
     with pytest.raises(ApplyError) as err:
         apply(root)

@@ -1,10 +1,10 @@
-"""How a manifest's catalog (TensorBay label types) maps to a Deepen labelling profile.
+"""How labelsync's label types (TensorBay's) map to Deepen labelling-profile features.
 
 The catalog is written once, in TensorBay's terms (``api/tensorbay.md`` §4.1). For a deepen
 dataset each label type becomes a ``features`` entry of the labelling profile
 (``api/deepen.md`` §3.5, §6) named by :data:`DEEPEN_FEATURES`. A type mapped to ``None``
 has no Deepen equivalent: using it in a deepen manifest is a validation error that names
-the provider. The same table is in ``docs/manifest.md``.
+the provider (:mod:`.checks`). The same table is in ``docs/manifest.md``.
 
 Pure: no I/O.
 """
@@ -12,9 +12,6 @@ Pure: no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from labelsync.manifest.model import DEFAULT_PIPELINE, Spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,39 +48,3 @@ DEEPEN_FEATURES: dict[str, DeepenFeature] = {
 def deepen_feature(label_type: str) -> DeepenFeature:
     """The mapping of one TensorBay label type (``DeepenFeature(None)`` when unknown)."""
     return DEEPEN_FEATURES.get(label_type, DeepenFeature(None, note="unknown label type"))
-
-
-def _attributes(sub: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for attr in getattr(sub, "attributes", None) or []:
-        body = attr.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
-        body.pop("name", None)
-        out[attr.name] = body
-    return out
-
-
-def labelling_profile(spec: Spec) -> dict[str, Any]:
-    """The inline ``labelling_profile`` JSON of a deepen dataset's spec.
-
-    ``features`` holds one entry per catalog type (``{attributes, label_category_ids}``,
-    attributes keyed by name with the TensorBay attribute definition as value, since Deepen's
-    attribute schema is undocumented), every pipeline stage gets the same ``skills``, and
-    ``instructions`` is ``{"text": ...}``. Types without an equivalent are skipped (the
-    validator has refused them already).
-    """
-    features: dict[str, Any] = {}
-    types = spec.catalog.types() if spec.catalog is not None else {}
-    for label_type, sub in types.items():
-        feature = deepen_feature(label_type).feature
-        if feature is None:
-            continue
-        categories = [c.name for c in getattr(sub, "categories", None) or []]
-        features[feature] = {"attributes": _attributes(sub), "label_category_ids": categories}
-    skills: dict[str, Any] = {name: {} for name in features}
-    stages = spec.pipeline if spec.pipeline is not None else list(DEFAULT_PIPELINE)
-    return {
-        "pipeline_spec": [{"stage_id": s.stage, "can_edit": s.can_edit, "skills": dict(skills)} for s in stages],
-        "features": features,
-        "instructions": {"text": spec.instructions or ""},
-        "notification_url": "",
-    }
