@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 
 from tests.emulator.conftest import TENSORBAY_TOKEN, TensorbayDriver
 
@@ -273,3 +274,20 @@ def test_fusion_frames_sorted_and_sensor_required(tensorbay: TensorbayDriver) ->
     assert api.get(f"datasets/{ds}/sensors", params={"segmentName": "seg", "draftNumber": 1}).json() == {
         "sensors": [{"name": "cam", "type": "CAMERA"}]
     }
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/abs", "a/b", "..", "a\\b", " a", "a\x00"])
+def test_unsafe_segment_names_are_refused(tensorbay: TensorbayDriver, name: str) -> None:
+    api = tensorbay.api
+    ds = tensorbay.dataset()
+    tensorbay.draft(ds)
+    response = api.post(f"datasets/{ds}/segments", json={"name": name, "draftNumber": 1})
+    assert (response.status_code, response.json()["code"]) == (400, "InvalidParamsValue")
+    tensorbay.segment(ds, 1, "ok")
+    body = {"strategy": "abort", "source": {"segmentName": "ok"}, "segmentName": name, "draftNumber": 1}
+    for flag in ("copy", "move"):
+        response = api.post(f"datasets/{ds}/segments?{flag}", json=body)
+        assert (response.status_code, response.json()["code"]) == (400, "InvalidParamsValue")
+    assert api.get(f"datasets/{ds}/segments", params={"draftNumber": 1}).json()["segments"] == [
+        {"name": "ok", "description": ""}
+    ]
