@@ -206,9 +206,9 @@ def _yaml_error(file: str, exc: YAMLError) -> Diagnostic:
         duplicate = re.match(r'found duplicate key "(.*?)" with value', problem)
         if duplicate:
             mark = exc.problem_mark or exc.context_mark
-            where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             return Diagnostic(
-                file, *where, f"duplicate key {duplicate.group(1)!r} in a mapping", "", "remove one of the two entries"
+                file, line, column, f"duplicate key {duplicate.group(1)!r} in a mapping", "", "remove one of the two entries"
             )
         start, stop = exc.context_mark, exc.problem_mark
         if context and exc.problem and start is not None and stop is not None:
