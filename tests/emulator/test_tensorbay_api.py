@@ -291,3 +291,21 @@ def test_unsafe_segment_names_are_refused(tensorbay: TensorbayDriver, name: str)
     assert api.get(f"datasets/{ds}/segments", params={"draftNumber": 1}).json()["segments"] == [
         {"name": "ok", "description": ""}
     ]
+
+
+def test_move_data_skip_keeps_the_target_and_drops_the_source(tensorbay: TensorbayDriver) -> None:
+    api = tensorbay.api
+    ds = tensorbay.dataset()
+    tensorbay.draft(ds)
+    tensorbay.segment(ds, 1, "seg")
+    tensorbay.upload(ds, 1, {"a.png": b"source", "b.png": b"target"})
+    body = {
+        "strategy": "skip",
+        "source": {"segmentName": "seg", "remotePaths": ["a.png"]},
+        "segmentName": "seg",
+        "remotePaths": ["b.png"],
+        "draftNumber": 1,
+    }
+    assert api.post(f"datasets/{ds}/data?multipleMove", json=body).status_code == 200
+    [kept] = tensorbay.details(ds, draftNumber=1)
+    assert (kept["remotePath"], kept["checksum"]) == ("b.png", hashlib.sha1(b"target").hexdigest())
