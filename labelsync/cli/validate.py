@@ -10,17 +10,27 @@ annotations.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from labelsync.cli import output
-from labelsync.diagnostics import has_errors
+from labelsync.diagnostics import Diagnostic, has_errors
 from labelsync.errors import ManifestError
 from labelsync.manifest.validate import run
 
 JSON_FORMAT_VERSION = 1
+PATH_HINT = "paths are relative to the manifest file"
+_DECLARED_PATH = re.compile(r"(\.path|\.timestamps|\.data)$")
+
+
+def _hint(errors: list[Diagnostic]) -> str:
+    """The closing hint; the note about relative paths only when a declared path is at fault."""
+    if any(_DECLARED_PATH.search(d.path) for d in errors):
+        return f"fix each line above; {PATH_HINT}"
+    return "fix each line above"
 
 
 @click.command("validate")
@@ -37,8 +47,10 @@ def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
     diags = result.diagnostics
     n_errors = sum(1 for d in diags if d.severity == "error")
     n_manifests = len(result.manifests)
-    if has_errors(diags):
-        summary = f"{n_errors} problem{'s' if n_errors != 1 else ''} found in {len(result.files)} file(s)"
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:  # M counts the files the listed problems are in (label files and labelsync.yaml included)
+        n_files = len({d.file for d in errors})
+        summary = f"{n_errors} problem{'s' if n_errors != 1 else ''} found in {n_files} file(s)"
     else:
         summary = f"{n_manifests} manifest{'s' if n_manifests != 1 else ''} in {len(result.files)} file(s) valid"
     if fmt == "json":
@@ -53,7 +65,7 @@ def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
             raise click.exceptions.Exit(1)
         return
     if has_errors(diags):
-        raise ManifestError(summary, diagnostics=diags, hint="fix each line above; paths are relative to the manifest file")
+        raise ManifestError(summary, diagnostics=diags, hint=_hint(errors))
     for d in diags:  # warnings only
         output.err_line(str(d))
     click.echo(summary)

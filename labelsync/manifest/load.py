@@ -174,20 +174,56 @@ def _decode(file: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
         )
 
 
+_OPENED = {
+    "while parsing a flow sequence": "unclosed flow sequence",
+    "while parsing a flow mapping": "unclosed flow mapping",
+    "while scanning a quoted scalar": "unclosed quoted string",
+}
+
+
+def _opened_by(context: str, problem: str) -> str:
+    """What the context mark started, in the user's words (``unclosed flow sequence``)."""
+    what = _OPENED.get(context)
+    if "quoted scalar" in context:
+        ended = "end of stream" in problem or "document separator" in problem
+        what = "unclosed quoted string" if ended else "invalid quoted string"
+    if what is None:
+        what = "invalid YAML in " + re.sub(r"^while (parsing|scanning|constructing) ", "", context)
+    return what
+
+
 def _yaml_error(file: str, exc: YAMLError) -> Diagnostic:
+    """One diagnostic for a YAML syntax error.
+
+    When ruamel gives a context mark (where the unclosed bracket, quote or block began), the
+    diagnostic points there and names where the parser stopped:
+    ``file:4:9: unclosed flow sequence (started here); expected ',' or ']' at 5:5``.
+    Otherwise it points where the parser stopped.
+    """
     if isinstance(exc, MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
-        hint = None
         context = (exc.context or "").strip()
-        message = f"invalid YAML: {context + ', ' if context and exc.problem else ''}{problem}"
         duplicate = re.match(r'found duplicate key "(.*?)" with value', problem)
         if duplicate:
-            message = f"duplicate key {duplicate.group(1)!r} in a mapping"
-            hint = "remove one of the two entries"
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            return Diagnostic(
+                file, line, column, f"duplicate key {duplicate.group(1)!r} in a mapping", "", "remove one of the two entries"
+            )
+        start, stop = exc.context_mark, exc.problem_mark
+        if context and exc.problem and start is not None and stop is not None:
+            if context in ("while parsing a flow sequence", "while parsing a flow mapping"):
+                problem = re.sub(r",? but (got|found) .*$", "", problem)
+            what = _opened_by(context, problem)
+            problem = problem.replace("found unexpected end of stream", "the file ends")
+            problem = problem.replace("expected <block end>, but found", "expected the block to end (check the indentation), found")
+            message = f"{what} (started here); {problem} at {stop.line + 1}:{stop.column + 1}"
+            return Diagnostic(file, start.line + 1, start.column + 1, message)
+        mark = stop or start
+        message = f"invalid YAML: {context + ', ' if context and exc.problem else ''}{problem}"
         if mark is not None:
-            return Diagnostic(file, mark.line + 1, mark.column + 1, message, "", hint)
-        return Diagnostic(file, 1, 1, message, "", hint)
+            return Diagnostic(file, mark.line + 1, mark.column + 1, message)
+        return Diagnostic(file, 1, 1, message)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return Diagnostic(file, 1, 1, f"invalid YAML: {text}")
 

@@ -32,12 +32,14 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from labelsync.diagnostics import Diagnostic
+from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.errors import ConfigError
-from labelsync.manifest.load import read_documents
+from labelsync.manifest.load import Document, read_documents
+from labelsync.manifest.schema import did_you_mean
 
 CONFIG_FILE = "labelsync.yaml"
 LOCAL = "local"
@@ -150,9 +152,7 @@ def read_remotes(root: Path, environ: Mapping[str, str] | None = None) -> tuple[
             try:
                 config = _Config.model_validate(doc.data if doc.data is not None else {})
             except ValidationError as exc:
-                for err in exc.errors():
-                    loc = tuple(err["loc"])
-                    diags.append(doc.diagnostic(loc, err["msg"]))
+                diags += [_config_diagnostic(doc, err) for err in exc.errors()]
             else:
                 for name, entry in config.remotes.items():
                     remotes[name] = Remote(
@@ -188,6 +188,31 @@ def read_remotes(root: Path, environ: Mapping[str, str] | None = None) -> tuple[
                 )
             remotes[name] = Remote(remote.name, remote.provider, override, remote.token_env, client_id, remote.builtin)
     return remotes, diags
+
+
+_TOP_KEYS = ("remotes",)
+_REMOTE_KEYS = ("provider", "url", "tokenEnv", "clientId")
+
+
+def _config_diagnostic(doc: Document, err: Any) -> Diagnostic:
+    """One pydantic error of ``labelsync.yaml`` in the user's words, like manifest errors:
+    ``unknown field 'clientid' (did you mean 'clientId'?)`` at the key, not pydantic's text."""
+    loc = tuple(err["loc"])
+    kind = err.get("type", "")
+    if kind == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        allowed = _TOP_KEYS if len(loc) == 1 else _REMOTE_KEYS
+        hint = did_you_mean(key, allowed)
+        message = f"unknown field {key!r}{hint}" + ("" if hint else f"; allowed: {', '.join(allowed)}")
+        return doc.diagnostic(loc, message, key=True)
+    if kind == "missing" and loc:
+        return doc.diagnostic(loc[:-1], f"missing required field {str(loc[-1])!r}")
+    if loc and loc[-1] == "provider" and kind == "string_pattern_mismatch":
+        value = str(err.get("input"))
+        return doc.diagnostic(loc, f"{value!r} is not one of tensorbay, deepen{did_you_mean(value, ('tensorbay', 'deepen'))}")
+    if kind in ("model_type", "dict_type"):
+        return doc.diagnostic(loc, f"expected a mapping, got {json_type(err.get('input'))}")
+    return doc.diagnostic(loc, err["msg"])
 
 
 def _display(path: Path) -> str:

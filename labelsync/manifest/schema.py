@@ -26,7 +26,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.manifest.load import Document, JsonPath
-from labelsync.manifest.model import Manifest
+from labelsync.manifest.model import NAME_PATTERN, Manifest
 from labelsync.providers.registry import PROVIDERS
 
 SCHEMA_ID = "https://labelsync.dev/schemas/labelsync-v1.schema.json"
@@ -140,6 +140,19 @@ def _allowed_keys(schema: dict[str, Any]) -> list[str]:
     return list(schema.get("properties", {}))
 
 
+def _bad_name(name: str) -> str:
+    """Why a dataset, segment or sensor name is refused, in the user's words."""
+    if "/" in name or "\\" in name or name.startswith(".") or ".." in name.split("/"):
+        why = "a name is not a path (no '/', '\\', or leading '.')"
+    elif not name:
+        why = "a name must not be empty"
+    elif len(name) > 128:
+        why = "a name has at most 128 characters"
+    else:
+        why = "a name starts with a letter or digit and holds only letters, digits, '_', '.' and '-'"
+    return f"invalid name {_short(name)}: {why}"
+
+
 def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
     """``(path, message, at_key)`` for one jsonschema error, in the user's words."""
     path: JsonPath = tuple(err.absolute_path)
@@ -190,6 +203,8 @@ def _describe(err: ValidationError) -> list[tuple[JsonPath, str, bool]]:
         options = [str(o) for o in list(err.validator_value)]  # type: ignore[arg-type]
         hint = did_you_mean(str(inst), options) if isinstance(inst, str) else ""
         return [(path, f"{_short(inst)} is not one of {', '.join(options)}{hint}", False)]
+    if v == "pattern" and err.validator_value == NAME_PATTERN and isinstance(inst, str):
+        return [(path, _bad_name(inst), False)]
     if v == "pattern":
         return [(path, f"{_short(inst)} does not match the pattern {err.validator_value}", False)]
     if v == "minLength" and err.validator_value == 1:

@@ -41,7 +41,7 @@ def test_invalid_prints_every_line_then_error_and_exits_1(repo: Path, capsys: py
     assert err.splitlines() == [
         "m.yaml:5:3: unknown field 'prnue' (did you mean 'prune'?) [spec.prnue]",
         "Error: 1 problem found in 1 file(s)",
-        "Hint: fix each line above; paths are relative to the manifest file",
+        "Hint: fix each line above",
     ]
 
 
@@ -79,3 +79,41 @@ def test_no_local_skips_data_checks(repo: Path, capsys: pytest.CaptureFixture[st
     )
     assert _run(capsys, "validate")[0] == 1
     assert _run(capsys, "validate", "--no-local")[0] == 0
+
+
+GOOD = "apiVersion: labelsync/v1\nkind: Dataset\nmetadata: {name: %s}\n"
+
+
+def test_summary_counts_the_files_the_problems_are_in(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "a.yaml").write_text(BAD)
+    (repo / "b.yaml").write_text(GOOD % "b")
+    (repo / "c.yaml").write_text(GOOD % "c")
+    code, _, err = _run(capsys, "validate")
+    assert code == 1
+    assert "Error: 1 problem found in 1 file(s)" in err.splitlines()
+
+
+def _with_labels(repo: Path, labels: str, data_path: str = "data") -> None:
+    (repo / "data").mkdir()
+    (repo / "data" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (repo / "labels.jsonl").write_text(labels)
+    (repo / "m.yaml").write_text(
+        GOOD % "x" + "spec:\n  catalog: {CLASSIFICATION: {categories: [{name: day}]}}\n"
+        f"  segments:\n    - name: s\n      data: {{path: {data_path}}}\n      labels: {{path: labels.jsonl}}\n"
+    )
+
+
+def test_label_file_problems_get_no_relative_path_hint(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _with_labels(repo, '{"remotePath": "a.png", "label": {"CLASSIFICATION": {"category": "dusk"}}}\n')
+    code, _, err = _run(capsys, "validate")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[0].startswith("labels.jsonl:1:"), err
+    assert lines[-2:] == ["Error: 1 problem found in 1 file(s)", "Hint: fix each line above"]
+
+
+def test_path_problems_get_the_relative_path_hint(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _with_labels(repo, "", data_path="missing")
+    code, _, err = _run(capsys, "validate")
+    assert code == 1
+    assert err.splitlines()[-1] == "Hint: fix each line above; paths are relative to the manifest file", err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 
 from tests.emulator.conftest import TENSORBAY_TOKEN, TensorbayDriver
 
@@ -273,3 +274,38 @@ def test_fusion_frames_sorted_and_sensor_required(tensorbay: TensorbayDriver) ->
     assert api.get(f"datasets/{ds}/sensors", params={"segmentName": "seg", "draftNumber": 1}).json() == {
         "sensors": [{"name": "cam", "type": "CAMERA"}]
     }
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/abs", "a/b", "..", "a\\b", " a", "a\x00"])
+def test_unsafe_segment_names_are_refused(tensorbay: TensorbayDriver, name: str) -> None:
+    api = tensorbay.api
+    ds = tensorbay.dataset()
+    tensorbay.draft(ds)
+    response = api.post(f"datasets/{ds}/segments", json={"name": name, "draftNumber": 1})
+    assert (response.status_code, response.json()["code"]) == (400, "InvalidParamsValue")
+    tensorbay.segment(ds, 1, "ok")
+    body = {"strategy": "abort", "source": {"segmentName": "ok"}, "segmentName": name, "draftNumber": 1}
+    for flag in ("copy", "move"):
+        response = api.post(f"datasets/{ds}/segments?{flag}", json=body)
+        assert (response.status_code, response.json()["code"]) == (400, "InvalidParamsValue")
+    assert api.get(f"datasets/{ds}/segments", params={"draftNumber": 1}).json()["segments"] == [
+        {"name": "ok", "description": ""}
+    ]
+
+
+def test_move_data_skip_keeps_the_target_and_drops_the_source(tensorbay: TensorbayDriver) -> None:
+    api = tensorbay.api
+    ds = tensorbay.dataset()
+    tensorbay.draft(ds)
+    tensorbay.segment(ds, 1, "seg")
+    tensorbay.upload(ds, 1, {"a.png": b"source", "b.png": b"target"})
+    body = {
+        "strategy": "skip",
+        "source": {"segmentName": "seg", "remotePaths": ["a.png"]},
+        "segmentName": "seg",
+        "remotePaths": ["b.png"],
+        "draftNumber": 1,
+    }
+    assert api.post(f"datasets/{ds}/data?multipleMove", json=body).status_code == 200
+    [kept] = tensorbay.details(ds, draftNumber=1)
+    assert (kept["remotePath"], kept["checksum"]) == ("b.png", hashlib.sha1(b"target").hexdigest())

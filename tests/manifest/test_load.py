@@ -30,7 +30,7 @@ def test_several_documents_per_file_keep_their_lines() -> None:
     "text,expected",
     [
         ("a: 1\na: 2\n", "m.yaml:2:1: duplicate key 'a' in a mapping"),
-        ("a: [1\n", "m.yaml:2:1: invalid YAML"),
+        ("a: [1\n", "m.yaml:1:4: unclosed flow sequence (started here); expected ',' or ']' at 2:1"),
         ("", "m.yaml:1:1: file holds no YAML document"),
         ("a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), f"m.yaml:1:{MAX_DEPTH + 4}: nesting deeper than {MAX_DEPTH} levels"),
         ("a: 2026-01-01\n", "m.yaml:1:4: 2026-01-01 is read as a date; quote it to make it a string [a]"),
@@ -76,3 +76,24 @@ def test_bom_is_ignored() -> None:
 )
 def test_format_path(path: tuple, text: str) -> None:
     assert format_path(path) == text
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # the issue's example: the bracket opened on line 4, the parser stopped on line 5
+        ("a: 1\nb: 2\nc: 3\nspec:   [one, two\n    x: 3\n",
+         "m.yaml:4:9: unclosed flow sequence (started here); expected ',' or ']' at 5:6"),
+        ("a: {x: 1, y: 2\nb: 3\n", "m.yaml:1:4: unclosed flow mapping (started here); expected ',' or '}' at 2:2"),
+        ('a: "abc\n\nb: 3\n', "m.yaml:1:4: unclosed quoted string (started here); the file ends at 4:1"),
+        ("a: 'abc\nb: 3\n", "m.yaml:1:4: unclosed quoted string (started here); the file ends at 3:1"),
+        ('a: "ab\\qc"\n', "m.yaml:1:4: invalid quoted string (started here); found unknown escape character 'q' at 1:8"),
+        ("a:\n  - x\n  y: 2\n",
+         "m.yaml:2:3: invalid YAML in a block collection (started here); "
+         "expected the block to end (check the indentation), found '?' at 3:3"),
+        ("a: b\n c: d\n", "m.yaml:2:3: invalid YAML: mapping values are not allowed here"),  # no context mark
+    ],
+)
+def test_syntax_errors_point_at_the_opening_mark(text: str, expected: str) -> None:
+    _, diags = parse_text("m.yaml", text)
+    assert [str(d) for d in diags] == [expected]

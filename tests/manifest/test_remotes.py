@@ -77,3 +77,23 @@ def test_deepen_override_needs_a_client_id(tmp_path: Path) -> None:
     assert "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID" in str(err.value) + str(err.value.hint)
     remotes = load_remotes(tmp_path, environ={**env, "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID": "acme"})
     assert (remotes["deepen"].url, remotes["deepen"].client_id) == ("https://tools.deepen.ai/api/v2", "acme")
+
+
+def test_config_typos_get_file_line_key_and_did_you_mean(tmp_path: Path) -> None:
+    from labelsync.manifest.remotes import config_diagnostics
+
+    (tmp_path / "labelsync.yaml").write_text(
+        "remotes:\n"
+        "  dp: {provider: deepen, url: local, clientid: a}\n"
+        "  tb: {provider: tensorbey}\n"
+        "  x: {url: local}\n"
+        "remote: {}\n"
+    )
+    lines = [f"{d.line}:{d.column}: {d.message}" for d in config_diagnostics(tmp_path, environ={})]
+    assert lines == [
+        "2:38: unknown field 'clientid' (did you mean 'clientId'?)",
+        "3:18: 'tensorbey' is not one of tensorbay, deepen (did you mean 'tensorbay'?)",
+        "4:6: missing required field 'provider'",
+        "5:1: unknown field 'remote' (did you mean 'remotes'?)",
+    ]
+    assert not any("Extra inputs" in line for line in lines)

@@ -1,6 +1,6 @@
 """A local emulator of the Deepen AI labelling API v2 (contract: ``shared/api/deepen.md``).
 
-``create_app(data_dir, tokens=[...], faults=None)`` returns one ASGI app (a
+``create_app(data_dir, tokens=[...], faults=None)`` (no tokens: only :data:`LOCAL_TOKEN`) returns one ASGI app (a
 :class:`~labelsync.emulator.runtime.Knobs` subclass) serving:
 
 API (``/api/v2``, ``Authorization: Bearer <token>`` required, DRF-style ``{"detail": ...}`` errors)
@@ -30,7 +30,8 @@ reason in ``processing_status_message`` and ``processing_error_message``). ``cur
 ``current_stage_status``: FileUpload (waiting/in_progress/done) -> Processing (in_progress) ->
 Labelling (ready -> in_progress -> done). See :mod:`.processing` for what a valid zip is.
 
-Admin API (``/_admin``, no auth, never fault-injected) - the workforce and test hooks:
+Admin API (``/_admin``, the same ``Authorization: Bearer <token>`` as the API, never
+fault-injected) - the workforce and test hooks:
     * ``GET /_admin/datasets/{id}`` - ``{"dataset": DatasetResource, "files": [{"file_id", "stage_id",
       "stage_status", "status"}], "uploads": [{"upload_id", "name", "complete"}]}``.
     * ``POST /_admin/datasets/{id}/process_now`` - finish preprocessing at once; answers the DatasetResource.
@@ -87,6 +88,6 @@ Admin API (``/_admin``, no auth, never fault-injected) - the workforce and test 
 Not emulated: tasks, user groups, user scopes updates, paint labels, profile images, webhooks.
 """
 
-from .app import DeepenEmulator, create_app
+from .app import LOCAL_TOKEN, DeepenEmulator, create_app
 
-__all__ = ["DeepenEmulator", "create_app"]
+__all__ = ["LOCAL_TOKEN", "DeepenEmulator", "create_app"]

@@ -30,6 +30,8 @@ from .validation import normalize_profile, parse_create_dataset, parse_labels, r
 from .workforce import admin_app
 
 T = TypeVar("T")
+LOCAL_TOKEN = "deepen-labelsync-local-emulator"
+"""The token accepted when ``create_app`` is given none (loopback testing only; not a secret)."""
 INJECTED_DETAILS = {
     429: "Request was throttled. Expected available in 1 second.",
     500: "A server error occurred.",
@@ -325,13 +327,19 @@ class DeepenEmulator(Knobs):
         self.uploads = UploadHandler(store)
         self.api = Starlette(routes=Api(store, tokens).routes(), exception_handlers=EXCEPTION_HANDLERS)
         self.admin = admin_app(store, self.uploads, EXCEPTION_HANDLERS)
+        self._auth = Api(store, tokens)
         super().__init__(self._dispatch, config)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if path.startswith(("/upload/storage/", "/download/storage/")):
             await self.uploads(scope, receive, send)
-        elif path.startswith("/_admin/"):
+        elif path.startswith("/_admin/") or path == "/_admin":
+            try:  # the test hooks change state: they need the same token as the API
+                self._auth.authenticate(Request(scope))
+            except ApiError as exc:
+                await (await api_error(Request(scope), exc))(scope, receive, send)
+                return
             await self.admin(scope, receive, send)
         else:
             await self.api(scope, receive, send)
@@ -349,13 +357,13 @@ def create_app(
 ) -> DeepenEmulator:
     """The Deepen emulator ASGI app keeping its state under ``data_dir``.
 
-    ``tokens``: the accepted Bearer tokens (at least one). ``faults``: latency and fault
+    ``tokens``: the accepted Bearer tokens, on the API and on ``/_admin`` alike; when empty,
+    only :data:`LOCAL_TOKEN` is accepted. ``faults``: latency and fault
     injection (injected errors get a DRF ``{"detail": ...}`` body unless the config brings
     its own ``error_body``). ``processing_seconds``: how long preprocessing takes after
     ``process_uploaded_data`` (the dataset shows ``files_uploaded`` meanwhile).
     """
-    if not tokens:
-        raise ValueError("the Deepen emulator needs at least one token")
+    tokens = list(tokens) or [LOCAL_TOKEN]
     config = dataclasses.replace(faults) if faults is not None else FaultConfig()
     if config.error_body is None:
         config.error_body = drf_error_body

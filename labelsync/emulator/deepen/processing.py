@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from labelsync.emulator.names import unsafe_name
+
 IMAGE_SIGNATURES: dict[str, tuple[bytes, ...]] = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
     ".jpg": (b"\xff\xd8\xff",),
@@ -105,8 +107,13 @@ def inspect_upload(path: Path, *, dataset_type: str, dataset_format: str | None,
 
 
 def _member_names(archive: zipfile.ZipFile) -> list[str]:
+    """The entries that are data files; an entry whose name could not be written back as a
+    relative path (``../x``, ``/abs``, see :mod:`labelsync.emulator.names`) rejects the zip."""
     names = []
     for info in archive.infolist():
+        problem = unsafe_name(info.filename.removesuffix("/") if info.is_dir() else info.filename, nested=True)
+        if problem is not None:
+            raise Rejected(f"zip entry {info.filename!r} {problem}; file names must be relative paths.")
         parts = PurePosixPath(info.filename).parts
         if info.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith("."):
             continue

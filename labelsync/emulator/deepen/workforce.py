@@ -1,4 +1,5 @@
-"""The admin API under ``/_admin``: the people who label, and test hooks. No auth, no faults.
+"""The admin API under ``/_admin``: the people who label, and test hooks. No faults; the caller
+(:class:`~.app.DeepenEmulator`) lets only requests with an API token through.
 
 Documented in the package docstring. All bodies and answers are JSON.
 """

@@ -370,7 +370,8 @@ def copy_items(
     """``data?multipleCopy`` / ``data?multipleMove`` (normal datasets).
 
     Every source path must exist (404). A target path that exists: ``abort`` -> 500 before
-    anything changes, ``override`` -> replaced, ``skip`` -> left alone.
+    anything changes, ``override`` -> replaced, ``skip`` -> left alone (a move still removes
+    the source, as the official SDK's own test expects).
     """
     (src_version, src_segment, src_paths), (dst_version, dst_segment, dst_paths) = source, target
     if strategy not in STRATEGIES:
@@ -380,6 +381,7 @@ def copy_items(
     need_segment(conn, src_version, src_segment)
     need_segment(conn, dst_version, dst_segment)
     rows = []
+    skipped = []
     for src, dst in zip(src_paths, dst_paths, strict=True):
         row = conn.execute(
             "SELECT * FROM items WHERE version_id = ? AND segment = ? AND slot = ?",
@@ -395,8 +397,15 @@ def copy_items(
             if strategy == "abort":
                 raise internal(f"data '{dst}' already exists in segment '{dst_segment}' (strategy abort)")
             if strategy == "skip":
+                if move:  # the target is kept and the source is gone (the official SDK's test_move_data)
+                    skipped.append(row)
                 continue
         rows.append((row, dst))
+    for row in skipped:
+        conn.execute(
+            "DELETE FROM items WHERE version_id = ? AND segment = ? AND slot = ?",
+            (src_version, src_segment, row["slot"]),
+        )
     for row, dst in rows:
         if move:
             conn.execute(

@@ -16,7 +16,7 @@ from labelsync.emulator.tensorbay import content, versions
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.emulator.tensorbay.db import Database
 from labelsync.emulator.tensorbay.errors import forbidden, invalid, missing, not_supported
-from labelsync.emulator.tensorbay.params import as_int, opt_str, page_body, paging, req_str
+from labelsync.emulator.tensorbay.params import as_int, opt_str, page_body, paging, req_str, segment_name
 from labelsync.emulator.tensorbay.render import Renderer
 from labelsync.emulator.tensorbay.signing import Signer
 
@@ -264,7 +264,7 @@ def list_segments(call: Call) -> Result:
 def post_segments(call: Call) -> Result:
     if "copy" in call.flags or "move" in call.flags:
         return _copy_segment(call, move="move" in call.flags)
-    name = req_str(call.body, "name")
+    name = segment_name(call.body, "name")
     description = opt_str(call.body, "description") or ""
     _write(call, lambda conn, v: content.create_segment(conn, v, name, description))
     return 201, {}
@@ -295,7 +295,7 @@ def _source(call: Call) -> Mapping[str, Any]:
 def _copy_segment(call: Call, move: bool) -> Result:
     source = _source(call)
     src_name = req_str(source, "segmentName")
-    dst_name = req_str(call.body, "segmentName")
+    dst_name = segment_name(call.body, "segmentName")
     strategy = content.strategy_of(call.body)
     with call.emu.db.transaction() as conn:
         target = versions.write_version(conn, call.dataset_id, call.body)

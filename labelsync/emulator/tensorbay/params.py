@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from labelsync.emulator.names import unsafe_name
 from labelsync.emulator.tensorbay.errors import invalid, missing
 
 MAX_LIMIT = 128
@@ -33,6 +34,16 @@ def req_str(source: Mapping[str, Any], name: str) -> str:
         raise missing(name)
     if not isinstance(value, str):
         raise invalid(f"'{name}' must be a string")
+    return value
+
+
+def segment_name(source: Mapping[str, Any], name: str) -> str:
+    """A required segment name for a segment being created: 400 ``InvalidParamsValue`` when
+    :func:`~labelsync.emulator.names.unsafe_name` refuses it (``../x``, ``/abs``, ``a/b``)."""
+    value = req_str(source, name)
+    problem = unsafe_name(value)
+    if problem is not None:
+        raise invalid(f"'{name}' {value!r} {problem}")
     return value
 
 

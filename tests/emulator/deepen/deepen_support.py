@@ -73,7 +73,9 @@ class Deepen:
             base_url=server.url + "/api/v2", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         )
         self.raw = httpx.Client(timeout=30, follow_redirects=False)
-        self.admin = httpx.Client(base_url=server.url + "/_admin", timeout=30)
+        self.admin = httpx.Client(
+            base_url=server.url + "/_admin", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
 
     def close(self) -> None:
         for client in (self.api, self.raw, self.admin):

@@ -228,3 +228,27 @@ def test_latency_knob(data_dir: Path) -> None:
         client.get(f"{srv.url}/api/v2/clients/{CLIENT}/datasets")
         assert time.monotonic() - started >= 0.15
     app.close()
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [("POST", "/_admin/uploads/drop_next"), ("GET", "/_admin/uploads/x"), ("POST", "/_admin/datasets/x/complete")],
+)
+@pytest.mark.parametrize("auth", [None, "Bearer wrong-token", "Token x"])
+def test_admin_routes_need_the_api_token(server: EmbeddedServer, method: str, path: str, auth: str | None) -> None:
+    headers = {"Authorization": auth} if auth else {}
+    response = httpx.request(method, server.url + path, headers=headers, json={"after_bytes": 1})
+    assert response.status_code == 401
+    assert set(response.json()) == {"detail"}
+
+
+def test_no_tokens_means_the_local_token(data_dir: Path) -> None:
+    from labelsync.emulator.deepen import LOCAL_TOKEN
+
+    app = create_app(data_dir, tokens=[])
+    with EmbeddedServer(app) as srv:
+        good = httpx.get(f"{srv.url}/api/v2/clients/{CLIENT}/datasets", headers={"Authorization": f"Bearer {LOCAL_TOKEN}"})
+        assert good.status_code == 200
+        bad = httpx.get(f"{srv.url}/api/v2/clients/{CLIENT}/datasets", headers={"Authorization": "Bearer other"})
+        assert bad.status_code == 401
+    app.close()

@@ -101,6 +101,9 @@ def bad_zip_cases() -> list[tuple[str, str | None, bytes, str]]:
         ("3d", "json", json_frames_zip({"0.json": bad_frame}), "missing frame field(s): device_heading"),
         ("3d", "json", json_frames_zip({"0.json": frame(1, "images/0.png")}), "is not in the zip archive"),
         ("3d", "default", images_zip(), "no config.json"),
+        ("images", None, images_zip(["../../etc/x.png"]), "zip entry '../../etc/x.png' has an empty, '.' or '..' path"),
+        ("images", None, images_zip(["/abs.png"]), "zip entry '/abs.png' is an absolute path"),
+        ("images", None, images_zip(["a\\b.png"]), "holds a backslash"),
     ]
 
 

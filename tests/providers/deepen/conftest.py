@@ -45,7 +45,9 @@ class Emulator:
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
     app = create_app(tmp_path / "deepen-state", tokens=[TOKEN], processing_seconds=0.1)
-    with EmbeddedServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as admin:
+    with EmbeddedServer(app) as server, httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    ) as admin:
         yield Emulator(server, admin)
     app.close()
 
