@@ -1,50 +1,50 @@
-"""``labelsync emulator tensorbay|deepen``: run a local emulator in the foreground.
+"""``labelsync emulator <provider>``: run a provider's local emulator in the foreground.
 
-Both subcommands take ``--host`` (default 127.0.0.1), ``--port``, ``--data-dir`` (state
-kept across restarts), ``--token`` (repeatable; default from ``TENSORBAY_ACCESS_KEY`` /
-``DEEPEN_API_TOKEN``, else the emulator's documented local token), and the fault knobs
-``--latency-ms``, ``--fail-rate`` and ``--seed``. ``tensorbay`` also takes
-``--certfile``/``--keyfile`` to serve HTTPS (the official SDK only accepts https URLs).
-On startup each prints the URL it serves and the exact environment a labelsync client
-needs to use it, ready to copy: the remote's URL override ``LABELSYNC_REMOTE_<NAME>_URL``,
-the token variable (the remote's ``tokenEnv`` from ``labelsync.yaml``, else
-``TENSORBAY_ACCESS_KEY`` / ``DEEPEN_API_TOKEN``) and, for Deepen,
-``LABELSYNC_REMOTE_<NAME>_CLIENT_ID``. ``--remote NAME`` picks the remote (default
-``default`` for tensorbay, ``deepen`` for deepen). A token given with ``--token`` or through
-the environment is never printed: the line shows a placeholder instead.
+One subcommand per registered provider that has an emulator
+(:class:`~labelsync.providers.contract.EmulatorSpec`). Each takes ``--host`` (default
+127.0.0.1), ``--port``, ``--data-dir`` (state kept across restarts), ``--token``
+(repeatable; default from the provider's token variable, else the emulator's documented
+local token), and the fault knobs ``--latency-ms``, ``--fail-rate`` and ``--seed``; an
+emulator that can serve HTTPS also takes ``--certfile``/``--keyfile`` (the official
+TensorBay SDK only accepts https URLs). On startup each prints the URL it serves and the
+exact environment a labelsync client needs to use it, ready to copy: the remote's URL
+override ``LABELSYNC_REMOTE_<NAME>_URL``, the provider settings the emulator needs (e.g.
+``LABELSYNC_REMOTE_<NAME>_CLIENT_ID``) and the token variable (the remote's ``tokenEnv``
+from ``labelsync.yaml``, else the provider's). ``--remote NAME`` picks the remote (default
+``default`` for the default provider, else the provider's name). A token given with
+``--token`` or through the environment is never printed: the line shows a placeholder.
 """
 
 from __future__ import annotations
 
-import importlib
 import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
-EMULATOR_CLIENT_ID = "emulator"
-"""The client id printed for the Deepen emulator (it accepts any client id)."""
+from labelsync.providers.contract import ProviderSpec
+from labelsync.providers.registry import DEFAULT_PROVIDER, PROVIDERS
 
 
 def client_environment(
-    remote_name: str, url: str, provider: str, tokens: tuple[str, ...], local_token: str
+    remote_name: str, url: str, spec: ProviderSpec, tokens: tuple[str, ...], local_token: str
 ) -> list[str]:
-    """The ``export`` lines a labelsync client needs to reach an emulator at ``url``.
+    """The ``export`` lines a labelsync client needs to reach ``spec``'s emulator at ``url``.
 
     The token variable is the remote's ``tokenEnv`` when the current repository's
     ``labelsync.yaml`` defines the remote, else the provider's default. The built-in local
     token (not a secret) is printed as is; a token the user chose is shown as a placeholder.
     """
-    from labelsync.manifest.remotes import DEFAULT_TOKEN_ENV, env_var_for, find_root, read_remotes
+    from labelsync.manifest.remotes import env_var_for, find_root, read_remotes
 
     remotes, _ = read_remotes(find_root(Path.cwd()), environ={})
     remote = remotes.get(remote_name)
-    token_env = remote.token_env if remote is not None and remote.provider == provider else DEFAULT_TOKEN_ENV[provider]
-    url_var = env_var_for(remote_name)
-    lines = [f"export {url_var}={shlex.quote(url)}"]
-    if provider == "deepen":
-        lines.append(f"export {url_var.removesuffix('_URL')}_CLIENT_ID={EMULATOR_CLIENT_ID}")
+    token_env = remote.token_env if remote is not None and remote.provider == spec.name else spec.token_env
+    lines = [f"export {env_var_for(remote_name)}={shlex.quote(url)}"]
+    assert spec.emulator is not None
+    for key, value in spec.emulator.client_settings.items():
+        lines.append(f"export {env_var_for(remote_name, key)}={shlex.quote(value)}")
     token = shlex.quote(local_token) if not tokens else "'<the token given with --token>'"
     lines.append(f"export {token_env}={token}")
     return lines
@@ -104,62 +104,50 @@ def emulator() -> None:
     """Run a local emulator of a labelling platform (for tests, benchmarks and trying things out)."""
 
 
-@emulator.command("tensorbay")
-@_common(18081, ".labelsync/local/tensorbay", "TENSORBAY_ACCESS_KEY", "default")
-@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS certificate (HTTPS).")
-@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS private key (HTTPS).")
-def tensorbay(
-    host: str,
-    port: int,
-    data_dir: Path,
-    tokens: tuple[str, ...],
-    latency_ms: float,
-    fail_rate: float,
-    seed: int | None,
-    remote_name: str,
-    certfile: str | None,
-    keyfile: str | None,
-) -> None:
-    """Serve the TensorBay Open API v1 emulator."""
-    from labelsync.emulator.tensorbay import API_PREFIX, LOCAL_TOKEN, create_app
+def _command(spec: ProviderSpec) -> click.Command:
+    """The ``labelsync emulator <name>`` subcommand of one provider."""
+    assert spec.emulator is not None
+    emu = spec.emulator
+    default_remote = "default" if spec.name == DEFAULT_PROVIDER else spec.name
 
-    if bool(certfile) != bool(keyfile):
-        raise click.UsageError("--certfile and --keyfile go together")
-    from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
+    def run(
+        host: str,
+        port: int,
+        data_dir: Path,
+        tokens: tuple[str, ...],
+        latency_ms: float,
+        fail_rate: float,
+        seed: int | None,
+        remote_name: str,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+    ) -> None:
+        if bool(certfile) != bool(keyfile):
+            raise click.UsageError("--certfile and --keyfile go together")
+        module = spec.emulator_module()
+        from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
 
-    faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
-    app = create_app(data_dir, tokens=list(tokens), faults=faults)
-    scheme = "https" if certfile else "http"
-    click.echo(f"TensorBay emulator serving {scheme}://{host}:{port}{API_PREFIX}/ (service URL {scheme}://{host}:{port}/)")
-    click.echo(f"State in {data_dir}; tokens: {'as given' if tokens else f'the built-in local token {LOCAL_TOKEN}'}")
-    service = f"{scheme}://{host}:{port}/"
-    _print_environment(remote_name, client_environment(remote_name, service, "tensorbay", tokens, LOCAL_TOKEN))
-    serve_forever(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile)
+        faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
+        app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
+        scheme = "https" if certfile else "http"
+        url = f"{scheme}://{host}:{port}{emu.client_path}"
+        served = f"{scheme}://{host}:{port}{emu.api_path or emu.client_path}"
+        click.echo(f"{spec.title} emulator serving {served} (remote url {url}, state in {data_dir})")
+        click.echo(f"Tokens: {'as given' if tokens else f'the built-in local token {module.LOCAL_TOKEN}'}")
+        _print_environment(remote_name, client_environment(remote_name, url, spec, tokens, module.LOCAL_TOKEN))
+        serve_forever(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile)
+
+    run.__doc__ = f"Serve the {spec.title} emulator."
+    fn: Any = _common(emu.port, f".labelsync/local/{spec.name}", spec.token_env, default_remote)(run)
+    if emu.tls:
+        fn = click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS private key (HTTPS).")(fn)
+        fn = click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS certificate (HTTPS).")(fn)
+    return click.command(spec.name)(fn)
 
 
-@emulator.command("deepen")
-@_common(18082, ".labelsync/local/deepen", "DEEPEN_API_TOKEN", "deepen")
-def deepen(
-    host: str,
-    port: int,
-    data_dir: Path,
-    tokens: tuple[str, ...],
-    latency_ms: float,
-    fail_rate: float,
-    seed: int | None,
-    remote_name: str,
-) -> None:
-    """Serve the Deepen AI API emulator."""
-    module = importlib.import_module("labelsync.emulator.deepen")
-    from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
-
-    faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
-    app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
-    api = f"http://{host}:{port}/api/v2"
-    click.echo(f"Deepen emulator serving {api} (state in {data_dir})")
-    click.echo(f"Tokens: {'as given' if tokens else f'the built-in local token {module.LOCAL_TOKEN}'}")
-    _print_environment(remote_name, client_environment(remote_name, api, "deepen", tokens, module.LOCAL_TOKEN))
-    serve_forever(app, host=host, port=port)
+for _spec in PROVIDERS.values():
+    if _spec.emulator is not None:
+        emulator.add_command(_command(_spec))
 
 
 COMMANDS: list[click.Command] = [emulator]

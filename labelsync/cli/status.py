@@ -26,6 +26,7 @@ from labelsync.errors import LabelsyncError
 from labelsync.local.labels import LabelRecord, read_labels, write_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.plan.differ import build_dataset_plan
+from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired
 
 STATUS_FORMAT_VERSION = 1
@@ -47,24 +48,7 @@ def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
     else:
         n = facts.get("changes")
         sync = "NOT in sync with the manifest" + (f" ({n} change(s); run plan)" if n else " (run plan)")
-    if ds.provider == "deepen":
-        lines = [f"{head}: dataset {facts.get('id')}, {sync}"]
-        message = f" ({facts['message']})" if facts.get("message") else ""
-        lines.append(f"  processing: {facts.get('processing_status')}{message}")
-        lines.append(
-            f"  stage: {facts.get('current_stage')} {facts.get('current_stage_status')}; "
-            f"{facts.get('all_stages_done', 0)} of {facts.get('files', 0)} files through every stage"
-        )
-        for stage, counts in (facts.get("stages") or {}).items():
-            parts = ", ".join(f"{k} {v}" for k, v in counts.items())
-            lines.append(f"    {stage}: {parts}")
-        return lines
-    lines = [f"{head}: branch {facts.get('branch')} at {str(facts.get('head'))[:12]} ({facts.get('head_title') or 'no title'}), {sync}"]
-    drafts = facts.get("open_drafts") or []
-    if drafts:
-        lines.append("  open drafts: " + "; ".join(f"#{d.get('number')} {d.get('title')!r}" for d in drafts))
-    else:
-        lines.append("  no open drafts")
+    lines: list[str] = PROVIDERS[ds.provider].load("describe_status")(head, sync, facts)
     return lines
 
 
@@ -95,7 +79,10 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
                 entry.update(provider.status(want))
                 if entry.get("exists") and not entry.get("in_sync"):
                     # the recorded digest differs (or there is none): compare the content itself
-                    changes = build_dataset_plan(want, provider.read_live(want), root=str(root)).changes
+                    changes = build_dataset_plan(
+                        want, provider.read_live(want), root=str(root),
+                        capabilities=PROVIDERS[want.dataset.provider].capabilities,
+                    ).changes
                     entry["in_sync"] = not changes
                     entry["changes"] = len(changes)
             except LabelsyncError as err:

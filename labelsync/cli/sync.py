@@ -123,7 +123,7 @@ def _is_plan_file(paths: tuple[Path, ...]) -> bool:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=DEFAULT_JOBS, show_default=True, help="Concurrent uploads.")
 @click.option("-m", "--message", default="", help="Commit message (default: the git commit being applied).")
-@click.option("--tag", default=None, help="Tag the new commit (tensorbay).")
+@click.option("--tag", default=None, help="Tag the new commit (providers with commits).")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
 def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool) -> int:
     """Change the remote to match the manifests (or apply a saved plan file exactly).

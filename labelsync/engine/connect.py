@@ -16,6 +16,7 @@ from typing import Any
 from labelsync.errors import AuthError, ConfigError
 from labelsync.manifest.remotes import Remote
 from labelsync.providers.base import DEFAULT_JOBS, Provider
+from labelsync.providers.registry import PROVIDERS
 
 LOCAL_TOKEN = "Accesskey-labelsync-local"
 """The token of the embedded emulator (it only listens on loopback; not a secret)."""
@@ -68,6 +69,12 @@ def connect(remote: Remote, root: Path, *, jobs: int = DEFAULT_JOBS) -> Connecti
 def _start_local(provider: str, state: Path) -> Any:
     from labelsync.emulator.runtime import EmbeddedServer
 
+    spec = PROVIDERS[provider]
+    if spec.emulator is None:
+        raise ConfigError(
+            f"{spec.title} has no local emulator: a {provider} remote needs a url",
+            hint="give the remote a url in labelsync.yaml",
+        )
     try:
         state.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -75,32 +82,16 @@ def _start_local(provider: str, state: Path) -> Any:
             f"cannot keep the local emulator's state in {state}: {exc.strerror or exc}",
             hint="run labelsync from a writable checkout, or point the remote at a server (labelsync.yaml)",
         ) from exc
-    app: Any
-    if provider == "tensorbay":
-        from labelsync.emulator import tensorbay
-
-        app = tensorbay.create_app(state, tokens=[LOCAL_TOKEN])
-    elif provider == "deepen":
-        from labelsync.emulator import deepen
-
-        app = deepen.create_app(state, tokens=[LOCAL_TOKEN])
-    else:  # pragma: no cover - remotes are validated
-        raise ConfigError(f"unknown provider {provider!r}")
+    app = spec.emulator_module().create_app(state, tokens=[LOCAL_TOKEN])
     return EmbeddedServer(app).start()
 
 
 def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:
-    if remote.provider == "tensorbay":
-        from labelsync.providers.tensorbay.client import TensorBayClient
-        from labelsync.providers.tensorbay.provider import TensorBayProvider
-
-        client = TensorBayClient(url, token, token_env=remote.token_env, pool=max(32, jobs + 8), uploads=jobs)
-        return TensorBayProvider(client, remote=remote.name)
-    if remote.provider == "deepen":
-        from labelsync.providers.deepen import open_deepen
-
-        return open_deepen(remote, url, token, jobs=jobs)
-    raise ConfigError(f"remote '{remote.name}': unknown provider {remote.provider!r}", hint="use tensorbay or deepen")
+    spec = PROVIDERS.get(remote.provider)
+    if spec is None:
+        raise ConfigError(f"remote '{remote.name}': unknown provider {remote.provider!r}", hint=f"use one of {', '.join(PROVIDERS)}")
+    provider: Provider = spec.load("connect")(remote, url, token, jobs=jobs)
+    return provider
 
 
 class Connections:

@@ -16,6 +16,7 @@ from pathlib import Path
 from labelsync.engine.connect import Connections
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import Plan
+from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired
 
 
@@ -25,7 +26,8 @@ def make_plan(desired: Sequence[Desired], connections: Connections, root: Path) 
     for want in desired:
         provider = connections.get(want.dataset.remote).provider
         live = provider.read_live(want)
-        planned = build_dataset_plan(want, live, root=str(root))
+        capabilities = PROVIDERS[want.dataset.provider].capabilities
+        planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
         datasets.append(replace(planned, manifest=_root_relative(want.manifest, root)))
     return Plan(
         datasets=tuple(datasets),

@@ -7,20 +7,24 @@ Format (at the repository root)::
       labellers: {provider: deepen, url: "https://tools.deepen.ai/api/v2", clientId: acme}
       scratch:   {provider: tensorbay, url: local}
 
-* ``provider`` is ``tensorbay`` or ``deepen`` (required).
+* ``provider`` names a registered provider (:data:`labelsync.providers.registry.PROVIDERS`;
+  required).
 * ``url`` is the service base; ``local`` (the default) means the embedded emulator.
-* ``tokenEnv`` names the environment variable holding the token (default
-  ``TENSORBAY_ACCESS_KEY`` / ``DEEPEN_API_TOKEN``). Tokens never appear in the file.
-* ``clientId`` (deepen) is the client id used in deepen URLs; default ``local`` for a
-  local remote.
+* ``tokenEnv`` names the environment variable holding the token (default: the provider's,
+  e.g. ``TENSORBAY_ACCESS_KEY``). Tokens never appear in the file.
+* Any other key is a provider setting of the remote (e.g. Deepen's ``clientId``), validated
+  by the provider's :class:`~labelsync.providers.contract.RemoteSettings` model; settings the
+  model lists in ``required_for_servers`` must be given unless the url is ``local``, where
+  the provider's ``local_remote_defaults`` fill them in.
 
-Built-in remotes apply when the file does not define a remote of that name:
-``default`` and ``tensorbay`` (tensorbay, local) and ``deepen`` (deepen, local). So the
-examples work with no ``labelsync.yaml`` at all.
+Built-in remotes apply when the file does not define a remote of that name: ``default``
+(the default provider) and one per provider that has an emulator, named after it, all
+local. So the examples work with no ``labelsync.yaml`` at all.
 
 The environment overrides the file: ``LABELSYNC_REMOTE_<NAME>_URL`` (``NAME`` upper-cased,
-``-`` as ``_``) replaces a remote's url, and ``LABELSYNC_REMOTE_<NAME>_CLIENT_ID`` a deepen
-remote's client id (required when a built-in deepen remote is pointed at a real server).
+``-`` as ``_``) replaces a remote's url, and ``LABELSYNC_REMOTE_<NAME>_<SETTING>`` a
+provider setting (``clientId`` -> ``CLIENT_ID``), which a built-in remote pointed at a real
+server may need.
 
 This module reads files and the environment but never the network.
 """
@@ -28,9 +32,10 @@ This module reads files and the environment but never the network.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +45,22 @@ from labelsync.diagnostics import Diagnostic, json_type
 from labelsync.errors import ConfigError
 from labelsync.manifest.load import Document, read_documents
 from labelsync.manifest.schema import did_you_mean
+from labelsync.providers.registry import DEFAULT_PROVIDER, PROVIDERS
 
 CONFIG_FILE = "labelsync.yaml"
 LOCAL = "local"
-DEFAULT_TOKEN_ENV = {"tensorbay": "TENSORBAY_ACCESS_KEY", "deepen": "DEEPEN_API_TOKEN"}
 
 
 @dataclass(frozen=True, slots=True)
 class Remote:
-    """A named remote: which provider, where, and which environment variable holds the token."""
+    """A named remote: which provider, where, which environment variable holds the token,
+    and the provider's own settings of the remote (keys as in ``labelsync.yaml``)."""
 
     name: str
     provider: str
     url: str = LOCAL
     token_env: str = ""
-    client_id: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
     builtin: bool = False
     """True for the built-in remotes (no ``labelsync.yaml`` entry)."""
 
@@ -63,32 +69,40 @@ class Remote:
         """True when the remote is the embedded emulator (url ``local``)."""
         return self.url == LOCAL
 
+    def setting(self, key: str) -> Any:
+        """One provider setting (``None`` when not given)."""
+        return self.settings.get(key)
+
+
+def _builtin(name: str, provider: str) -> Remote:
+    spec = PROVIDERS[provider]
+    return Remote(name, provider, LOCAL, spec.token_env, dict(spec.local_remote_defaults), builtin=True)
+
 
 BUILTIN_REMOTES: dict[str, Remote] = {
-    "default": Remote("default", "tensorbay", LOCAL, DEFAULT_TOKEN_ENV["tensorbay"], builtin=True),
-    "tensorbay": Remote("tensorbay", "tensorbay", LOCAL, DEFAULT_TOKEN_ENV["tensorbay"], builtin=True),
-    "deepen": Remote("deepen", "deepen", LOCAL, DEFAULT_TOKEN_ENV["deepen"], "local", builtin=True),
+    "default": _builtin("default", DEFAULT_PROVIDER),
+    **{name: _builtin(name, name) for name, spec in PROVIDERS.items() if spec.emulator},
 }
+"""The remotes every repository has unless ``labelsync.yaml`` redefines them."""
+
+_CORE_KEYS = ("provider", "url", "tokenEnv")
 
 
 class _RemoteEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    """The provider-neutral keys of one remote; the rest go to the provider's model."""
 
-    provider: str = Field(pattern="^(tensorbay|deepen)$")
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+
+    provider: str
     url: str = Field(LOCAL, min_length=1)
     token_env: str | None = Field(None, alias="tokenEnv", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    client_id: str | None = Field(None, alias="clientId", min_length=1)
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    remotes: dict[str, _RemoteEntry] = {}
-
-
-def env_var_for(name: str) -> str:
-    """The environment variable that overrides remote ``name``'s url."""
-    return "LABELSYNC_REMOTE_" + name.upper().replace("-", "_") + "_URL"
+def env_var_for(name: str, setting: str = "url") -> str:
+    """The environment variable that overrides remote ``name``'s url (or another setting:
+    ``clientId`` -> ``LABELSYNC_REMOTE_<NAME>_CLIENT_ID``)."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", setting).upper()
+    return "LABELSYNC_REMOTE_" + name.upper().replace("-", "_") + "_" + snake
 
 
 def find_root(start: Path) -> Path:
@@ -132,7 +146,7 @@ def load_remotes(root: Path, environ: Mapping[str, str] | None = None) -> dict[s
     if diags:
         raise ConfigError(
             "; ".join(str(d) for d in diags),
-            hint="fix labelsync.yaml (remotes: {name: {provider: tensorbay|deepen, url: ..., tokenEnv: ...}})",
+            hint=f"fix labelsync.yaml (remotes: {{name: {{provider: {'|'.join(PROVIDERS)}, url: ..., tokenEnv: ...}}}})",
         )
     return remotes
 
@@ -149,67 +163,115 @@ def read_remotes(root: Path, environ: Mapping[str, str] | None = None) -> tuple[
             diags.append(Diagnostic(_display(path), 1, 1, "labelsync.yaml must hold exactly one YAML document"))
         if not diags:
             doc = docs[0]
-            try:
-                config = _Config.model_validate(doc.data if doc.data is not None else {})
-            except ValidationError as exc:
-                diags += [_config_diagnostic(doc, err) for err in exc.errors()]
-            else:
-                for name, entry in config.remotes.items():
-                    remotes[name] = Remote(
-                        name=name,
-                        provider=entry.provider,
-                        url=entry.url,
-                        token_env=entry.token_env or DEFAULT_TOKEN_ENV[entry.provider],
-                        client_id=entry.client_id or ("local" if entry.provider == "deepen" and entry.url == LOCAL else None),
-                    )
-                    if entry.provider == "deepen" and entry.url != LOCAL and not entry.client_id:
-                        diags.append(
-                            doc.diagnostic(
-                                ("remotes", name),
-                                f"deepen remote {name!r} needs a clientId",
-                                hint="add clientId: <your Deepen client id>",
-                            )
-                        )
-                    if ":" not in entry.url and entry.url != LOCAL:
-                        diags.append(
-                            doc.diagnostic(("remotes", name, "url"), f"url {entry.url!r} is neither 'local' nor an http(s) URL")
-                        )
+            diags += _read_config(doc, remotes)
     for name, remote in list(remotes.items()):
-        override = env.get(env_var_for(name))
-        client_id = env.get(env_var_for(name).removesuffix("_URL") + "_CLIENT_ID") or remote.client_id
-        if override:
-            if remote.provider == "deepen" and override != LOCAL and client_id in (None, "local"):
-                diags.append(
-                    Diagnostic(
-                        env_var_for(name), 0, 0,
-                        f"deepen remote {name!r} is pointed at {override} but has no clientId",
-                        hint=f"also set {env_var_for(name).removesuffix('_URL')}_CLIENT_ID, or give the remote a clientId in labelsync.yaml",
-                    )
-                )
-            remotes[name] = Remote(remote.name, remote.provider, override, remote.token_env, client_id, remote.builtin)
+        remote, problems = _overridden(remote, env)
+        remotes[name] = remote
+        diags += problems
     return remotes, diags
 
 
+def _read_config(doc: Document, remotes: dict[str, Remote]) -> list[Diagnostic]:
+    """Add the remotes of ``labelsync.yaml`` (``doc``) to ``remotes``; its problems."""
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        return [doc.diagnostic((), f"expected a mapping with 'remotes', got {json_type(data)}")]
+    diags: list[Diagnostic] = []
+    entries = data.get("remotes", {})
+    if not isinstance(entries, dict):
+        diags.append(doc.diagnostic(("remotes",), f"expected a mapping, got {json_type(entries)}"))
+        entries = {}
+    for name, raw in entries.items():
+        if not isinstance(raw, dict):
+            diags.append(doc.diagnostic(("remotes", name), f"expected a mapping, got {json_type(raw)}"))
+            continue
+        remote, problems = _remote(doc, str(name), raw)
+        diags += problems
+        if remote is not None:
+            remotes[str(name)] = remote
+    for key in data:
+        if key not in _TOP_KEYS:
+            hint = did_you_mean(str(key), _TOP_KEYS)
+            message = f"unknown field {key!r}{hint}" + ("" if hint else f"; allowed: {', '.join(_TOP_KEYS)}")
+            diags.append(doc.diagnostic((key,), message, key=True))
+    return diags
+
+
+def _remote(doc: Document, name: str, raw: dict[str, Any]) -> tuple[Remote | None, list[Diagnostic]]:
+    """The remote of one ``labelsync.yaml`` entry, with the problems of its keys."""
+    where = ("remotes", name)
+    try:
+        entry = _RemoteEntry.model_validate(raw)
+    except ValidationError as exc:
+        return None, [_config_diagnostic(doc, err, where) for err in exc.errors()]
+    spec = PROVIDERS.get(entry.provider)
+    if spec is None:
+        message = f"{entry.provider!r} is not one of {', '.join(PROVIDERS)}{did_you_mean(entry.provider, PROVIDERS)}"
+        return None, [doc.diagnostic(where + ("provider",), message)]
+    extra = dict(entry.model_extra or {})
+    try:
+        spec.remote_model.model_validate(extra)
+    except ValidationError as exc:
+        allowed = (*_CORE_KEYS, *_aliases(spec.remote_model))
+        return None, [_config_diagnostic(doc, err, where, allowed) for err in exc.errors()]
+    problems: list[Diagnostic] = []
+    if ":" not in entry.url and entry.url != LOCAL:
+        problems.append(doc.diagnostic(where + ("url",), f"url {entry.url!r} is neither 'local' nor an http(s) URL"))
+    settings = {**(spec.local_remote_defaults if entry.url == LOCAL else {}), **extra}
+    for key in spec.remote_model.required_for_servers:
+        if entry.url != LOCAL and not settings.get(key):
+            problems.append(
+                doc.diagnostic(where, f"{spec.name} remote {name!r} needs a {key}", hint=f"add {key}: <your {spec.title} {key}>")
+            )
+    token_env = entry.token_env or spec.token_env
+    return Remote(name, entry.provider, entry.url, token_env, settings), problems
+
+
+def _overridden(remote: Remote, env: Mapping[str, str]) -> tuple[Remote, list[Diagnostic]]:
+    """``remote`` with the environment's overrides of its url and provider settings."""
+    spec = PROVIDERS[remote.provider]
+    url = env.get(env_var_for(remote.name)) or remote.url
+    settings = dict(remote.settings)
+    for key in _aliases(spec.remote_model):
+        value = env.get(env_var_for(remote.name, key))
+        if value:
+            settings[key] = value
+    if url == remote.url and settings == dict(remote.settings):
+        return remote, []
+    problems = []
+    if url != LOCAL:
+        for key in spec.remote_model.required_for_servers:
+            if not settings.get(key) or settings.get(key) == spec.local_remote_defaults.get(key):
+                problems.append(
+                    Diagnostic(
+                        env_var_for(remote.name), 0, 0,
+                        f"{spec.name} remote {remote.name!r} is pointed at {url} but has no {key}",
+                        hint=f"also set {env_var_for(remote.name, key)}, or give the remote a {key} in labelsync.yaml",
+                    )
+                )
+    return Remote(remote.name, remote.provider, url, remote.token_env, settings, remote.builtin), problems
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
 _TOP_KEYS = ("remotes",)
-_REMOTE_KEYS = ("provider", "url", "tokenEnv", "clientId")
 
 
-def _config_diagnostic(doc: Document, err: Any) -> Diagnostic:
+def _config_diagnostic(doc: Document, err: Any, base: tuple[str, ...], allowed: tuple[str, ...] = _CORE_KEYS) -> Diagnostic:
     """One pydantic error of ``labelsync.yaml`` in the user's words, like manifest errors:
-    ``unknown field 'clientid' (did you mean 'clientId'?)`` at the key, not pydantic's text."""
-    loc = tuple(err["loc"])
+    ``unknown field 'clientid' (did you mean 'clientId'?)`` at the key, not pydantic's text.
+    ``base`` prefixes the error's location (errors of a provider's remote model)."""
+    loc = base + tuple(err["loc"])
     kind = err.get("type", "")
     if kind == "extra_forbidden" and loc:
         key = str(loc[-1])
-        allowed = _TOP_KEYS if len(loc) == 1 else _REMOTE_KEYS
         hint = did_you_mean(key, allowed)
         message = f"unknown field {key!r}{hint}" + ("" if hint else f"; allowed: {', '.join(allowed)}")
         return doc.diagnostic(loc, message, key=True)
     if kind == "missing" and loc:
         return doc.diagnostic(loc[:-1], f"missing required field {str(loc[-1])!r}")
-    if loc and loc[-1] == "provider" and kind == "string_pattern_mismatch":
-        value = str(err.get("input"))
-        return doc.diagnostic(loc, f"{value!r} is not one of tensorbay, deepen{did_you_mean(value, ('tensorbay', 'deepen'))}")
     if kind in ("model_type", "dict_type"):
         return doc.diagnostic(loc, f"expected a mapping, got {json_type(err.get('input'))}")
     return doc.diagnostic(loc, err["msg"])

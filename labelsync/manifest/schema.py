@@ -66,7 +66,7 @@ def manifest_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "labelsync manifest v1",
         "description": (
-            "One labelsync manifest document (kind: Dataset): a dataset on a TensorBay or Deepen "
+            "One labelsync manifest document (kind: Dataset): a dataset on a labelling platform "
             "remote, its label catalog, segments, sensors, data and label files. "
             "Generated from labelsync.manifest.model; do not edit by hand."
         ),

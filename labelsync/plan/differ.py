@@ -15,9 +15,10 @@ what changed inside catalogs and other JSON documents. The rules:
   the same but whose label, timestamp or frame differs is a ``label`` update and sends no
   bytes. Content the remote already has, or that the plan already uploads for another
   path, is counted once in ``upload_bytes``.
-* Deepen datasets cannot take new files or a new profile: any change other than labels
-  becomes one ``replace`` of the dataset, blocked unless the policy allows replace (and
-  never allowed for a protected dataset).
+* A provider whose content cannot change in place (``Capabilities.content_mutable`` is
+  False) cannot take new files or a new catalog: any change other than labels becomes one
+  ``replace`` of the dataset, blocked unless the policy allows replace (and never allowed
+  for a protected dataset).
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
+from labelsync.providers.contract import Capabilities
 from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
 
-_REPLACE_PROVIDERS = frozenset({"deepen"})
+_MUTABLE = Capabilities()
 
 
-def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> DatasetPlan:
-    """Plan one dataset. ``root`` is the directory that ``source`` paths are made relative to."""
+def build_dataset_plan(
+    desired: Desired, live: Live, *, root: str = "", capabilities: Capabilities = _MUTABLE
+) -> DatasetPlan:
+    """Plan one dataset. ``root`` is the directory that ``source`` paths are made relative to;
+    ``capabilities`` are those of the dataset's provider (they decide replace versus update)."""
     ds = desired.dataset
     base = DatasetPlan(
         name=ds.name,
@@ -61,12 +66,12 @@ def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> Datas
         warnings.append("the server did not report file checksums: file contents cannot be verified")
 
     changes = list(_diff(desired, live, root=root, warnings=warnings))
-    if ds.provider in _REPLACE_PROVIDERS and live.dataset is not None:
+    if not capabilities.content_mutable and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked, root)
-    if ds.provider not in _REPLACE_PROVIDERS and any(c.action is Action.REPLACE for c in changes):
+    if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes):
         blocked.append(
             f"dataset '{ds.name}' changes type ({live.dataset.kind if live.dataset else '?'} -> {ds.kind}), which "
-            "TensorBay cannot do in place: give the dataset a new name, or delete the remote one first"
+            f"{ds.provider} cannot do in place: give the dataset a new name, or delete the remote one first"
         )
     if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
@@ -286,7 +291,8 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
 
 
 def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str], root: str) -> list[Change]:
-    """Deepen: everything but label changes needs the dataset deleted and created again.
+    """Content that cannot change in place: everything but label changes needs the dataset
+    deleted and created again.
 
     The replace carries everything the new dataset is made of (settings, catalog, every
     item with its source), so a saved plan can be applied without the manifests.

@@ -114,12 +114,37 @@ class ProviderSettings(BaseModel):
 
 
 class RemoteSettings(BaseModel):
-    """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``)."""
+    """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``).
+
+    ``required_for_servers`` lists the keys a remote must give unless its url is ``local``.
+    """
+
+    required_for_servers: ClassVar[tuple[str, ...]] = ()
 
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=to_camel,
         use_attribute_docstrings=True,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorSpec:
+    """A provider's local emulator, for ``labelsync emulator <name>`` and local remotes.
+
+    ``module`` exports ``create_app(data_dir, *, tokens, faults=None)`` (an ASGI app) and
+    ``LOCAL_TOKEN`` (the token it accepts when given none; not a secret). A client's remote
+    url is ``http://host:port`` + ``client_path``. ``client_settings`` are remote settings
+    a client needs to reach it (printed as ``LABELSYNC_REMOTE_<NAME>_<SETTING>``); ``tls``
+    says whether it can serve HTTPS (``--certfile``/``--keyfile``); ``api_path`` is where
+    its API lives under the server, shown on start.
+    """
+
+    module: str
+    port: int
+    client_path: str = ""
+    api_path: str = ""
+    client_settings: Mapping[str, str] = field(default_factory=dict)
+    tls: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +154,11 @@ class ProviderSpec:
     ``name`` is the value of ``provider:`` in ``labelsync.yaml`` and the key of the
     manifest's ``spec.<name>:`` block. ``token_env`` is the default environment variable of
     the token. ``connect`` is ``"module:function"`` of ``connect(remote, url, token, *,
-    jobs) -> Provider``; ``emulator`` the ``"module:function"`` of ``create_app(state_dir,
-    *, tokens) -> ASGI app`` (``None`` when the provider has no emulator: its remotes need a
-    real url). ``check`` is ``"module:function"`` of ``check(doc, manifest, block) ->
-    list[Diagnostic]``, the provider's own semantic rules. ``status_facts`` names, in order,
-    the ``Live.info`` keys ``labelsync status`` shows, with their labels.
+    jobs) -> Provider``; ``emulator`` its :class:`EmulatorSpec` (``None`` when the provider
+    has no emulator: its remotes need a real url). ``check`` is ``"module:function"`` of ``check(doc, manifest, block) ->
+    list[Diagnostic]``, the provider's own semantic rules. ``describe_status`` is
+    ``"module:function"`` of ``describe(head, sync, facts) -> list[str]``: the text lines of
+    ``labelsync status`` for the facts the provider's ``status()`` returned.
     """
 
     name: str
@@ -143,16 +168,22 @@ class ProviderSpec:
     settings_model: type[ProviderSettings]
     connect: str
     remote_model: type[RemoteSettings] = RemoteSettings
-    emulator: str | None = None
+    emulator: EmulatorSpec | None = None
     check: str | None = None
-    status_facts: Mapping[str, str] = field(default_factory=dict)
+    describe_status: str = ""
     unsupported_notes: Mapping[str, str] = field(default_factory=dict)
     """Why a label type outside ``capabilities.label_types`` cannot be held, per type."""
     local_remote_defaults: Mapping[str, JSON] = field(default_factory=dict)
     """Remote settings a local (embedded-emulator) remote gets when the file leaves them out."""
 
+    def emulator_module(self) -> Any:
+        """The emulator's module (``create_app``, ``LOCAL_TOKEN``); :class:`LookupError` without one."""
+        if self.emulator is None:
+            raise LookupError(f"provider {self.name!r} has no emulator")
+        return importlib.import_module(self.emulator.module)
+
     def load(self, attribute: str) -> Callable[..., Any]:
-        """Import one of the ``"module:function"`` attributes (``connect``, ``emulator``, ``check``)."""
+        """Import one of the ``"module:function"`` attributes (``connect``, ``check``)."""
         target = getattr(self, attribute)
         if not target:
             raise LookupError(f"provider {self.name!r} has no {attribute}")

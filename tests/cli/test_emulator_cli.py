@@ -95,7 +95,8 @@ def test_tensorbay_prints_the_client_environment(start, tmp_path: Path) -> None:
 
 def test_a_given_token_is_never_printed() -> None:
     from labelsync.cli.emulator import client_environment
+    from labelsync.providers.registry import PROVIDERS
 
-    lines = client_environment("dp", "http://h/api/v2", "deepen", ("s3cret-token",), "local")
+    lines = client_environment("dp", "http://h/api/v2", PROVIDERS["deepen"], ("s3cret-token",), "local")
     assert not any("s3cret-token" in line for line in lines)
     assert lines[0] == "export LABELSYNC_REMOTE_DP_URL=http://h/api/v2"

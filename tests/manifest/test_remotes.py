@@ -12,7 +12,7 @@ from labelsync.manifest.remotes import Remote, env_var_for, find_root, load_remo
 
 def test_builtin_remotes_without_a_file(tmp_path: Path) -> None:
     remotes = load_remotes(tmp_path, environ={})
-    assert remotes["default"] == Remote("default", "tensorbay", "local", "TENSORBAY_ACCESS_KEY", None, builtin=True)
+    assert remotes["default"] == Remote("default", "tensorbay", "local", "TENSORBAY_ACCESS_KEY", {}, builtin=True)
     assert remotes["deepen"].provider == "deepen" and remotes["deepen"].is_local
     assert remotes["deepen"].token_env == "DEEPEN_API_TOKEN"
     assert remotes["tensorbay"].provider == "tensorbay"
@@ -26,8 +26,8 @@ def test_file_defines_and_overrides_remotes(tmp_path: Path) -> None:
         "  scratch-area: {provider: tensorbay}\n"
     )
     remotes = load_remotes(tmp_path, environ={})
-    assert remotes["default"] == Remote("default", "tensorbay", "https://gas.graviti.com/", "MY_KEY", None)
-    assert remotes["labellers"] == Remote("labellers", "deepen", "https://tools.deepen.ai/api/v2", "DEEPEN_API_TOKEN", "acme")
+    assert remotes["default"] == Remote("default", "tensorbay", "https://gas.graviti.com/", "MY_KEY", {})
+    assert remotes["labellers"] == Remote("labellers", "deepen", "https://tools.deepen.ai/api/v2", "DEEPEN_API_TOKEN", {"clientId": "acme"})
     assert remotes["scratch-area"].is_local
     assert remotes["deepen"].builtin  # built-ins stay unless redefined
 
@@ -76,7 +76,7 @@ def test_deepen_override_needs_a_client_id(tmp_path: Path) -> None:
         load_remotes(tmp_path, environ=env)
     assert "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID" in str(err.value) + str(err.value.hint)
     remotes = load_remotes(tmp_path, environ={**env, "LABELSYNC_REMOTE_DEEPEN_CLIENT_ID": "acme"})
-    assert (remotes["deepen"].url, remotes["deepen"].client_id) == ("https://tools.deepen.ai/api/v2", "acme")
+    assert (remotes["deepen"].url, remotes["deepen"].setting("clientId")) == ("https://tools.deepen.ai/api/v2", "acme")
 
 
 def test_config_typos_get_file_line_key_and_did_you_mean(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from labelsync.plan.differ import build_dataset_plan, catalog_breaks
 from labelsync.plan.model import Action, Kind
+from labelsync.providers.contract import Capabilities
 from labelsync.state import Blob, Dataset, Desired, Item, Live, MaskFile, Policy, Segment, dataset_digest
 
 A = Blob("a" * 40, 10)
@@ -145,21 +146,25 @@ def test_unverified_live_content_is_resent_and_warned():
     assert any("cannot be verified" in w for w in plan.warnings)
 
 
-def test_deepen_structural_change_is_a_blocked_replace_unless_allowed():
+FIXED = Capabilities(content_mutable=False)
+"""A provider whose content cannot change in place (Deepen's)."""
+
+
+def test_immutable_content_structural_change_is_a_blocked_replace_unless_allowed():
     live = Live(dataset=ds(item("a.jpg"), provider="deepen", kind="images"), head="d1", remote_id="d1")
     want_ds = ds(item("a.jpg"), item("b.jpg", B), provider="deepen", kind="images")
-    blocked = build_dataset_plan(desired(want_ds), live)
+    blocked = build_dataset_plan(desired(want_ds), live, capabilities=FIXED)
     assert [(c.action, c.kind) for c in blocked.changes] == [(Action.REPLACE, Kind.DATASET)]
     assert blocked.blocked and "allowReplace" in blocked.blocked[0]
-    allowed = build_dataset_plan(desired(want_ds, allow_replace=True), live)
+    allowed = build_dataset_plan(desired(want_ds, allow_replace=True), live, capabilities=FIXED)
     assert allowed.blocked == ()
-    protected = build_dataset_plan(desired(want_ds, allow_replace=True, protect=True), live)
+    protected = build_dataset_plan(desired(want_ds, allow_replace=True, protect=True), live, capabilities=FIXED)
     assert any("protected" in b for b in protected.blocked)
 
 
-def test_deepen_label_only_change_is_not_a_replace():
+def test_immutable_content_label_only_change_is_not_a_replace():
     live = Live(dataset=ds(item("a.jpg"), provider="deepen", kind="images"), head="d1")
-    plan = build_dataset_plan(desired(ds(item("a.jpg", label=BOX), provider="deepen", kind="images")), live)
+    plan = build_dataset_plan(desired(ds(item("a.jpg", label=BOX), provider="deepen", kind="images")), live, capabilities=FIXED)
     assert [(c.action, c.kind) for c in plan.changes] == [(Action.UPDATE, Kind.LABEL)]
 
 

@@ -1,4 +1,4 @@
-"""The Deepen AI provider (``api/deepen.md``): :func:`open_deepen` binds it to one remote.
+"""The Deepen AI provider (``api/deepen.md``): :func:`connect` binds it to one remote.
 
 Modules: :mod:`.client` (endpoints), :mod:`.convert` (pure wire <-> state conversions),
 :mod:`.zipper` (deterministic zip), :mod:`.upload` (resumable upload), :mod:`.apply`,
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from labelsync.providers.deepen.provider import DeepenProvider
 
 
-def open_deepen(remote: Remote, url: str, token: str, *, jobs: int = DEFAULT_JOBS) -> DeepenProvider:
+def connect(remote: Remote, url: str, token: str, *, jobs: int = DEFAULT_JOBS) -> DeepenProvider:
     """A :class:`~.provider.DeepenProvider` for ``remote`` at ``url`` (the API base, or a bare
     server url such as the embedded emulator's, which gets ``/api/v2``) with ``token``.
 
@@ -26,10 +26,11 @@ def open_deepen(remote: Remote, url: str, token: str, *, jobs: int = DEFAULT_JOB
     from labelsync.providers.deepen.client import DeepenClient
     from labelsync.providers.deepen.provider import DeepenProvider
 
-    if not remote.client_id:
+    client_id = remote.setting("clientId")
+    if not client_id:
         raise ConfigError(
             f"remote '{remote.name}' needs a Deepen client id",
             hint="add clientId: <workspace id> to the remote in labelsync.yaml",
         )
-    client = DeepenClient(url, token, remote.client_id, token_env=remote.token_env or None, pool=max(8, min(jobs, 32)))
+    client = DeepenClient(url, token, str(client_id), token_env=remote.token_env or None, pool=max(8, min(jobs, 32)))
     return DeepenProvider(client, remote=remote.name)

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
 
-from labelsync.providers.contract import Capabilities, ProviderSettings, ProviderSpec, RemoteSettings
+from labelsync.providers.contract import (
+    Capabilities,
+    EmulatorSpec,
+    ProviderSettings,
+    ProviderSpec,
+    RemoteSettings,
+)
 from labelsync.providers.deepen.features import DEEPEN_FEATURES
 
 LABEL_TYPES = frozenset(t for t, f in DEEPEN_FEATURES.items() if f.feature is not None)
@@ -76,6 +82,8 @@ class DeepenSettings(ProviderSettings):
 class DeepenRemote(RemoteSettings):
     """The Deepen keys of a remote: the client (workspace) id used in every URL."""
 
+    required_for_servers = ("clientId",)
+
     client_id: Annotated[str, Field(min_length=1)] | None = None
 
 
@@ -87,8 +95,11 @@ SPEC = ProviderSpec(
     settings_model=DeepenSettings,
     remote_model=DeepenRemote,
     connect="labelsync.providers.deepen:connect",
-    emulator="labelsync.emulator.deepen:create_app",
+    emulator=EmulatorSpec(
+        "labelsync.emulator.deepen", port=18082, client_path="/api/v2", client_settings={"clientId": "emulator"}
+    ),
     check="labelsync.providers.deepen.checks:check",
+    describe_status="labelsync.providers.deepen.status:describe",
     unsupported_notes={t: f.note for t, f in DEEPEN_FEATURES.items() if f.feature is None},
     local_remote_defaults={"clientId": "local"},
 )

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from labelsync.providers.contract import Capabilities, ProviderSettings, ProviderSpec
+from labelsync.providers.contract import Capabilities, EmulatorSpec, ProviderSettings, ProviderSpec
 
 DEFAULT_BRANCH = "main"
 
@@ -64,6 +64,7 @@ SPEC = ProviderSpec(
     capabilities=Capabilities(versioned=True, content_mutable=True, shardable=True, fusion=True, renames_in_place=False),
     settings_model=TensorBaySettings,
     connect="labelsync.providers.tensorbay:connect",
-    emulator="labelsync.emulator.tensorbay:create_app",
+    emulator=EmulatorSpec("labelsync.emulator.tensorbay", port=18081, tls=True, api_path="/gatewayv2/tensorbay-open-api/v1/"),
     check="labelsync.providers.tensorbay.checks:check",
+    describe_status="labelsync.providers.tensorbay.status:describe",
 )
