@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import ConflictError, NotFoundError
+from labelsync.errors import ConflictError, NotFoundError, RemoteError
 from labelsync.plan.model import DatasetPlan
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.deepen.apply import DeepenApply
@@ -180,7 +180,15 @@ class DeepenProvider:
         want = ds.segments[seg_name].items if ds.segments else {}
         claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
         out: dict[str, Any] = {}
-        for file_id, docs in sorted(self.client.labels_by_file(dataset_id).items()):
+        by_file = self.client.labels_by_file(dataset_id)
+        # the answer holds every file id (an empty list when unlabelled, §3.3): prove it
+        missing = sorted({str(f.get("file_id")) for f in self.client.list_files(dataset_id)} - set(by_file))
+        if missing:
+            raise RemoteError(
+                f"read labels of '{ds.name}': the answer lacks {len(missing)} of the dataset's files ({', '.join(missing[:3])}...)",
+                hint="nothing was pulled; try again",
+            )
+        for file_id, docs in sorted(by_file.items()):
             path = claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)
             out[path] = align_order(from_deepen(docs), want[path].label) if path in want else from_deepen(docs)
         return {seg_name: out}
