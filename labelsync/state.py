@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,17 @@ class MaskFile:
 
     blob: Blob
     source: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteMask:
+    """A mask as a provider reads it for ``labelsync pull``: its content identity (``None``
+    when the remote does not say), its ``info`` (``None`` when absent) and how to download
+    its bytes."""
+
+    blob: Blob | None
+    info: Any
+    fetch: Callable[[], bytes]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ work for every provider through :class:`~labelsync.providers.base.Provider` (``s
 ``pull_labels``).
 
 ``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not.
-``pull`` writes, for each segment with ``labels.path``, the remote labels in labelsync's
-local format (:func:`labelsync.local.labels.write_labels`: atomic, byte-identical when
-nothing changed); a local line's ``timestamp`` is kept when the remote has none.
+``pull`` merges, for each segment with ``labels.path``, the remote labels into the label
+file (:mod:`labelsync.local.pull`: unchanged items keep their line, a file with no change is
+not written, masks stay local files); a local line's ``timestamp`` is kept.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from labelsync.cli import output
 from labelsync.cli.sync import load_desired, paths_argument, remotes_of
 from labelsync.engine.connect import Connections
 from labelsync.errors import LabelsyncError
-from labelsync.local.labels import LabelRecord, read_labels, write_labels
+from labelsync.local.labelcheck import check_labels
 from labelsync.local.paths import resolve_inside
+from labelsync.local.pull import SegmentPull, merge_labels, write_pull
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired
@@ -117,31 +118,15 @@ def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]
     return out
 
 
-def _records(labels: dict[str, Any], path: Path) -> dict[str, LabelRecord]:
-    """The records to write: the local ones, with every item the remote holds replaced by
-    the remote's label (removed when the remote item has none), keeping a local timestamp.
-
-    Local records of items the remote does not hold (files not applied yet, labels Deepen
-    does not keep) stay. A local file that does not parse is refused, never overwritten.
-    """
-    local = read_labels(path) if path.exists() else {}
-    out = dict(local)
-    for remote_path, label in labels.items():
-        old = local.get(remote_path)
-        if label:
-            out[remote_path] = LabelRecord(remote_path, label, old.timestamp if old is not None else None)
-        else:
-            out.pop(remote_path, None)
-    return out
-
-
 @click.command()
 @paths_argument
 def pull(paths: tuple[Path, ...]) -> int:
     """Write the remote labels into the repository's label files (labels.path).
 
-    Files are written atomically in labelsync's label format, sorted and canonical, so the
-    result diffs well in git; a file whose labels did not change is not touched.
+    Only items whose remote label differs from the local one change; a file with no such
+    item is not touched (not a byte). Mask labels stay references to local mask files, whose
+    bytes are written when they differ. Every remote answer is read and checked before
+    anything is written, and a label file is replaced (atomically) only when it validates.
 
     \b
     Example:
@@ -149,7 +134,7 @@ def pull(paths: tuple[Path, ...]) -> int:
     """
     desired, root = load_desired(paths)
     files = _label_files(paths)
-    updated = unchanged = 0
+    merged: list[tuple[Desired, str, SegmentPull]] = []
     with Connections(remotes_of(root), root) as conns:
         for want in desired:
             ds = want.dataset
@@ -163,12 +148,28 @@ def pull(paths: tuple[Path, ...]) -> int:
             for segment, path in targets.items():
                 if segment not in pulled:
                     continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if write_labels(path, _records(pulled[segment], path)):
-                    updated += 1
-                    click.echo(f"updated {_show(path, root)} ({ds.name}/{segment})")
-                else:
-                    unchanged += 1
+                items = ds.segments[segment].items if segment in ds.segments else {}
+                merged.append((want, segment, merge_labels(path, pulled[segment], items, root, where=f"{ds.name}/{segment}")))
+        # every answer is in (and the masks downloaded): only now is anything written
+        updated = unchanged = 0
+        for want, segment, result in merged:
+            ds = want.dataset
+            known = set(ds.segments[segment].items) if segment in ds.segments else set()
+
+            def check(tmp: Path, _path: Path = result.path, _catalog: Any = ds.catalog, _known: set[str] = known) -> list[Any]:
+                return check_labels(tmp, _catalog, _known, root=root, display=_show(_path, root))
+
+            write_pull(result, check)
+            if result.changed:
+                updated += 1
+                click.echo(f"updated {_show(result.path, root)} ({ds.name}/{segment})")
+            else:
+                unchanged += 1
+            if result.skipped:
+                click.echo(
+                    f"{ds.name}/{segment}: {result.skipped} remote label(s) of files the local data selection "
+                    "does not hold were not written"
+                )
     click.echo(f"{updated} label file{'s' if updated != 1 else ''} updated, {unchanged} unchanged.")
     return 0
 

@@ -45,7 +45,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,10 +219,9 @@ def dump_labels(records: Iterable[LabelRecord] | Mapping[str, LabelRecord]) -> s
 def write_labels(path: Path, records: Iterable[LabelRecord] | Mapping[str, LabelRecord]) -> bool:
     """Write ``records`` to ``path`` in the canonical form; return whether the file changed.
 
-    The file is not touched when its bytes would not change. Otherwise the new content is
-    written to a temporary file in the same directory, flushed to disk and moved over
-    ``path`` with :func:`os.replace`, so readers see the old or the new file, never a part.
-    The directory must exist. Raises :class:`LocalDataError` when it cannot be written.
+    The file is not touched when its bytes would not change. Otherwise it is replaced
+    atomically (:func:`replace_bytes`). The directory must exist. Raises
+    :class:`LocalDataError` when it cannot be written.
     """
     data = dump_labels(records).encode("utf-8")
     try:
@@ -232,6 +231,19 @@ def write_labels(path: Path, records: Iterable[LabelRecord] | Mapping[str, Label
         pass
     except OSError as exc:
         raise LocalDataError(f"cannot read label file {path}: {exc.strerror}") from exc
+    replace_bytes(path, data)
+    return True
+
+
+def replace_bytes(path: Path, data: bytes, *, check: Callable[[Path], list[Any]] | None = None) -> None:
+    """Replace the file at ``path`` with ``data`` atomically, keeping its mode.
+
+    The bytes go to a temporary file in the same directory, flushed to disk, then moved over
+    ``path`` with :func:`os.replace`, so readers see the old or the new file, never a part.
+    ``check(temporary file)``, when given, returns problems (objects whose ``str`` is one
+    line); if there are any, ``path`` is left as it was and :class:`LocalDataError` names the
+    first. The directory must exist.
+    """
     directory = path.parent if str(path.parent) else Path(".")
     try:
         mode = path.stat().st_mode & 0o777
@@ -245,16 +257,21 @@ def write_labels(path: Path, records: Iterable[LabelRecord] | Mapping[str, Label
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        problems = check(Path(tmp)) if check is not None else []
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise LocalDataError(
+                f"the labels pulled into {path} would not validate: {problems[0]}{more}",
+                hint="nothing was written; the remote holds labels the manifest's catalog does not allow",
+            )
         os.replace(tmp, path)
         tmp = ""
     except OSError as exc:
         raise LocalDataError(
-            f"cannot write label file {path}: {exc.strerror}",
+            f"cannot write {path}: {exc.strerror}",
             hint="check the directory exists and is writable",
         ) from exc
     finally:
         if tmp:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    return True
-

@@ -94,5 +94,5 @@ def test_write_labels_refuses_duplicates(tmp_path: Path) -> None:
 
 
 def test_write_labels_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(LocalDataError, match="cannot write label file"):
+    with pytest.raises(LocalDataError, match="cannot write "):
         write_labels(tmp_path / "nope" / "l.jsonl", [LabelRecord("a", {})])

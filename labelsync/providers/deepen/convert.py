@@ -31,11 +31,19 @@ CLASSIFICATION  scene         category and attributes only (a category is requir
 BOX3D           3d_bbox       ``translation/size/rotation`` -> ``cx,cy,cz, l,w,h, quaternion, rot_z``
 ==============  ============  ===========================================================
 
-``label_id`` is ``<category>:<instance>``. An object without an ``instance`` gets
-``<category>:<n>`` with ``n`` its 1-based position among the item's objects of that
-category, so a re-import overwrites the same labels (the import upserts by label id). Back
-from Deepen, ``instance`` is kept only for label types whose catalog entry has
-``isTracking: true`` (the ids of other types are the server's bookkeeping).
+Label identity. The import upserts by ``(file_id, label_id)``, so every object of an item
+needs its own ``label_id``, the same on every run. It is ``<category>:<n>`` (the contract's
+form, §4.2) with ``n`` in a range of its own per Deepen feature (``TYPE_BASE``: ``box`` 0,
+``polygon`` 1,000,000, ...): ``base + int(instance)`` for the first object of its type with
+a decimal ``instance`` below :data:`HALF` (so a track keeps one id across frames, as
+``label_by_label`` datasets expect), ``base + HALF + position`` for the others
+(``position``: 1-based place in its type's list; CLASSIFICATION: 1). A BOX2D and a POLYGON
+of the same category, or objects sharing an ``instance``, never share an id.
+
+``instance`` (any string, tracking or not) has no place in a LabelResource, so it travels as
+the attribute :data:`INSTANCE_ATTRIBUTE` and comes back as ``instance``. Deepen keeps no
+object order: :func:`align_order` puts live objects in the desired order when they are the
+same objects.
 """
 
 from __future__ import annotations
@@ -63,6 +71,12 @@ FEATURE_OF: dict[str, str] = {k: v.feature for k, v in DEEPEN_FEATURES.items() i
 TYPE_OF: dict[str, str] = {v: k for k, v in FEATURE_OF.items()}
 """Deepen feature (label_type) -> TensorBay label type."""
 _3D_FEATURES = frozenset({"3d_bbox"})
+TYPE_BASE: dict[str, int] = {"box": 0, "polygon": 1_000_000, "lane": 2_000_000, "point": 3_000_000, "3d_bbox": 4_000_000, "scene": 5_000_000}
+"""Deepen feature -> the start of its ``label_id`` number range (see the module docstring)."""
+TYPE_SPAN = 1_000_000
+HALF = TYPE_SPAN // 2
+INSTANCE_ATTRIBUTE = "labelsync.instance"
+"""The Deepen attribute that carries a TensorBay object's ``instance``."""
 
 
 class ConvertError(LocalDataError):
@@ -311,28 +325,43 @@ def to_deepen(file_id: str, label: Mapping[str, Any], *, sensor_id: str | None =
         if label_type == "CLASSIFICATION":
             if not value.get("category"):
                 raise ConvertError(f"{file_id}: a CLASSIFICATION without category has no Deepen form (scene labels need one)")
-            out.append(_label(file_id, feature, value["category"], f"{value['category']}:1", value, {}, sensor_id))
+            out.append(_label(file_id, feature, value["category"], label_id_for(feature, value["category"], 1), value, {}, sensor_id))
             continue
-        seen: dict[str, int] = {}
-        for obj in value:
+        if len(value) >= HALF:
+            raise ConvertError(f"{file_id}: {len(value)} {label_type} objects: Deepen label ids hold at most {HALF - 1}")
+        tracks: set[int] = set()
+        for position, obj in enumerate(value, 1):
             category = obj.get("category") or ""
             if not category:
                 raise ConvertError(f"{file_id}: a {label_type} object without category has no Deepen form")
-            seen[category] = seen.get(category, 0) + 1
-            instance = obj.get("instance")
-            label_id = f"{category}:{instance if instance else seen[category]}"
             sid = ("lidar" if feature in _3D_FEATURES else None) if sensor_id is None else sensor_id
+            label_id = label_id_for(feature, category, position, obj.get("instance"), tracks)
             out.append(_label(file_id, feature, category, label_id, obj, _geometry(label_type, obj), sid))
     return out
 
 
+def label_id_for(feature: str, category: str, position: int, instance: Any = None, tracks: set[int] | None = None) -> str:
+    """The ``label_id`` of the ``position``-th (1-based) object of Deepen type ``feature``
+    (see the module docstring); ``tracks``: the instance numbers already used in the item."""
+    base = TYPE_BASE[feature]
+    if isinstance(instance, str) and instance.isascii() and instance.isdigit() and 0 < int(instance) < HALF:
+        number = int(instance)
+        if tracks is not None and number not in tracks:
+            tracks.add(number)
+            return f"{category}:{base + number}"
+    return f"{category}:{base + HALF + position}"
+
+
 def _label(file_id: str, feature: str, category: str, label_id: str, obj: Mapping[str, Any], geometry: dict[str, Any], sensor_id: str | None) -> dict[str, Any]:
+    attributes = dict(obj.get("attributes") or {})
+    if obj.get("instance") is not None:
+        attributes[INSTANCE_ATTRIBUTE] = obj["instance"]
     doc: dict[str, Any] = {
         "file_id": file_id,
         "label_type": feature,
         "label_category_id": category,
         "label_id": label_id,
-        "attributes": dict(obj.get("attributes") or {}),
+        "attributes": attributes,
         **geometry,
     }
     if sensor_id:
@@ -382,25 +411,26 @@ def _object(label_type: str, doc: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def from_deepen(docs: Iterable[Mapping[str, Any]], *, tracking: Iterable[str] = ()) -> dict[str, Any]:
-    """The TensorBay label JSON of one file's Deepen labels (server order kept).
+def from_deepen(docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The TensorBay label JSON of one file's Deepen labels (the inverse of :func:`to_deepen`,
+    in server order; see :func:`align_order`).
 
     Labels of Deepen types with no TensorBay equivalent (paint labels, 3d polylines...) or
-    without readable geometry are skipped. ``tracking``: the TensorBay types whose objects
-    keep their ``instance`` (the part of ``label_id`` after ``:``).
+    without readable geometry are skipped. The :data:`INSTANCE_ATTRIBUTE` attribute becomes
+    the object's ``instance``.
     """
-    keep_instance = set(tracking)
     out: dict[str, Any] = {}
     for doc in docs:
         label_type = TYPE_OF.get(str(doc.get("label_type")))
         category = doc.get("label_category_id")
         if label_type is None or not isinstance(category, str):
             continue
-        attributes = doc.get("attributes") if isinstance(doc.get("attributes"), dict) else {}
+        attributes = dict(doc["attributes"]) if isinstance(doc.get("attributes"), dict) else {}
+        instance = attributes.pop(INSTANCE_ATTRIBUTE, None)
         if label_type == "CLASSIFICATION":
             cls: dict[str, Any] = {"category": category}
             if attributes:
-                cls["attributes"] = dict(attributes)
+                cls["attributes"] = attributes
             out["CLASSIFICATION"] = cls
             continue
         obj = _object(label_type, doc)
@@ -408,15 +438,20 @@ def from_deepen(docs: Iterable[Mapping[str, Any]], *, tracking: Iterable[str] = 
             continue
         obj["category"] = category
         if attributes:
-            obj["attributes"] = dict(attributes)
-        if label_type in keep_instance:
-            instance = str(doc.get("label_id") or "").rpartition(":")[2].strip()
-            if instance:
-                obj["instance"] = instance
+            obj["attributes"] = attributes
+        if isinstance(instance, str):
+            obj["instance"] = instance
         out.setdefault(label_type, []).append(obj)
     return out
 
 
-def tracking_types(catalog: Mapping[str, Any]) -> set[str]:
-    """The TensorBay types of ``catalog`` with ``isTracking: true``."""
-    return {t for t, sub in catalog.items() if isinstance(sub, dict) and sub.get("isTracking")}
+def align_order(live: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """``live`` with each object list in ``desired``'s order when both hold the same objects
+    (Deepen keeps no order; its listing order follows the import history)."""
+    out = dict(live)
+    for key, value in live.items():
+        want = desired.get(key)
+        if isinstance(value, list) and isinstance(want, list) and value != want and len(value) == len(want):
+            if sorted(map(canonical_json, value)) == sorted(map(canonical_json, want)):
+                out[key] = list(want)
+    return out

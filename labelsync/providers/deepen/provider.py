@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import ConflictError, NotFoundError
+from labelsync.errors import ConflictError, NotFoundError, RemoteError
 from labelsync.plan.model import DatasetPlan
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.deepen.apply import DeepenApply
@@ -33,6 +33,7 @@ from labelsync.providers.deepen.convert import (
     CONTENT_TAG,
     DIGEST_TAG,
     PROFILE_TAG,
+    align_order,
     catalog_from_profile,
     catalog_projection,
     content_digest,
@@ -41,7 +42,6 @@ from labelsync.providers.deepen.convert import (
     live_settings,
     read_tag,
     remote_path_guess,
-    tracking_types,
 )
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK
 from labelsync.state import Dataset, Desired, Item, Live, Segment
@@ -113,20 +113,22 @@ class DeepenProvider:
         dataset_type = str(res.get("dataset_type"))
         fmt = res.get("dataset_format")
         labels = self.client.labels_by_file(dataset_id) if status == "files_getting_labelled" else {}
-        tracking = tracking_types(ds.catalog)
         content = read_tag(tags, CONTENT_TAG)
         items: dict[str, Item] = {}
         if content is not None and content == content_digest(want.values()) and status != "preprocessing_error":
             for path, item in want.items():
                 file_id = file_id_for(path, dataset_type, fmt)
-                label = from_deepen(labels.get(file_id, []), tracking=tracking) if file_id else {}
+                label = align_order(from_deepen(labels.get(file_id, [])), item.label) if file_id else {}
                 items[path] = Item(remote_path=path, blob=item.blob, label=label)
         elif status == "files_getting_labelled":
             claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
             for f in self.client.list_files(dataset_id):
                 file_id = str(f.get("file_id"))
                 path = claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)
-                items[path] = Item(remote_path=path, blob=None, label=from_deepen(labels.get(file_id, []), tracking=tracking))
+                label = from_deepen(labels.get(file_id, []))
+                if path in want:
+                    label = align_order(label, want[path].label)
+                items[path] = Item(remote_path=path, blob=None, label=label)
         dataset = Dataset(
             name=ds.name,
             provider="deepen",
@@ -177,10 +179,18 @@ class DeepenProvider:
         dataset_type, fmt = str(res.get("dataset_type")), res.get("dataset_format")
         want = ds.segments[seg_name].items if ds.segments else {}
         claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
-        tracking = tracking_types(ds.catalog)
         out: dict[str, Any] = {}
-        for file_id, docs in sorted(self.client.labels_by_file(dataset_id).items()):
-            out[claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)] = from_deepen(docs, tracking=tracking)
+        by_file = self.client.labels_by_file(dataset_id)
+        # the answer holds every file id (an empty list when unlabelled, §3.3): prove it
+        missing = sorted({str(f.get("file_id")) for f in self.client.list_files(dataset_id)} - set(by_file))
+        if missing:
+            raise RemoteError(
+                f"read labels of '{ds.name}': the answer lacks {len(missing)} of the dataset's files ({', '.join(missing[:3])}...)",
+                hint="nothing was pulled; try again",
+            )
+        for file_id, docs in sorted(by_file.items()):
+            path = claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)
+            out[path] = align_order(from_deepen(docs), want[path].label) if path in want else from_deepen(docs)
         return {seg_name: out}
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from labelsync import __version__
+from labelsync.errors import RemoteError
 from labelsync.providers.http import make_client, raise_for_api, translate_transport_errors
 from labelsync.providers.post_pool import Batch, Post, PostPool, proxied
 
@@ -108,22 +109,36 @@ class TensorBayClient:
 
     def list_all(self, path: str, key: str, *, what: str, params: V | None = None, workers: int = 8) -> list[Any]:
         """Every item of a paged listing: the first page gives ``totalCount``; the rest are
-        fetched concurrently (pages of 128, §3)."""
+        fetched concurrently (pages of 128, §3).
+
+        The listing must prove itself complete: every page holds ``key`` as a list, full pages
+        until the last, ``totalCount`` items in all, and when the last page is full, one more
+        page shows nothing follows. Otherwise :class:`RemoteError` (never a partial list).
+        """
         query = dict(params or {})
-        first = self.call("GET", path, what=what, params={**query, "offset": 0, "limit": PAGE})
-        items = list(first.get(key, []))
-        total = int(first.get("totalCount", len(items)))
+
+        def page(offset: int) -> tuple[list[Any], Any]:
+            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE})
+            found = body.get(key) if isinstance(body, dict) else None
+            if not isinstance(found, list):
+                raise _incomplete(what, f"the answer at offset {offset} has no '{key}' list")
+            return found, body.get("totalCount")
+
+        first, total = page(0)
+        if total is None:
+            total = len(first)
+        if type(total) is not int or total < 0:
+            raise _incomplete(what, f"totalCount {total!r} is not a count")
+        pages = [first]
         offsets = list(range(PAGE, total, PAGE))
-        if not offsets:
-            return items
-
-        def page(offset: int) -> list[Any]:
-            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": min(PAGE, total - offset)})
-            return list(body.get(key, []))
-
-        with ThreadPoolExecutor(max_workers=min(workers, len(offsets))) as pool:
-            for chunk in pool.map(page, offsets):
-                items.extend(chunk)
+        if offsets:
+            with ThreadPoolExecutor(max_workers=min(workers, len(offsets))) as pool:
+                pages.extend(chunk for chunk, _ in pool.map(page, offsets))
+        items = [x for chunk in pages for x in chunk]
+        if any(len(chunk) != PAGE for chunk in pages[:-1]) or len(items) != total:
+            raise _incomplete(what, f"totalCount says {total} but {len(items)} items came")
+        if total and len(pages[-1]) == PAGE and page(total)[0]:
+            raise _incomplete(what, f"totalCount says {total} but more items follow")
         return items
 
     # ------------------------------------------------------------------ datasets
@@ -287,3 +302,8 @@ def multipart_form(fields: Mapping[str, str], data: bytes, *, filename: str = ""
     )
     head += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'
     return f"multipart/form-data; boundary={boundary}", head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+def _incomplete(what: str, why: str) -> RemoteError:
+    """The error for a listing that does not prove itself complete."""
+    return RemoteError(f"{what}: the listing is incomplete ({why})", hint="nothing was used of it; try again, or report the server's answer")

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
-from labelsync.state import MASK_TYPES, Blob, Item
+from labelsync.state import MASK_TYPES, Blob, Item, RemoteMask
 
 DIGEST_TRAILER = "Labelsync-Digest"
 SOURCE_TRAILER = "Labelsync-Source"
@@ -120,12 +121,14 @@ def read_trailer(description: str | None) -> str | None:
     return found[-1] if found else None
 
 
-def remote_label_to_local(label: Mapping[str, Any]) -> dict[str, Any]:
-    """A remote label for ``labelsync pull``: masks keep their ``info`` and remote path only."""
+def pulled_label(label: Mapping[str, Any], fetch: Callable[[str], bytes]) -> dict[str, Any]:
+    """A ``data/details`` label for ``labelsync pull``: empty values dropped as in
+    :func:`live_label`, masks as :class:`~labelsync.state.RemoteMask` (content identity
+    when the server gives it, ``info``, and ``fetch(url)`` to download the bytes)."""
     out: dict[str, Any] = {}
     for key, value in label.items():
         if key in MASK_TYPES and isinstance(value, Mapping):
-            out[key] = {k: v for k, v in value.items() if k in ("info", "remotePath")}
-        else:
+            out[key] = RemoteMask(blob=_blob(value), info=value.get("info"), fetch=partial(fetch, str(value.get("url") or "")))
+        elif value not in ({}, [], None):
             out[key] = value
     return out

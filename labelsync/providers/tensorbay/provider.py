@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import NotFoundError
+from labelsync.errors import NotFoundError, RemoteError
 from labelsync.plan.model import DatasetPlan
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.tensorbay.apply import apply_dataset
@@ -21,8 +21,8 @@ from labelsync.providers.tensorbay.convert import (
     DRAFT_TITLE_PREFIX,
     dataset_kind,
     live_items,
+    pulled_label,
     read_trailer,
-    remote_label_to_local,
 )
 from labelsync.state import Dataset, Desired, Live, Segment
 
@@ -141,7 +141,14 @@ class TensorBayProvider:
             "open_drafts": [{"number": d.get("number"), "title": d.get("title", "")} for d in drafts],
         }
 
+    def _download(self, url: str) -> bytes:
+        if not url:
+            raise RemoteError("the remote gave a mask without a download url", hint="nothing was pulled")
+        return b"".join(self.client.iter_download(url))
+
     def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
+        """The head commit's labels per segment per remote path (every item, ``{}`` when it
+        has none); masks as :class:`~labelsync.state.RemoteMask`."""
         ds = desired.dataset
         dataset_id, info, branch = self._head(ds.name, ds.branch)
         if dataset_id is None or info is None or branch is None:
@@ -157,6 +164,6 @@ class TensorBayProvider:
             labels: dict[str, Any] = {}
             for entry in self.client.list_details(dataset_id, name, v):
                 for sub in (entry.get("frame", []) if fusion else [entry]):
-                    labels[str(sub["remotePath"])] = remote_label_to_local(sub.get("label") or {})
+                    labels[str(sub["remotePath"])] = pulled_label(sub.get("label") or {}, self._download)
             out[name] = labels
         return out

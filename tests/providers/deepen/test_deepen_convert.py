@@ -12,6 +12,7 @@ from labelsync.providers.deepen.convert import (
     DIGEST_TAG,
     PROFILE_TAG,
     ConvertError,
+    align_order,
     catalog_from_profile,
     catalog_projection,
     content_digest,
@@ -33,38 +34,38 @@ LABELS: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
     (
         "box2d",
         {"BOX2D": [{"box2d": {"xmin": 1, "ymin": 2, "xmax": 4, "ymax": 7}, "category": "car", "attributes": {"occluded": True}}]},
-        [{"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:1",
+        [{"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:500001",
           "attributes": {"occluded": True}, "box": [1, 2, 3, 5]}],
     ),
     (
-        "two boxes of one category get 1, 2",
+        "two boxes of one category get their positions",
         {"BOX2D": [{"box2d": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}, "category": "car"},
                    {"box2d": {"xmin": 2, "ymin": 2, "xmax": 3.5, "ymax": 3}, "category": "car"}]},
-        [{"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:1", "attributes": {}, "box": [0, 0, 1, 1]},
-         {"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:2", "attributes": {}, "box": [2, 2, 1.5, 1]}],
+        [{"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:500001", "attributes": {}, "box": [0, 0, 1, 1]},
+         {"file_id": "a.png", "label_type": "box", "label_category_id": "car", "label_id": "car:500002", "attributes": {}, "box": [2, 2, 1.5, 1]}],
     ),
     (
         "polygon",
         {"POLYGON": [{"polygon": [{"x": 1, "y": 2}, {"x": 3, "y": 4}, {"x": 5, "y": 0}], "category": "road"}]},
-        [{"file_id": "a.png", "label_type": "polygon", "label_category_id": "road", "label_id": "road:1", "attributes": {},
+        [{"file_id": "a.png", "label_type": "polygon", "label_category_id": "road", "label_id": "road:1500001", "attributes": {},
           "polygons": [[[1, 2], [3, 4], [5, 0]]]}],
     ),
     (
         "polyline is a lane",
         {"POLYLINE2D": [{"polyline2d": [{"x": 0, "y": 0}, {"x": 9, "y": 9}], "category": "lane"}]},
-        [{"file_id": "a.png", "label_type": "lane", "label_category_id": "lane", "label_id": "lane:1", "attributes": {},
+        [{"file_id": "a.png", "label_type": "lane", "label_category_id": "lane", "label_id": "lane:2500001", "attributes": {},
           "polygons": [[[0, 0], [9, 9]]]}],
     ),
     (
         "keypoint with visibility",
         {"KEYPOINTS2D": [{"keypoints2d": [{"x": 5, "y": 6, "v": 2}], "category": "head"}]},
-        [{"file_id": "a.png", "label_type": "point", "label_category_id": "head", "label_id": "head:1", "attributes": {},
+        [{"file_id": "a.png", "label_type": "point", "label_category_id": "head", "label_id": "head:3500001", "attributes": {},
           "point": [5, 6, 2]}],
     ),
     (
         "classification is a scene",
         {"CLASSIFICATION": {"category": "day", "attributes": {"weather": "sun"}}},
-        [{"file_id": "a.png", "label_type": "scene", "label_category_id": "day", "label_id": "day:1", "attributes": {"weather": "sun"}}],
+        [{"file_id": "a.png", "label_type": "scene", "label_category_id": "day", "label_id": "day:5500001", "attributes": {"weather": "sun"}}],
     ),
 ]
 
@@ -83,15 +84,14 @@ def test_box3d_both_ways_with_quaternion_and_yaw() -> None:
                      "category": "car", "instance": "7"}]}  # fmt: skip
     [label] = to_deepen("0001.pcd", tb)
     assert label["label_type"] == "3d_bbox"
-    assert label["label_id"] == "car:7"
+    assert label["label_id"] == "car:4000007"  # a track keeps its number across frames
+    assert label["attributes"] == {"labelsync.instance": "7"}
     assert label["sensor_id"] == "lidar"
     box = label["three_d_bbox"]
     assert {k: box[k] for k in ("cx", "cy", "cz", "l", "w", "h")} == {"cx": 1, "cy": 2, "cz": 3, "l": 4.5, "w": 2, "h": 1.5}
     assert box["quaternion"] == {"x": 0.0, "y": 0.0, "z": half, "w": half}
     assert box["rot_z"] == pytest.approx(math.pi / 2)
-    # instance survives only for tracking types
-    assert from_deepen([label], tracking={"BOX3D"}) == tb
-    assert "instance" not in from_deepen([label])["BOX3D"][0]
+    assert from_deepen([label]) == tb
 
 
 def test_box3d_from_rot_z_only() -> None:
@@ -100,9 +100,40 @@ def test_box3d_from_rot_z_only() -> None:
     assert from_deepen([doc])["BOX3D"][0]["box3d"]["rotation"] == {"w": 1.0, "x": 0.0, "y": 0.0, "z": 0.0}
 
 
-def test_instance_becomes_label_id() -> None:
-    [label] = to_deepen("f", {"BOX2D": [{"box2d": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}, "category": "car", "instance": "12"}]})
-    assert label["label_id"] == "car:12"
+def test_every_combination_gets_its_own_stable_id_and_comes_back() -> None:
+    """Boxes and polygons of one category, objects sharing an instance, an instance without
+    tracking: one Deepen label each, ids from the type's range, all back as they were."""
+    b = {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}
+    ring = [{"x": 0, "y": 0}, {"x": 1, "y": 0}, {"x": 1, "y": 1}]
+    tb = {
+        "BOX2D": [{"box2d": b, "category": "car", "instance": "1"}, {"box2d": b, "category": "car"},
+                  {"box2d": b, "category": "bus", "instance": "1"}, {"box2d": b, "category": "car", "instance": "1"}],
+        "POLYGON": [{"polygon": ring, "category": "car", "instance": "1"}, {"polygon": ring, "category": "car"}],
+        "CLASSIFICATION": {"category": "car"},
+    }  # fmt: skip
+    docs = to_deepen("f", tb)
+    assert [d["label_id"] for d in docs] == ["car:1", "car:500002", "bus:500003", "car:500004", "car:5500001", "car:1000001", "car:1500002"]
+    assert len({(d["file_id"], d["label_id"]) for d in docs}) == len(docs)
+    assert from_deepen(docs) == tb
+    # the server's order depends on its upsert history: the desired order is restored
+    assert align_order(from_deepen(docs[::-1]), tb) == tb
+    # adding a box renumbers nothing of the polygons
+    more = to_deepen("f", {**tb, "BOX2D": [*tb["BOX2D"], {"box2d": b, "category": "car"}]})
+    assert [d["label_id"] for d in more if d["label_type"] == "polygon"] == ["car:1000001", "car:1500002"]
+
+
+def test_align_order_only_reorders_the_same_objects() -> None:
+    one, two = {"box2d": {"xmin": 1}, "category": "a"}, {"box2d": {"xmin": 2}, "category": "a"}
+    assert align_order({"BOX2D": [two, one]}, {"BOX2D": [one, two]}) == {"BOX2D": [one, two]}
+    assert align_order({"BOX2D": [two, two]}, {"BOX2D": [one, two]}) == {"BOX2D": [two, two]}
+
+
+def test_labels_the_workforce_made_come_back_in_server_order() -> None:
+    ours = to_deepen("f", {"BOX2D": [{"box2d": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}, "category": "car"}]})
+    theirs = [{"label_type": "box", "label_category_id": "car", "label_id": "car:77777777", "box": [5, 5, 1, 1]},
+              {"label_type": "box", "label_category_id": "bus", "box": [6, 6, 1, 1]}]  # fmt: skip
+    got = from_deepen([*theirs, *ours])["BOX2D"]
+    assert [o["box2d"]["xmin"] for o in got] == [5, 6, 0]
 
 
 def test_from_deepen_skips_unknown_types_and_bad_geometry() -> None:

@@ -157,7 +157,7 @@ def test_3d_json_dataset_created_end_to_end(emulator: Emulator, token_env: str, 
     assert [f["file_id"] for f in state["files"]] == ["0001.pcd", "0002.pcd"]
     assert ds["frame_sizes"] == [3, 4]
     [label] = labels_of(emulator, ds["dataset_id"])["0002.pcd"]
-    assert label["label_id"] == "car:3" and label["sensor_id"] == "lidar"
+    assert label["label_id"] == "car:4000003" and label["sensor_id"] == "lidar"  # the track number, in the 3d_bbox range
     assert {k: label["three_d_bbox"][k] for k in ("cx", "cy", "cz", "l", "w", "h")} == {"cx": 1, "cy": 2, "cz": 0.5, "l": 4, "w": 2, "h": 1.5}
     # a full read (no digest short cut) gives the same labels back: no changes
     desired, root2 = load_desired([root / "dataset.yaml"])
