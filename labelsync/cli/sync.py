@@ -18,6 +18,7 @@ from labelsync.cli import output
 from labelsync.engine.apply import apply_plan, check_applicable
 from labelsync.engine.connect import Connections
 from labelsync.engine.planning import git_output, git_source, make_plan
+from labelsync.engine.saved import check_changes, check_digests, check_sources, manifest_path
 from labelsync.errors import Interrupted, StalePlanError, UsageError
 from labelsync.plan.model import Plan, format_bytes
 from labelsync.plan.render_markdown import render_markdown
@@ -134,9 +135,11 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
       labelsync plan -o plan.json && labelsync apply plan.json
     """
     if _is_plan_file(paths):
-        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=str(paths[0]))
+        origin = str(paths[0])
+        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
         root = _plan_root(the_plan)
-        _check_local_digests(the_plan, root)
+        check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
+        desired = _saved_plan_desired(the_plan, root)
         saved = True
     else:
         desired, root = load_desired(paths)
@@ -150,6 +153,8 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
                 click.echo("The plan has no changes; nothing to apply.")
             return 0
         check_applicable(the_plan)
+        if saved:
+            check_changes(the_plan, desired, conns, root, origin=origin)
         if not auto_approve and not saved:
             _confirm()
         options = ApplyOptions(
@@ -207,15 +212,16 @@ def _plan_root(the_plan: Plan) -> Path:
     return find_root(Path.cwd())
 
 
-def _check_local_digests(the_plan: Plan, root: Path) -> None:
-    """Refuse a saved plan whose local desired state changed since it was made."""
+def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
+    """The desired state now of the datasets a saved plan names; refuses the plan when its
+    manifests are missing here or its local desired state changed since it was made."""
     unnamed = [d.name for d in the_plan.datasets if not d.manifest]
     if unnamed:
         raise StalePlanError(
             f"the plan does not say which manifest declares dataset(s) {', '.join(unnamed)}, so it cannot be checked",
             hint="run `labelsync plan -o FILE` again with this version of labelsync",
         )
-    manifests = sorted({root / d.manifest.rsplit(":", 1)[0] for d in the_plan.datasets})
+    manifests = sorted({manifest_path(d, root) for d in the_plan.datasets})
     missing = [str(m) for m in manifests if not m.is_file()]
     if missing:
         raise StalePlanError(
@@ -223,16 +229,10 @@ def _check_local_digests(the_plan: Plan, root: Path) -> None:
             hint="apply the plan from the repository it was made in, or plan again",
         )
     if not manifests:
-        return
+        return []
     desired, _ = load_desired(manifests)
-    now = {(d.dataset.remote, d.dataset.name): d.digest for d in desired}
-    for d in the_plan.datasets:
-        current = now.get((d.remote, d.name))
-        if current != d.desired_digest:
-            raise StalePlanError(
-                f"plan is stale: the local files or manifests of dataset '{d.name}' changed since the plan was made",
-                hint="run `labelsync plan -o FILE` again and review the new plan",
-            )
+    check_digests(the_plan, desired)
+    return desired
 
 
 @click.command()

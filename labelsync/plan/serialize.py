@@ -40,11 +40,12 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "noop_proven": d.noop_proven,
         "warnings": list(d.warnings),
         "blocked": list(d.blocked),
-        "changes": [_change_to_dict(c) for c in d.changes],
+        "changes": [change_to_dict(c) for c in d.changes],
     }
 
 
-def _change_to_dict(c: Change) -> dict[str, Any]:
+def change_to_dict(c: Change) -> dict[str, Any]:
+    """The JSON object of one change, as saved."""
     out: dict[str, Any] = {
         "action": c.action.value,
         "kind": c.kind.value,
@@ -141,7 +142,7 @@ def dumps_plan(plan: Plan) -> str:
         fields = _dataset_to_dict(_replace_changes(dataset))
         del fields["changes"]
         head = _ENCODER.encode(fields)[:-1]  # without the closing brace
-        body = ",\n".join("   " + _ENCODER.encode(_change_to_dict(change)) for change in dataset.changes)
+        body = ",\n".join("   " + _ENCODER.encode(change_to_dict(change)) for change in dataset.changes)
         tail = "}" + ("," if i < len(plan.datasets) - 1 else "")
         lines.append(f"  {head},\"changes\": [" + (f"\n{body}\n  ]" if body else "]") + tail)
     lines.append(" ]")
