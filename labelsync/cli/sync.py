@@ -95,8 +95,9 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("--tag", default=None, help="Plan to tag the new commit (tensorbay); an existing tag blocks the plan.")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, verbose: bool) -> int:
+def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, tag: str | None, verbose: bool) -> int:
     """Show what apply would change on the remote to match the manifests.
 
     \b
@@ -106,12 +107,13 @@ def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode:
     """
     desired, root = load_desired(paths)
     with Connections(remotes_of(root), root) as conns:
-        the_plan = make_plan(desired, conns, root)
+        the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
     if out is not None:
         write_atomic(out, dumps_plan(the_plan))
     click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
     if out is not None and fmt != "json":
         output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
+    check_applicable(the_plan)  # a blocked plan is an error (exit 1 with its reasons), not "changes"
     return 2 if detailed_exitcode and the_plan.has_changes else 0
 
 
@@ -139,6 +141,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
         root = _plan_root(the_plan)
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
+        _check_plan_tag(the_plan, _tag_option(tag), origin)
         desired = _saved_plan_desired(the_plan, root)
         saved = True
     else:
@@ -146,7 +149,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         saved = False
     with Connections(remotes_of(root), root, jobs=jobs) as conns:
         if not saved:
-            the_plan = make_plan(desired, conns, root)
+            the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
             click.echo(render(the_plan, "text", verbose=verbose), nl=False)
         if not the_plan.has_changes:
             if saved:
@@ -161,7 +164,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
             root=root,
             jobs=jobs,
             message=message or _git_message(root),
-            tag=tag,
+            tag=None,  # the tag is part of each dataset's plan
             source=the_plan.source or git_source(root),
         )
         from labelsync.engine.progress import make_progress
@@ -183,6 +186,26 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         for m in r.messages:
             click.echo(f"  note: {m}")
     return 0
+
+
+def _tag_option(tag: str | None) -> str | None:
+    if tag is not None and not tag.strip():
+        raise UsageError("--tag must not be empty", hint="pass a tag name, e.g. --tag v1")
+    return tag
+
+
+def _check_plan_tag(the_plan: Plan, tag: str | None, origin: str) -> None:
+    """``apply PLANFILE --tag T`` must ask for the tag the plan was made with: the tag is part
+    of the reviewed plan, and was checked against the remote when planning."""
+    if tag is None:
+        return
+    planned = {d.tag for d in the_plan.datasets if d.has_changes and d.tag is not None}
+    if planned != {tag}:
+        has = f"tags with {', '.join(sorted(planned))!s}" if planned else "has no tag"
+        raise UsageError(
+            f"{origin} {has}: the tag is part of the plan, so --tag {tag} cannot be added when applying it",
+            hint=f"plan with the tag: labelsync plan --tag {tag} -o FILE (or apply without --tag)",
+        )
 
 
 def _confirm() -> None:

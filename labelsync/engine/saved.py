@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from labelsync.engine.connect import Connections
+from labelsync.engine.planning import plan_dataset
 from labelsync.errors import LocalDataError, PlanError, StalePlanError
 from labelsync.local.paths import resolve_inside
-from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import Change, DatasetPlan, Plan
 from labelsync.plan.serialize import change_to_dict
 from labelsync.providers.base import stale_plan
@@ -103,10 +103,12 @@ def check_changes(plan: Plan, desired: Sequence[Desired], connections: Connectio
         if not dp.has_changes:
             continue
         want = now[(dp.remote, dp.name)]
-        live = connections.get(dp.remote).provider.read_live(want)
+        live, fresh = plan_dataset(want, connections.get(dp.remote).provider, root, tag=dp.tag)
         if live.head != dp.base:
             raise stale_plan(dp, live.head)
-        fresh = build_dataset_plan(want, live, root=str(root))
+        new = [reason for reason in fresh.blocked if reason not in dp.blocked]
+        if new:
+            raise PlanError(f"the plan cannot be applied now: {new[0]}", hint="fix that, then plan again")
         problem = _difference(dp, fresh)
         if problem is not None:
             raise PlanError(
@@ -118,7 +120,7 @@ def check_changes(plan: Plan, desired: Sequence[Desired], connections: Connectio
 
 def _difference(saved: DatasetPlan, fresh: DatasetPlan) -> str | None:
     """One line naming the first difference between two plans of one dataset, or None."""
-    for field in ("provider", "kind", "branch", "remote_id", "blocked"):
+    for field in ("provider", "kind", "branch", "remote_id", "tag", "blocked"):
         if getattr(saved, field) != getattr(fresh, field):
             return f"its {field} {getattr(saved, field)!r} is not {getattr(fresh, field)!r}"
     mine = _by_address(saved.changes)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind
+from labelsync.plan.model import VERSIONED_PROVIDERS, Action, Change, DatasetPlan, Kind
 from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
 
 _REPLACE_PROVIDERS = frozenset({"deepen"})
@@ -39,7 +39,7 @@ def build_dataset_plan(desired: Desired, live: Live, *, root: str = "") -> Datas
         remote=ds.remote,
         provider=ds.provider,
         kind=ds.kind,
-        branch=ds.branch,
+        branch=ds.branch if ds.provider in VERSIONED_PROVIDERS else "",
         base=live.head,
         remote_id=live.remote_id,
         desired_digest=desired.digest,
@@ -108,7 +108,7 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> It
         yield Change(action, Kind.CATALOG, f"{prefix}/catalog", before=live_catalog or None, after=dict(ds.catalog), breaking=breaking, reason=why)
     live_notes = dict(remote.notes) if remote else {}
     if _notes(ds.notes) != _notes(live_notes):
-        yield Change(Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
+        yield Change(Action.CREATE if remote is None else Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
 
     live_segments = remote.segments if remote else {}
     sent: set[str] = set()

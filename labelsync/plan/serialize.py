@@ -33,6 +33,7 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "provider": d.provider,
         "kind": d.kind,
         "branch": d.branch,
+        "tag": d.tag,
         "manifest": d.manifest,
         "remote_id": d.remote_id,
         "base": d.base,
@@ -101,10 +102,17 @@ def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
         base=d.get("base"),
         desired_digest=d["desired_digest"],
         noop_proven=bool(d.get("noop_proven", False)),
+        tag=_tag(d.get("tag")),
         warnings=tuple(d.get("warnings", ())),
         blocked=tuple(d.get("blocked", ())),
         changes=tuple(_change_from_dict(c) for c in d["changes"]),
     )
+
+
+def _tag(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError(f"tag {value!r} is not a non-empty string")
 
 
 def _change_from_dict(c: dict[str, Any]) -> Change:

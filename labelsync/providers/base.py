@@ -29,7 +29,7 @@ def stale_plan(plan: DatasetPlan, current: str | None) -> StalePlanError:
         return "nothing (no dataset)" if revision is None else revision[:12]
 
     return StalePlanError(
-        f"plan is stale: dataset '{plan.name}' branch '{plan.branch}' moved from "
+        f"plan is stale: dataset '{plan.name}'" + (f" branch '{plan.branch}'" if plan.branch else "") + " moved from "
         f"{short(plan.base)} to {short(current)} since the plan was made",
         hint="run `labelsync plan` again and review the new plan",
     )
@@ -78,6 +78,11 @@ class Provider(Protocol):
         May stop after O(1) requests and return ``complete=False`` when the head records
         the desired digest (a proven no-op).
         """
+        ...
+
+    def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
+        """Why the next commit of dataset ``name`` (read as ``live``) cannot be tagged ``tag``
+        (one line), or None. Asked only of providers with tags (``VERSIONED_PROVIDERS``)."""
         ...
 
     def current_base(self, plan: DatasetPlan) -> str | None:

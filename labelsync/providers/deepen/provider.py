@@ -139,6 +139,9 @@ class DeepenProvider:
         )
         return Live(dataset=dataset, verified=content is not None, **base)
 
+    def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
+        return None  # Deepen has no tags: planning never asks (VERSIONED_PROVIDERS)
+
     def current_base(self, plan: DatasetPlan) -> str | None:
         found = self._find(plan.name)
         if found is None or self._unfinished(found[1]):

@@ -23,6 +23,7 @@ from labelsync.providers.base import ApplyOptions, ApplyResult, stale_plan
 from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object, digest_trailer, live_items
 from labelsync.providers.tensorbay.lock import DraftLock
+from labelsync.providers.tensorbay.tags import tag_taken
 from labelsync.providers.tensorbay.upload import FileJob, run_batches, upload_segment
 from labelsync.state import item_fingerprint
 
@@ -37,6 +38,11 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
     for change in plan.changes:
         by_kind.setdefault(change.kind, []).append(change)
     fusion = plan.kind == "fusion"
+    tag = plan.tag or options.tag
+    if tag:  # known before writing: refuse before a dataset or draft exists for this apply
+        problem = tag_taken(client, plan.remote_id, plan.name, tag)
+        if problem is not None:
+            raise ConflictError(problem, hint="plan again with another --tag")
     dataset_id = _ensure_dataset(client, plan, by_kind, events)
     lock = DraftLock(client, dataset_id, plan.branch, plan.desired_digest)
     draft = lock.acquire()
@@ -92,9 +98,15 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
         title, body = _message(options.message, plan)
         description = (body + "\n\n" if body else "") + digest_trailer(plan.desired_digest, options.source)
         try:
-            commit_id = client.commit(dataset_id, draft, title, description, options.tag)
+            commit_id = client.commit(dataset_id, draft, title, description, tag)
             committed = True
         except (ConflictError, NotFoundError) as exc:
+            tag_problem = tag_taken(client, dataset_id, plan.name, tag) if tag else None
+            if tag_problem is not None:  # created by someone else since the check above
+                raise ConflictError(
+                    f"could not commit draft #{draft}: {tag_problem}",
+                    hint=f"draft #{draft} is kept and resumed by the next apply: plan again with another --tag",
+                ) from exc
             raise ConflictError(
                 f"could not commit draft #{draft} on branch '{plan.branch}': {exc.message}",
                 hint="another apply may have committed it first; run plan again",
