@@ -17,6 +17,7 @@ from labelsync.diagnostics import Diagnostic
 from labelsync.errors import LocalDataError
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
+from labelsync.local.deepen_layout import layout_problems
 from labelsync.local.frames import build_frames, read_timestamps
 from labelsync.local.labelcheck import check_labels
 from labelsync.local.scan import LocalFile
@@ -48,7 +49,8 @@ def check_local(
     Per segment: ``data.path`` is a directory inside the repository (not absolute, no ``..``
     escape, no symlink leading out), and its files can be listed; ``labels.path`` and
     ``frames.timestamps`` are files inside the repository; the label file agrees with the
-    catalog and labels only files the data selection yields; fusion frames are complete.
+    catalog and labels only files the data selection yields; fusion frames are complete; a
+    Deepen dataset's data has the layout its ``datasetType``/``datasetFormat`` needs.
     """
     out: list[Diagnostic] = []
     base = manifest_file.resolve().parent
@@ -107,6 +109,25 @@ def _check_segment(
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
     if manifest.spec.type == "fusion" and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
+    if manifest.spec.dataset_type is not None and scanned:
+        out += _deepen_layout(doc, manifest, here + ("data", "path"), scanned)
+    return out
+
+
+def _deepen_layout(doc: Document, manifest: Manifest, where: JsonPath, files: list[LocalFile]) -> list[Diagnostic]:
+    """The Deepen data layout (:mod:`labelsync.local.deepen_layout`): a problem in one file
+    is reported in that file, a problem of the selection at the segment's ``data.path``."""
+    problems = layout_problems(
+        [(f.rel, Path(f.path)) for f in files],
+        dataset_type=str(manifest.spec.dataset_type),
+        dataset_format=manifest.spec.dataset_format,
+    )
+    out = []
+    for problem in problems:
+        if problem.file is not None:
+            out.append(Diagnostic(_display(problem.file), 1, 1, problem.message, "", problem.hint))
+        else:
+            out.append(doc.diagnostic(where, problem.message, hint=problem.hint))
     return out
 
 
