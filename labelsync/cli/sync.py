@@ -179,10 +179,12 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
             ) from None
     for r in results:
         extra = " (resumed an interrupted apply)" if r.resumed else ""
-        click.echo(
-            f"Applied {r.name}: {r.changes_applied} change(s), {r.files_uploaded} file(s) / "
-            f"{format_bytes(r.bytes_uploaded)} uploaded; now at {str(r.revision)[:12]}{extra}."
-        )
+        files = f"{r.files_uploaded} file(s) / {format_bytes(r.bytes_uploaded)} uploaded"
+        if r.files_registered:
+            files = f"{r.files_registered} file(s) written, {files}"
+        click.echo(f"Applied {r.name}: {r.changes_applied} change(s), {files}; now at {str(r.revision)[:12]}{extra}.")
+        if r.not_sent:
+            click.echo(f"  not sent: {'; '.join(r.not_sent)}")
         for m in r.messages:
             click.echo(f"  note: {m}")
     return 0

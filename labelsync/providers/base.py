@@ -61,7 +61,13 @@ class ApplyResult:
     revision: str | None
     """The new head (tensorbay commit id; deepen dataset id)."""
     files_uploaded: int = 0
+    """Data files whose content was sent (identical content counts once)."""
     bytes_uploaded: int = 0
+    files_registered: int = 0
+    """Data files written to the remote, sent or not (0 when the provider does not say)."""
+    not_sent: tuple[str, ...] = ()
+    """Why the registered files that were not sent needed no upload, one count each
+    (``"2 with the same content as another file, sent once"``)."""
     changes_applied: int = 0
     resumed: bool = False
     messages: tuple[str, ...] = ()

@@ -92,6 +92,9 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
             # label changes that bring new mask files go through the upload engine too
             registered = by_kind.get(Kind.FILE, []) + [c for c in labels if c.after.get("masks")]
             files_sent, bytes_sent = _files(client, dataset_id, draft, registered, options, events, pool)
+            not_sent = _not_sent(registered)
+            if not_sent:
+                events.message(f"{plan.name}: not sent: {'; '.join(not_sent)}")
             _labels(client, dataset_id, draft, [c for c in labels if not c.after.get("masks")], events, pool)
             _deletions(client, dataset_id, draft, by_kind, events, pool)
         events.phase(plan.name, "commit")
@@ -123,6 +126,8 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
         revision=commit_id,
         files_uploaded=files_sent,
         bytes_uploaded=bytes_sent,
+        files_registered=len([c for c in registered if c.action is not Action.DELETE]),
+        not_sent=tuple(not_sent),
         changes_applied=len(plan.changes),
         resumed=lock.resumed,
         messages=tuple(messages),
@@ -190,6 +195,34 @@ def _files(
         files += n
         total += b
     return files, total
+
+
+def _not_sent(changes: list[Change]) -> list[str]:
+    """Why the registered files whose data is not sent need no upload, counted per reason
+    (the plan's ``send`` lists say which change sends which content)."""
+    sending = {checksum for c in changes for checksum in c.after.get("send", [])}
+    seen: set[str] = set()
+    same = remote = labels = 0
+    for change in changes:
+        if change.action is Action.DELETE:
+            continue
+        checksum = change.after["checksum"]
+        if change.kind is Kind.LABEL:
+            labels += 1  # a label change with new mask files: the data file is unchanged
+        elif checksum in sending and checksum not in seen:
+            seen.add(checksum)
+        elif checksum in sending:
+            same += 1
+        else:
+            remote += 1
+    out = []
+    if same:
+        out.append(f"{same:,} file(s) with the same content as another file of the plan, sent once")
+    if remote:
+        out.append(f"{remote:,} file(s) whose content the remote already holds")
+    if labels:
+        out.append(f"{labels:,} file(s) whose label changed (only their mask files are sent)")
+    return out
 
 
 def _labels(client: TensorBayClient, dataset_id: str, draft: int, changes: list[Change], events: ApplyEvents, pool: ThreadPoolExecutor) -> None:
