@@ -200,12 +200,11 @@ def _files(
 def _not_sent(changes: list[Change]) -> list[str]:
     """Why the registered files whose data is not sent need no upload, counted per reason
     (the plan's ``send`` lists say which change sends which content)."""
+    changes = [c for c in changes if c.action is not Action.DELETE]
     sending = {checksum for c in changes for checksum in c.after.get("send", [])}
     seen: set[str] = set()
     same = remote = labels = 0
     for change in changes:
-        if change.action is Action.DELETE:
-            continue
         checksum = change.after["checksum"]
         if change.kind is Kind.LABEL:
             labels += 1  # a label change with new mask files: the data file is unchanged
