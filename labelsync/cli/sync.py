@@ -18,6 +18,7 @@ from labelsync.cli import output
 from labelsync.engine.apply import apply_plan, check_applicable
 from labelsync.engine.connect import Connections
 from labelsync.engine.planning import git_output, git_source, make_plan
+from labelsync.engine.saved import check_changes, check_digests, check_sources, manifest_path
 from labelsync.errors import Interrupted, StalePlanError, UsageError
 from labelsync.plan.model import Plan, format_bytes
 from labelsync.plan.render_markdown import render_markdown
@@ -94,8 +95,9 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("--tag", default=None, help="Plan to tag the new commit (tensorbay); an existing tag blocks the plan.")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, verbose: bool) -> int:
+def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, tag: str | None, verbose: bool) -> int:
     """Show what apply would change on the remote to match the manifests.
 
     \b
@@ -105,12 +107,13 @@ def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode:
     """
     desired, root = load_desired(paths)
     with Connections(remotes_of(root), root) as conns:
-        the_plan = make_plan(desired, conns, root)
+        the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
     if out is not None:
         write_atomic(out, dumps_plan(the_plan))
     click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
     if out is not None and fmt != "json":
         output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
+    check_applicable(the_plan)  # a blocked plan is an error (exit 1 with its reasons), not "changes"
     return 2 if detailed_exitcode and the_plan.has_changes else 0
 
 
@@ -134,29 +137,34 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
       labelsync plan -o plan.json && labelsync apply plan.json
     """
     if _is_plan_file(paths):
-        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=str(paths[0]))
+        origin = str(paths[0])
+        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
         root = _plan_root(the_plan)
-        _check_local_digests(the_plan, root)
+        check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
+        _check_plan_tag(the_plan, _tag_option(tag), origin)
+        desired = _saved_plan_desired(the_plan, root)
         saved = True
     else:
         desired, root = load_desired(paths)
         saved = False
     with Connections(remotes_of(root), root, jobs=jobs) as conns:
         if not saved:
-            the_plan = make_plan(desired, conns, root)
+            the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
             click.echo(render(the_plan, "text", verbose=verbose), nl=False)
         if not the_plan.has_changes:
             if saved:
                 click.echo("The plan has no changes; nothing to apply.")
             return 0
         check_applicable(the_plan)
+        if saved:
+            check_changes(the_plan, desired, conns, root, origin=origin)
         if not auto_approve and not saved:
             _confirm()
         options = ApplyOptions(
             root=root,
             jobs=jobs,
             message=message or _git_message(root),
-            tag=tag,
+            tag=None,  # the tag is part of each dataset's plan
             source=the_plan.source or git_source(root),
         )
         from labelsync.engine.progress import make_progress
@@ -171,13 +179,35 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
             ) from None
     for r in results:
         extra = " (resumed an interrupted apply)" if r.resumed else ""
-        click.echo(
-            f"Applied {r.name}: {r.changes_applied} change(s), {r.files_uploaded} file(s) / "
-            f"{format_bytes(r.bytes_uploaded)} uploaded; now at {str(r.revision)[:12]}{extra}."
-        )
+        files = f"{r.files_uploaded} file(s) / {format_bytes(r.bytes_uploaded)} uploaded"
+        if r.files_registered:
+            files = f"{r.files_registered} file(s) written, {files}"
+        click.echo(f"Applied {r.name}: {r.changes_applied} change(s), {files}; now at {str(r.revision)[:12]}{extra}.")
+        if r.not_sent:
+            click.echo(f"  not sent: {'; '.join(r.not_sent)}")
         for m in r.messages:
             click.echo(f"  note: {m}")
     return 0
+
+
+def _tag_option(tag: str | None) -> str | None:
+    if tag is not None and not tag.strip():
+        raise UsageError("--tag must not be empty", hint="pass a tag name, e.g. --tag v1")
+    return tag
+
+
+def _check_plan_tag(the_plan: Plan, tag: str | None, origin: str) -> None:
+    """``apply PLANFILE --tag T`` must ask for the tag the plan was made with: the tag is part
+    of the reviewed plan, and was checked against the remote when planning."""
+    if tag is None:
+        return
+    planned = {d.tag for d in the_plan.datasets if d.has_changes and d.tag is not None}
+    if planned != {tag}:
+        has = f"tags with {', '.join(sorted(planned))!s}" if planned else "has no tag"
+        raise UsageError(
+            f"{origin} {has}: the tag is part of the plan, so --tag {tag} cannot be added when applying it",
+            hint=f"plan with the tag: labelsync plan --tag {tag} -o FILE (or apply without --tag)",
+        )
 
 
 def _confirm() -> None:
@@ -207,15 +237,16 @@ def _plan_root(the_plan: Plan) -> Path:
     return find_root(Path.cwd())
 
 
-def _check_local_digests(the_plan: Plan, root: Path) -> None:
-    """Refuse a saved plan whose local desired state changed since it was made."""
+def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
+    """The desired state now of the datasets a saved plan names; refuses the plan when its
+    manifests are missing here or its local desired state changed since it was made."""
     unnamed = [d.name for d in the_plan.datasets if not d.manifest]
     if unnamed:
         raise StalePlanError(
             f"the plan does not say which manifest declares dataset(s) {', '.join(unnamed)}, so it cannot be checked",
             hint="run `labelsync plan -o FILE` again with this version of labelsync",
         )
-    manifests = sorted({root / d.manifest.rsplit(":", 1)[0] for d in the_plan.datasets})
+    manifests = sorted({manifest_path(d, root) for d in the_plan.datasets})
     missing = [str(m) for m in manifests if not m.is_file()]
     if missing:
         raise StalePlanError(
@@ -223,16 +254,10 @@ def _check_local_digests(the_plan: Plan, root: Path) -> None:
             hint="apply the plan from the repository it was made in, or plan again",
         )
     if not manifests:
-        return
+        return []
     desired, _ = load_desired(manifests)
-    now = {(d.dataset.remote, d.dataset.name): d.digest for d in desired}
-    for d in the_plan.datasets:
-        current = now.get((d.remote, d.name))
-        if current != d.desired_digest:
-            raise StalePlanError(
-                f"plan is stale: the local files or manifests of dataset '{d.name}' changed since the plan was made",
-                hint="run `labelsync plan -o FILE` again and review the new plan",
-            )
+    check_digests(the_plan, desired)
+    return desired
 
 
 @click.command()

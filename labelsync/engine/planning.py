@@ -15,19 +15,20 @@ from pathlib import Path
 
 from labelsync.engine.connect import Connections
 from labelsync.plan.differ import build_dataset_plan
-from labelsync.plan.model import Plan
+from labelsync.plan.model import DatasetPlan, Plan
+from labelsync.providers.base import Provider
 from labelsync.providers.registry import PROVIDERS
-from labelsync.state import Desired
+from labelsync.state import Desired, Live
 
 
-def make_plan(desired: Sequence[Desired], connections: Connections, root: Path) -> Plan:
-    """The plan that turns every dataset's live state into ``desired`` (manifest order)."""
+def make_plan(desired: Sequence[Desired], connections: Connections, root: Path, *, tag: str | None = None) -> Plan:
+    """The plan that turns every dataset's live state into ``desired`` (manifest order).
+
+    ``tag`` names the commit of every versioned dataset with changes (see :func:`plan_dataset`).
+    """
     datasets = []
     for want in desired:
-        provider = connections.get(want.dataset.remote).provider
-        live = provider.read_live(want)
-        capabilities = PROVIDERS[want.dataset.provider].capabilities
-        planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
+        _, planned = plan_dataset(want, connections.get(want.dataset.remote).provider, root, tag=tag)
         datasets.append(replace(planned, manifest=_root_relative(want.manifest, root)))
     return Plan(
         datasets=tuple(datasets),
@@ -35,6 +36,24 @@ def make_plan(desired: Sequence[Desired], connections: Connections, root: Path) 
         root=str(root),
         source=git_source(root),
     )
+
+
+def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | None = None) -> tuple[Live, DatasetPlan]:
+    """Read ``want``'s live state and plan it: ``(live, plan)``.
+
+    The tag is part of the plan of a dataset with changes on a provider with tags
+    (tensorbay); a tag that already exists there blocks the plan, so apply refuses it before
+    anything is written. Other providers, and datasets with no changes, get no tag.
+    """
+    live = provider.read_live(want)
+    capabilities = PROVIDERS[want.dataset.provider].capabilities
+    planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
+    if tag and planned.has_changes and capabilities.versioned:
+        planned = replace(planned, tag=tag)
+        problem = provider.tag_problem(live, want.dataset.name, tag)
+        if problem is not None:
+            planned = replace(planned, blocked=(*planned.blocked, problem))
+    return live, planned
 
 
 def _root_relative(where: str, root: Path) -> str:

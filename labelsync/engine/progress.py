@@ -89,13 +89,19 @@ class _Counter:
 
     @property
     def bytes(self) -> int:
-        return max(self.sent, self.file_bytes)
+        """Bytes sent, never more than planned by file sizes: files registered with content
+        sent once for another path report their size too."""
+        return max(self.sent, min(self.file_bytes, self.total_bytes))
 
     def line(self, now: float) -> str:
-        """``uploaded 1,200/5,000 files, 75.0 MiB/312.5 MiB, 12.3 MiB/s, ETA 19s``."""
+        """``1,200/5,000 files done, 75.0 MiB/312.5 MiB sent, 12.3 MiB/s, ETA 19s``.
+
+        Files and bytes are counted apart: a file is done once registered, whether its
+        content had to be sent or not, so all bytes may be sent before every file is done.
+        """
         text = (
-            f"uploaded {self.files:,}/{self.total_files:,} files, "
-            f"{format_bytes(self.bytes)}/{format_bytes(self.total_bytes)}"
+            f"{self.files:,}/{self.total_files:,} files done, "
+            f"{format_bytes(self.bytes)}/{format_bytes(self.total_bytes)} sent"
         )
         elapsed = now - self.started
         if elapsed <= 0:
@@ -143,7 +149,7 @@ class PlainProgress:
             now = self.clock()
             self._count.reset(total_files, total_bytes, now)
             self._last_time, self._last_decile, self._printed_files = now, 0, 0
-            self._write(f"uploading {total_files:,} files, {format_bytes(total_bytes)}")
+            self._write(f"{total_files:,} files to register, {format_bytes(total_bytes)} to send")
 
     def file_done(self, remote_path: str, nbytes: int, uploaded: bool) -> None:
         with self._lock:

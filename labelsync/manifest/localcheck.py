@@ -10,6 +10,8 @@ the user can cause.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from labelsync.local.labelcheck import check_labels
 from labelsync.local.scan import LocalFile
 from labelsync.manifest.load import Document, JsonPath, format_path
 from labelsync.manifest.model import Manifest, Segment, catalog_json
+from labelsync.providers.registry import PROVIDERS
 
 
 def _display(path: Path) -> str:
@@ -47,24 +50,36 @@ def check_local(
     root: Path,
     scans: local_scan.Scans | None = None,
     *,
-    frames: bool = False,
+    provider: str | None = None,
 ) -> list[Diagnostic]:
     """Every local-data problem of ``manifest`` (declared in ``manifest_file`` under ``root``).
 
     Per segment: ``data.path`` is a directory inside the repository (not absolute, no ``..``
     escape, no symlink leading out), and its files can be listed; ``labels.path`` and
     ``frames.timestamps`` are files inside the repository; the label file agrees with the
-    catalog and labels only files the data selection yields; when ``frames`` (the
-    provider groups files into frames), the frames are complete.
+    catalog and labels only files the data selection yields; when the ``provider`` groups
+    files into frames, the frames are complete; and the provider's own data rules (its
+    spec's ``check_data`` hook, e.g. a layout its processing needs) hold.
     """
     out: list[Diagnostic] = []
     base = manifest_file.resolve().parent
     catalog = catalog_json(manifest)
+    block = manifest.spec.block(provider) if provider is not None else None
+    spec = PROVIDERS[provider] if provider is not None else None
+    data_check: DataCheck | None = None
+    if spec is not None and block is not None and spec.check_data:
+        hook = spec.load("check_data")
+        data_check = functools.partial(hook, doc, block)
     for i, seg in enumerate(manifest.spec.segments):
         out += _check_segment(
-            doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(), frames=frames
+            doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(),
+            frames=block is not None and block.groups_frames(), data_check=data_check,
         )
     return out
+
+
+DataCheck = Callable[[JsonPath, list[tuple[str, Path]]], list[Diagnostic]]
+"""A provider's data rules for one segment: ``(where, [(remote path, file)]) -> problems``."""
 
 
 def _check_segment(
@@ -77,6 +92,7 @@ def _check_segment(
     scans: local_scan.Scans,
     *,
     frames: bool,
+    data_check: DataCheck | None,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
@@ -117,6 +133,8 @@ def _check_segment(
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
     if frames and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
+    if data_check is not None and scanned:
+        out += data_check(here + ("data", "path"), [(f.rel, Path(f.path)) for f in scanned])
     return out
 
 

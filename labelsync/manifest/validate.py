@@ -210,8 +210,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
             problems = semantic.check_manifest(doc, manifest, remotes)
             if check_local and not any(d.path.startswith("spec.segments") for d in problems):
                 provider = semantic.provider_of(manifest, remotes)
-                frames = provider is not None and manifest.spec.block(provider).groups_frames()
-                problems += localcheck.check_local(doc, manifest, file, root, scans, frames=frames)
+                problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider)
             diags += problems
             located.append(semantic.Located(doc, manifest))
             remote = remotes.get(manifest.spec.remote)

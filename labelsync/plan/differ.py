@@ -44,7 +44,7 @@ def build_dataset_plan(
         remote=ds.remote,
         provider=ds.provider,
         kind=ds.kind,
-        branch=ds.branch,
+        branch=ds.branch if capabilities.versioned else "",
         base=live.head,
         remote_id=live.remote_id,
         desired_digest=desired.digest,
@@ -113,7 +113,7 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> It
         yield Change(action, Kind.CATALOG, f"{prefix}/catalog", before=live_catalog or None, after=dict(ds.catalog), breaking=breaking, reason=why)
     live_notes = dict(remote.notes) if remote else {}
     if _notes(ds.notes) != _notes(live_notes):
-        yield Change(Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
+        yield Change(Action.CREATE if remote is None else Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
 
     live_segments = remote.segments if remote else {}
     sent: set[str] = set()

@@ -29,7 +29,6 @@ FORMAT_VERSION = 1
 
 JSON = Any
 
-
 class Action(StrEnum):
     """What a change does to its address."""
 
@@ -84,6 +83,9 @@ class DatasetPlan:
     example a replace without opt-in); apply refuses a plan with any. ``warnings`` are
     printed but do not block (for example "content cannot be verified").
     ``noop_proven`` is True when the remote's recorded digest equals the desired digest.
+    ``branch`` is ``""`` for a provider without branches (deepen). ``tag`` is the tag the
+    commit will get (``plan --tag``/``apply --tag``; tensorbay only): it is part of the plan,
+    checked when planning (an existing tag blocks the plan) and shown.
     """
 
     name: str
@@ -99,10 +101,20 @@ class DatasetPlan:
     warnings: tuple[str, ...] = ()
     blocked: tuple[str, ...] = ()
     noop_proven: bool = False
+    tag: str | None = None
 
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    def where(self) -> str:
+        """``tensorbay remote default, branch main, tag v1``; no branch for deepen."""
+        parts = [f"{self.provider} remote {self.remote}"]
+        if self.branch:
+            parts.append(f"branch {self.branch}")
+        if self.tag:
+            parts.append(f"tag {self.tag}")
+        return ", ".join(parts)
 
     def counts(self) -> Counter[str]:
         """Number of changes per action (``create``/``update``/``delete``/``replace``)."""

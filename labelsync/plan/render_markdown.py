@@ -14,8 +14,17 @@ line, and a note says the plan was truncated and where the full plan is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes
-from labelsync.plan.render_text import attribute_lines, callouts, change_text, detail_groups, summary_rows
+from labelsync.plan.render_text import (
+    attribute_lines,
+    callouts,
+    change_text,
+    detail_groups,
+    senders,
+    summary_rows,
+)
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "TRUNCATED_NOTE", "render_markdown"]
 
@@ -35,7 +44,12 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, marker: st
     truncation, which is then stated in a note.
     """
     head = _head(plan, marker)
-    blocks = [_details(d, segment, changes) for d in plan.datasets for segment, changes in detail_groups(d)]
+    blocks = [
+        _details(d, segment, changes, sent)
+        for d in plan.datasets
+        for sent in [senders(d)]
+        for segment, changes in detail_groups(d)
+    ]
     full = head + "".join(blocks)
     if len(full) <= limit:
         return full
@@ -133,7 +147,7 @@ def _quote(kind: str, title: str, items: list[str]) -> list[str]:
     return [f"> [!{kind}]", f"> **{title}**", *(f"> - {_escape_line(item)}" for item in items), ""]
 
 
-def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change]) -> str:
+def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], sent: Mapping[str, str]) -> str:
     where = f"dataset.{dataset.name}" + (f"/segment.{segment}" if segment is not None else "")
     counts = ", ".join(
         f"{n:,} to {action.value}"
@@ -142,7 +156,7 @@ def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change]) -
     )
     body = []
     for change in changes:
-        body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name)}")
+        body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name, sent)}")
         body.extend(f"    {line}" for line in attribute_lines(change))
     fence = _fence(body)
     summary = f"<code>{_html(where)}</code>: {counts}"

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = [
     "detail_groups",
     "render_text",
     "segment_of",
+    "senders",
     "summary_rows",
 ]
 
@@ -167,11 +169,24 @@ def detail_groups(dataset: DatasetPlan) -> list[tuple[str | None, list[Change]]]
     ]
 
 
-def change_text(change: Change, dataset: str) -> str:
+def senders(dataset: DatasetPlan) -> dict[str, str]:
+    """Checksum -> the address of the change of ``dataset`` that uploads that content."""
+    out: dict[str, str] = {}
+    for change in dataset.changes:
+        if change.kind in _BULK and isinstance(change.after, dict):
+            for checksum in change.after.get("send") or ():
+                out.setdefault(checksum, change.address)
+    return out
+
+
+def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = None) -> str:
     """The change's address relative to its group, with size to upload and reason.
 
     ``dataset.city/segment.day/file.a.jpg`` in segment ``day`` reads ``file.a.jpg``; a
     segment's own change keeps ``segment.day``; dataset-level ones drop ``dataset.city/``.
+    A file whose bytes are not sent says why, with its size: ``(12 B, same content as
+    file.b.jpg, sent once)`` when another change of the plan (``sent``: :func:`senders`)
+    uploads it, ``(12 B, content already on the remote, not sent)`` otherwise.
     """
     prefix = f"dataset.{dataset}/"
     name = change.address[len(prefix) :] if change.address.startswith(prefix) else change.address
@@ -181,10 +196,27 @@ def change_text(change: Change, dataset: str) -> str:
     notes = []
     if change.upload_bytes:
         notes.append(f"{format_bytes(change.upload_bytes)} to upload")
+    elif change.kind is Kind.FILE and change.action is not Action.DELETE and isinstance(change.after, dict):
+        notes.extend(_not_sent(change, sent or {}, dataset))
     if change.breaking and change.action is not Action.DELETE:
         notes.append("breaking")
     text = name + (f"  ({', '.join(notes)})" if notes else "")
     return text + (f"  # {change.reason}" if change.reason else "")
+
+
+def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str]:
+    """Size and reason for a file change that uploads no bytes (see :func:`change_text`)."""
+    size, checksum = change.after.get("fileSize"), change.after.get("checksum")
+    if not isinstance(size, int) or not isinstance(checksum, str):
+        return []
+    other = sent.get(checksum)
+    if other is not None and other != change.address:
+        prefix = f"dataset.{dataset}/"
+        name = other[len(prefix):] if other.startswith(prefix) else other
+        same_segment = f"segment.{segment_of(change)}/"
+        name = name[len(same_segment):] if name.startswith(same_segment) else name
+        return [format_bytes(size), f"same content as {name}, sent once"]
+    return [format_bytes(size), "content already on the remote, not sent"]
 
 
 def attribute_lines(change: Change) -> list[str]:
@@ -229,7 +261,7 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
     if plan.has_changes or plan.blocked:
         out.append(style("Summary:", bold=True))
     for dataset in plan.datasets:
-        head = f"dataset {dataset.name} ({dataset.provider} remote {dataset.remote}, branch {dataset.branch})"
+        head = f"dataset {dataset.name} ({dataset.where()})"
         if not dataset.has_changes:
             proven = " (proven by the recorded desired-state digest)" if dataset.noop_proven else ""
             if plan.has_changes or plan.blocked:
@@ -262,11 +294,12 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
             continue
         out.append("")
         out.append(style(f"dataset.{dataset.name}", bold=True))
+        sent = senders(dataset)
         for segment, changes in detail_groups(dataset):
             indent = "    " if segment is not None else "  "
             if segment is not None:
                 out.append(f"  segment {segment}")
-            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style))
+            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style, sent))
 
     if out:
         out.append("")
@@ -274,7 +307,7 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
     return "\n".join(out) + "\n"
 
 
-def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any) -> list[str]:
+def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str]) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
     for kind, same_kind in groupby(changes, key=lambda c: c.kind):
@@ -282,7 +315,7 @@ def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int,
         limit = len(chunk) if verbose or kind not in _BULK else fold
         for change in chunk[:limit]:
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
-            lines.append(marker + change_text(change, dataset))
+            lines.append(marker + change_text(change, dataset, sent))
             lines.extend(f"    {line}" for line in attribute_lines(change))
         hidden = len(chunk) - limit
         if hidden > 0:

@@ -33,6 +33,7 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "provider": d.provider,
         "kind": d.kind,
         "branch": d.branch,
+        "tag": d.tag,
         "manifest": d.manifest,
         "remote_id": d.remote_id,
         "base": d.base,
@@ -40,11 +41,12 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "noop_proven": d.noop_proven,
         "warnings": list(d.warnings),
         "blocked": list(d.blocked),
-        "changes": [_change_to_dict(c) for c in d.changes],
+        "changes": [change_to_dict(c) for c in d.changes],
     }
 
 
-def _change_to_dict(c: Change) -> dict[str, Any]:
+def change_to_dict(c: Change) -> dict[str, Any]:
+    """The JSON object of one change, as saved."""
     out: dict[str, Any] = {
         "action": c.action.value,
         "kind": c.kind.value,
@@ -100,10 +102,17 @@ def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
         base=d.get("base"),
         desired_digest=d["desired_digest"],
         noop_proven=bool(d.get("noop_proven", False)),
+        tag=_tag(d.get("tag")),
         warnings=tuple(d.get("warnings", ())),
         blocked=tuple(d.get("blocked", ())),
         changes=tuple(_change_from_dict(c) for c in d["changes"]),
     )
+
+
+def _tag(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ValueError(f"tag {value!r} is not a non-empty string")
 
 
 def _change_from_dict(c: dict[str, Any]) -> Change:
@@ -141,7 +150,7 @@ def dumps_plan(plan: Plan) -> str:
         fields = _dataset_to_dict(_replace_changes(dataset))
         del fields["changes"]
         head = _ENCODER.encode(fields)[:-1]  # without the closing brace
-        body = ",\n".join("   " + _ENCODER.encode(_change_to_dict(change)) for change in dataset.changes)
+        body = ",\n".join("   " + _ENCODER.encode(change_to_dict(change)) for change in dataset.changes)
         tail = "}" + ("," if i < len(plan.datasets) - 1 else "")
         lines.append(f"  {head},\"changes\": [" + (f"\n{body}\n  ]" if body else "]") + tail)
     lines.append(" ]")

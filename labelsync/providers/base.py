@@ -29,7 +29,7 @@ def stale_plan(plan: DatasetPlan, current: str | None) -> StalePlanError:
         return "nothing (no dataset)" if revision is None else revision[:12]
 
     return StalePlanError(
-        f"plan is stale: dataset '{plan.name}' branch '{plan.branch}' moved from "
+        f"plan is stale: dataset '{plan.name}'" + (f" branch '{plan.branch}'" if plan.branch else "") + " moved from "
         f"{short(plan.base)} to {short(current)} since the plan was made",
         hint="run `labelsync plan` again and review the new plan",
     )
@@ -61,7 +61,13 @@ class ApplyResult:
     revision: str | None
     """The new head (tensorbay commit id; deepen dataset id)."""
     files_uploaded: int = 0
+    """Data files whose content was sent (identical content counts once)."""
     bytes_uploaded: int = 0
+    files_registered: int = 0
+    """Data files written to the remote, sent or not (0 when the provider does not say)."""
+    not_sent: tuple[str, ...] = ()
+    """Why the registered files that were not sent needed no upload, one count each
+    (``"2 with the same content as another file, sent once"``)."""
     changes_applied: int = 0
     resumed: bool = False
     messages: tuple[str, ...] = ()
@@ -78,6 +84,11 @@ class Provider(Protocol):
         May stop after O(1) requests and return ``complete=False`` when the head records
         the desired digest (a proven no-op).
         """
+        ...
+
+    def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
+        """Why the next commit of dataset ``name`` (read as ``live``) cannot be tagged ``tag``
+        (one line), or None. Asked only of providers with tags (``Capabilities.versioned``)."""
         ...
 
     def current_base(self, plan: DatasetPlan) -> str | None:

@@ -170,6 +170,9 @@ class ProviderSpec:
     remote_model: type[RemoteSettings] = RemoteSettings
     emulator: EmulatorSpec | None = None
     check: str | None = None
+    check_data: str | None = None
+    """``"module:function"`` of ``check_data(doc, block, where, files) -> list[Diagnostic]``:
+    the provider's rules for one segment's data files (``[(remote path, local path)]``)."""
     describe_status: str = ""
     unsupported_notes: Mapping[str, str] = field(default_factory=dict)
     """Why a label type outside ``capabilities.label_types`` cannot be held, per type."""

@@ -36,18 +36,18 @@ def test_plain_lines_every_ten_percent_and_every_interval() -> None:
     events.done()
     assert out.getvalue().splitlines() == [
         "city: files",
-        "uploading 20 files, 20.0 MiB",
-        "uploaded 2/20 files, 2.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 9s",
-        "uploaded 4/20 files, 4.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 8s",
+        "20 files to register, 20.0 MiB to send",
+        "2/20 files done, 2.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 9s",
+        "4/20 files done, 4.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 8s",
         "policy renewed",
-        "uploaded 6/20 files, 6.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 7s",
-        "uploaded 8/20 files, 8.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 6s",
-        "uploaded 10/20 files, 10.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 5s",
-        "uploaded 12/20 files, 12.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 4s",
-        "uploaded 14/20 files, 14.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 3s",
-        "uploaded 16/20 files, 16.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 2s",
-        "uploaded 18/20 files, 18.0 MiB/20.0 MiB, 2.0 MiB/s, ETA 1s",
-        "uploaded 20/20 files, 20.0 MiB/20.0 MiB, 2.0 MiB/s",
+        "6/20 files done, 6.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 7s",
+        "8/20 files done, 8.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 6s",
+        "10/20 files done, 10.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 5s",
+        "12/20 files done, 12.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 4s",
+        "14/20 files done, 14.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 3s",
+        "16/20 files done, 16.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 2s",
+        "18/20 files done, 18.0 MiB/20.0 MiB sent, 2.0 MiB/s, ETA 1s",
+        "20/20 files done, 20.0 MiB/20.0 MiB sent, 2.0 MiB/s",
         "city: commit",
     ]
 
@@ -62,15 +62,15 @@ def test_plain_throttles_many_files_by_time() -> None:
         events.file_done(f"f{i}", 65536, uploaded=True)
     lines = out.getvalue().splitlines()
     assert lines == [
-        "uploading 5,000 files, 312.5 MiB",
-        "uploaded 500/5,000 files, 31.2 MiB/312.5 MiB, 6.2 MiB/s, ETA 45s",
-        "uploaded 1,000/5,000 files, 62.5 MiB/312.5 MiB, 6.2 MiB/s, ETA 40s",
+        "5,000 files to register, 312.5 MiB to send",
+        "500/5,000 files done, 31.2 MiB/312.5 MiB sent, 6.2 MiB/s, ETA 45s",
+        "1,000/5,000 files done, 62.5 MiB/312.5 MiB sent, 6.2 MiB/s, ETA 40s",
     ]
     clock.now += 5
     events.bytes_sent(0)
     assert (
         out.getvalue().splitlines()[-1]
-        == "uploaded 1,200/5,000 files, 75.0 MiB/312.5 MiB, 4.4 MiB/s, ETA 54s"
+        == "1,200/5,000 files done, 75.0 MiB/312.5 MiB sent, 4.4 MiB/s, ETA 54s"
     )
 
 
@@ -86,10 +86,10 @@ def test_plain_bytes_sent_and_file_sizes_are_not_counted_twice() -> None:
     events.file_done("b", 2 * MIB, uploaded=False)
     events.done()
     assert out.getvalue().splitlines() == [
-        "uploading 2 files, 4.0 MiB",
-        "uploaded 0/2 files, 1.0 MiB/4.0 MiB, 1.0 MiB/s, ETA 3s",
-        "uploaded 1/2 files, 2.0 MiB/4.0 MiB, 2.0 MiB/s, ETA 1s",
-        "uploaded 2/2 files, 2.0 MiB/4.0 MiB, 2.0 MiB/s",
+        "2 files to register, 4.0 MiB to send",
+        "0/2 files done, 1.0 MiB/4.0 MiB sent, 1.0 MiB/s, ETA 3s",
+        "1/2 files done, 2.0 MiB/4.0 MiB sent, 2.0 MiB/s, ETA 1s",
+        "2/2 files done, 2.0 MiB/4.0 MiB sent, 2.0 MiB/s",
     ]
 
 
@@ -100,7 +100,7 @@ def test_plain_label_only_uses_file_rate() -> None:
     events.files_planned(4, 0)
     clock.now += 2
     events.file_done("a", 0, uploaded=False)
-    assert out.getvalue().splitlines()[-1] == "uploaded 1/4 files, 0 B/0 B, ETA 6s"
+    assert out.getvalue().splitlines()[-1] == "1/4 files done, 0 B/0 B sent, ETA 6s"
 
 
 def test_plain_is_thread_safe() -> None:
@@ -121,7 +121,7 @@ def test_plain_is_thread_safe() -> None:
     lines = out.getvalue().splitlines()
     # the clock never moves: one line per 10% only, the last one complete
     assert len(lines) == 11
-    assert lines[-1] == "uploaded 8,000/8,000 files, 7.8 KiB/7.8 KiB"
+    assert lines[-1] == "8,000/8,000 files done, 7.8 KiB/7.8 KiB sent"
 
 
 @pytest.mark.parametrize(
@@ -171,3 +171,18 @@ def test_null_events_satisfy_the_protocol() -> None:
     events.bytes_sent(1)
     events.message("m")
     events.done()
+
+
+def test_files_sent_once_never_count_more_bytes_than_planned() -> None:
+    import io
+
+    from labelsync.engine.progress import PlainProgress
+
+    out = io.StringIO()
+    events = PlainProgress(out, clock=lambda: 1.0)
+    events.files_planned(3, 306)
+    events.bytes_sent(256)
+    events.bytes_sent(50)
+    for name, size in (("a", 256), ("copy", 256), ("b", 50)):  # copy: same content as a, sent once
+        events.file_done(name, size, uploaded=True)
+    assert out.getvalue().splitlines()[-1].startswith("3/3 files done, 306 B/306 B sent")

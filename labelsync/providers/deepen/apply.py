@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from labelsync.engine.events import ApplyEvents
-from labelsync.errors import ApplyError, NotFoundError, StalePlanError
+from labelsync.errors import ApplyError, LocalDataError, NotFoundError, StalePlanError
 from labelsync.plan.model import Action, DatasetPlan, Kind
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.deepen.client import DeepenClient, upload_file_name
@@ -37,6 +37,7 @@ from labelsync.providers.deepen.convert import (
     read_tag,
     to_deepen,
 )
+from labelsync.providers.deepen.layout import content_problems
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK, ResumableUpload
 from labelsync.providers.deepen.zipper import write_zip
 
@@ -187,6 +188,17 @@ class DeepenApply:
             raise ApplyError(f"dataset '{name}' has no data files: a Deepen dataset needs its data at creation")
         if bp.dataset_type == "video" and len(items) != 1:
             raise ApplyError(f"dataset '{name}': a video dataset takes exactly one mp4 file, not {len(items)}")
+        problems = content_problems(
+            [(i["remotePath"], Path(i["source"])) for i in items],
+            dataset_type=bp.dataset_type,
+            dataset_format=bp.dataset_format,
+        )
+        if problems:  # processing would reject it: create nothing
+            where = f"{problems[0].file}: " if problems[0].file else ""
+            raise LocalDataError(
+                f"dataset '{name}': {where}{problems[0].message}; Deepen's processing would reject it, so no dataset was created",
+                hint=problems[0].hint,
+            )
         existing = self._existing()
         with tempfile.TemporaryDirectory(prefix="labelsync-deepen-") as tmp:
             if bp.dataset_type == "video":

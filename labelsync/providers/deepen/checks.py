@@ -6,11 +6,14 @@ diagnostics of a schema-valid manifest whose remote is a Deepen remote. Pure: no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from labelsync.diagnostics import Diagnostic
-from labelsync.manifest.load import Document
+from labelsync.manifest.load import Document, JsonPath
 from labelsync.manifest.model import Keypoints2DCatalog, Manifest, Polyline2DCatalog
 from labelsync.providers.contract import ProviderSettings
 from labelsync.providers.deepen.features import deepen_feature
+from labelsync.providers.deepen.layout import layout_problems
 from labelsync.providers.deepen.spec import DeepenSettings
 
 
@@ -65,3 +68,24 @@ def check(doc: Document, manifest: Manifest, block: ProviderSettings) -> list[Di
             out.append(doc.diagnostic(where + ("isBeizerCurve",), "deepen 'lane' labels have no Bézier curves"))
     return out
 
+
+
+def check_data(doc: Document, block: ProviderSettings, where: JsonPath, files: list[tuple[str, Path]]) -> list[Diagnostic]:
+    """The spec's ``check_data`` hook: the data layout Deepen's processing accepts
+    (:mod:`.layout`, names only). A problem in one file is reported in that file, a problem
+    of the selection at the segment's ``data.path`` (``where``)."""
+    assert isinstance(block, DeepenSettings)
+    out = []
+    for problem in layout_problems(files, dataset_type=block.dataset_type, dataset_format=block.dataset_format):
+        if problem.file is not None:
+            out.append(Diagnostic(_display(problem.file), 1, 1, problem.message, "", problem.hint))
+        else:
+            out.append(doc.diagnostic(where, problem.message, hint=problem.hint))
+    return out
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

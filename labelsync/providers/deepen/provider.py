@@ -141,6 +141,9 @@ class DeepenProvider:
         )
         return Live(dataset=dataset, verified=content is not None, **base)
 
+    def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
+        return None  # Deepen has no tags: planning never asks (not versioned)
+
     def current_base(self, plan: DatasetPlan) -> str | None:
         found = self._find(plan.name)
         if found is None or self._unfinished(found[1]):

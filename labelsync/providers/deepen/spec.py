@@ -99,6 +99,7 @@ SPEC = ProviderSpec(
         "labelsync.emulator.deepen", port=18082, client_path="/api/v2", client_settings={"clientId": "emulator"}
     ),
     check="labelsync.providers.deepen.checks:check",
+    check_data="labelsync.providers.deepen.checks:check_data",
     describe_status="labelsync.providers.deepen.status:describe",
     unsupported_notes={t: f.note for t, f in DEEPEN_FEATURES.items() if f.feature is None},
     local_remote_defaults={"clientId": "local"},

@@ -23,6 +23,7 @@ from labelsync.providers.base import ApplyOptions, ApplyResult, stale_plan
 from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object, digest_trailer, live_items
 from labelsync.providers.tensorbay.lock import DraftLock
+from labelsync.providers.tensorbay.tags import tag_taken
 from labelsync.providers.tensorbay.upload import FileJob, run_batches, upload_segment
 from labelsync.state import item_fingerprint
 
@@ -37,6 +38,11 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
     for change in plan.changes:
         by_kind.setdefault(change.kind, []).append(change)
     fusion = plan.kind == "fusion"
+    tag = plan.tag or options.tag
+    if tag:  # known before writing: refuse before a dataset or draft exists for this apply
+        problem = tag_taken(client, plan.remote_id, plan.name, tag)
+        if problem is not None:
+            raise ConflictError(problem, hint="plan again with another --tag")
     dataset_id = _ensure_dataset(client, plan, by_kind, events)
     lock = DraftLock(client, dataset_id, plan.branch, plan.desired_digest)
     draft = lock.acquire()
@@ -86,15 +92,24 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
             # label changes that bring new mask files go through the upload engine too
             registered = by_kind.get(Kind.FILE, []) + [c for c in labels if c.after.get("masks")]
             files_sent, bytes_sent = _files(client, dataset_id, draft, registered, options, events, pool)
+            not_sent = _not_sent(registered)
+            if not_sent:
+                events.message(f"{plan.name}: not sent: {'; '.join(not_sent)}")
             _labels(client, dataset_id, draft, [c for c in labels if not c.after.get("masks")], events, pool)
             _deletions(client, dataset_id, draft, by_kind, events, pool)
         events.phase(plan.name, "commit")
         title, body = _message(options.message, plan)
         description = (body + "\n\n" if body else "") + digest_trailer(plan.desired_digest, options.source)
         try:
-            commit_id = client.commit(dataset_id, draft, title, description, options.tag)
+            commit_id = client.commit(dataset_id, draft, title, description, tag)
             committed = True
         except (ConflictError, NotFoundError) as exc:
+            tag_problem = tag_taken(client, dataset_id, plan.name, tag) if tag else None
+            if tag_problem is not None:  # created by someone else since the check above
+                raise ConflictError(
+                    f"could not commit draft #{draft}: {tag_problem}",
+                    hint=f"draft #{draft} is kept and resumed by the next apply: plan again with another --tag",
+                ) from exc
             raise ConflictError(
                 f"could not commit draft #{draft} on branch '{plan.branch}': {exc.message}",
                 hint="another apply may have committed it first; run plan again",
@@ -111,6 +126,8 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
         revision=commit_id,
         files_uploaded=files_sent,
         bytes_uploaded=bytes_sent,
+        files_registered=len([c for c in registered if c.action is not Action.DELETE]),
+        not_sent=tuple(not_sent),
         changes_applied=len(plan.changes),
         resumed=lock.resumed,
         messages=tuple(messages),
@@ -178,6 +195,33 @@ def _files(
         files += n
         total += b
     return files, total
+
+
+def _not_sent(changes: list[Change]) -> list[str]:
+    """Why the registered files whose data is not sent need no upload, counted per reason
+    (the plan's ``send`` lists say which change sends which content)."""
+    changes = [c for c in changes if c.action is not Action.DELETE]
+    sending = {checksum for c in changes for checksum in c.after.get("send", [])}
+    seen: set[str] = set()
+    same = remote = labels = 0
+    for change in changes:
+        checksum = change.after["checksum"]
+        if change.kind is Kind.LABEL:
+            labels += 1  # a label change with new mask files: the data file is unchanged
+        elif checksum in sending and checksum not in seen:
+            seen.add(checksum)
+        elif checksum in sending:
+            same += 1
+        else:
+            remote += 1
+    out = []
+    if same:
+        out.append(f"{same:,} file(s) with the same content as another file of the plan, sent once")
+    if remote:
+        out.append(f"{remote:,} file(s) whose content the remote already holds")
+    if labels:
+        out.append(f"{labels:,} file(s) whose label changed (only their mask files are sent)")
+    return out
 
 
 def _labels(client: TensorBayClient, dataset_id: str, draft: int, changes: list[Change], events: ApplyEvents, pool: ThreadPoolExecutor) -> None:

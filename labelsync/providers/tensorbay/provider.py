@@ -24,6 +24,7 @@ from labelsync.providers.tensorbay.convert import (
     pulled_label,
     read_trailer,
 )
+from labelsync.providers.tensorbay.tags import tag_taken
 from labelsync.state import Dataset, Desired, Live, Segment
 
 
@@ -108,6 +109,9 @@ class TensorBayProvider:
             segments=segments,
         )
         return replace(live, dataset=dataset, verified=verified)
+
+    def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
+        return tag_taken(self.client, live.remote_id, name, tag)
 
     def current_base(self, plan: DatasetPlan) -> str | None:
         _, _, branch = self._head(plan.name, plan.branch)

@@ -173,7 +173,12 @@ def test_3d_json_dataset_created_end_to_end(emulator: Emulator, token_env: str, 
     assert full.dataset.settings == desired[0].dataset.settings
 
 
-def test_bad_zip_surfaces_the_preprocessing_error(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+def test_bad_zip_surfaces_the_preprocessing_error(
+    emulator: Emulator, token_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # apply refuses such data before creating anything (test_deepen_layout.py); with that
+    # local check switched off, an error processing still finds is surfaced in one line
+    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
     files = {"0001.json": b'{"images": [], "timestamp": 1.0}'}
     spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json"}, "catalog": {"BOX3D": {"categories": [{"name": "car"}]}}}
     root = write_repo(tmp_path / "repo", emulator.api, files, name="broken", spec=spec)
@@ -269,7 +274,11 @@ def test_status_of_missing_dataset(emulator: Emulator, token_env: str, tmp_path:
         assert conns.get("dp").provider.status(desired[0]) == {"exists": False, "in_sync": False}
 
 
-def test_invalid_image_surfaces_the_preprocessing_error(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+def test_invalid_image_surfaces_the_preprocessing_error(
+    emulator: Emulator, token_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what processing rejects is refused locally first (test_deepen_layout.py); switched off here
+    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
     root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG, "b.png": b"not a png at all"}, name="badimg")
     with pytest.raises(ApplyError) as err:
         apply(root)
@@ -300,7 +309,11 @@ def test_replace_applies_from_a_saved_plan_file(emulator: Emulator, token_env: s
     assert not plan(root).has_changes
 
 
-def test_failed_replace_keeps_the_old_dataset(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
+def test_failed_replace_keeps_the_old_dataset(
+    emulator: Emulator, token_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what processing rejects is refused locally first (test_deepen_layout.py); switched off here
+    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
     root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG + b"a"}, labels={"a.png": box()})
     apply(root)
     old = dataset_of(emulator, "signs")["dataset"]["dataset_id"]
