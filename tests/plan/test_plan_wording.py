@@ -9,6 +9,7 @@ from labelsync.plan.render_markdown import render_markdown
 from labelsync.plan.render_text import render_text
 from labelsync.plan.serialize import dumps_plan, loads_plan
 from labelsync.providers.base import stale_plan
+from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Blob, Dataset, Desired, Item, Live, Policy, Segment, dataset_digest
 
 A = Blob("a" * 40, 1536)
@@ -30,7 +31,10 @@ def _item(path: str, blob: Blob = A) -> Item:
 
 
 def test_deepen_plans_and_stale_errors_name_no_branch() -> None:
-    planned = build_dataset_plan(_desired("deepen", "images", items=(_item("a.jpg"),)), Live(dataset=None), root="/repo")
+    deepen = PROVIDERS["deepen"].capabilities
+    planned = build_dataset_plan(
+        _desired("deepen", "images", items=(_item("a.jpg"),)), Live(dataset=None), root="/repo", capabilities=deepen
+    )
     assert planned.branch == ""
     text = render_text(Plan(datasets=(planned,)))
     assert "dataset city (deepen remote default)" in text and "branch" not in text
@@ -38,7 +42,8 @@ def test_deepen_plans_and_stale_errors_name_no_branch() -> None:
     message = stale_plan(planned, "ds-2").message
     assert "branch" not in message and "dataset 'city' moved from nothing (no dataset) to ds-2" in message
 
-    tensorbay = build_dataset_plan(_desired(items=(_item("a.jpg"),)), Live(dataset=None), root="/repo")
+    versioned = PROVIDERS["tensorbay"].capabilities
+    tensorbay = build_dataset_plan(_desired(items=(_item("a.jpg"),)), Live(dataset=None), root="/repo", capabilities=versioned)
     assert "(tensorbay remote default, branch main)" in render_text(Plan(datasets=(tensorbay,)))
     assert "branch 'main'" in stale_plan(tensorbay, "c1").message
 

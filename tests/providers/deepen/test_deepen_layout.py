@@ -28,7 +28,7 @@ def _names(emulator: Emulator) -> list[str]:
 
 
 def test_3d_default_without_config_json_is_a_validation_error(tmp_path: Path) -> None:
-    spec = {"datasetType": "3d", "catalog": CATALOG_3D}
+    spec = {"deepen": {"datasetType": "3d"}, "catalog": CATALOG_3D}
     root = write_repo(tmp_path / "repo", "http://127.0.0.1:9/api/v2", {"lidar/0001.pcd": PCD}, spec=spec)
     [problem] = _problems(root)
     assert "dataset.yaml:" in problem and "needs a config.json at the top of the data directory" in problem
@@ -36,7 +36,7 @@ def test_3d_default_without_config_json_is_a_validation_error(tmp_path: Path) ->
 
 
 def test_3d_default_config_naming_an_empty_folder_points_at_config_json(tmp_path: Path) -> None:
-    spec = {"datasetType": "3d", "catalog": CATALOG_3D}
+    spec = {"deepen": {"datasetType": "3d"}, "catalog": CATALOG_3D}
     files = {"config.json": json.dumps(CONFIG).encode(), "camera/0001.pcd": PCD}
     root = write_repo(tmp_path / "repo", "http://127.0.0.1:9/api/v2", files, spec=spec)
     [problem] = _problems(root)
@@ -45,14 +45,14 @@ def test_3d_default_config_naming_an_empty_folder_points_at_config_json(tmp_path
 
 
 def test_3d_default_good_layout_is_valid(tmp_path: Path) -> None:
-    spec = {"datasetType": "3d", "catalog": CATALOG_3D}
+    spec = {"deepen": {"datasetType": "3d"}, "catalog": CATALOG_3D}
     files = {"config.json": json.dumps(CONFIG).encode(), "lidar/0001.pcd": PCD}
     root = write_repo(tmp_path / "repo", "http://127.0.0.1:9/api/v2", files, spec=spec)
     assert _problems(root) == []
 
 
 def test_3d_json_frames_below_the_top_are_a_validation_error(tmp_path: Path) -> None:
-    spec = {"datasetType": "3d", "datasetFormat": "json", "catalog": CATALOG_3D}
+    spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json"}, "catalog": CATALOG_3D}
     root = write_repo(tmp_path / "repo", "http://127.0.0.1:9/api/v2", {"frames/0001.json": frame(3)}, spec=spec)
     [problem] = _problems(root)
     assert "needs one frame .json file per frame at the top of the data directory" in problem
@@ -66,7 +66,7 @@ def test_images_dataset_without_images_is_a_validation_error(tmp_path: Path) -> 
 
 def test_apply_refuses_a_bad_frame_before_creating_the_dataset(emulator: Emulator, token_env: str, tmp_path: Path) -> None:
     files = {"0001.json": frame(2), "0002.json": b'{"images": [], "timestamp": 1.0}'}
-    spec = {"datasetType": "3d", "datasetFormat": "json", "catalog": CATALOG_3D}
+    spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json"}, "catalog": CATALOG_3D}
     root = write_repo(tmp_path / "repo", emulator.api, files, name="broken", spec=spec)
     with pytest.raises(LocalDataError) as err:
         apply(root)
