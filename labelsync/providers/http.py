@@ -30,9 +30,10 @@ sent only once, so such a request is never retried (it is sent once and any fail
 returned or raised as it is); buffer the body into bytes, or resume at a higher level (the
 Deepen resumable upload does), when retries matter.
 
-Redaction: the values of secret headers (``X-Token``, ``Authorization``, ...), the secrets
-passed to :func:`make_client`, and the query strings of signed URLs never appear in an
-exception message or a log line built here (see :func:`redact` and :func:`redact_url`).
+Redaction: the values of secret headers (``X-Token``, ``Authorization``, ...) and the secrets
+passed to :func:`make_client` are registered with :mod:`labelsync.redact` (the one rule set),
+and every exception message and log line built here goes through its :func:`redact` and
+:func:`redact_url`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import threading
 import time
 import weakref
@@ -48,11 +48,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
 from labelsync import errors
+from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
     "NO_RETRY",
@@ -92,63 +92,13 @@ _RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.RemoteProtocolError,
 )
 
-# Secrets are process-wide, like ``::add-mask::`` in GitHub Actions: a token registered by one
-# client must not leak through a message built from another client's exception.
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_MIN_SECRET_LEN = 4
-
-
-def register_secret(value: str) -> None:
-    """Add ``value`` to the strings :func:`redact` removes (ignored when shorter than 4)."""
-    if value and len(value) >= _MIN_SECRET_LEN:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-# A query key naming one of these marks the URL as signed: then every query value is hidden.
-_SENSITIVE_KEY = re.compile(
-    r"sig|signature|token|key|credential|policy|auth|secret|password|passwd|session|upload_?id|x-amz-|x-goog-",
-    re.IGNORECASE,
-)
-_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """``url`` fit for messages and logs: no user info, no fragment, no signed query values.
-
-    When any query key looks sensitive (``signature``, ``X-Amz-Signature``, ``token``,
-    ``upload_id``, ``Policy``, ...), every query value is replaced by ``***`` (the keys stay,
-    which is enough to debug); other queries (``offset=0&limit=128``) are kept as they are.
-    """
-    parts = urlsplit(str(url))
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SENSITIVE_KEY.search(k) for k, _ in pairs) or not pairs:
-            query = "&".join(f"{k}=***" for k, _ in pairs) if pairs else "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def redact(text: str, extra: Sequence[str] = ()) -> str:
-    """``text`` with registered secrets and ``extra`` replaced by ``***`` and URLs redacted."""
-    with _secrets_lock:
-        secrets = sorted(
-            {*_secrets, *(s for s in extra if s and len(s) >= _MIN_SECRET_LEN)}, key=len, reverse=True
-        )
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-
-
 def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
     out = []
     for name, value in headers.items():
         if name.lower() in SECRET_HEADERS and value:
             out.append(value)
             # "Bearer <token>" / "Token <token>": the bare token must go too.
-            out.extend(part for part in value.split() if len(part) >= _MIN_SECRET_LEN)
+            out.extend(part for part in value.split() if len(part) >= 4)
     return out
 
 
