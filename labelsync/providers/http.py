@@ -16,9 +16,12 @@ body before returning the response (what ``client.get`` does anyway). Only reque
 ``extensions={"labelsync_stream": True}`` keep their body unread for ``client.stream``;
 such a body cut off mid-way is not retried.
 
-Every method is retried, because labelsync's writes are idempotent (PUT, upserts, batched
-callbacks keyed by remote path). A caller sending something that must not be repeated marks
-the request with ``extensions={"labelsync_retry": False}``. The wait before retry *n*
+Only requests that are safe to repeat are retried: the idempotent methods (GET, HEAD,
+OPTIONS, PUT, DELETE). A POST or PATCH is sent once, unless its caller knows that repeating
+it is harmless (an upsert, an upload to a content-addressed key) and marks it with
+``extensions={"labelsync_retry": True}``; ``False`` forbids retrying any method. After an
+ambiguous failure of a write that is not safe to repeat, the caller looks for its effect
+before writing again (:func:`labelsync.providers.answers.converge`). The wait before retry *n*
 (0-based) is full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))`` with
 base 0.2 s and cap 10 s, except that a 429/503 with ``Retry-After`` (seconds or an HTTP
 date) waits exactly that long. A ``Retry-After`` longer than ``retry_after_max`` ends the
@@ -52,6 +55,7 @@ from typing import Any
 import httpx
 
 from labelsync import errors
+from labelsync.providers import limits
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
@@ -77,7 +81,17 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses answered with a retry (the TensorBay SDK's ``status_forcelist``)."""
 
 NO_RETRY = "labelsync_retry"
-"""Request extension key; ``extensions={NO_RETRY: False}`` sends a request at most once."""
+"""Request extension key: ``False`` sends a request at most once, ``True`` retries a POST or
+PATCH that is safe to repeat; absent, the method decides (:data:`SAFE_METHODS`)."""
+
+RETRY = NO_RETRY
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods retried without being marked: repeating them has the effect of sending them once."""
+
+MAX_BYTES = "labelsync_max_bytes"
+"""Request extension key: the cap on this answer's size (default
+:func:`labelsync.providers.limits.max_answer_bytes`)."""
 
 STREAM = "labelsync_stream"
 """Request extension key; ``extensions={STREAM: True}`` leaves the response body unread for
@@ -230,10 +244,13 @@ class RetryTransport(httpx.BaseTransport):
         return self.policy.backoff(attempt)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        retryable = request.extensions.get(NO_RETRY, True) is not False and _replayable(request)
+        marked = request.extensions.get(NO_RETRY)
+        safe = request.method in SAFE_METHODS if marked is None else marked is True
+        retryable = safe and _replayable(request)
         streaming = request.extensions.get(STREAM, False) is True
         attempt = 0
         while True:
+            _check_command_deadline(request)
             self.stats._sent()
             try:
                 response = self.inner.handle_request(request)
@@ -254,6 +271,9 @@ class RetryTransport(httpx.BaseTransport):
                 _discard(response)
                 reason = f"HTTP {status}"
             attempt += 1
+            left = limits.command_remaining()
+            if left is not None and delay > left:
+                _check_command_deadline(request, at_least=delay)
             self.stats._retried()
             log_retry(attempt, self.policy.max_retries, request.method, request.url, reason, delay)
             self.sleep(delay)
@@ -267,12 +287,51 @@ def log_retry(attempt: int, limit: int, method: str, url: str | httpx.URL, reaso
     log.info("retry %d/%d of %s %s after %s in %.2f s", attempt, limit, method, redact_url(url), reason, delay)
 
 
+def describe(request: httpx.Request) -> str:
+    """``METHOD /path`` of a request, for messages (no host, no query: nothing secret)."""
+    return f"{request.method} {request.url.path}"
+
+
+def _check_command_deadline(request: httpx.Request, *, at_least: float = 0.0) -> None:
+    left = limits.command_remaining()
+    if left is not None and left <= at_least:
+        raise errors.DeadlineError(
+            f"{describe(request)}: the command's deadline passed",
+            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
+        )
+
+
 def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    """``response`` with its raw (still encoded) body read, so a cut-off body is retried here."""
+    """``response`` with its raw (still encoded) body read, so a cut-off body is retried here.
+
+    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive within
+    the request's deadline and the command's (:mod:`labelsync.providers.limits`).
+    """
     stream = response.stream
     assert isinstance(stream, httpx.SyncByteStream)
+    cap = int(request.extensions.get(MAX_BYTES) or limits.max_answer_bytes())
+    timeout = limits.request_timeout()
+    end = time.monotonic() + timeout
+    left = limits.command_remaining()
+    if left is not None:
+        end = min(end, time.monotonic() + left)
+    declared = response.headers.get("content-length", "")
+    chunks: list[bytes] = []
+    size = 0
     try:
-        raw = b"".join(stream)
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(request, cap)
+        for chunk in stream:
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(request, cap)
+            chunks.append(chunk)
+            if time.monotonic() > end:
+                raise errors.DeadlineError(
+                    f"{describe(request)}: the answer took longer than {timeout:g} s",
+                    hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
+                )
+        raw = b"".join(chunks)
     finally:
         stream.close()
     return httpx.Response(
@@ -281,6 +340,13 @@ def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Respons
         stream=httpx.ByteStream(raw),
         extensions=response.extensions,
         request=request,
+    )
+
+
+def _too_large(request: httpx.Request, cap: int) -> errors.BadAnswerError:
+    return errors.BadAnswerError(
+        f"{describe(request)}: the answer is larger than the {cap / limits.MiB:g} MiB cap",
+        hint="the remote sent far more than expected; raise LABELSYNC_MAX_ANSWER_MB if that is right",
     )
 
 
@@ -305,7 +371,7 @@ def make_client(
     secrets: Sequence[str] = (),
     timeout: float = 30,
     transport: httpx.BaseTransport | None = None,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     pool: int = 32,
     stats: Stats | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -327,7 +393,8 @@ def make_client(
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
     )
-    retrying = RetryTransport(inner, max_retries=max_retries, sleep=sleep, stats=stats)
+    retries = limits.max_retries() if max_retries is None else max_retries
+    retrying = RetryTransport(inner, max_retries=retries, sleep=sleep, stats=stats)
     client = httpx.Client(
         base_url=base_url,
         headers=dict(headers),
