@@ -73,10 +73,11 @@ _SHAPES = [
         ),
         r"\1\2" + REPLACEMENT + r"\2",
     ),
-    # signature=abc, Signature: abc, policy abc… in free text (a storage error message).
+    # signature=abc1…, Signature: ab12…, policy ZXh0…1 in free text (a storage error message);
+    # the value must hold a digit, so words ("Policy expired") stay.
     (
         re.compile(
-            r"\b((?:x-amz-)?(?:signature|policy|credential)s?\b\s*[=:]?\s*)([A-Za-z0-9+/=_\-.%]{8,})",
+            r"\b((?:x-amz-)?(?:signature|policy|credential)s?\b\s*[=:]?\s*)((?=[A-Za-z0-9+/=_\-.%]*\d)[A-Za-z0-9+/=_\-.%]{8,})",
             re.IGNORECASE,
         ),
         r"\1" + REPLACEMENT,
