@@ -82,3 +82,20 @@ def test_no_second_rule_set() -> None:
     for rel in ("providers/http.py", "cli/output.py", "github/mask.py"):
         text = (root / rel).read_text()
         assert "re.compile" not in text, rel
+
+
+def test_command_deadline_is_one_line(tmp_path: Path) -> None:
+    """A command past --deadline stops with one line, exit 1 (LABELSYNC_DEADLINE alike)."""
+    from labelsync.providers import limits
+    from labelsync.providers.http import make_client
+
+    limits.set_command_deadline(0.000001)
+    try:
+        import time
+
+        time.sleep(0.01)
+        with make_client("http://127.0.0.1:9/", headers={}) as client, pytest.raises(Exception) as info:
+            client.get("x")
+        assert "deadline passed" in str(info.value)
+    finally:
+        limits.set_command_deadline(None)

@@ -29,7 +29,11 @@ from labelsync.redact import install_log_filter, redact
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labelsync")
-def cli() -> None:
+@click.option(
+    "--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    help="Stop with an error when the command takes longer (default: LABELSYNC_DEADLINE, else none).",
+)
+def cli(deadline: float | None) -> None:
     """Manage labelling datasets like code: validate, plan and apply YAML manifests
     against TensorBay or Deepen.
 
@@ -39,6 +43,9 @@ def cli() -> None:
       labelsync plan examples/quickstart
       labelsync apply examples/quickstart --auto-approve
     """
+    from labelsync.providers import limits
+
+    limits.set_command_deadline(deadline if deadline is not None else limits.command_deadline_from_env())
 
 
 def _register() -> None:
