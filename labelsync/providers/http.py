@@ -112,7 +112,8 @@ def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
         if name.lower() in SECRET_HEADERS and value:
             out.append(value)
             # "Bearer <token>" / "Token <token>": the bare token must go too.
-            out.extend(part for part in value.split() if len(part) >= 4)
+            parts = value.split()
+            out.extend(part for part in parts[1:] if len(part) >= 4)  # not the scheme word itself
     return out
 
 
