@@ -82,6 +82,17 @@ class TransientError(RemoteError):
     """A retryable failure (429, 5xx, dropped connection) that outlived the retry budget."""
 
 
+class BadAnswerError(TransientError):
+    """The remote answered something the client cannot use: not JSON, truncated, empty, the
+    wrong shape, or larger than the documented cap. A server error: retried where the method
+    is safe to repeat, and after a write it is ambiguous (the write may have happened)."""
+
+
+class DeadlineError(TransientError):
+    """A request or the whole command ran past its deadline (``LABELSYNC_REQUEST_TIMEOUT``,
+    ``LABELSYNC_DEADLINE`` / ``--deadline``)."""
+
+
 class PlanError(LabelsyncError):
     """A plan that cannot be applied as it stands (replace without opt-in, unsupported change)."""
 

@@ -3,7 +3,10 @@
 Each command parses its flags, calls the library, renders the result and returns an exit
 code. :func:`main` is the one error boundary: a :class:`~labelsync.errors.LabelsyncError`
 prints one ``Error:`` line (plus ``Hint:``) and exits with its code (1, or 130 when
-interrupted); any other exception is a bug and prints a traceback with exit 3.
+interrupted); any other exception is a bug and prints a traceback with exit 3. Everything
+printed here, the traceback included, goes through :func:`labelsync.redact.redact`, and the
+``labelsync`` loggers write through a redacting handler (level from ``LABELSYNC_LOG_LEVEL``,
+default ``WARNING``).
 
 Exit codes: 0 success or no changes, 1 error, 2 changes present (``plan
 --detailed-exitcode``), 3 internal error, 130 interrupted.
@@ -11,6 +14,8 @@ Exit codes: 0 success or no changes, 1 error, 2 changes present (``plan
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import traceback
 
@@ -19,11 +24,16 @@ import click
 from labelsync import __version__
 from labelsync.cli import output
 from labelsync.errors import LabelsyncError
+from labelsync.redact import install_log_filter, redact
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labelsync")
-def cli() -> None:
+@click.option(
+    "--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    help="Stop with an error when the command takes longer (default: LABELSYNC_DEADLINE, else none).",
+)
+def cli(deadline: float | None) -> None:
     """Manage labelling datasets like code: validate, plan and apply YAML manifests
     against TensorBay or Deepen.
 
@@ -33,6 +43,9 @@ def cli() -> None:
       labelsync plan examples/quickstart
       labelsync apply examples/quickstart --auto-approve
     """
+    from labelsync.providers import limits
+
+    limits.set_command_deadline(deadline if deadline is not None else limits.command_deadline_from_env())
 
 
 def _register() -> None:
@@ -46,8 +59,26 @@ def _register() -> None:
 _register()
 
 
+def _setup_logging() -> None:
+    """Send ``labelsync.*`` log records to stderr, redacted (once per process)."""
+    logger = logging.getLogger("labelsync")
+    if any(getattr(h, "_labelsync", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    install_log_filter(handler)
+    handler._labelsync = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(os.environ.get("LABELSYNC_LOG_LEVEL", "WARNING").upper() or "WARNING")
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its code; the single place errors become exit codes."""
+    try:
+        _setup_logging()
+    except ValueError:  # an unknown LABELSYNC_LOG_LEVEL
+        logging.getLogger("labelsync").setLevel(logging.WARNING)
     try:
         code = cli.main(args=argv, prog_name="labelsync", standalone_mode=False)
     except LabelsyncError as err:
@@ -72,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         output.err_line("Hint: check that the path exists and is writable, and that there is free space")
         sys.exit(1)
     except Exception:  # a bug: show everything, ask for a report
-        traceback.print_exc()
+        sys.stderr.write(redact(traceback.format_exc()))
         output.err_line(f"labelsync {__version__} hit an internal error (a bug). Please report it with the traceback above.")
         sys.exit(3)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,28 +1,20 @@
-"""Terminal output helpers shared by the commands: error lines, secret redaction."""
+"""Terminal output helpers shared by the commands: error lines, all redacted.
+
+Redaction is :func:`labelsync.redact.redact` (the one rule set), re-exported here as
+:func:`redact` for the commands that print JSON or tables themselves.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import click
 
 from labelsync.errors import LabelsyncError
+from labelsync.redact import redact
 
-_SECRET_ENV = re.compile(r"(TOKEN|SECRET|ACCESS_KEY|PASSWORD|API_KEY)", re.I)
-
-
-def secrets_from_env() -> list[str]:
-    """Values of environment variables that look like credentials (for redaction)."""
-    return [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 6]
-
-
-def redact(text: str) -> str:
-    """``text`` with every credential-looking environment value replaced by ``***``."""
-    for secret in secrets_from_env():
-        text = text.replace(secret, "***")
-    return text
+__all__ = ["err_line", "error", "is_ci", "redact"]
 
 
 def err_line(text: str) -> None:

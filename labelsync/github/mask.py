@@ -2,29 +2,28 @@
 
 Which values are secret:
 
-* every environment variable whose name contains ``TOKEN``, ``SECRET``, ``ACCESS_KEY``,
-  ``PASSWORD``, ``API_KEY`` or ``PRIVATE_KEY`` (this covers ``TENSORBAY_ACCESS_KEY``,
-  ``DEEPEN_API_TOKEN``, ``GITHUB_TOKEN`` and the action's ``INPUT_GITHUB_TOKEN``);
-* every variable that ``labelsync.yaml`` names as a remote's token variable (any string
-  value under a key containing ``token`` or ``env`` that names a set variable).
+* every environment variable whose name looks like a credential
+  (:data:`labelsync.redact.SECRET_NAME`: ``TOKEN``, ``SECRET``, ``ACCESS_KEY``, ``PASSWORD``,
+  ``API_KEY``, ``PRIVATE_KEY``, ...), which covers ``TENSORBAY_ACCESS_KEY``,
+  ``DEEPEN_API_TOKEN``, ``GITHUB_TOKEN`` and the action's ``INPUT_GITHUB_TOKEN``;
+* every variable that ``labelsync.yaml`` names as a remote's ``tokenEnv``, read with the
+  manifest's own remotes loader (:func:`labelsync.manifest.remotes.read_remotes`).
 
-Values shorter than :data:`MIN_SECRET_LENGTH` are ignored: masking ``"1"`` would mangle
-every number in the log. A multi-line value is masked line by line, as the runner needs.
+Scrubbing is :func:`labelsync.redact.redact` (the one rule set) with those values added, so
+the action hides exactly what the CLI hides, plus the runner's own tokens. Values shorter
+than :data:`MIN_SECRET_LENGTH` are ignored. A multi-line value is masked line by line, as
+the runner needs.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from labelsync.manifest.remotes import read_remotes
+from labelsync.redact import MIN_SECRET_LENGTH, REPLACEMENT, SECRET_NAME, pieces, redact
 
-MIN_SECRET_LENGTH = 6
-SECRET_NAME = re.compile(r"TOKEN|SECRET|ACCESS_KEY|PASSWORD|API_KEY|PRIVATE_KEY", re.IGNORECASE)
-REPLACEMENT = "***"
+__all__ = ["MIN_SECRET_LENGTH", "REPLACEMENT", "Scrubber", "secret_names"]
 
 
 def secret_names(environ: Mapping[str, str], config_files: Iterable[Path] = ()) -> set[str]:
@@ -40,24 +39,13 @@ def secret_names(environ: Mapping[str, str], config_files: Iterable[Path] = ()) 
 
 
 def _names_in_config(path: Path) -> set[str]:
+    """The ``tokenEnv`` of every remote ``path`` (a ``labelsync.yaml``) defines; problems
+    are skipped (validation reports them, not the masker)."""
     try:
-        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (OSError, YAMLError, ValueError):
+        remotes, _ = read_remotes(path.parent, environ={})
+    except (OSError, ValueError):
         return set()
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(value, str) and re.search(r"token|env", str(key), re.IGNORECASE):
-                    found.add(value)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(doc)
-    return found
+    return {remote.token_env for remote in remotes.values() if remote.token_env and not remote.builtin}
 
 
 class Scrubber:
@@ -68,14 +56,10 @@ class Scrubber:
     """
 
     def __init__(self, values: Iterable[str]) -> None:
-        pieces: set[str] = set()
-        for value in values:
-            if len(value) >= MIN_SECRET_LENGTH:
-                pieces.add(value)
-            pieces.update(line for line in value.splitlines() if len(line.strip()) >= MIN_SECRET_LENGTH)
-        # Longest first, so a secret that contains another is replaced whole.
-        self.values: tuple[str, ...] = tuple(sorted(pieces, key=len, reverse=True))
-        self._pattern = re.compile("|".join(re.escape(v) for v in self.values)) if self.values else None
+        # Only these values (and their lines), longest first; the environment is added by
+        # :meth:`from_environ`, not read behind the caller's back.
+        self.values: tuple[str, ...] = tuple(sorted(pieces(values), key=len, reverse=True))
+        self._extra = self.values
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], config_files: Iterable[Path] = ()) -> Scrubber:
@@ -83,9 +67,9 @@ class Scrubber:
         return cls(environ[name] for name in sorted(secret_names(environ, config_files)))
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not text:
             return text
-        return self._pattern.sub(REPLACEMENT, text)
+        return redact(text, self._extra, environ={})
 
     def mask_commands(self) -> list[str]:
         """``::add-mask::`` lines for the runner, one per secret value (or line of one).

@@ -16,9 +16,12 @@ body before returning the response (what ``client.get`` does anyway). Only reque
 ``extensions={"labelsync_stream": True}`` keep their body unread for ``client.stream``;
 such a body cut off mid-way is not retried.
 
-Every method is retried, because labelsync's writes are idempotent (PUT, upserts, batched
-callbacks keyed by remote path). A caller sending something that must not be repeated marks
-the request with ``extensions={"labelsync_retry": False}``. The wait before retry *n*
+Only requests that are safe to repeat are retried: the idempotent methods (GET, HEAD,
+OPTIONS, PUT, DELETE). A POST or PATCH is sent once, unless its caller knows that repeating
+it is harmless (an upsert, an upload to a content-addressed key) and marks it with
+``extensions={"labelsync_retry": True}``; ``False`` forbids retrying any method. After an
+ambiguous failure of a write that is not safe to repeat, the caller looks for its effect
+before writing again (:func:`labelsync.providers.answers.converge`). The wait before retry *n*
 (0-based) is full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))`` with
 base 0.2 s and cap 10 s, except that a 429/503 with ``Retry-After`` (seconds or an HTTP
 date) waits exactly that long. A ``Retry-After`` longer than ``retry_after_max`` ends the
@@ -30,9 +33,10 @@ sent only once, so such a request is never retried (it is sent once and any fail
 returned or raised as it is); buffer the body into bytes, or resume at a higher level (the
 Deepen resumable upload does), when retries matter.
 
-Redaction: the values of secret headers (``X-Token``, ``Authorization``, ...), the secrets
-passed to :func:`make_client`, and the query strings of signed URLs never appear in an
-exception message or a log line built here (see :func:`redact` and :func:`redact_url`).
+Redaction: the values of secret headers (``X-Token``, ``Authorization``, ...) and the secrets
+passed to :func:`make_client` are registered with :mod:`labelsync.redact` (the one rule set),
+and every exception message and log line built here goes through its :func:`redact` and
+:func:`redact_url`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import threading
 import time
 import weakref
@@ -48,11 +51,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
 from labelsync import errors
+from labelsync.providers import limits
+from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
     "NO_RETRY",
@@ -77,7 +81,17 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses answered with a retry (the TensorBay SDK's ``status_forcelist``)."""
 
 NO_RETRY = "labelsync_retry"
-"""Request extension key; ``extensions={NO_RETRY: False}`` sends a request at most once."""
+"""Request extension key: ``False`` sends a request at most once, ``True`` retries a POST or
+PATCH that is safe to repeat; absent, the method decides (:data:`SAFE_METHODS`)."""
+
+RETRY = NO_RETRY
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods retried without being marked: repeating them has the effect of sending them once."""
+
+MAX_BYTES = "labelsync_max_bytes"
+"""Request extension key: the cap on this answer's size (default
+:func:`labelsync.providers.limits.max_answer_bytes`)."""
 
 STREAM = "labelsync_stream"
 """Request extension key; ``extensions={STREAM: True}`` leaves the response body unread for
@@ -92,63 +106,14 @@ _RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.RemoteProtocolError,
 )
 
-# Secrets are process-wide, like ``::add-mask::`` in GitHub Actions: a token registered by one
-# client must not leak through a message built from another client's exception.
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_MIN_SECRET_LEN = 4
-
-
-def register_secret(value: str) -> None:
-    """Add ``value`` to the strings :func:`redact` removes (ignored when shorter than 4)."""
-    if value and len(value) >= _MIN_SECRET_LEN:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-# A query key naming one of these marks the URL as signed: then every query value is hidden.
-_SENSITIVE_KEY = re.compile(
-    r"sig|signature|token|key|credential|policy|auth|secret|password|passwd|session|upload_?id|x-amz-|x-goog-",
-    re.IGNORECASE,
-)
-_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+")
-
-
-def redact_url(url: str | httpx.URL) -> str:
-    """``url`` fit for messages and logs: no user info, no fragment, no signed query values.
-
-    When any query key looks sensitive (``signature``, ``X-Amz-Signature``, ``token``,
-    ``upload_id``, ``Policy``, ...), every query value is replaced by ``***`` (the keys stay,
-    which is enough to debug); other queries (``offset=0&limit=128``) are kept as they are.
-    """
-    parts = urlsplit(str(url))
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SENSITIVE_KEY.search(k) for k, _ in pairs) or not pairs:
-            query = "&".join(f"{k}=***" for k, _ in pairs) if pairs else "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def redact(text: str, extra: Sequence[str] = ()) -> str:
-    """``text`` with registered secrets and ``extra`` replaced by ``***`` and URLs redacted."""
-    with _secrets_lock:
-        secrets = sorted(
-            {*_secrets, *(s for s in extra if s and len(s) >= _MIN_SECRET_LEN)}, key=len, reverse=True
-        )
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-
-
 def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
     out = []
     for name, value in headers.items():
         if name.lower() in SECRET_HEADERS and value:
             out.append(value)
             # "Bearer <token>" / "Token <token>": the bare token must go too.
-            out.extend(part for part in value.split() if len(part) >= _MIN_SECRET_LEN)
+            parts = value.split()
+            out.extend(part for part in parts[1:] if len(part) >= 4)  # not the scheme word itself
     return out
 
 
@@ -280,10 +245,13 @@ class RetryTransport(httpx.BaseTransport):
         return self.policy.backoff(attempt)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        retryable = request.extensions.get(NO_RETRY, True) is not False and _replayable(request)
+        marked = request.extensions.get(NO_RETRY)
+        safe = request.method in SAFE_METHODS if marked is None else marked is True
+        retryable = safe and _replayable(request)
         streaming = request.extensions.get(STREAM, False) is True
         attempt = 0
         while True:
+            _check_command_deadline(request)
             self.stats._sent()
             try:
                 response = self.inner.handle_request(request)
@@ -304,6 +272,9 @@ class RetryTransport(httpx.BaseTransport):
                 _discard(response)
                 reason = f"HTTP {status}"
             attempt += 1
+            left = limits.command_remaining()
+            if left is not None and delay > left:
+                _check_command_deadline(request, at_least=delay)
             self.stats._retried()
             log_retry(attempt, self.policy.max_retries, request.method, request.url, reason, delay)
             self.sleep(delay)
@@ -317,12 +288,51 @@ def log_retry(attempt: int, limit: int, method: str, url: str | httpx.URL, reaso
     log.info("retry %d/%d of %s %s after %s in %.2f s", attempt, limit, method, redact_url(url), reason, delay)
 
 
+def describe(request: httpx.Request) -> str:
+    """``METHOD /path`` of a request, for messages (no host, no query: nothing secret)."""
+    return f"{request.method} {request.url.path}"
+
+
+def _check_command_deadline(request: httpx.Request, *, at_least: float = 0.0) -> None:
+    left = limits.command_remaining()
+    if left is not None and left <= at_least:
+        raise errors.DeadlineError(
+            f"{describe(request)}: the command's deadline passed",
+            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
+        )
+
+
 def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
-    """``response`` with its raw (still encoded) body read, so a cut-off body is retried here."""
+    """``response`` with its raw (still encoded) body read, so a cut-off body is retried here.
+
+    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive within
+    the request's deadline and the command's (:mod:`labelsync.providers.limits`).
+    """
     stream = response.stream
     assert isinstance(stream, httpx.SyncByteStream)
+    cap = int(request.extensions.get(MAX_BYTES) or limits.max_answer_bytes())
+    timeout = limits.request_timeout()
+    end = time.monotonic() + timeout
+    left = limits.command_remaining()
+    if left is not None:
+        end = min(end, time.monotonic() + left)
+    declared = response.headers.get("content-length", "")
+    chunks: list[bytes] = []
+    size = 0
     try:
-        raw = b"".join(stream)
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(request, cap)
+        for chunk in stream:
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(request, cap)
+            chunks.append(chunk)
+            if time.monotonic() > end:
+                raise errors.DeadlineError(
+                    f"{describe(request)}: the answer took longer than {timeout:g} s",
+                    hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
+                )
+        raw = b"".join(chunks)
     finally:
         stream.close()
     return httpx.Response(
@@ -331,6 +341,13 @@ def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Respons
         stream=httpx.ByteStream(raw),
         extensions=response.extensions,
         request=request,
+    )
+
+
+def _too_large(request: httpx.Request, cap: int) -> errors.BadAnswerError:
+    return errors.BadAnswerError(
+        f"{describe(request)}: the answer is larger than the {cap / limits.MiB:g} MiB cap",
+        hint="the remote sent far more than expected; raise LABELSYNC_MAX_ANSWER_MB if that is right",
     )
 
 
@@ -355,7 +372,7 @@ def make_client(
     secrets: Sequence[str] = (),
     timeout: float = 30,
     transport: httpx.BaseTransport | None = None,
-    max_retries: int = 5,
+    max_retries: int | None = None,
     pool: int = 32,
     stats: Stats | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -377,7 +394,8 @@ def make_client(
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
     )
-    retrying = RetryTransport(inner, max_retries=max_retries, sleep=sleep, stats=stats)
+    retries = limits.max_retries() if max_retries is None else max_retries
+    retrying = RetryTransport(inner, max_retries=retries, sleep=sleep, stats=stats)
     client = httpx.Client(
         base_url=base_url,
         headers=dict(headers),

@@ -105,7 +105,7 @@ def test_exhausted_retries_become_transient_error() -> None:
     script = Script(*[httpx.Response(503, json={"code": "SystemError", "message": "busy"}) for _ in range(4)])
     sleeps: list[float] = []
     with client_for(script, sleeps, max_retries=3) as client:
-        response = client.post("datasets", json={"name": "a"})
+        response = client.put("datasets", json={"name": "a"})
         with pytest.raises(errors.TransientError) as info:
             raise_for_api(response, what="create dataset a")
     assert len(script.seen) == 4
@@ -143,6 +143,19 @@ def test_non_retryable_request_is_sent_once() -> None:
     assert sleeps == []
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_writes_not_safe_to_repeat_are_sent_once_unless_marked(method: str) -> None:
+    """A retried POST can create a duplicate: only marked POST/PATCH requests are repeated."""
+    script = Script(httpx.Response(503), httpx.Response(200))
+    with client_for(script, []) as client:
+        assert client.request(method, "datasets", json={}).status_code == 503
+    assert len(script.seen) == 1
+    script = Script(httpx.Response(503), httpx.Response(200))
+    with client_for(script, []) as client:
+        assert client.request(method, "datasets", json={}, extensions={NO_RETRY: True}).status_code == 200
+    assert len(script.seen) == 2
+
+
 def test_streamed_body_is_not_retried() -> None:
     def chunks() -> Iterator[bytes]:
         yield b"a"
@@ -160,7 +173,7 @@ def test_multipart_body_is_replayed() -> None:
     sleeps: list[float] = []
     with client_for(script, sleeps) as client:
         response = client.post(
-            "https://upload.example/", data={"key": "k"}, files={"file": ("a.jpg", b"JPEG")}
+            "https://upload.example/", data={"key": "k"}, files={"file": ("a.jpg", b"JPEG")}, extensions={NO_RETRY: True}
         )
     assert response.status_code == 204
     assert script.seen[0].content == script.seen[1].content

@@ -1,20 +1,79 @@
 """Thin Deepen API v2 endpoint methods (``api/deepen.md`` §3) over one httpx client.
 
-Each method is one request and returns the response JSON; errors become labelsync errors
-through :func:`labelsync.providers.http.raise_for_api` (DRF ``{"detail": ...}`` bodies are
-understood there). Upload session URIs are used through :attr:`DeepenClient.storage`, a
+Each method is one request and returns the response JSON, checked at this boundary against
+a small wire model (extra keys kept) by :func:`labelsync.providers.answers.request_json`: an
+answer that is not JSON or has the wrong shape is a one-line
+:class:`~labelsync.errors.BadAnswerError`. Errors become labelsync errors through
+:func:`labelsync.providers.http.raise_for_api` (DRF ``{"detail": ...}`` bodies are
+understood there). Only requests safe to repeat are retried; creating the dataset is not,
+and after an ambiguous failure it looks for the dataset by name (and its digest tag) before
+creating it again. Upload session URIs are used through :attr:`DeepenClient.storage`, a
 second client that carries no ``Authorization`` header: the token never leaves for the
 storage host.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from typing_extensions import TypedDict
 
-from labelsync.providers.http import Stats, make_client, raise_for_api, translate_transport_errors
+from labelsync.providers.answers import converge, request_json, wire
+from labelsync.providers.http import Stats, make_client
+
+
+@wire
+class _DatasetId(TypedDict):
+    dataset_id: str
+    dataset_name: str
+
+
+@wire
+class _DatasetIds(TypedDict):
+    datasets: list[_DatasetId]
+
+
+@wire
+class _UploadFile(TypedDict):
+    resumable_upload_url: str
+
+
+@wire
+class _Dataset(TypedDict):
+    dataset_id: str
+    dataset_name: str
+    dataset_type: str
+    processing_status: str
+    tags: list[str]
+    files: NotRequired[list[_UploadFile]]
+
+
+@wire
+class _ProfileId(TypedDict):
+    profile_id: str
+
+
+@wire
+class _Profile(TypedDict):
+    pipeline_spec: list[Any]
+
+
+@wire
+class _File(TypedDict):
+    file_id: str
+
+
+@wire
+class _Files(TypedDict):
+    files: list[_File]
+
+
+@wire
+class _Labels(TypedDict):
+    labels: dict[str, list[dict[str, Any]] | None]
+
 
 API_SUFFIX = "/api/v2"
 
@@ -65,58 +124,85 @@ class DeepenClient:
         self.http.close()
         self.storage.close()
 
-    def call(self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
-        """Send one API request; return the JSON body (``{}`` when empty)."""
-        with translate_transport_errors(what):
-            response = self.http.request(method, path, params=params, json=json)
-        raise_for_api(response, what=what, token_env=self.token_env)
-        if not response.content.strip():
-            return {}
-        return response.json()
+    def call(
+        self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None, json: Any = None,
+        shape: Any = None, retry: bool | None = None,
+    ) -> Any:
+        """Send one API request; return its JSON checked against ``shape`` (``{}`` when a write
+        is answered with an empty body)."""
+        return request_json(
+            self.http, method, path, what=what, shape=shape, empty={} if method != "GET" else None,
+            params=params, json_body=json, token_env=self.token_env, retry=retry,
+        )
 
     # ------------------------------------------------------------------ datasets
 
     def find_datasets(self, name: str) -> list[str]:
         """The ids of the client's datasets named exactly ``name`` (``datasets_ids``)."""
-        body = self.call("GET", f"clients/{self.client_id}/datasets_ids", what=f"find dataset '{name}'")
-        return [str(d["dataset_id"]) for d in body.get("datasets", []) if d.get("dataset_name") == name]
+        body = self.call("GET", f"clients/{self.client_id}/datasets_ids", what=f"find dataset '{name}'", shape=_DatasetIds)
+        return [str(d["dataset_id"]) for d in body["datasets"] if d["dataset_name"] == name]
 
     def get_dataset(self, dataset_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset"))
+        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset", shape=_Dataset))
 
     def create_dataset(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.call("POST", f"clients/{self.client_id}/datasets", what=f"create dataset '{body.get('dataset_name')}'", json=body))
+        """Create a dataset; after a lost answer, the dataset of this name carrying every tag
+        of ``body`` (the digest tags) is the one created, and is returned instead."""
+        name = str(body.get("dataset_name"))
+        tags = set(body.get("tags") or [])
+
+        def write() -> dict[str, Any]:
+            answer = self.call("POST", f"clients/{self.client_id}/datasets", what=f"create dataset '{name}'", json=body, shape=_Dataset, retry=False)
+            return dict(answer)
+
+        def look() -> dict[str, Any] | None:
+            for dataset_id in self.find_datasets(name):
+                resource = self.get_dataset(dataset_id)
+                if tags <= set(resource.get("tags") or []):
+                    return resource
+            return None
+
+        return converge(write, look)
 
     def delete_dataset(self, dataset_id: str) -> None:
         self.call("DELETE", f"datasets/{dataset_id}", what="delete dataset")
 
     def process_uploaded_data(self, dataset_id: str, file_name: str) -> None:
-        self.call("POST", f"datasets/{dataset_id}/process_uploaded_data", what="start processing", json={"file_name": file_name})
+        """Start processing; after a lost answer, a dataset no longer waiting for files started."""
+
+        def write() -> bool:
+            self.call("POST", f"datasets/{dataset_id}/process_uploaded_data", what="start processing", json={"file_name": file_name}, retry=False)
+            return True
+
+        def look() -> bool | None:
+            return True if self.get_dataset(dataset_id)["processing_status"] != "files_to_be_uploaded" else None
+
+        converge(write, look)
 
     def create_profile(self, profile: dict[str, Any]) -> str:
         """Save a labelling profile (``POST /clients/{id}/labelling_profiles``); its id."""
-        body = self.call("POST", f"clients/{self.client_id}/labelling_profiles", what="save labelling profile", json=profile)
+        # Repeating it saves a second, unused copy: harmless, so it is retried.
+        body = self.call("POST", f"clients/{self.client_id}/labelling_profiles", what="save labelling profile", json=profile, shape=_ProfileId, retry=True)
         return str(body["profile_id"])
 
     def get_profile(self, profile_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"labelling_profiles/{profile_id}", what="read labelling profile"))
+        return dict(self.call("GET", f"labelling_profiles/{profile_id}", what="read labelling profile", shape=_Profile))
 
     # ------------------------------------------------------------------ files and labels
 
     def list_files(self, dataset_id: str) -> list[dict[str, Any]]:
-        return list(self.call("GET", f"datasets/{dataset_id}/files", what="list files").get("files", []))
+        return list(self.call("GET", f"datasets/{dataset_id}/files", what="list files", shape=_Files)["files"])
 
     def labels_by_file(self, dataset_id: str, label_set: str = "default") -> dict[str, list[dict[str, Any]]]:
         """Every file id with its labels (``labels_with_file_ids_order=true``; all stages)."""
         body = self.call(
             "GET", f"datasets/{dataset_id}/labels", what="read labels",
-            params={"labels_with_file_ids_order": "true", "labelSetId": label_set},
+            params={"labels_with_file_ids_order": "true", "labelSetId": label_set}, shape=_Labels,
         )
-        labels = body.get("labels") or {}
-        return {str(k): list(v or []) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        return {str(k): list(v or []) for k, v in body["labels"].items()}
 
     def import_labels(self, dataset_id: str, labels: list[dict[str, Any]], label_set: str = "default") -> None:
         self.call(
             "POST", f"datasets/{dataset_id}/labels", what=f"import {len(labels)} label(s)",
-            params={"labelSetId": label_set}, json={"type": "json", "labels": labels},
+            params={"labelSetId": label_set}, json={"type": "json", "labels": labels}, retry=True,  # upserts by label_id
         )

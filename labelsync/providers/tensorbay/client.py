@@ -1,7 +1,16 @@
 """Thin TensorBay Open API v1 endpoint methods (``api/tensorbay.md`` §2) over one httpx client.
 
-Each method is one request (or one paged listing) and returns the response JSON; errors
-become labelsync errors through :func:`labelsync.providers.http.raise_for_api`. A version
+Each method is one request (or one paged listing) and returns the response JSON, checked
+at this boundary against a small wire model (``_Datasets``, ``_Drafts``, ...: the keys
+labelsync reads, extra keys kept) by :func:`labelsync.providers.answers.request_json`; an
+answer that is not JSON or has the wrong shape is a one-line
+:class:`~labelsync.errors.BadAnswerError`. Errors become labelsync errors through
+:func:`labelsync.providers.http.raise_for_api`.
+
+Only requests safe to repeat are retried. Creating a dataset, opening a draft and
+committing are not: after an ambiguous failure they look for their own effect first (the
+dataset by name, the draft by its title and lock line, the commit by its description, which
+carries the digest trailer) and converge on it (:func:`~labelsync.providers.answers.converge`). A version
 selector ``V`` is ``{"draftNumber": n}`` or ``{"commit": id}``: query parameters for GET,
 JSON body fields for writes, as the contract says.
 
@@ -18,12 +27,14 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypeVar
 
 import httpx
+from typing_extensions import TypedDict
 
 from labelsync import __version__
-from labelsync.errors import RemoteError
+from labelsync.errors import ConflictError, RemoteError
+from labelsync.providers.answers import Count, converge, request_json, wire
 from labelsync.providers.http import make_client, raise_for_api, translate_transport_errors
 from labelsync.providers.post_pool import Batch, Post, PostPool, proxied
 
@@ -34,6 +45,144 @@ ROOT_COMMIT = "0" * 32
 V = Mapping[str, Any]
 USER_AGENT = f"labelsync/{__version__}"
 T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- wire models (answers)
+
+
+@wire
+class _Named(TypedDict):
+    name: str
+
+
+@wire
+class _DatasetEntry(TypedDict):
+    id: str
+    name: str
+
+
+@wire
+class _Datasets(TypedDict):
+    datasets: list[_DatasetEntry]
+
+
+@wire
+class _IdOnly(TypedDict):
+    id: str
+
+
+@wire
+class _Dataset(TypedDict):
+    id: str
+    name: str
+    type: int
+    defaultBranch: str
+    commitId: NotRequired[str | None]
+    alias: NotRequired[str | None]
+
+
+@wire
+class _Branch(TypedDict):
+    name: str
+    commitId: str
+    description: NotRequired[str | None]
+    title: NotRequired[str | None]
+
+
+@wire
+class _Branches(TypedDict):
+    branches: list[_Branch]
+
+
+@wire
+class _Draft(TypedDict):
+    number: int
+    title: str
+    branchName: NotRequired[str]
+    description: NotRequired[str | None]
+
+
+@wire
+class _Created(TypedDict):
+    draftNumber: int
+
+
+@wire
+class _Committed(TypedDict):
+    commitId: str
+
+
+@wire
+class _Notes(TypedDict):
+    isContinuous: bool
+    binPointCloudFields: list[str] | None
+
+
+@wire
+class _Catalog(TypedDict):
+    catalog: dict[str, Any]
+
+
+@wire
+class _Segment(TypedDict):
+    name: str
+    description: NotRequired[str | None]
+
+
+@wire
+class _Sensors(TypedDict):
+    sensors: list[_Named]
+
+
+@wire
+class _Detail(TypedDict):
+    remotePath: str
+    checksum: NotRequired[str | None]
+    fileSize: NotRequired[int | None]
+    label: NotRequired[dict[str, Any] | None]
+    timestamp: NotRequired[float | None]
+    sensorName: NotRequired[str | None]
+
+
+@wire
+class _Frame(TypedDict):
+    frameId: str
+    frame: list[_Detail]
+
+
+@wire
+class _PolicyExtra(TypedDict):
+    host: str
+    objectPrefix: str
+
+
+@wire
+class _Policy(TypedDict):
+    result: dict[str, str | int | None]
+    extra: _PolicyExtra
+    expireAt: int
+
+
+@wire
+class _DraftPage(TypedDict):
+    drafts: list[_Draft]
+    totalCount: Count
+
+
+@wire
+class _SegmentPage(TypedDict):
+    segments: list[_Segment]
+    totalCount: Count
+
+
+@wire
+class _DetailPage(TypedDict):
+    dataDetails: list[_Detail | _Frame]
+    totalCount: Count
+
+
+_PAGES: dict[str, Any] = {"drafts": _DraftPage, "segments": _SegmentPage, "dataDetails": _DetailPage}
+"""The wire model of one page of each paged listing, by its items' key."""
 
 
 def api_root(url: str) -> str:
@@ -72,6 +221,8 @@ class TensorBayClient:
         self._local = threading.local()
         self._storage_clients: list[httpx.Client] = []
         self._lock = threading.Lock()
+        self._draft_branch: dict[tuple[str, int], str] = {}
+        """The branch of each draft seen (opened or listed): where to look for its commit."""
 
     @property
     def storage(self) -> httpx.Client:
@@ -98,14 +249,15 @@ class TensorBayClient:
 
     # ------------------------------------------------------------------ plumbing
 
-    def call(self, method: str, path: str, *, what: str, params: V | None = None, json: Any = None) -> Any:
-        """Send one API request; return the JSON body (``{}`` when empty)."""
-        with translate_transport_errors(what):
-            response = self.http.request(method, path, params=dict(params) if params else None, json=json)
-        raise_for_api(response, what=what, token_env=self.token_env)
-        if not response.content:
-            return {}
-        return response.json()
+    def call(
+        self, method: str, path: str, *, what: str, params: V | None = None, json: Any = None, shape: Any = None, retry: bool | None = None
+    ) -> Any:
+        """Send one API request; return its JSON checked against ``shape`` (``{}`` when a write
+        is answered with an empty body)."""
+        return request_json(
+            self.http, method, path, what=what, shape=shape, empty={} if method != "GET" else None,
+            params=params, json_body=json, token_env=self.token_env, retry=retry,
+        )
 
     def list_all(self, path: str, key: str, *, what: str, params: V | None = None, workers: int = 8) -> list[Any]:
         """Every item of a paged listing: the first page gives ``totalCount``; the rest are
@@ -116,28 +268,23 @@ class TensorBayClient:
         page shows nothing follows. Otherwise :class:`RemoteError` (never a partial list).
         """
         query = dict(params or {})
+        shape = _PAGES[key]
 
-        def page(offset: int) -> tuple[list[Any], Any]:
-            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE})
-            found = body.get(key) if isinstance(body, dict) else None
-            if not isinstance(found, list):
-                raise _incomplete(what, f"the answer at offset {offset} has no '{key}' list")
-            return found, body.get("totalCount")
+        def page(offset: int) -> list[Any]:
+            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE}, shape=shape)
+            return list(body[key])
 
-        first, total = page(0)
-        if total is None:
-            total = len(first)
-        if type(total) is not int or total < 0:
-            raise _incomplete(what, f"totalCount {total!r} is not a count")
-        pages = [first]
+        first = self.call("GET", path, what=what, params={**query, "offset": 0, "limit": PAGE}, shape=shape)
+        total = int(first["totalCount"])
+        pages = [list(first[key])]
         offsets = list(range(PAGE, total, PAGE))
         if offsets:
             with ThreadPoolExecutor(max_workers=min(workers, len(offsets))) as pool:
-                pages.extend(chunk for chunk, _ in pool.map(page, offsets))
+                pages.extend(pool.map(page, offsets))
         items = [x for chunk in pages for x in chunk]
         if any(len(chunk) != PAGE for chunk in pages[:-1]) or len(items) != total:
             raise _incomplete(what, f"totalCount says {total} but {len(items)} items came")
-        if total and len(pages[-1]) == PAGE and page(total)[0]:
+        if total and len(pages[-1]) == PAGE and page(total):
             raise _incomplete(what, f"totalCount says {total} but more items follow")
         return items
 
@@ -145,30 +292,40 @@ class TensorBayClient:
 
     def find_dataset(self, name: str) -> dict[str, Any] | None:
         """The dataset named exactly ``name`` (list entry), or None."""
-        body = self.call("GET", "datasets", what=f"find dataset '{name}'", params={"name": name, "offset": 0, "limit": PAGE})
-        for entry in body.get("datasets", []):
+        body = self.call("GET", "datasets", what=f"find dataset '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=_Datasets)
+        for entry in body["datasets"]:
             if entry.get("name") == name:
                 return dict(entry)
         return None
 
     def get_dataset(self, dataset_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset"))
+        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset", shape=_Dataset))
 
     def create_dataset(self, name: str, *, fusion: bool, alias: str = "") -> str:
-        body = self.call(
-            "POST", "datasets", what=f"create dataset '{name}'",
-            json={"name": name, "type": 1 if fusion else 0, "alias": alias, "isPublic": False},
-        )
-        return str(body["id"])
+        """Create the dataset; after a lost answer, the dataset found by name is the one."""
+
+        def write() -> str:
+            body = self.call(
+                "POST", "datasets", what=f"create dataset '{name}'",
+                json={"name": name, "type": 1 if fusion else 0, "alias": alias, "isPublic": False},
+                shape=_IdOnly, retry=False,
+            )
+            return str(body["id"])
+
+        def look() -> str | None:
+            found = self.find_dataset(name)
+            return str(found["id"]) if found else None
+
+        return converge(write, look)
 
     def update_dataset(self, dataset_id: str, **fields: Any) -> None:
-        self.call("PATCH", f"datasets/{dataset_id}", what="update dataset", json=fields)
+        self.call("PATCH", f"datasets/{dataset_id}", what="update dataset", json=fields, retry=True)
 
     # ------------------------------------------------------------------ versions
 
     def find_branch(self, dataset_id: str, name: str) -> dict[str, Any] | None:
-        body = self.call("GET", f"datasets/{dataset_id}/branches", what=f"read branch '{name}'", params={"name": name, "offset": 0, "limit": PAGE})
-        for entry in body.get("branches", []):
+        body = self.call("GET", f"datasets/{dataset_id}/branches", what=f"read branch '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=_Branches)
+        for entry in body["branches"]:
             if entry.get("name") == name:
                 return dict(entry)
         return None
@@ -188,33 +345,68 @@ class TensorBayClient:
         return None if commit in (None, ROOT_COMMIT) else str(commit)
 
     def open_drafts(self, dataset_id: str, branch: str) -> list[dict[str, Any]]:
-        return self.list_all(f"datasets/{dataset_id}/drafts", "drafts", what="list drafts", params={"status": "OPEN", "branchName": branch})
+        drafts = self.list_all(f"datasets/{dataset_id}/drafts", "drafts", what="list drafts", params={"status": "OPEN", "branchName": branch})
+        with self._lock:
+            for draft in drafts:
+                self._draft_branch[(dataset_id, int(draft["number"]))] = branch
+        return drafts
 
     def create_draft(self, dataset_id: str, branch: str, title: str, description: str = "") -> int:
+        """Open a draft; after a lost answer, the open draft with this very title and
+        description (the lock line names this run) is the one."""
         body: dict[str, Any] = {"branchName": branch, "title": title}
         if description:
             body["description"] = description
-        return int(self.call("POST", f"datasets/{dataset_id}/drafts", what=f"open a draft on '{branch}'", json=body)["draftNumber"])
+
+        def write() -> int:
+            answer = self.call("POST", f"datasets/{dataset_id}/drafts", what=f"open a draft on '{branch}'", json=body, shape=_Created, retry=False)
+            return int(answer["draftNumber"])
+
+        def look() -> int | None:
+            for draft in self.open_drafts(dataset_id, branch):
+                if draft.get("title") == title and (draft.get("description") or "") == description:
+                    return int(draft["number"])
+            return None
+
+        number = converge(write, look)
+        with self._lock:
+            self._draft_branch[(dataset_id, number)] = branch
+        return number
 
     def update_draft(self, dataset_id: str, number: int, **fields: Any) -> None:
-        self.call("PATCH", f"datasets/{dataset_id}/drafts/{number}", what=f"update draft #{number}", json=fields)
+        self.call("PATCH", f"datasets/{dataset_id}/drafts/{number}", what=f"update draft #{number}", json=fields, retry=True)
 
     def commit(self, dataset_id: str, number: int, title: str, description: str, tag: str | None) -> str:
+        """Commit a draft; after a lost answer, a branch head with this very title and
+        description (which carries the digest trailer) is this commit."""
         body: dict[str, Any] = {"title": title, "draftNumber": number, "description": description}
         if tag:
             body["tag"] = tag
-        return str(self.call("POST", f"datasets/{dataset_id}/commits", what=f"commit draft #{number}", json=body)["commitId"])
+        with self._lock:
+            branch = self._draft_branch.get((dataset_id, number))
+
+        def write() -> str:
+            answer = self.call("POST", f"datasets/{dataset_id}/commits", what=f"commit draft #{number}", json=body, shape=_Committed, retry=False)
+            return str(answer["commitId"])
+
+        def look() -> str | None:
+            head = self.find_branch(dataset_id, branch) if branch else None
+            if head and head.get("title") == title and (head.get("description") or "") == description:
+                return str(head["commitId"])
+            return None
+
+        return converge(write, look)
 
     # ------------------------------------------------------------------ contents
 
     def get_notes(self, dataset_id: str, v: V) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/notes", what="read notes", params=v))
+        return dict(self.call("GET", f"datasets/{dataset_id}/notes", what="read notes", params=v, shape=_Notes))
 
     def put_notes(self, dataset_id: str, number: int, notes: Mapping[str, Any]) -> None:
-        self.call("PATCH", f"datasets/{dataset_id}/notes", what="update notes", json={**notes, "draftNumber": number})
+        self.call("PATCH", f"datasets/{dataset_id}/notes", what="update notes", json={**notes, "draftNumber": number}, retry=True)
 
     def get_catalog(self, dataset_id: str, v: V) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v).get("catalog") or {})
+        return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v, shape=_Catalog)["catalog"])
 
     def put_catalog(self, dataset_id: str, number: int, catalog: Mapping[str, Any]) -> None:
         self.call("PUT", f"datasets/{dataset_id}/labels/catalogs", what="update catalog", json={"catalog": catalog, "draftNumber": number})
@@ -223,17 +415,23 @@ class TensorBayClient:
         return self.list_all(f"datasets/{dataset_id}/segments", "segments", what="list segments", params=v)
 
     def create_segment(self, dataset_id: str, number: int, name: str) -> None:
-        self.call("POST", f"datasets/{dataset_id}/segments", what=f"create segment '{name}'", json={"name": name, "draftNumber": number})
+        """Create a segment; repeating is safe (a segment that exists already is the goal)."""
+        try:
+            self.call("POST", f"datasets/{dataset_id}/segments", what=f"create segment '{name}'", json={"name": name, "draftNumber": number}, retry=True)
+        except ConflictError:
+            if name not in {s["name"] for s in self.list_segments(dataset_id, {"draftNumber": number})}:
+                raise
 
     def delete_segment(self, dataset_id: str, number: int, name: str) -> None:
         self.call("DELETE", f"datasets/{dataset_id}/segments", what=f"delete segment '{name}'", json={"segmentName": name, "draftNumber": number})
 
     def get_sensors(self, dataset_id: str, segment: str, v: V) -> list[dict[str, Any]]:
-        body = self.call("GET", f"datasets/{dataset_id}/sensors", what=f"read sensors of '{segment}'", params={"segmentName": segment, **v})
-        return list(body.get("sensors", []))
+        body = self.call("GET", f"datasets/{dataset_id}/sensors", what=f"read sensors of '{segment}'", params={"segmentName": segment, **v}, shape=_Sensors)
+        return list(body["sensors"])
 
     def put_sensor(self, dataset_id: str, number: int, segment: str, sensor: Mapping[str, Any]) -> None:
-        self.call("POST", f"datasets/{dataset_id}/sensors", what=f"upload sensor '{sensor.get('name')}'", json={**sensor, "segmentName": segment, "draftNumber": number})
+        # an upsert (§2.3): safe to repeat
+        self.call("POST", f"datasets/{dataset_id}/sensors", what=f"upload sensor '{sensor.get('name')}'", json={**sensor, "segmentName": segment, "draftNumber": number}, retry=True)
 
     def delete_sensor(self, dataset_id: str, number: int, segment: str, name: str) -> None:
         self.call("DELETE", f"datasets/{dataset_id}/sensors", what=f"delete sensor '{name}'", json={"segmentName": segment, "sensorName": name, "draftNumber": number})
@@ -250,7 +448,7 @@ class TensorBayClient:
     # ------------------------------------------------------------------ uploads
 
     def get_policy(self, dataset_id: str, number: int, segment: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/policies", what="get an upload policy", params={"expired": 240, "segmentName": segment, "draftNumber": number}))
+        return dict(self.call("GET", f"datasets/{dataset_id}/policies", what="get an upload policy", params={"expired": 240, "segmentName": segment, "draftNumber": number}, shape=_Policy))
 
     def upload_objects(
         self,

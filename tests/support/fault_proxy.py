@@ -1,0 +1,147 @@
+"""A fault-injecting loopback HTTP proxy to put in front of an emulator (tests only).
+
+The proxy forwards every request to ``upstream`` and returns its answer, except for requests
+matching an armed :class:`Rule` (method and a regular expression on the path), whose answer
+is replaced by one of :data:`FAULTS`:
+
+* ``html``: a 200 HTML page; ``text``: a 200 ``text/plain`` body that is not JSON;
+* ``empty``: a 200 with an empty body; ``truncated``: the real body cut in half (with a
+  matching ``Content-Length``, so it is a complete but unparsable answer);
+* ``null``, ``list``, ``string``: JSON ``null``, ``[]``, ``"x"`` in place of the object;
+* ``missing``: the real object with its keys removed (``{}``);
+* ``nulls``: the real object with every value ``null``;
+* ``huge_total``: the real object with ``totalCount`` set to 10**12;
+* ``bad_items``: every list in the real object replaced by ``[null, 1, "x"]``;
+* ``drop``: the request *is* forwarded (its effect happens upstream), then the connection is
+  closed without an answer: the lost answer of item 5.
+
+``hits`` counts the answers each rule replaced, so a test can prove the fault was reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from labelsync.emulator.runtime import EmbeddedServer
+
+FAULTS = ("html", "text", "empty", "truncated", "null", "list", "string", "missing", "nulls", "huge_total", "bad_items", "drop")
+
+
+@dataclass
+class Rule:
+    method: str
+    path: str
+    fault: str
+    times: int = -1
+    """How many answers to replace (-1: every one)."""
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.times != 0) and method == self.method and re.search(self.path, path) is not None
+
+
+def _reshape(fault: str, body: bytes) -> tuple[int, str, bytes]:
+    """The faulted ``(status, content type, body)`` for a real answer ``body``."""
+    if fault == "html":
+        return 200, "text/html", b"<!doctype html><html><body><h1>Welcome to nginx!</h1></body></html>"
+    if fault == "text":
+        return 200, "text/plain", b"OK not json"
+    if fault == "empty":
+        return 200, "application/json", b""
+    if fault == "truncated":
+        return 200, "application/json", body[: max(1, len(body) // 2)]
+    if fault in ("null", "list", "string"):
+        return 200, "application/json", {"null": b"null", "list": b"[]", "string": b'"x"'}[fault]
+    try:
+        obj: Any = json.loads(body)
+    except ValueError:
+        obj = {}
+    if not isinstance(obj, dict):
+        obj = {}
+    if fault == "missing":
+        obj = {}
+    elif fault == "nulls":
+        obj = dict.fromkeys(obj)
+    elif fault == "huge_total":
+        obj = {**obj, "totalCount": 10**12}
+    elif fault == "bad_items":
+        obj = {k: ([None, 1, "x"] if isinstance(v, list | dict) else v) for k, v in obj.items()}
+    return 200, "application/json", json.dumps(obj).encode()
+
+
+class FaultProxy:
+    """The proxy app; :meth:`serve` runs it on loopback (``url`` then set)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.rules: list[Rule] = []
+        self._lock = threading.Lock()
+        self.server: EmbeddedServer | None = None
+        self.url = ""
+
+    def arm(self, method: str, path: str, fault: str, *, times: int = -1) -> Rule:
+        assert fault in FAULTS, fault
+        rule = Rule(method, path, fault, times)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def disarm(self) -> None:
+        with self._lock:
+            self.rules.clear()
+
+    def _rule_for(self, method: str, path: str) -> Rule | None:
+        with self._lock:
+            for rule in self.rules:
+                if rule.matches(method, path):
+                    rule.hits += 1
+                    if rule.times > 0:
+                        rule.times -= 1
+                    return rule
+        return None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode()
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")]
+        async with httpx.AsyncClient(timeout=60) as client:
+            upstream = await client.request(
+                method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
+            )
+        rule = self._rule_for(method, path)
+        if rule is not None and rule.fault == "drop":
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise ConnectionAbortedError("fault proxy: answer dropped")
+        if rule is None or upstream.status_code >= 300:
+            status, ctype, body = upstream.status_code, upstream.headers.get("content-type", ""), upstream.content
+            extra = [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() in ("retry-after", "location")]
+        else:
+            status, ctype, body = _reshape(rule.fault, upstream.content)
+            extra = []
+        out = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+
+    def serve(self) -> FaultProxy:
+        self.server = EmbeddedServer(self).start()  # type: ignore[arg-type]
+        self.url = self.server.url
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
