@@ -98,7 +98,7 @@ def _unsafe(entry: dict[str, Any]) -> dict[str, Any]:
     ("rewrite", "message"),
     [
         (_details(rewrite_item=_unsafe), "the remote holds an item at '../../x', which is not a safe relative path"),
-        (_details(drop_key=True), "the listing is incomplete (the answer at offset 0 has no 'dataDetails' list)"),
+        (_details(drop_key=True), "wrong shape, dataDetails: field required"),
         (_details(total=1), "the listing is incomplete (totalCount says 1 but 2 items came)"),
     ],
     ids=["unsafe-path", "no-dataDetails", "totalCount-too-low"],
