@@ -16,6 +16,7 @@ message, not a cascade.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +231,44 @@ def expand_paths(paths: Sequence[Path], ignore: IgnoreRules | None = None) -> tu
         else:
             diags.append(Diagnostic(str(path), 0, 0, "no such file or directory"))
     return files, diags
+
+
+STATE_DIR = ".labelsync"
+"""Per-machine state under the repository root: the embedded emulator's database and
+signing key, and the caches. It belongs in ``.gitignore``, never in git."""
+UNTRACK_STATE = f"git rm -r --cached {STATE_DIR} && labelsync init"
+
+
+def tracked_state_files(root: Path) -> list[str]:
+    """The files under ``root/.labelsync`` that git tracks (``git ls-files .labelsync``).
+
+    Empty when there are none, when ``root`` is not in a git work tree, or when git is
+    missing or fails: this is advice, never a reason to fail.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", STATE_DIR],
+            cwd=root, capture_output=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    return [name for name in out.stdout.decode("utf-8", errors="replace").split("\0") if name]
+
+
+def tracked_state_warning(root: Path) -> Diagnostic | None:
+    """A warning when git tracks files under ``root/.labelsync``, with the fix; else None."""
+    tracked = tracked_state_files(root)
+    if not tracked:
+        return None
+    return Diagnostic(
+        display_name(root / STATE_DIR), 0, 0,
+        f"{len(tracked)} file(s) under {STATE_DIR}/ are tracked by git; they are this machine's state "
+        "(the embedded emulator's database and signing key, and caches) and must not be committed",
+        hint=f"untrack them and ignore the directory: {UNTRACK_STATE}",
+        severity="warning",
+    )
 
 
 def _version_problem(doc: Document) -> Diagnostic | None:
