@@ -39,6 +39,7 @@ def cli(deadline: float | None) -> None:
 
     \b
     Quick start (no account needed, uses the embedded local emulator):
+      labelsync init
       labelsync validate examples/quickstart
       labelsync plan examples/quickstart
       labelsync apply examples/quickstart --auto-approve
@@ -49,9 +50,9 @@ def cli(deadline: float | None) -> None:
 
 
 def _register() -> None:
-    from labelsync.cli import action, emulator, status, sync, validate
+    from labelsync.cli import action, emulator, init, status, sync, validate
 
-    for module in (validate, sync, status, emulator, action):
+    for module in (init, validate, sync, status, emulator, action):
         for command in module.COMMANDS:
             cli.add_command(command)
 

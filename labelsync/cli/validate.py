@@ -5,6 +5,9 @@ one-line summary. Exit 0 when valid, 1 when not. ``--format json`` prints a vers
 document instead (``{"version": 1, "valid": bool, "diagnostics": [{file, line, column,
 message, path, hint, severity}], "summary": ...}``) that the GitHub Action turns into
 annotations.
+
+Also warns (exit code unchanged) when git tracks files under ``.labelsync/`` at the
+repository root, with the command that fixes it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from pathlib import Path
 import click
 
 from labelsync.cli import output
-from labelsync.diagnostics import Diagnostic, has_errors
+from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.errors import ManifestError
-from labelsync.manifest.validate import run
+from labelsync.manifest.validate import run, tracked_state_warning
 
 JSON_FORMAT_VERSION = 1
 PATH_HINT = "paths are relative to the manifest file"
@@ -45,6 +48,9 @@ def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
     targets = list(paths) or [Path.cwd()]
     result = run(targets, check_local=not no_local)
     diags = result.diagnostics
+    tracked = tracked_state_warning(result.manifests.root)
+    if tracked is not None:  # a warning: the exit code stays what the manifests make it
+        diags = sorted([*diags, tracked], key=sort_key)
     n_errors = sum(1 for d in diags if d.severity == "error")
     n_manifests = len(result.manifests)
     errors = [d for d in diags if d.severity == "error"]

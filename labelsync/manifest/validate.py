@@ -16,10 +16,12 @@ message, not a cascade.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
 from pydantic import ValidationError
 
 from labelsync.diagnostics import Diagnostic, sort_key
@@ -110,11 +112,100 @@ def _looks_like_manifest(path: Path) -> bool:
     return b"apiVersion" in head or b"kind" in head
 
 
-def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+IGNORE_FILES = (".gitignore", ".labelsyncignore")
+"""Read from the repository root in this order, so ``!pattern`` in ``.labelsyncignore``
+re-includes what ``.gitignore`` excludes (gitignore syntax: a later match wins)."""
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """The repository's ignore files as one gitignore matcher for paths below ``root``."""
+
+    root: Path
+    """The repository root (resolved); patterns match paths relative to it."""
+    spec: pathspec.GitIgnoreSpec
+
+    def ignores(self, path: Path, *, is_dir: bool) -> bool:
+        """True when ``path`` (absolute, resolved) or a directory above it is ignored.
+
+        Paths outside ``root`` are never ignored.
+        """
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:
+            return False
+        if rel in ("", "."):
+            return False
+        return self.spec.match_file(rel + "/" if is_dir else rel)
+
+
+def read_ignore_rules(root: Path) -> tuple[IgnoreRules, list[Diagnostic]]:
+    """The rules of ``root/.gitignore`` and ``root/.labelsyncignore`` (either may be absent).
+
+    Never raises: an unreadable file or a line that is not a valid gitignore pattern gives a
+    warning at its ``file:line`` and is left out.
+    """
+    lines: list[str] = []
+    diags: list[Diagnostic] = []
+    for name in IGNORE_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError as exc:
+            diags.append(Diagnostic(display_name(path), 0, 0, f"cannot read: {exc.strerror or exc}; not used",
+                                    severity="warning"))
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                diags.append(Diagnostic(
+                    display_name(path), number, 1, f"{line!r} is not a valid gitignore pattern; not used",
+                    hint="see gitignore(5) for the syntax", severity="warning",
+                ))
+                continue
+            lines.append(line)
+    return IgnoreRules(root.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)), diags
+
+
+def _search(directory: Path, ignore: IgnoreRules | None) -> tuple[list[Path], int]:
+    """The manifest files below ``directory`` and how many paths ``ignore`` left out."""
+    found: list[Path] = []
+    skipped = 0
+    base = directory.resolve()
+    for dirpath, dirnames, filenames in os.walk(directory):
+        here = base / os.path.relpath(dirpath, directory)
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if ignore is not None and ignore.ignores(here / d, is_dir=True):
+                skipped += 1
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if name.startswith(".") or name == CONFIG_FILE or not name.endswith(MANIFEST_SUFFIXES):
+                continue
+            if ignore is not None and ignore.ignores(here / name, is_dir=False):
+                skipped += 1
+                continue
+            candidate = Path(dirpath, name)
+            if candidate.is_file() and _looks_like_manifest(candidate):
+                found.append(candidate)
+    return sorted(found), skipped
+
+
+def expand_paths(paths: Sequence[Path], ignore: IgnoreRules | None = None) -> tuple[list[Path], list[Diagnostic]]:
     """The manifest files named by ``paths``: files as given, directories searched recursively.
 
     In a directory: ``*.yaml``/``*.yml`` files that look like manifests, skipping hidden
-    directories and files and ``labelsync.yaml``; sorted, each file once.
+    directories and files, ``labelsync.yaml`` and whatever ``ignore`` (the repository's
+    ``.gitignore`` and ``.labelsyncignore``) excludes; sorted, each file once. The ignore
+    rules only prune the search: a file named in ``paths`` is always read, and a named
+    directory that the rules exclude is searched without them.
     """
     files: list[Path] = []
     diags: list[Diagnostic] = []
@@ -128,24 +219,56 @@ def expand_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
 
     for path in paths:
         if path.is_dir():
-            found: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if name.startswith(".") or name == CONFIG_FILE or not name.endswith(MANIFEST_SUFFIXES):
-                        continue
-                    candidate = Path(dirpath, name)
-                    if candidate.is_file() and _looks_like_manifest(candidate):
-                        found.append(candidate)
+            rules = None if ignore is not None and ignore.ignores(path.resolve(), is_dir=True) else ignore
+            found, skipped = _search(path, rules)
             if not found:
-                diags.append(Diagnostic(display_name(path), 0, 0, "no manifest (*.yaml, *.yml) found in this directory"))
-            for f in sorted(found):
+                note = f" ({skipped} path(s) excluded by {' and '.join(IGNORE_FILES)})" if skipped else ""
+                diags.append(Diagnostic(display_name(path), 0, 0, f"no manifest (*.yaml, *.yml) found in this directory{note}"))
+            for f in found:
                 add(f)
         elif path.exists():
             add(path)
         else:
             diags.append(Diagnostic(str(path), 0, 0, "no such file or directory"))
     return files, diags
+
+
+STATE_DIR = ".labelsync"
+"""Per-machine state under the repository root: the embedded emulator's database and
+signing key, and the caches. It belongs in ``.gitignore``, never in git."""
+UNTRACK_STATE = f"git rm -r --cached {STATE_DIR} && labelsync init"
+
+
+def tracked_state_files(root: Path) -> list[str]:
+    """The files under ``root/.labelsync`` that git tracks (``git ls-files .labelsync``).
+
+    Empty when there are none, when ``root`` is not in a git work tree, or when git is
+    missing or fails: this is advice, never a reason to fail.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--", STATE_DIR],
+            cwd=root, capture_output=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    return [name for name in out.stdout.decode("utf-8", errors="replace").split("\0") if name]
+
+
+def tracked_state_warning(root: Path) -> Diagnostic | None:
+    """A warning when git tracks files under ``root/.labelsync``, with the fix; else None."""
+    tracked = tracked_state_files(root)
+    if not tracked:
+        return None
+    return Diagnostic(
+        display_name(root / STATE_DIR), 0, 0,
+        f"{len(tracked)} file(s) under {STATE_DIR}/ are tracked by git; they are this machine's state "
+        "(the embedded emulator's database and signing key, and caches) and must not be committed",
+        hint=f"untrack them and ignore the directory: {UNTRACK_STATE}",
+        severity="warning",
+    )
 
 
 def _version_problem(doc: Document) -> Diagnostic | None:
@@ -184,8 +307,9 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     if root is None:
         root = find_root(paths[0] if paths else Path.cwd())
     remotes, diags = read_remotes(root)
-    files, found_diags = expand_paths(paths)
-    diags += found_diags
+    ignore, ignore_diags = read_ignore_rules(root)
+    files, found_diags = expand_paths(paths, ignore)
+    diags += ignore_diags + found_diags
     loaded: list[LoadedManifest] = []
     scans = Scans()
     located: list[semantic.Located] = []
