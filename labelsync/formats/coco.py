@@ -153,7 +153,7 @@ class _Reader:
                 self.err(p + ("file_name",), f"image file {name!r} listed twice (ids {files[name]} and {iid})")
                 continue
             w, h = im.get("width"), im.get("height")
-            if not (_int(w) and _int(h) and w > 0 and h > 0):
+            if not (isinstance(w, int) and isinstance(h, int) and _int(w) and _int(h) and w > 0 and h > 0):
                 self.err(p, f"image id {iid} needs a positive integer width and height")
                 continue
             files[name] = iid

@@ -59,6 +59,8 @@ def shape_object(shape: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The ``(label type, object)`` of a valid shape."""
     kind = shape.get("shape_type") or "polygon"
     pts = [{"x": p[0], "y": p[1]} for p in shape["points"]]
+    t: str
+    obj: dict[str, Any]
     attributes: dict[str, Any] = {k: v for k, v in (shape.get("flags") or {}).items()}
     if isinstance(shape.get("description"), str) and shape["description"]:
         attributes["description"] = shape["description"]

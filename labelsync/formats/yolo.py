@@ -223,7 +223,7 @@ def read(labels_dir: Path, *, images_dir: Path | None = None, names_file: Path |
     names = names_from(names_file)
     images_dir = images_dir or default_images_dir(labels_dir)
     images = _images(images_dir)
-    for key, path in images.items():
+    for path in images.values():
         out.labels[path.relative_to(images_dir).as_posix()] = {}
     for path in sorted(labels_dir.rglob("*.txt")):
         if path.name == "classes.txt":
