@@ -53,4 +53,4 @@ def get(name: str) -> Format:
     return Format(name, _LAYOUT[name], module.read, module.write, module.catalog_from, module)
 
 
-__all__ = ["NAMES", "Format", "FormatError", "Labels", "Parsed", "get", "problem"]
+__all__ = ["NAMES", "Format", "FormatError", "Labels", "Parsed", "UsageError", "get", "problem"]

@@ -120,7 +120,9 @@ def parse(text: str, *, file: str = "<voc>") -> tuple[str | None, dict[str, Any]
         root = parse_xml(text)
     except ValueError as exc:
         line, col, message = str(exc).split(":", 2)
-        add(problem(file, int(line), int(col), message, "fix the XML (every tag closed, one root element)"))
+        fix = ("remove the DOCTYPE: VOC files need none" if "DOCTYPE" in message
+               else "fix the XML (every tag closed, one root element)")
+        add(problem(file, int(line), int(col), message, fix))
         return None, {}, parsed
     if root.tag != "annotation":
         add(problem(file, root.line, root.col, f"the root element is <{root.tag}>, not <annotation>"))
