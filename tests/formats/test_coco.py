@@ -11,6 +11,8 @@ import pytest
 
 from labelsync.formats import coco, rle
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools on numpy 2
+
 FIXTURE = Path(__file__).parent / "fixtures" / "coco" / "instances.json"
 
 np = pytest.importorskip("numpy")
