@@ -48,12 +48,20 @@ ImageSize = Callable[[str], tuple[int, int]]
 """remotePath -> (width, height), for images a new COCO file must describe."""
 
 
-def _num(v: Any) -> bool:
-    return (type(v) is int) or (type(v) is float and math.isfinite(v))
-
-
 def _int(v: Any) -> bool:
     return type(v) is int
+
+
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _numbers(values: list[Any]) -> bool:
+    """All JSON numbers (no bool), all finite: checked in C, not per element in Python."""
+    return set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values))
+
+
+def _ints(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {int}
 
 
 def _load(text: str, file: str, parsed: Parsed) -> Any:
@@ -73,7 +81,7 @@ def _r(v: Any) -> Any:
 
 
 def _points(flat: list[Any]) -> list[dict[str, Any]]:
-    return [{"x": flat[i], "y": flat[i + 1]} for i in range(0, len(flat) - 1, 2)]
+    return [{"x": x, "y": y} for x, y in zip(flat[0::2], flat[1::2], strict=False)]
 
 
 class _Reader:
@@ -83,6 +91,7 @@ class _Reader:
         self.add = self.parsed.diagnostics.append
         self.images: dict[int, dict[str, Any]] = {}
         self.categories: dict[int, dict[str, Any]] = {}
+        self.used: set[str] = set()
         self.fragments: dict[int, dict[str, list[Any]]] = {}
         """annotation id -> the label objects it became, by type (for the writer)."""
 
@@ -193,6 +202,7 @@ class _Reader:
             label = self.parsed.labels[image["file_name"]]
             for t, objs in frag.items():
                 label.setdefault(t, []).extend(objs)
+                self.used.add(t)
 
     def annotation(self, a: dict[str, Any], p: tuple[str | int, ...], image: dict[str, Any],
                    cat: dict[str, Any]) -> dict[str, list[Any]] | None:
@@ -208,7 +218,7 @@ class _Reader:
         out: dict[str, list[Any]] = {}
         bbox = a.get("bbox")
         if bbox is not None:
-            if not (isinstance(bbox, list) and len(bbox) == 4 and all(_num(v) for v in bbox)):
+            if not (isinstance(bbox, list) and len(bbox) == 4 and _numbers(bbox)):
                 self.err(p + ("bbox",), f"annotation {aid}: bbox must be [x, y, width, height] numbers")
                 return None
             x, y, w, h = bbox
@@ -225,7 +235,7 @@ class _Reader:
         if isinstance(seg, list) and seg:
             polys = []
             for j, poly in enumerate(seg):
-                if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0 and all(_num(v) for v in poly)):
+                if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0 and _numbers(poly)):
                     self.err(p + ("segmentation", j), f"annotation {aid}: a polygon is a flat list of at least 3 x,y pairs")
                     return None
                 polys.append(_points(poly))
@@ -244,13 +254,13 @@ class _Reader:
         kps = a.get("keypoints")
         if kps is not None:
             names = cat.get("keypoints") or []
-            if not (isinstance(kps, list) and all(_num(v) for v in kps)) or len(kps) != 3 * len(names):
+            if not (isinstance(kps, list) and _numbers(kps)) or len(kps) != 3 * len(names):
                 self.err(p + ("keypoints",), f"annotation {aid}: {len(kps) if isinstance(kps, list) else 0} keypoint values, "
                          f"category {cat['name']!r} has {len(names)} keypoints (3 values each)",
                          "give x, y, v for each of the category's keypoints")
                 return None
             if names:
-                points = [{"x": kps[k], "y": kps[k + 1], "v": kps[k + 2]} for k in range(0, len(kps), 3)]
+                points = [{"x": x, "y": y, "v": v} for x, y, v in zip(kps[0::3], kps[1::3], kps[2::3], strict=True)]
                 out["KEYPOINTS2D"] = [{"keypoints2d": points, **common}]
         return out
 
@@ -265,24 +275,28 @@ class _Reader:
             except ValueError as exc:
                 self.err(p + ("counts",), f"annotation {aid}: bad compressed RLE: {exc}")
                 return None
-        elif isinstance(counts, list) and all(_int(c) for c in counts):
+        elif isinstance(counts, list) and _ints(counts):
             values = list(counts)
         else:
             self.err(p + ("counts",), f"annotation {aid}: RLE counts must be a string or a list of integers")
             return None
-        if any(c < 0 for c in values) or sum(values) != W * H:
+        if (values and min(values) < 0) or sum(values) != W * H:
             self.err(p + ("counts",), f"annotation {aid}: RLE counts must be non-negative and sum to {W}*{H} = {W * H}")
             return None
         return values
 
 
 def parse(text: str, *, file: str = "<coco>") -> Parsed:
-    """Read a COCO document's text into labels (remotePath -> label) and diagnostics."""
+    """Read a COCO document's text into labels (remotePath -> label), diagnostics and the
+    catalog (:func:`catalog_of`)."""
     parsed = Parsed()
     top = _load(text, file, parsed)
     if parsed.diagnostics:
         return parsed
-    return _Reader(text, file).run(top)
+    reader = _Reader(text, file)
+    parsed = reader.run(top)
+    parsed.catalog = _catalog(reader)
+    return parsed
 
 
 def read(path: Path, *, display: str | None = None) -> Parsed:
@@ -290,18 +304,12 @@ def read(path: Path, *, display: str | None = None) -> Parsed:
     return parse(read_text(path), file=display or str(path))
 
 
-def catalog_of(text: str, *, file: str = "<coco>") -> dict[str, Any]:
-    """The TensorBay catalog of a COCO document: its categories (in id order) for every label
-    type its annotations use, ``iscrowd`` as a boolean attribute, keypoint definitions with the
-    skeleton (COCO's 1-based pairs made 0-based)."""
-    reader = _Reader(text, file)
-    parsed = reader.run(_load(text, file, reader.parsed))
-    used = {t for label in parsed.labels.values() for t in label}
+def _catalog(reader: _Reader) -> dict[str, Any]:
     cats = [reader.categories[k] for k in sorted(reader.categories)]
     plain = [{"name": c["name"]} for c in cats]
     out: dict[str, Any] = {}
     for t in LIST_TYPES:
-        if t not in used and not (t == "BOX2D" and not used):
+        if t not in reader.used and not (t == "BOX2D" and not reader.used):
             continue
         sub: dict[str, Any] = {"categories": plain, "attributes": [{"name": "iscrowd", "type": "boolean"}]}
         if t == "KEYPOINTS2D":
@@ -315,6 +323,17 @@ def catalog_of(text: str, *, file: str = "<coco>") -> dict[str, Any]:
             ]
         out[t] = sub
     return out
+
+
+def catalog_of(text: str, *, file: str = "<coco>") -> dict[str, Any]:
+    """The TensorBay catalog of a COCO document: its categories (in id order) for every label
+    type its annotations use (BOX2D when none), ``iscrowd`` as a boolean attribute, keypoint
+    definitions with the skeleton (COCO's 1-based pairs made 0-based). Problems of the file
+    raise :class:`~labelsync.formats.problems.FormatError`."""
+    parsed = parse(text, file=file)
+    parsed.raise_for_errors()
+    assert parsed.catalog is not None
+    return parsed.catalog
 
 
 def catalog_from(path: Path) -> dict[str, Any]:

@@ -35,6 +35,8 @@ class Parsed:
 
     labels: Labels = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    catalog: dict[str, Any] | None = None
+    """The catalog from the format's class list, when the reader builds it on the way."""
 
     @property
     def ok(self) -> bool:

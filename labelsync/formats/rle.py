@@ -18,26 +18,30 @@ from collections.abc import Iterable, Sequence
 
 def decode_counts(text: str) -> list[int]:
     """The counts of a compressed COCO RLE string (``ValueError`` when it is malformed)."""
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("compressed RLE is ASCII text") from None
     counts: list[int] = []
-    p, n = 0, len(text)
-    while p < n:
-        x = k = 0
-        more = True
-        while more:
-            if p >= n:
-                raise ValueError("compressed RLE string ends inside a count")
-            c = ord(text[p]) - 48
-            if not 0 <= c < 64:
-                raise ValueError(f"character {text[p]!r} at {p} is not RLE")
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(counts) > 2:
-            x += counts[-2]
-        counts.append(x)
+    append = counts.append
+    x = shift = 0
+    for p, c in enumerate(data):
+        c -= 48
+        if c < 0 or c > 63:
+            raise ValueError(f"character {chr(c + 48)!r} at {p} is not RLE")
+        x |= (c & 0x1F) << shift
+        shift += 5
+        if c & 0x20:
+            continue
+        if c & 0x10:
+            x |= -1 << shift
+        n = len(counts)
+        if n > 2:
+            x += counts[n - 2]
+        append(x)
+        x = shift = 0
+    if shift:
+        raise ValueError("compressed RLE string ends inside a count")
     return counts
 
 
