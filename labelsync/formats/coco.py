@@ -35,9 +35,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from labelsync.errors import LocalDataError
 from labelsync.formats import rle
 from labelsync.formats.files import read_text, write_text
-from labelsync.formats.problems import JsonDoc, Labels, Parsed, line_col, problem
+from labelsync.formats.problems import FormatError, JsonDoc, Labels, Parsed, line_col, problem
 
 EDGE_TOLERANCE = 1e-3
 """Pixels a box may reach past the image edge (float rounding of other tools)."""
@@ -391,7 +392,8 @@ class _Writer:
         if remote_path in self.by_file:
             return self.by_file[remote_path]
         if self.image_size is None:
-            raise ValueError(f"no size known for new image {remote_path!r}: pass image_size")
+            raise LocalDataError(f"no size known for the new image {remote_path!r}",
+                                 hint="list the image in the COCO file's images, or pass its size")
         w, h = self.image_size(remote_path)
         ids = [im["id"] for im in self.doc["images"] if isinstance(im, dict) and _int(im.get("id"))]
         entry = {"id": max(ids, default=0) + 1, "file_name": remote_path, "width": w, "height": h}
@@ -482,18 +484,19 @@ class _Writer:
 
 
 def dump(original: str | None, labels: Mapping[str, Mapping[str, Any]], *, catalog: Mapping[str, Any] | None = None,
-         image_size: ImageSize | None = None) -> str:
+         image_size: ImageSize | None = None, file: str = "<coco>") -> str:
     """The COCO text holding ``labels`` (see the module docstring for what is preserved).
 
     ``original``: the current file's text (``None`` for a new file). ``catalog`` supplies the
     keypoint names/skeleton of new categories; ``image_size`` the size of images the original
-    does not list. Raises ``ValueError`` when the original does not read cleanly (fix it first).
+    does not list. Raises :class:`FormatError` when the original does not read cleanly (fix it
+    first; ``file`` names it in the diagnostics) and ``LocalDataError`` for an image of unknown size.
     """
     old: _Reader | None = None
     if original is not None:
-        parsed = parse(original)
+        parsed = parse(original, file=file)
         if not parsed.ok:
-            raise ValueError(f"the original COCO file has problems: {parsed.diagnostics[0]}")
+            raise FormatError(parsed.diagnostics)
         if all(k in parsed.labels and parsed.labels[k] == v for k, v in labels.items()):
             return original
         doc = json.loads(original)
@@ -525,7 +528,7 @@ def write(path: Path, labels: Mapping[str, Mapping[str, Any]], **options: Any) -
     """Write ``labels`` into the COCO file at ``path`` (created when missing) with :func:`dump`;
     return whether its bytes changed (unchanged: the file is not touched)."""
     original = read_text(path) if path.exists() else None
-    return write_text(path, dump(original, labels, **options))
+    return write_text(path, dump(original, labels, file=str(path), **options))
 
 
 __all__ = ["catalog_from", "catalog_of", "dump", "line_col", "parse", "read", "write", "Labels"]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from labelsync.formats.files import read_text, write_text
-from labelsync.formats.problems import JsonDoc, Parsed, problem
+from labelsync.formats.problems import FormatError, JsonDoc, Parsed, problem
 
 POINTS = {"rectangle": (2, 2), "polygon": (3, None), "linestrip": (2, None), "line": (2, 2), "point": (1, 1),
           "circle": (2, 2)}
@@ -202,15 +202,15 @@ def _indent_of(text: str) -> int | None:
 
 
 def dump(original: str | None, label: Mapping[str, Any], *, image_path: str,
-         image_size: tuple[int, int] | None = None) -> str:
+         image_size: tuple[int, int] | None = None, file: str = "<labelme>") -> str:
     """The labelme JSON of one image's ``label``; ``image_path`` is written as ``imagePath``
     of a new file (relative to the JSON file). ``original`` comes back unchanged when it
     already reads as ``label``."""
     wanted = [(t, o) for t in TYPES if t != "CLASSIFICATION" for o in label.get(t) or []]
     if original is not None:
-        _, old_label, parsed = parse(original)
+        _, old_label, parsed = parse(original, file=file)
         if not parsed.ok:
-            raise ValueError(f"the original labelme file has problems: {parsed.diagnostics[0]}")
+            raise FormatError(parsed.diagnostics)
         if old_label == {k: v for k, v in label.items() if v}:
             return original
         top = json.loads(original)
@@ -283,7 +283,7 @@ def write(labels_dir: Path, labels: Mapping[str, Mapping[str, Any]], *, data_dir
         original = read_text(path) if path.exists() else None
         image_path = posixpath.relpath((data_dir / remote_path).resolve().as_posix(), path.parent.resolve().as_posix())
         size = image_size(remote_path) if image_size is not None and original is None else None
-        if write_text(path, dump(original, labels[remote_path], image_path=image_path, image_size=size)):
+        if write_text(path, dump(original, labels[remote_path], image_path=image_path, image_size=size, file=str(path))):
             changed.append(path)
     return changed
 

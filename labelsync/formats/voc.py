@@ -32,7 +32,7 @@ from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from labelsync.formats.files import read_text, write_text
-from labelsync.formats.problems import Parsed, line_col, problem
+from labelsync.formats.problems import FormatError, Parsed, line_col, problem
 
 FLAGS = ("truncated", "occluded", "difficult")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -230,16 +230,16 @@ def _object_node(box: Mapping[str, Any]) -> Node:
 
 
 def dump(original: str | None, label: Mapping[str, Any], *, remote_path: str,
-         image_size: tuple[int, int] | None = None) -> str:
+         image_size: tuple[int, int] | None = None, file: str = "<voc>") -> str:
     """The VOC XML of one image's ``label`` (only BOX2D is written); ``original`` is returned
     as it is when it already reads as ``label``. ``image_size`` (width, height) fills
     ``<size>`` of a new file."""
     boxes = list(label.get("BOX2D") or [])
     old_boxes: list[Any] = []
     if original is not None:
-        name, old_label, parsed = parse(original)
+        name, old_label, parsed = parse(original, file=file)
         if not parsed.ok:
-            raise ValueError(f"the original VOC file has problems: {parsed.diagnostics[0]}")
+            raise FormatError(parsed.diagnostics)
         old_boxes = list(old_label.get("BOX2D") or [])
         if name == remote_path and old_boxes == boxes:
             return original
@@ -312,7 +312,7 @@ def write(directory: Path, labels: Mapping[str, Mapping[str, Any]], *,
         path = existing.get(remote_path) or directory / (str(Path(remote_path).with_suffix("")) + ".xml")
         original = read_text(path) if path.exists() else None
         size = image_size(remote_path) if image_size is not None and original is None else None
-        if write_text(path, dump(original, labels[remote_path], remote_path=remote_path, image_size=size)):
+        if write_text(path, dump(original, labels[remote_path], remote_path=remote_path, image_size=size, file=str(path))):
             changed.append(path)
     return changed
 

@@ -158,3 +158,22 @@ def test_fuzzed_boxes_round_trip_exactly() -> None:
         obj["attributes"] = {"iscrowd": False}  # force a rebuild of every annotation
     rebuilt = json.loads(coco.dump(json.dumps(doc), labels))
     assert [a["bbox"] for a in rebuilt["annotations"]] == [a["bbox"] for a in anns]
+
+
+def test_writing_over_a_broken_file_refuses_and_keeps_it(tmp_path: Path) -> None:
+    from labelsync.formats.problems import FormatError
+
+    path = tmp_path / "instances.json"
+    broken = FIXTURE.read_text().replace('"category_id": 3', '"category_id": 9', 1)
+    path.write_text(broken)
+    with pytest.raises(FormatError) as err:
+        coco.write(path, {"000000000139.jpg": {}})
+    assert str(err.value).startswith(f"{path}:1:") and "category_id 9 is not in categories" in str(err.value)
+    assert path.read_text() == broken
+
+
+def test_a_new_image_needs_a_size() -> None:
+    from labelsync.errors import LocalDataError
+
+    with pytest.raises(LocalDataError, match="no size known for the new image 'x.jpg'"):
+        coco.dump(FIXTURE.read_text(), {"x.jpg": {}})
