@@ -39,6 +39,7 @@ from labelsync.errors import LocalDataError
 from labelsync.formats import rle
 from labelsync.formats.files import read_text, write_text
 from labelsync.formats.problems import FormatError, JsonDoc, Labels, Parsed, line_col, problem
+from labelsync.local.labels import remote_path_problem
 
 EDGE_TOLERANCE = 1e-3
 """Pixels a box may reach past the image edge (float rounding of other tools)."""
@@ -158,6 +159,11 @@ class _Reader:
             name = im.get("file_name")
             if not isinstance(name, str) or not name:
                 self.err(p, f"image id {iid} has no file_name", "name the image file, relative to the data directory")
+                continue
+            bad = remote_path_problem(name)
+            if bad:
+                self.err(p + ("file_name",), f"image id {iid}: {bad.replace(chr(39) + 'remotePath' + chr(39), 'file_name')}",
+                         "name the image relative to the data directory, with '/'")
                 continue
             if name in files:
                 self.err(p + ("file_name",), f"image file {name!r} listed twice (ids {files[name]} and {iid})")
