@@ -33,6 +33,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from labelsync.formats.files import read_text, write_text
 from labelsync.formats.problems import FormatError, Parsed, line_col, problem
+from labelsync.local.labels import remote_path_problem
 
 FLAGS = ("truncated", "occluded", "difficult")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -130,6 +131,12 @@ def parse(text: str, *, file: str = "<voc>") -> tuple[str | None, dict[str, Any]
     name = root.value("filename")
     if not name:
         add(problem(file, root.line, root.col, "no <filename>", "name the image file, relative to the data directory"))
+        return None, {}, parsed
+    bad = remote_path_problem(name)
+    if bad:
+        node = root.find("filename") or root
+        add(problem(file, node.line, node.col, bad.replace("'remotePath'", "<filename>"),
+                    "name the image relative to the data directory, with '/'"))
         return None, {}, parsed
     size = root.find("size")
     width = _number(size.value("width")) if size is not None else None
