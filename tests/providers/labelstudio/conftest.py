@@ -1,0 +1,30 @@
+"""One real Label Studio server per test session (``tests/support/labelstudio.py``).
+
+Tests that use :func:`labelstudio` carry the ``labelstudio`` marker. Without a label-studio
+executable they are skipped with the install command, unless ``LABELSYNC_REQUIRE=labelstudio``
+(CI) makes that a failure. The environment is read when this module is imported, before the
+autouse fixture of ``tests/conftest.py`` clears ``LABELSYNC_*`` for each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import labelstudio as support
+
+_ENV = {k: v for k, v in os.environ.items() if k in (support.ENV_BIN, support.REQUIRE_ENV)}
+
+
+@pytest.fixture(scope="session")
+def labelstudio() -> Iterator[support.Server]:
+    """The running server (``url``, ``legacy_token``, ``personal_token()``); stopped at the end."""
+    binary = support.binary_or_skip(_ENV)
+    server = support.start(binary)
+    print(f"\nlabel-studio ready in {server.start_seconds:.1f} s (template {'reused' if server.from_template else 'built'})")
+    try:
+        yield server
+    finally:
+        server.stop()
