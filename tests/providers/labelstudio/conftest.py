@@ -28,3 +28,23 @@ def labelstudio() -> Iterator[support.Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def ls_client(labelstudio: support.Server):
+    """A client with the legacy token."""
+    from labelsync.providers.labelstudio.client import LabelStudioClient
+
+    with LabelStudioClient(labelstudio.url, labelstudio.legacy_token, token_env="LS_TOKEN") as client:
+        yield client
+
+
+@pytest.fixture
+def project(ls_client, request: pytest.FixtureRequest):
+    """A fresh project (BOX2D car/ped) titled after the test, deleted at the end."""
+    from labelsync.providers.labelstudio.config import label_config
+
+    catalog = {"BOX2D": {"categories": [{"name": "car"}, {"name": "ped"}]}}
+    created = ls_client.create_project(f"labelsync:test/{request.node.name}", label_config(catalog))
+    yield created
+    ls_client.delete_project(created.id)
