@@ -53,6 +53,8 @@ MAX_BYTES_PER_REQUEST = 250 * 1024 * 1024
 PART_OVERHEAD = 1024
 """Bytes counted per multipart part on top of its content (boundary, part headers)."""
 TASK_PAGE_SIZE = 1000
+MAX_TITLE = 50
+"""The longest project title Label Studio accepts (400 "no more than 50 characters")."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -324,6 +326,11 @@ class LabelStudioClient:
 
     def create_project(self, title: str, label_config: str, *, description: str = "") -> wire.Project:
         what = f"create Label Studio project {title!r}"
+        if len(title) > MAX_TITLE:
+            raise errors.ManifestError(
+                f"{what}: the title has {len(title)} characters, Label Studio allows at most {MAX_TITLE}",
+                hint="use a shorter dataset or segment name",
+            )
         body = {"title": title, "label_config": label_config, "description": description}
         return self.parse(wire.Project, self.call("POST", "api/projects", what=what, json=body, once=True), what)
 

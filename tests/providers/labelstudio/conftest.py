@@ -40,11 +40,13 @@ def ls_client(labelstudio: support.Server):
 
 
 @pytest.fixture
-def project(ls_client, request: pytest.FixtureRequest):
-    """A fresh project (BOX2D car/ped) titled after the test, deleted at the end."""
+def project(ls_client):
+    """A fresh project (BOX2D car/ped) with a unique title, deleted at the end."""
     from labelsync.providers.labelstudio.config import label_config
 
     catalog = {"BOX2D": {"categories": [{"name": "car"}, {"name": "ped"}]}}
-    created = ls_client.create_project(f"labelsync:test/{request.node.name}", label_config(catalog))
+    import uuid
+
+    created = ls_client.create_project(f"labelsync:test/{uuid.uuid4().hex[:12]}", label_config(catalog))
     yield created
     ls_client.delete_project(created.id)
