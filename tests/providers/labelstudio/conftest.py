@@ -18,6 +18,16 @@ from tests.support import labelstudio as support
 _ENV = {k: v for k, v in os.environ.items() if k in (support.ENV_BIN, support.REQUIRE_ENV)}
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under ``LABELSYNC_REQUIRE=labelstudio`` a skipped ``labelstudio`` test is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and support.required(_ENV) and item.get_closest_marker("labelstudio"):
+        report.outcome = "failed"
+        report.longrepr = f"{support.REQUIRE_ENV}=labelstudio, but this test was skipped: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def labelstudio() -> Iterator[support.Server]:
     """The running server (``url``, ``legacy_token``, ``personal_token()``); stopped at the end."""
