@@ -10,12 +10,14 @@ template under the temp directory (keyed by the binary and its version); later s
 template and take a few seconds. The server has one user, :data:`EMAIL`, whose legacy token is
 :data:`LEGACY_TOKEN` (the organisation allows legacy tokens); :meth:`Server.personal_token`
 logs in as that user and returns a personal access token (PAT, a JWT refresh token).
-:meth:`Server.stop` sends SIGTERM (then SIGKILL after 10 s) and removes the data directory.
+:meth:`Server.stop` sends SIGTERM (then SIGKILL after 10 s) and removes the data directory; a
+test process that dies without stopping it takes the server with it (Linux parent-death signal).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import os
@@ -23,6 +25,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -141,6 +144,13 @@ def _terminate(process: subprocess.Popen) -> None:
             process.wait(10)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, get SIGTERM when the test process dies (even killed)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _launch(binary: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen, Path]:
     log_path = data_dir / "labelsync-server.log"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +166,7 @@ def _launch(binary: Path, data_dir: Path, port: int) -> tuple[subprocess.Popen, 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # safe: the child only calls prctl before exec
         )
     return process, log_path
 
