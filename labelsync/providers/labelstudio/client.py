@@ -1,0 +1,514 @@
+"""Label Studio REST calls (``api/labelstudio.md`` §2 and §4) over one retrying httpx client.
+
+Authentication accepts both kinds of token, told apart by shape (:func:`token_kind`):
+
+* a **personal access token** (PAT, a JWT with two dots) is a refresh token: it is exchanged at
+  ``POST /api/token/refresh/`` for an access token sent as ``Authorization: Bearer``. The
+  access token is renewed when less than :data:`RENEW_MARGIN` seconds of its ``exp`` are left,
+  and once more when the server answers 401 anyway;
+* a **legacy token** is sent as ``Authorization: Token <hex>``.
+
+Every answer's content type is checked before it is parsed (unknown ``/api/`` paths answer HTML
+404, some bad filters a 500 page); errors become :mod:`labelsync.errors` classes through
+:func:`labelsync.providers.http.raise_for_api`, with Label Studio's ``validation_errors`` in the
+message. Tokens (the PAT and every access token) are registered for redaction and never reach
+a message.
+
+Requests that must not be repeated (project creation, task import, prediction creation) are
+sent once (``NO_RETRY``): a retried import would duplicate tasks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from labelsync import errors
+from labelsync.providers.http import (
+    NO_RETRY,
+    Stats,
+    extract_error,
+    make_client,
+    raise_for_api,
+    register_secret,
+    translate_transport_errors,
+)
+from labelsync.providers.labelstudio import wire
+
+RENEW_MARGIN = 30.0
+"""Seconds before an access token's expiry at which it is renewed."""
+MAX_FILES_PER_REQUEST = 100
+"""``DATA_UPLOAD_MAX_NUMBER_FILES``: more files in one multipart request answer 500."""
+MAX_BYTES_PER_REQUEST = 250 * 1024 * 1024
+"""``DATA_UPLOAD_MAX_MEMORY_SIZE``: the size limit of one request."""
+PART_OVERHEAD = 1024
+"""Bytes counted per multipart part on top of its content (boundary, part headers)."""
+TASK_PAGE_SIZE = 1000
+MAX_TITLE = 50
+"""The longest project title Label Studio accepts (400 "no more than 50 characters")."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def token_kind(token: str) -> str:
+    """``"pat"`` for a JWT (two dots), ``"legacy"`` otherwise."""
+    return "pat" if token.count(".") == 2 else "legacy"
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim (epoch seconds) of a JWT, read without checking the signature; None if absent."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp")
+    except (IndexError, ValueError, AttributeError):
+        return None
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+def error_of(response: httpx.Response) -> tuple[str | None, str]:
+    """``(code, message)`` of a Label Studio error: ``detail`` plus every ``validation_errors`` entry."""
+    try:
+        body = response.json() if _is_json(response) else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("validation_errors"), dict):
+        messages = [str(m) for value in body["validation_errors"].values() for m in _as_list(value)]
+        return None, " ".join(messages) or str(body.get("detail") or "")
+    if isinstance(body, dict) and "detail" in body:
+        return None, str(body["detail"])
+    return extract_error(response)
+
+
+def _validation_messages(response: httpx.Response) -> list[str]:
+    """The lines of every message of a 400 answer: ``{"validation_errors": {field: [msg]}}`` or
+    a plain field map ``{field: [msg]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    found = body.get("validation_errors", body)
+    if not isinstance(found, dict) or not all(isinstance(v, list | str) for v in found.values()):
+        return []
+    return [line.strip() for value in found.values() for m in _as_list(value) for line in str(m).splitlines() if line.strip()]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
+
+class TokenAuth(httpx.Auth):
+    """The ``Authorization`` header for either kind of token; see the module docstring.
+
+    ``clock`` gives epoch seconds (injectable for tests). The refresh request goes through the
+    same (retrying) transport as every other request.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, token: str, refresh_url: str, *, token_env: str | None, clock: Callable[[], float]) -> None:
+        self.token = token
+        self.kind = token_kind(token)
+        self.refresh_url = refresh_url
+        self.token_env = token_env
+        self.clock = clock
+        self.refreshes = 0
+        self._access: str | None = None
+        self._expires: float | None = None
+        self._lock = threading.Lock()
+        register_secret(token)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.kind == "legacy":
+            request.headers["Authorization"] = f"Token {self.token}"
+            yield request
+            return
+        with self._lock:
+            access, expires = self._access, self._expires
+        if access is None or (expires is not None and expires - self.clock() < RENEW_MARGIN):
+            access = yield from self._refresh()
+        request.headers["Authorization"] = f"Bearer {access}"
+        response = yield request
+        if response.status_code == 401:
+            access = yield from self._refresh()
+            request.headers["Authorization"] = f"Bearer {access}"
+            yield request
+
+    def _refresh(self) -> Generator[httpx.Request, httpx.Response, str]:
+        response = yield httpx.Request("POST", self.refresh_url, json={"refresh": self.token})
+        raise_for_api(response, what="Label Studio token refresh", error_code_of=error_of, token_env=self.token_env)
+        try:
+            access = response.json()["access"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise errors.RemoteError("Label Studio token refresh: the answer has no access token") from exc
+        register_secret(access)
+        with self._lock:
+            self._access, self._expires = access, jwt_expiry(access)
+            self.refreshes += 1
+        return access
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """One file to upload: ``name`` is the file name sent (Label Studio prefixes it with 8
+    random hex digits and checks its extension), ``content`` the bytes or a path to read."""
+
+    name: str
+    content: bytes | Path
+    size: int
+
+    @classmethod
+    def from_path(cls, path: Path, name: str | None = None) -> UploadFile:
+        return cls(name or path.name, path, path.stat().st_size)
+
+
+def upload_batches(
+    files: Sequence[UploadFile], *, max_files: int = MAX_FILES_PER_REQUEST, max_bytes: int = MAX_BYTES_PER_REQUEST
+) -> list[list[UploadFile]]:
+    """``files`` cut in order into requests of at most ``max_files`` files and ``max_bytes``
+    (content plus :data:`PART_OVERHEAD` per file). A file too large for any request is a
+    :class:`~labelsync.errors.LocalDataError`."""
+    batches: list[list[UploadFile]] = []
+    current: list[UploadFile] = []
+    used = 0
+    for file in files:
+        cost = file.size + PART_OVERHEAD
+        if cost > max_bytes:
+            raise errors.LocalDataError(
+                f"{file.name}: {file.size:,} bytes is more than Label Studio accepts in one request "
+                f"({max_bytes - PART_OVERHEAD:,} bytes)",
+                hint="raise DATA_UPLOAD_MAX_MEMORY_SIZE on the Label Studio server, or leave the file out",
+            )
+        if current and (len(current) >= max_files or used + cost > max_bytes):
+            batches.append(current)
+            current, used = [], 0
+        current.append(file)
+        used += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+class LabelStudioClient:
+    """Endpoint methods bound to one Label Studio server and token. Thread-safe.
+
+    ``url`` is the server root (``http://host:8080``, no ``/api``). ``token_env`` names the
+    environment variable the token came from, for the hint of an authentication error.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        token_env: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        stats: Stats | None = None,
+        timeout: float = 120,
+        pool: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token_env = token_env
+        self.auth = TokenAuth(token, self.url + "/api/token/refresh/", token_env=token_env, clock=clock)
+        self.http = make_client(
+            self.url + "/",
+            headers={"Accept": "application/json"},
+            secrets=[token],
+            transport=transport,
+            stats=stats,
+            timeout=timeout,
+            pool=pool,
+        )
+        self.http.auth = self.auth
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> LabelStudioClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: Any = None,
+        once: bool = False,
+    ) -> Any:
+        """One request; the parsed JSON answer (None for an empty answer). ``once`` sends it at most once."""
+        extensions = {NO_RETRY: False} if once else None
+        with translate_transport_errors(what):
+            response = self.http.request(method, path, params=params, json=json, files=files, extensions=extensions)
+        raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
+        if response.status_code == 204 or not response.content:
+            return None
+        if not _is_json(response):
+            ctype = response.headers.get("content-type") or "no content type"
+            raise errors.RemoteError(
+                f"{what}: HTTP {response.status_code} answered {ctype} instead of JSON",
+                status=response.status_code,
+                hint="check that the remote url points at a Label Studio server (without /api)",
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise errors.RemoteError(f"{what}: the answer is not valid JSON") from exc
+
+    @staticmethod
+    def parse(model: type[M], body: Any, what: str) -> M:
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "answer"
+            raise errors.RemoteError(f"{what}: unexpected answer ({where}: {first['msg']})") from exc
+
+    def parse_list(self, model: type[M], body: Any, what: str) -> list[M]:
+        if not isinstance(body, list):
+            raise errors.RemoteError(f"{what}: unexpected answer (expected a list)")
+        return [self.parse(model, item, what) for item in body]
+
+    # -- user -------------------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        """``GET /api/current-user/whoami``: proves the token (AuthError otherwise)."""
+        return self.call("GET", "api/current-user/whoami", what="Label Studio: who am I")
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def find_projects(self, title: str) -> list[wire.Project]:
+        """Every project whose title is exactly ``title`` (the server's filter is a substring match)."""
+        what = f"find Label Studio project {title!r}"
+        found: list[wire.Project] = []
+        page = 1
+        while True:
+            body = self.call("GET", "api/projects", what=what, params={"title": title, "page": page, "page_size": 100})
+            parsed = self.parse(wire.ProjectPage, body, what)
+            found.extend(p for p in parsed.results if p.title == title)
+            if not parsed.next or not parsed.results:
+                return found
+            page += 1
+
+    def find_project(self, title: str) -> wire.Project | None:
+        """The one project titled exactly ``title``, None when there is none; ConflictError if several."""
+        found = self.find_projects(title)
+        if len(found) > 1:
+            ids = ", ".join(str(p.id) for p in found)
+            raise errors.ConflictError(
+                f"Label Studio has {len(found)} projects titled {title!r} (ids {ids})",
+                hint="delete or rename all but one of them",
+            )
+        return found[0] if found else None
+
+    def create_project(self, title: str, label_config: str, *, description: str = "") -> wire.Project:
+        what = f"create Label Studio project {title!r}"
+        if len(title) > MAX_TITLE:
+            raise errors.ManifestError(
+                f"{what}: the title has {len(title)} characters, Label Studio allows at most {MAX_TITLE}",
+                hint="use a shorter dataset or segment name",
+            )
+        body = {"title": title, "label_config": label_config, "description": description}
+        return self.parse(wire.Project, self.call("POST", "api/projects", what=what, json=body, once=True), what)
+
+    def get_project(self, project_id: int) -> wire.Project:
+        what = f"read Label Studio project {project_id}"
+        return self.parse(wire.Project, self.call("GET", f"api/projects/{project_id}/", what=what), what)
+
+    def update_project(self, project_id: int, **fields: Any) -> wire.Project:
+        what = f"update Label Studio project {project_id}"
+        return self.parse(wire.Project, self.call("PATCH", f"api/projects/{project_id}/", what=what, json=fields), what)
+
+    def delete_project(self, project_id: int) -> None:
+        self.call("DELETE", f"api/projects/{project_id}/", what=f"delete Label Studio project {project_id}")
+
+    def validate_config(self, label_config: str, project_id: int | None = None) -> list[str]:
+        """What Label Studio refuses about ``label_config`` (empty: accepted).
+
+        With ``project_id`` the project's annotations are taken into account (labels or
+        controls they use cannot be removed); without it only the XML is checked.
+        """
+        path = f"api/projects/{project_id}/validate/" if project_id is not None else "api/projects/validate/"
+        what = "validate Label Studio label config"
+        with translate_transport_errors(what):
+            response = self.http.post(path, json={"label_config": label_config})
+        if response.status_code == 400 and _is_json(response):
+            refusals = _validation_messages(response)
+            if refusals:
+                return refusals
+        raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
+        return []
+
+    def summary(self, project_id: int) -> wire.Summary:
+        """Per-label counts of the project's annotations."""
+        what = f"read Label Studio project {project_id} summary"
+        return self.parse(wire.Summary, self.call("GET", f"api/projects/{project_id}/summary/", what=what), what)
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def iter_tasks(
+        self, project_id: int, *, fields: str = "task_only", page_size: int = TASK_PAGE_SIZE
+    ) -> Iterator[wire.Task]:
+        """Every task of the project, page by page (``fields="all"`` includes annotations and
+        predictions). A page past the end (404 "Invalid page.") ends the listing."""
+        what = f"list tasks of Label Studio project {project_id}"
+        page, seen = 1, 0
+        while True:
+            params = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
+            try:
+                body = self.call("GET", "api/tasks", what=what, params=params)
+            except errors.NotFoundError:
+                return
+            parsed = self.parse(wire.TaskPage, body, what)
+            yield from parsed.tasks
+            seen += len(parsed.tasks)
+            if not parsed.tasks or len(parsed.tasks) < page_size or seen >= parsed.total:
+                return
+            page += 1
+
+    def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
+        """Create ``tasks`` (each ``{"data": ..., "predictions"?: [...]}``); their new ids, in order.
+
+        Sent once: a repeated import would create the tasks twice.
+        """
+        what = f"import {len(tasks)} tasks into Label Studio project {project_id}"
+        body = self.call(
+            "POST", f"api/projects/{project_id}/import", what=what, params={"return_task_ids": "true"}, json=tasks, once=True
+        )
+        result = self.parse(wire.ImportResult, body, what)
+        if len(result.task_ids) != len(tasks):
+            raise errors.RemoteError(f"{what}: {len(result.task_ids)} task ids came back")
+        return result.task_ids
+
+    def update_task(self, task_id: int, data: dict[str, Any]) -> wire.Task:
+        what = f"update Label Studio task {task_id}"
+        return self.parse(wire.Task, self.call("PATCH", f"api/tasks/{task_id}", what=what, json={"data": data}), what)
+
+    def delete_tasks(self, project_id: int, task_ids: Sequence[int]) -> int:
+        """Delete tasks in one bulk action; the number deleted."""
+        if not task_ids:
+            return 0
+        what = f"delete {len(task_ids)} tasks of Label Studio project {project_id}"
+        body = self.call(
+            "POST",
+            "api/dm/actions",
+            what=what,
+            params={"id": "delete_tasks", "project": project_id},
+            json={"selectedItems": {"all": False, "included": list(task_ids)}},
+        )
+        return self.parse(wire.ActionResult, body, what).processed_items
+
+    # -- files ------------------------------------------------------------------------------
+
+    def upload_files(self, project_id: int, files: Sequence[UploadFile]) -> list[wire.FileUpload]:
+        """Upload ``files`` without creating tasks, in batches within the request limits
+        (:func:`upload_batches`); their stored uploads, in the order of ``files``."""
+        out: list[wire.FileUpload] = []
+        for batch in upload_batches(files):
+            out.extend(self._upload_batch(project_id, batch))
+        return out
+
+    def _upload_batch(self, project_id: int, batch: list[UploadFile]) -> list[wire.FileUpload]:
+        what = f"upload {len(batch)} files to Label Studio project {project_id}"
+        handles = []
+        try:
+            parts = []
+            for i, file in enumerate(batch):
+                content: Any = file.content
+                if isinstance(content, Path):
+                    content = open(content, "rb")  # noqa: SIM115 - closed below
+                    handles.append(content)
+                # One field name per file: a repeated name keeps only the last file.
+                parts.append((f"file{i}", (file.name, content, "application/octet-stream")))
+            body = self.call(
+                "POST",
+                f"api/projects/{project_id}/import",
+                what=what,
+                params={"commit_to_project": "false"},
+                files=parts,
+            )
+        except OSError as exc:
+            raise errors.LocalDataError(f"{what}: cannot read {exc.filename}: {exc.strerror}") from exc
+        finally:
+            for handle in handles:
+                handle.close()
+        ids = self.parse(wire.ImportResult, body, what).file_upload_ids
+        if len(ids) != len(batch):
+            raise errors.RemoteError(f"{what}: {len(ids)} uploads came back for {len(batch)} files")
+        uploads = {u.id: u for u in self.file_uploads(project_id, ids)}
+        missing = [i for i in ids if i not in uploads]
+        if missing:
+            raise errors.RemoteError(f"{what}: uploads {missing} are not listed by the server")
+        return [uploads[i] for i in ids]
+
+    def file_uploads(self, project_id: int, ids: Sequence[int]) -> list[wire.FileUpload]:
+        """The stored uploads ``ids`` of a project (``file`` is the path below ``/data/``)."""
+        what = f"read uploads of Label Studio project {project_id}"
+        body = self.call(
+            "GET", f"api/projects/{project_id}/file-uploads", what=what, params={"ids": json.dumps(list(ids))}
+        )
+        return self.parse_list(wire.FileUpload, body, what)
+
+    def download(self, path: str) -> bytes:
+        """The bytes of a stored file (``/data/upload/...``)."""
+        what = f"download {path}"
+        with translate_transport_errors(what):
+            response = self.http.get(path.lstrip("/"))
+        raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
+        return response.content
+
+    # -- predictions and annotations --------------------------------------------------------
+
+    def list_predictions(self, task_id: int) -> list[wire.Prediction]:
+        what = f"read predictions of Label Studio task {task_id}"
+        return self.parse_list(wire.Prediction, self.call("GET", "api/predictions/", what=what, params={"task": task_id}), what)
+
+    def create_prediction(
+        self, task_id: int, result: list[dict[str, Any]], *, model_version: str, score: float | None = None
+    ) -> wire.Prediction:
+        what = f"create a prediction for Label Studio task {task_id}"
+        body: dict[str, Any] = {"task": task_id, "result": result, "model_version": model_version}
+        if score is not None:
+            body["score"] = score
+        return self.parse(wire.Prediction, self.call("POST", "api/predictions/", what=what, json=body, once=True), what)
+
+    def update_prediction(self, prediction_id: int, **fields: Any) -> wire.Prediction:
+        what = f"update Label Studio prediction {prediction_id}"
+        body = self.call("PATCH", f"api/predictions/{prediction_id}/", what=what, json=fields)
+        return self.parse(wire.Prediction, body, what)
+
+    def delete_prediction(self, prediction_id: int) -> None:
+        self.call("DELETE", f"api/predictions/{prediction_id}/", what=f"delete Label Studio prediction {prediction_id}")
+
+    def list_annotations(self, task_id: int) -> list[wire.Annotation]:
+        what = f"read annotations of Label Studio task {task_id}"
+        return self.parse_list(wire.Annotation, self.call("GET", f"api/tasks/{task_id}/annotations/", what=what), what)
+
+
+def newest_annotation(annotations: Sequence[wire.Annotation]) -> wire.Annotation | None:
+    """The newest (by ``updated_at``, then id) annotation that was not cancelled; None if none."""
+    kept = [a for a in annotations if not a.was_cancelled]
+    return max(kept, key=lambda a: (a.updated_at or "", a.id), default=None)
