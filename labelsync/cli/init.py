@@ -55,7 +55,7 @@ def config_template() -> str:
     width = max(len(name) for name in BUILTIN_REMOTES)
     builtins = []
     for remote in BUILTIN_REMOTES.values():
-        client = f", clientId {remote.client_id}" if remote.client_id else ""
+        client = "".join(f", {key} {value}" for key, value in remote.settings.items())
         builtins.append(
             f"#   {remote.name:<{width}}  provider {remote.provider}, url {remote.url}{client}, "
             f"token from ${remote.token_env}"
