@@ -28,7 +28,7 @@ from labelsync.engine.connect import Connections
 from labelsync.engine.planning import plan_dataset
 from labelsync.errors import LocalDataError, PlanError, StalePlanError
 from labelsync.local.paths import resolve_inside
-from labelsync.plan.model import Change, DatasetPlan, Plan
+from labelsync.plan.model import Change, DatasetPlan, FileChange, Plan, Replacement
 from labelsync.plan.serialize import change_to_dict
 from labelsync.providers.base import stale_plan
 from labelsync.state import Desired, canonical_json
@@ -36,18 +36,16 @@ from labelsync.state import Desired, canonical_json
 _HINT = "run `labelsync plan -o FILE` again and review the new plan"
 
 
-def plan_sources(change: Change) -> Iterable[str]:
+def plan_sources(change: Change) -> Iterable[str | None]:
     """Every local ``source`` path a change names (data files, masks, replace items)."""
-    after = change.after if isinstance(change.after, dict) else {}
-    entries = [after, *(after.get("items") or [])]
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        if entry.get("source") is not None:
-            yield entry["source"]
-        for mask in (entry.get("masks") or {}).values():
-            if isinstance(mask, dict) and mask.get("source") is not None:
-                yield mask["source"]
+    after = change.after
+    files = list(after.items) if isinstance(after, Replacement) else [after] if isinstance(after, FileChange) else []
+    for f in files:
+        if f.source is not None:
+            yield f.source
+        for mask in f.masks:
+            if mask.source is not None:
+                yield mask.source
 
 
 def check_sources(plan: Plan, root: Path, *, origin: str) -> None:

@@ -26,9 +26,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind
+from labelsync.plan.model import (
+    Action,
+    Change,
+    DatasetPlan,
+    FileChange,
+    Kind,
+    LabelState,
+    MaskUpload,
+    Replacement,
+)
 from labelsync.providers.contract import Capabilities
-from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
+from labelsync.state import MASK_TYPES, Desired, Item, Live, Segment
 
 _MUTABLE = Capabilities()
 
@@ -160,7 +169,7 @@ def _diff_segment(
                     Kind.LABEL,
                     f"{addr}/label.{path}",
                     segment=seg.name,
-                    before=_label_part(have),
+                    before=LabelState(have.label, have.timestamp, have.frame_id, have.sensor_name),
                     after=_file_after(want, root, send),
                     upload_bytes=sum(size for _, size in send),
                 )
@@ -171,7 +180,7 @@ def _diff_segment(
             Kind.FILE,
             f"{addr}/file.{path}",
             segment=seg.name,
-            before=None if have is None else item_fingerprint(have),
+            before=have,
             after=_file_after(want, root, send),
             upload_bytes=sum(size for _, size in send),
         )
@@ -179,7 +188,7 @@ def _diff_segment(
     extra_sensors = [s for s in live.sensors if s not in seg.sensors]
     if desired.policy.prune:
         for path in sorted(extra_files):
-            yield Change(Action.DELETE, Kind.FILE, f"{addr}/file.{path}", segment=seg.name, before=item_fingerprint(live.items[path]), breaking=True)
+            yield Change(Action.DELETE, Kind.FILE, f"{addr}/file.{path}", segment=seg.name, before=live.items[path], breaking=True)
         for name in sorted(extra_sensors):
             yield Change(Action.DELETE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=live.sensors[name], breaking=True)
     else:
@@ -206,21 +215,24 @@ def _to_send(item: Item, known: set[str], sent: set[str], *, masks_only: bool) -
     return out
 
 
-def _label_part(item: Item) -> dict[str, Any]:
-    return {"label": item.label, "timestamp": item.timestamp, "frameId": item.frame_id, "sensorName": item.sensor_name}
+def _label_part(item: Item) -> tuple[Any, ...]:
+    return (item.label, item.timestamp, item.frame_id, item.sensor_name)
 
 
-def _file_after(item: Item, root: str, send: list[tuple[str, int]]) -> dict[str, Any]:
-    out = item_fingerprint(item)
-    out["source"] = _relative(item.source, root)
-    out["send"] = [checksum for checksum, _ in send]
-    if item.masks:
-        out["masks"] = {kind: _mask_json(m, root) for kind, m in sorted(item.masks.items())}
-    return out
-
-
-def _mask_json(mask: MaskFile, root: str) -> dict[str, Any]:
-    return {"checksum": mask.blob.checksum, "fileSize": mask.blob.size, "source": _relative(mask.source, root)}
+def _file_after(item: Item, root: str, send: list[tuple[str, int]]) -> FileChange:
+    assert item.blob is not None  # desired items always have their content identity
+    masks = tuple(MaskUpload(kind, m.blob, _relative(m.source, root)) for kind, m in sorted(item.masks.items())) if item.masks else ()
+    return FileChange(
+        remote_path=item.remote_path,
+        blob=item.blob,
+        label=item.label,
+        timestamp=item.timestamp,
+        frame_id=item.frame_id,
+        sensor_name=item.sensor_name,
+        source=_relative(item.source, root),
+        masks=masks,
+        send=tuple(checksum for checksum, _ in send),
+    )
 
 
 def _relative(path: str | None, root: str) -> str | None:
@@ -309,15 +321,14 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
     if not desired.policy.allow_replace:
         blocked.append(f"dataset '{ds.name}' needs replace: {reason}; set spec.allowReplace: true to allow it")
     nbytes = sum(c.upload_bytes for c in changes)
-    items = [_file_after(i, root, []) for seg in ds.segments.values() for _, i in sorted(seg.items.items())]
-    files = len(items)
+    items = tuple(_file_after(i, root, []) for seg in ds.segments.values() for _, i in sorted(seg.items.items()))
     return [
         Change(
             Action.REPLACE,
             Kind.DATASET,
             f"dataset.{ds.name}",
             before={"remote_id": live.remote_id, "head": live.head},
-            after={"kind": ds.kind, "files": files, "changed": what, "settings": dict(ds.settings), "catalog": dict(ds.catalog), "items": items},
+            after=Replacement(kind=ds.kind, changed=tuple(what), settings=dict(ds.settings), catalog=dict(ds.catalog), items=items),
             upload_bytes=nbytes,
             breaking=True,
             reason=reason,

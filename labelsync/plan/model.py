@@ -13,17 +13,25 @@ Addresses name one thing on the remote::
     dataset.<name>/segment.<seg>/file.<remotePath>
     dataset.<name>/segment.<seg>/label.<remotePath>
 
-``before``/``after`` are JSON values (``None`` for the side that does not exist). For a
-file, ``after`` is the item fingerprint of :func:`labelsync.state.item_fingerprint` plus
-``source`` (the local path relative to the plan's root) and ``masks``.
+``before``/``after`` are JSON values (``None`` for the side that does not exist) for the
+small objects (catalog, notes, settings, segments, sensors). Files and labels are typed
+values, mapped to JSON only by :mod:`labelsync.plan.serialize`:
+
+* ``file`` create/update: ``before`` the live :class:`~labelsync.state.Item` (update) and
+  ``after`` a :class:`FileChange`; ``file`` delete: ``before`` the live item;
+* ``label`` update: ``before`` a :class:`LabelState`, ``after`` a :class:`FileChange`;
+* ``dataset`` replace: ``after`` a :class:`Replacement` (the whole new dataset).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from labelsync.state import Blob
 
 FORMAT_VERSION = 1
 
@@ -52,6 +60,90 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class BlobTransfer:
+    """Content to send: its identity and the local path (relative to the plan's root)."""
+
+    checksum: str
+    size: int
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MaskUpload:
+    """A mask file a label references (``kind`` e.g. ``SEMANTIC_MASK``) and where it is read."""
+
+    kind: str
+    blob: Blob
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelState:
+    """The label part of an item (the ``before`` of a label change)."""
+
+    label: JSON = field(default_factory=dict)
+    timestamp: float | None = None
+    frame_id: str | None = None
+    sensor_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """A file as apply will write it: the item's fingerprint, where its bytes are read
+    (``source``, relative to the plan's root), its mask files, and ``send``: the checksums
+    (data and masks) whose bytes this change uploads (content the remote lacks and no
+    earlier change of the plan sends)."""
+
+    remote_path: str
+    blob: Blob
+    label: JSON = field(default_factory=dict)
+    timestamp: float | None = None
+    frame_id: str | None = None
+    sensor_name: str | None = None
+    source: str | None = None
+    masks: tuple[MaskUpload, ...] = ()
+    send: tuple[str, ...] = ()
+
+    @property
+    def needs_upload(self) -> bool:
+        """True when this change sends some bytes."""
+        return bool(self.send)
+
+    def fingerprint(self) -> dict[str, JSON]:
+        """The item fingerprint (:func:`labelsync.state.item_fingerprint`) of the written file."""
+        return {
+            "remotePath": self.remote_path, "checksum": self.blob.checksum, "fileSize": self.blob.size,
+            "label": self.label, "timestamp": self.timestamp, "frameId": self.frame_id, "sensorName": self.sensor_name,
+        }
+
+    def label_state(self) -> LabelState:
+        return LabelState(self.label, self.timestamp, self.frame_id, self.sensor_name)
+
+    def transfers(self, *, data: bool = True) -> Iterator[BlobTransfer]:
+        """The blobs this file needs stored: its data (unless ``data`` is False), then its masks."""
+        if data:
+            yield BlobTransfer(self.blob.checksum, self.blob.size, self.source)
+        for mask in self.masks:
+            yield BlobTransfer(mask.blob.checksum, mask.blob.size, mask.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """The whole new dataset of a ``replace`` (a provider whose content cannot change in
+    place): what changed, its settings and catalog, and every file."""
+
+    kind: str
+    changed: tuple[str, ...]
+    settings: Mapping[str, JSON]
+    catalog: Mapping[str, JSON]
+    items: tuple[FileChange, ...]
+
+    @property
+    def files(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One action on one address.
 
@@ -70,6 +162,11 @@ class Change:
     upload_bytes: int = 0
     breaking: bool = False
     reason: str | None = None
+
+    @property
+    def file(self) -> FileChange | None:
+        """The typed ``after`` of a file or label change (None for a deletion and other kinds)."""
+        return self.after if isinstance(self.after, FileChange) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,8 +173,8 @@ def senders(dataset: DatasetPlan) -> dict[str, str]:
     """Checksum -> the address of the change of ``dataset`` that uploads that content."""
     out: dict[str, str] = {}
     for change in dataset.changes:
-        if change.kind in _BULK and isinstance(change.after, dict):
-            for checksum in change.after.get("send") or ():
+        if change.kind in _BULK and change.file is not None:
+            for checksum in change.file.send:
                 out.setdefault(checksum, change.address)
     return out
 
@@ -196,7 +196,7 @@ def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = N
     notes = []
     if change.upload_bytes:
         notes.append(f"{format_bytes(change.upload_bytes)} to upload")
-    elif change.kind is Kind.FILE and change.action is not Action.DELETE and isinstance(change.after, dict):
+    elif change.kind is Kind.FILE and change.action is not Action.DELETE and change.file is not None:
         notes.extend(_not_sent(change, sent or {}, dataset))
     if change.breaking and change.action is not Action.DELETE:
         notes.append("breaking")
@@ -206,9 +206,8 @@ def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = N
 
 def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str]:
     """Size and reason for a file change that uploads no bytes (see :func:`change_text`)."""
-    size, checksum = change.after.get("fileSize"), change.after.get("checksum")
-    if not isinstance(size, int) or not isinstance(checksum, str):
-        return []
+    assert change.file is not None
+    size, checksum = change.file.blob.size, change.file.blob.checksum
     other = sent.get(checksum)
     if other is not None and other != change.address:
         prefix = f"dataset.{dataset}/"

@@ -3,6 +3,13 @@
 The document is ``{"format_version": 1, "created_at", "root", "source", "summary",
 "datasets": [...]}``; every dataset entry carries its changes. Readers refuse other
 format versions with a clear error. Key order is stable so saved plans diff cleanly.
+
+This is the only place where the typed values of file, label and replace changes
+(:class:`FileChange`, :class:`LabelState`, :class:`Replacement`, live items) meet JSON. A
+file's JSON is its item fingerprint plus ``source``, ``send`` and ``masks``
+(``{kind: {"checksum", "fileSize", "source"}}``); a label change's ``before`` is
+``{"label", "timestamp", "frameId", "sensorName"}``; a replace's ``after`` is ``{"kind",
+"files", "changed", "settings", "catalog", "items": [file...]}``.
 """
 
 from __future__ import annotations
@@ -11,7 +18,19 @@ import json
 from typing import Any
 
 from labelsync.errors import PlanError
-from labelsync.plan.model import FORMAT_VERSION, Action, Change, DatasetPlan, Kind, Plan
+from labelsync.plan.model import (
+    FORMAT_VERSION,
+    Action,
+    Change,
+    DatasetPlan,
+    FileChange,
+    Kind,
+    LabelState,
+    MaskUpload,
+    Plan,
+    Replacement,
+)
+from labelsync.state import Blob, Item, item_fingerprint
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -52,8 +71,8 @@ def change_to_dict(c: Change) -> dict[str, Any]:
         "kind": c.kind.value,
         "address": c.address,
         "segment": c.segment,
-        "before": c.before,
-        "after": c.after,
+        "before": _value_to_json(c.before),
+        "after": _value_to_json(c.after),
         "upload_bytes": c.upload_bytes,
     }
     if c.breaking:
@@ -116,16 +135,85 @@ def _tag(value: Any) -> str | None:
 
 
 def _change_from_dict(c: dict[str, Any]) -> Change:
+    action, kind = Action(c["action"]), Kind(c["kind"])
+    before, after = c.get("before"), c.get("after")
+    if kind in (Kind.FILE, Kind.LABEL):
+        after = None if after is None else file_from_json(after)
+        if kind is Kind.LABEL and before is not None:
+            before = LabelState(before.get("label") or {}, before.get("timestamp"), before.get("frameId"), before.get("sensorName"))
+        elif before is not None:
+            before = _item_from_json(before)
+    elif kind is Kind.DATASET and action is Action.REPLACE and isinstance(after, dict) and "items" in after:
+        after = Replacement(
+            kind=str(after["kind"]),
+            changed=tuple(after.get("changed") or ()),
+            settings=dict(after.get("settings") or {}),
+            catalog=dict(after.get("catalog") or {}),
+            items=tuple(file_from_json(i) for i in after["items"]),
+        )
     return Change(
-        action=Action(c["action"]),
-        kind=Kind(c["kind"]),
+        action=action,
+        kind=kind,
         address=c["address"],
         segment=c.get("segment"),
-        before=c.get("before"),
-        after=c.get("after"),
+        before=before,
+        after=after,
         upload_bytes=int(c.get("upload_bytes", 0)),
         breaking=bool(c.get("breaking", False)),
         reason=c.get("reason"),
+    )
+
+
+def _value_to_json(value: Any) -> Any:
+    if isinstance(value, FileChange):
+        return file_to_json(value)
+    if isinstance(value, Item):
+        return item_fingerprint(value)
+    if isinstance(value, LabelState):
+        return {"label": value.label, "timestamp": value.timestamp, "frameId": value.frame_id, "sensorName": value.sensor_name}
+    if isinstance(value, Replacement):
+        return {
+            "kind": value.kind, "files": value.files, "changed": list(value.changed), "settings": dict(value.settings),
+            "catalog": dict(value.catalog), "items": [file_to_json(i) for i in value.items],
+        }
+    return value
+
+
+def file_to_json(f: FileChange) -> dict[str, Any]:
+    """The saved JSON of a file (its fingerprint, ``source``, ``send`` and ``masks``)."""
+    out = f.fingerprint()
+    out["source"] = f.source
+    out["send"] = list(f.send)
+    if f.masks:
+        out["masks"] = {m.kind: {"checksum": m.blob.checksum, "fileSize": m.blob.size, "source": m.source} for m in f.masks}
+    return out
+
+
+def file_from_json(d: dict[str, Any]) -> FileChange:
+    """The :class:`FileChange` of a saved file (``KeyError``/``TypeError`` when malformed)."""
+    masks = tuple(
+        MaskUpload(kind, Blob(str(m["checksum"]), int(m["fileSize"])), m.get("source"))
+        for kind, m in sorted((d.get("masks") or {}).items())
+    )
+    return FileChange(
+        remote_path=str(d["remotePath"]),
+        blob=Blob(str(d["checksum"]), int(d["fileSize"])),
+        label=d.get("label") or {},
+        timestamp=d.get("timestamp"),
+        frame_id=d.get("frameId"),
+        sensor_name=d.get("sensorName"),
+        source=d.get("source"),
+        masks=masks,
+        send=tuple(str(s) for s in d.get("send") or ()),
+    )
+
+
+def _item_from_json(d: dict[str, Any]) -> Item:
+    checksum, size = d.get("checksum"), d.get("fileSize")
+    blob = Blob(str(checksum), int(size)) if checksum is not None and size is not None else None
+    return Item(
+        remote_path=str(d["remotePath"]), blob=blob, label=d.get("label") or {}, timestamp=d.get("timestamp"),
+        frame_id=d.get("frameId"), sensor_name=d.get("sensorName"),
     )
 
 

@@ -17,8 +17,9 @@ import pytest
 
 from labelsync.cli import main as cli_main
 from labelsync.github import invoke
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan
+from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, Plan
 from labelsync.plan.serialize import dumps_plan
+from labelsync.state import Blob
 
 from .fake_github import FakeGitHub
 
@@ -217,7 +218,7 @@ def make_plan(n_files: int = 3, *, dataset: str = "city-driving", with_changes: 
                 Kind.FILE,
                 f"dataset.{dataset}/segment.day/file.cam/{i:06d}.jpg",
                 segment="day",
-                after={"checksum": f"{i:040x}", "size": 2048, "source": f"data/day/cam/{i:06d}.jpg"},
+                after=FileChange(f"cam/{i:06d}.jpg", Blob(f"{i:040x}", 2048), source=f"data/day/cam/{i:06d}.jpg"),
                 upload_bytes=2048,
             )
             for i in range(n_files)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labelsync.plan.differ import build_dataset_plan, catalog_breaks
-from labelsync.plan.model import Action, Kind
+from labelsync.plan.model import Action, Kind, MaskUpload
 from labelsync.providers.contract import Capabilities
 from labelsync.state import Blob, Dataset, Desired, Item, Live, MaskFile, Policy, Segment, dataset_digest
 
@@ -50,10 +50,10 @@ def test_new_dataset_creates_everything_and_counts_bytes_once():
         ("create", "file", "dataset.city/segment.train/file.copy.jpg"),
     ]
     assert plan.upload_bytes() == 30  # identical content under two paths is sent once
-    files = {c.after["remotePath"]: c for c in plan.changes if c.kind is Kind.FILE}
-    assert files["a.jpg"].after["source"] == "data/a.jpg"
-    assert files["a.jpg"].after["send"] == ["a" * 40]
-    assert files["copy.jpg"].after["send"] == []
+    files = {c.after.remote_path: c for c in plan.changes if c.kind is Kind.FILE}
+    assert files["a.jpg"].after.source == "data/a.jpg"
+    assert files["a.jpg"].after.send == ("a" * 40,)
+    assert files["copy.jpg"].after.send == ()
 
 
 def test_recorded_digest_equal_is_a_proven_noop_without_live_listing():
@@ -136,7 +136,7 @@ def test_mask_files_are_sent_with_label_changes():
     plan = build_dataset_plan(want, Live(dataset=ds(item("a.jpg")), head="c1"), root="/repo")
     (change,) = plan.changes
     assert (change.kind, change.upload_bytes) == (Kind.LABEL, 5)
-    assert change.after["masks"] == {"SEMANTIC_MASK": {"checksum": M.checksum, "fileSize": 5, "source": "m/a.png"}}
+    assert change.after.masks == (MaskUpload("SEMANTIC_MASK", M, "m/a.png"),)
 
 
 def test_unverified_live_content_is_resent_and_warned():
@@ -183,4 +183,4 @@ def test_masks_already_on_the_remote_are_not_sent_again():
     live = Live(dataset=Dataset(name="city", provider="tensorbay", kind="normal", catalog=CATALOG, segments={"train": Segment(name="train", items={"a.jpg": live_item})}), head="c1")
     (change,) = build_dataset_plan(want, live).changes
     assert change.upload_bytes == B.size  # the data file only: the mask is on the remote already
-    assert change.after["send"] == [B.checksum]
+    assert change.after.send == (B.checksum,)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 import pytest
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan
+from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, Plan
 from labelsync.plan.render_markdown import TRUNCATED_NOTE, render_markdown
 from labelsync.plan.render_text import render_text
 from labelsync.plan.serialize import dumps_plan, loads_plan
+from labelsync.state import Blob
 
 
 def file_change(segment: str, path: str, action: Action = Action.CREATE, nbytes: int = 65536) -> Change:
@@ -19,7 +20,7 @@ def file_change(segment: str, path: str, action: Action = Action.CREATE, nbytes:
         segment=segment,
         after=None
         if action is Action.DELETE
-        else {"checksum": "0" * 40, "size": nbytes, "source": f"data/{path}"},
+        else FileChange(path, Blob("0" * 40, nbytes), source=f"data/{path}"),
         upload_bytes=0 if action is Action.DELETE else nbytes,
     )
 
@@ -50,8 +51,8 @@ CITY = DatasetPlan(
             Kind.LABEL,
             "dataset.city/segment.day/label.cam/0001.jpg",
             segment="day",
-            before={"BOX2D": []},
-            after={"BOX2D": [{"category": "car"}]},
+            before=LabelState({"BOX2D": []}),
+            after=FileChange("cam/0001.jpg", Blob("0" * 40, 65536), label={"BOX2D": [{"category": "car"}]}),
         ),
         file_change("night", "a.jpg", Action.DELETE),
         file_change("night", "b.jpg", Action.DELETE),

@@ -25,7 +25,7 @@ from typing import Any
 
 from labelsync.engine.events import ApplyEvents
 from labelsync.errors import ApplyError, LocalDataError, NotFoundError, StalePlanError
-from labelsync.plan.model import Action, DatasetPlan, Kind
+from labelsync.plan.model import Action, DatasetPlan, FileChange, Kind, Replacement
 from labelsync.providers.base import ApplyOptions, ApplyResult
 from labelsync.providers.deepen.client import DeepenClient, upload_file_name
 from labelsync.providers.deepen.convert import (
@@ -71,22 +71,25 @@ def blueprint_from_plan(plan: DatasetPlan, root: Path) -> Blueprint | None:
     if create is None:
         return None
     catalog = next((c.after for c in plan.changes if c.kind is Kind.CATALOG), None) or {}
-    items = []
-    for c in plan.changes:
-        if c.kind is Kind.FILE and c.action is not Action.DELETE:
-            a = c.after
-            items.append({**a, "source": str(root / a["source"]) if a.get("source") else None})
+    items = [_item(c.after, root) for c in plan.changes if c.kind is Kind.FILE and c.action is not Action.DELETE]
     return Blueprint(plan.name, dict((create.after or {}).get("settings") or {}), catalog, items)
 
 
 def blueprint_from_replace(plan: DatasetPlan, root: Path) -> Blueprint | None:
     """The blueprint a ``replace`` carries (the whole new dataset), or ``None`` without one."""
     change = next((c for c in plan.changes if c.kind is Kind.DATASET and c.action is Action.REPLACE), None)
-    after = (change.after or {}) if change else {}
-    if "items" not in after:
+    after = change.after if change else None
+    if not isinstance(after, Replacement):
         return None
-    items = [{**a, "source": str(root / a["source"]) if a.get("source") else None} for a in after["items"]]
-    return Blueprint(plan.name, dict(after.get("settings") or {}), dict(after.get("catalog") or {}), items)
+    items = [_item(a, root) for a in after.items]
+    return Blueprint(plan.name, dict(after.settings), dict(after.catalog), items)
+
+
+def _item(f: FileChange, root: Path) -> dict[str, Any]:
+    return {
+        "remotePath": f.remote_path, "checksum": f.blob.checksum, "fileSize": f.blob.size, "label": f.label,
+        "source": str(root / f.source) if f.source else None,
+    }
 
 
 class DeepenApply:
@@ -296,16 +299,16 @@ class DeepenApply:
             self._wait(dataset_id)
         pairs = []
         for c in self.plan.changes:
-            label = (c.after or {}).get("label") or {}
-            before = ((c.before or {}).get("label") or {}) if isinstance(c.before, dict) else {}
+            label = c.after.label or {}
+            before = c.before.label or {}
             dropped = sorted(k for k, v in before.items() if k not in label or (isinstance(v, list) and len(v) > len(label[k] or [])))
             if dropped:
                 self.messages.append(
-                    f"{c.after['remotePath']}: {', '.join(dropped)} labels removed locally stay on Deepen (the API cannot "
+                    f"{c.after.remote_path}: {', '.join(dropped)} labels removed locally stay on Deepen (the API cannot "
                     "delete labels), so plan keeps showing this file; remove them in Deepen's tool or pull them back"
                 )
             if label:
-                pairs.append((str(c.after["remotePath"]), label))
+                pairs.append((c.after.remote_path, label))
         self._import(dataset_id, str(resource.get("dataset_type")), resource.get("dataset_format"), pairs)
 
     def _import(self, dataset_id: str, dataset_type: str, dataset_format: str | None, pairs: list[tuple[str, Any]]) -> None:

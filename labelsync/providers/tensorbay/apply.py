@@ -28,7 +28,6 @@ from labelsync.providers.tensorbay.upload import FileJob, run_batches, upload_se
 from labelsync.state import item_fingerprint
 
 LABEL_BATCH = 128
-FINGERPRINT_KEYS = ("remotePath", "checksum", "fileSize", "label", "timestamp", "frameId", "sensorName")
 DELETE_JOBS = 8
 
 
@@ -90,12 +89,12 @@ def apply_dataset(client: TensorBayClient, plan: DatasetPlan, options: ApplyOpti
                     fut.result()
             labels = by_kind.get(Kind.LABEL, [])
             # label changes that bring new mask files go through the upload engine too
-            registered = by_kind.get(Kind.FILE, []) + [c for c in labels if c.after.get("masks")]
+            registered = by_kind.get(Kind.FILE, []) + [c for c in labels if c.after.masks]
             files_sent, bytes_sent = _files(client, dataset_id, draft, registered, options, events, pool)
             not_sent = _not_sent(registered)
             if not_sent:
                 events.message(f"{plan.name}: not sent: {'; '.join(not_sent)}")
-            _labels(client, dataset_id, draft, [c for c in labels if not c.after.get("masks")], events, pool)
+            _labels(client, dataset_id, draft, [c for c in labels if not c.after.masks], events, pool)
             _deletions(client, dataset_id, draft, by_kind, events, pool)
         events.phase(plan.name, "commit")
         title, body = _message(options.message, plan)
@@ -178,11 +177,9 @@ def _files(
     to_send: set[str] = set()
     for change in uploads:
         after = change.after
-        blobs = [(after["checksum"], after["fileSize"], after["source"])]
-        for mask in (after.get("masks") or {}).values():
-            blobs.append((mask["checksum"], mask["fileSize"], mask["source"]))
+        blobs = [(b.checksum, b.size, str(b.source)) for b in after.transfers()]
         referenced.update(b[0] for b in blobs)
-        to_send.update(after.get("send", []))
+        to_send.update(after.send)
         by_segment.setdefault(str(change.segment), []).append(FileJob(after=after, blobs=blobs))
     remote_blobs = referenced - to_send  # the differ found these on the remote already
     files = total = 0
@@ -201,11 +198,11 @@ def _not_sent(changes: list[Change]) -> list[str]:
     """Why the registered files whose data is not sent need no upload, counted per reason
     (the plan's ``send`` lists say which change sends which content)."""
     changes = [c for c in changes if c.action is not Action.DELETE]
-    sending = {checksum for c in changes for checksum in c.after.get("send", [])}
+    sending = {checksum for c in changes for checksum in c.after.send}
     seen: set[str] = set()
     same = remote = labels = 0
     for change in changes:
-        checksum = change.after["checksum"]
+        checksum = change.after.blob.checksum
         if change.kind is Kind.LABEL:
             labels += 1  # a label change with new mask files: the data file is unchanged
         elif checksum in sending and checksum not in seen:
@@ -231,10 +228,11 @@ def _labels(client: TensorBayClient, dataset_id: str, draft: int, changes: list[
     by_segment: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for change in changes:
         after = change.after
-        only_label = all(change.before.get(k) == after.get(k) for k in ("timestamp", "frameId", "sensorName"))
+        before = change.before
+        only_label = (before.timestamp, before.frame_id, before.sensor_name) == (after.timestamp, after.frame_id, after.sensor_name)
         labels, callbacks = by_segment.setdefault(str(change.segment), ([], []))
-        if only_label and after.get("label"):
-            labels.append({"remotePath": after["remotePath"], "label": after["label"]})
+        if only_label and after.label:
+            labels.append({"remotePath": after.remote_path, "label": after.label})
         else:  # timestamp/frame changes and cleared labels: re-register the item (no file bytes)
             callbacks.append(callback_object(after))
     for segment, (labels, callbacks) in by_segment.items():
@@ -257,7 +255,7 @@ def _deletions(client: TensorBayClient, dataset_id: str, draft: int, by_kind: di
 
     def delete_file(chunk: list[Change]) -> None:
         for c in chunk:
-            _ignore_missing(lambda c=c: client.delete_data(dataset_id, draft, str(c.segment), c.before["remotePath"]))
+            _ignore_missing(lambda c=c: client.delete_data(dataset_id, draft, str(c.segment), c.before.remote_path))
 
     if targets:
         list(pool.map(delete_file, [[c] for c in targets]))
@@ -297,8 +295,8 @@ def _skip_done(client: TensorBayClient, dataset_id: str, draft: int, by_kind: di
             if c.action is Action.DELETE:
                 keep.append(c)
                 continue
-            have = done.get(str(c.segment), {}).get(c.after["remotePath"])
-            if have is not None and item_fingerprint(have) == {k: c.after.get(k) for k in FINGERPRINT_KEYS}:
+            have = done.get(str(c.segment), {}).get(c.after.remote_path)
+            if have is not None and item_fingerprint(have) == c.after.fingerprint():
                 continue  # the resumed draft holds exactly this item already
             keep.append(c)
         out[kind] = keep

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from labelsync.plan.model import FileChange
 from labelsync.state import MASK_TYPES, Blob, Item, RemoteMask
 
 DIGEST_TRAILER = "Labelsync-Digest"
@@ -90,16 +91,16 @@ def live_items(details: Iterable[Mapping[str, Any]], *, fusion: bool) -> tuple[d
     return items, verified
 
 
-def callback_object(after: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``multi/callback`` object of a planned file (its ``after`` fingerprint)."""
-    obj: dict[str, Any] = {"checksum": after["checksum"], "fileSize": after["fileSize"], "remotePath": after["remotePath"]}
-    if after.get("timestamp") is not None:
-        obj["timestamp"] = after["timestamp"]
-    if after.get("label"):
-        obj["label"] = after["label"]
-    if after.get("frameId"):
-        obj["frameId"] = after["frameId"]
-        obj["sensorName"] = after["sensorName"]
+def callback_object(f: FileChange) -> dict[str, Any]:
+    """The ``multi/callback`` object of a planned file."""
+    obj: dict[str, Any] = {"checksum": f.blob.checksum, "fileSize": f.blob.size, "remotePath": f.remote_path}
+    if f.timestamp is not None:
+        obj["timestamp"] = f.timestamp
+    if f.label:
+        obj["label"] = f.label
+    if f.frame_id:
+        obj["frameId"] = f.frame_id
+        obj["sensorName"] = f.sensor_name
     return obj
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from labelsync.engine.events import ApplyEvents
 from labelsync.errors import ApplyError, LocalDataError
+from labelsync.plan.model import FileChange
 from labelsync.providers.tensorbay.client import TensorBayClient
 from labelsync.providers.tensorbay.convert import callback_object
 
@@ -44,7 +45,7 @@ POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
 class FileJob:
     """One planned file: its callback object and the blobs it needs stored first."""
 
-    after: dict[str, Any]
+    after: FileChange
     blobs: list[tuple[str, int, str]]  # (checksum, size, source path relative to root)
 
 

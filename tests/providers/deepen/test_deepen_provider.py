@@ -300,7 +300,7 @@ def test_replace_applies_from_a_saved_plan_file(emulator: Emulator, token_env: s
     (root / "dataset.yaml").write_text(json.dumps(manifest))
     saved = loads_plan(dumps_plan(plan(root)))  # what `plan -o` writes and `apply PLANFILE` reads
     [change] = saved.datasets[0].changes
-    assert change.action is Action.REPLACE and [i["remotePath"] for i in change.after["items"]] == ["a.png", "b.png"]
+    assert change.action is Action.REPLACE and [i.remote_path for i in change.after.items] == ["a.png", "b.png"]
     with Connections(load_remotes(root), root) as conns:  # a new provider: nothing cached from planning
         apply_plan(saved, conns, ApplyOptions(root=root, timeout=60), Recorder())
     state = dataset_of(emulator, "signs")
