@@ -24,7 +24,7 @@ from labelsync.plan.model import Plan, format_bytes
 from labelsync.plan.render_markdown import render_markdown
 from labelsync.plan.render_text import render_text
 from labelsync.plan.serialize import dumps_plan, loads_plan
-from labelsync.providers.base import DEFAULT_JOBS, ApplyOptions
+from labelsync.providers.session import DEFAULT_JOBS, ApplyOptions
 from labelsync.state import Desired
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -164,7 +164,6 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
             root=root,
             jobs=jobs,
             message=message or _git_message(root),
-            tag=None,  # the tag is part of each dataset's plan
             source=the_plan.source or git_source(root),
         )
         from labelsync.engine.progress import make_progress

@@ -2,75 +2,26 @@
 
 A provider is created per remote (url + token) by :func:`labelsync.providers.open_provider`
 and closed after use. Implementations live in ``providers/<name>/`` and never import each
-other. Every method raises only :class:`labelsync.errors.LabelsyncError` subclasses.
+other. Every method raises only :class:`labelsync.errors.LabelsyncError` subclasses. Apply
+is the engine's: a provider only offers a session per dataset plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from labelsync.engine.events import ApplyEvents
-from labelsync.errors import StalePlanError
 from labelsync.plan.model import DatasetPlan
+from labelsync.providers.session import (
+    DEFAULT_JOBS,
+    ApplyEvents,
+    ApplyOptions,
+    ApplyResult,
+    Session,
+    stale_plan,
+)
 from labelsync.state import Desired, Live
 
-DEFAULT_JOBS = 32
-"""Concurrent uploads unless ``--jobs`` says otherwise: on a 20 ms round trip, 32 small
-uploads in flight keep a 2-core machine busy (benchmarks/README.md); more adds little."""
-
-
-def stale_plan(plan: DatasetPlan, current: str | None) -> StalePlanError:
-    """The error for a dataset whose branch moved from the plan's base to ``current``."""
-
-    def short(revision: str | None) -> str:
-        return "nothing (no dataset)" if revision is None else revision[:12]
-
-    return StalePlanError(
-        f"plan is stale: dataset '{plan.name}'" + (f" branch '{plan.branch}'" if plan.branch else "") + " moved from "
-        f"{short(plan.base)} to {short(current)} since the plan was made",
-        hint="run `labelsync plan` again and review the new plan",
-    )
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    """How to apply: concurrency, commit message and provenance, optional tag.
-
-    ``root`` is the directory the plan's ``source`` paths are relative to. ``source`` is
-    provenance recorded with the commit (``{"repository", "commit"}``).
-    """
-
-    root: Path
-    jobs: int = DEFAULT_JOBS
-    message: str = ""
-    tag: str | None = None
-    source: Mapping[str, str] = field(default_factory=dict)
-    wait: bool = True
-    """Deepen: wait for processing to finish after the upload."""
-    timeout: float = 600.0
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What an apply did for one dataset."""
-
-    name: str
-    revision: str | None
-    """The new head (tensorbay commit id; deepen dataset id)."""
-    files_uploaded: int = 0
-    """Data files whose content was sent (identical content counts once)."""
-    bytes_uploaded: int = 0
-    files_registered: int = 0
-    """Data files written to the remote, sent or not (0 when the provider does not say)."""
-    not_sent: tuple[str, ...] = ()
-    """Why the registered files that were not sent needed no upload, one count each
-    (``"2 with the same content as another file, sent once"``)."""
-    changes_applied: int = 0
-    resumed: bool = False
-    messages: tuple[str, ...] = ()
+__all__ = ["DEFAULT_JOBS", "ApplyOptions", "ApplyResult", "Provider", "stale_plan"]
 
 
 class Provider(Protocol):
@@ -91,12 +42,9 @@ class Provider(Protocol):
         (one line), or None. Asked only of providers with tags (``Capabilities.versioned``)."""
         ...
 
-    def current_base(self, plan: DatasetPlan) -> str | None:
-        """The revision a new plan for this dataset would be based on (for stale checks)."""
-        ...
-
-    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
-        """Execute ``plan`` (never re-diffing it); resumable after an interruption."""
+    def session(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> Session:
+        """The apply session of ``plan`` (:mod:`labelsync.providers.session`): the engine
+        opens it, drives it in phase order and closes it; nothing is written before ``open``."""
         ...
 
     def status(self, desired: Desired) -> dict[str, Any]:

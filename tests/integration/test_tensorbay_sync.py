@@ -349,14 +349,14 @@ def test_two_applies_resuming_the_same_dead_draft_one_wins(tmp_path: Path, emula
 
 
 def test_a_branch_that_moved_between_plan_and_lock_is_refused_and_the_draft_closed(tmp_path: Path, emulator: Remote) -> None:
-    """The engine checks the head before applying; the provider checks again once it holds
-    the draft, which closes the window in which another apply commits in between."""
-    from labelsync.engine.events import NullEvents
+    """The stale check is made once, in the session's open, holding the draft: that closes
+    the window in which another apply commits between the plan and the lock."""
+    from labelsync.engine.apply import apply_dataset
     from labelsync.errors import StalePlanError
     from labelsync.plan.serialize import loads_plan
-    from labelsync.providers.base import ApplyOptions
-    from labelsync.providers.tensorbay.apply import apply_dataset
+    from labelsync.providers.session import ApplyOptions, NullEvents
     from labelsync.providers.tensorbay.client import TensorBayClient
+    from labelsync.providers.tensorbay.provider import TensorBayProvider
 
     repo = write_repo(tmp_path / "repo", emulator.url, {"a.jpg": content(1)})
     assert apply(repo).code == 0
@@ -367,8 +367,10 @@ def test_a_branch_that_moved_between_plan_and_lock_is_refused_and_the_draft_clos
     assert apply(other).code == 0  # another apply commits after this plan, before its lock
     client = TensorBayClient(emulator.url, TOKEN)
     try:
+        provider = TensorBayProvider(client)
+        options = ApplyOptions(root=repo)
         with pytest.raises(StalePlanError, match="moved from"):
-            apply_dataset(client, saved.datasets[0], ApplyOptions(root=repo), NullEvents())
+            apply_dataset(provider.session(saved.datasets[0], options, NullEvents()), saved.datasets[0], options, NullEvents())
         dataset_id = emulator.dataset_id("ds1")
         assert client.open_drafts(dataset_id, "main") == []  # its fresh draft was closed
     finally:

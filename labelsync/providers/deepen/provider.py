@@ -1,4 +1,4 @@
-"""The Deepen provider: live state, apply, status and pull over the Deepen API v2.
+"""The Deepen provider: live state, the apply session, status and pull over the Deepen API v2.
 
 Live state. A dataset is found by name (``datasets_ids``) and read (``datasets/{id}``): two
 requests. Its tags hold what labelsync recorded at creation (:mod:`.convert`): the desired
@@ -23,11 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelsync.engine.events import ApplyEvents
 from labelsync.errors import ConflictError, NotFoundError, RemoteError
 from labelsync.plan.model import DatasetPlan
-from labelsync.providers.base import ApplyOptions, ApplyResult
-from labelsync.providers.deepen.apply import DeepenApply
 from labelsync.providers.deepen.client import DeepenClient
 from labelsync.providers.deepen.convert import (
     CONTENT_TAG,
@@ -43,7 +40,9 @@ from labelsync.providers.deepen.convert import (
     read_tag,
     remote_path_guess,
 )
+from labelsync.providers.deepen.session import DeepenSession
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK
+from labelsync.providers.session import ApplyEvents, ApplyOptions
 from labelsync.state import Dataset, Desired, Item, Live, Segment
 
 DEFAULT_SEGMENT = "default"
@@ -144,16 +143,19 @@ class DeepenProvider:
     def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
         return None  # Deepen has no tags: planning never asks (not versioned)
 
-    def current_base(self, plan: DatasetPlan) -> str | None:
-        found = self._find(plan.name)
+    def _current(self, name: str) -> str | None:
+        """The revision a new plan of dataset ``name`` is based on: its id (None when missing,
+        or when it is labelsync's own unfinished create)."""
+        found = self._find(name)
         if found is None or self._unfinished(found[1]):
             return None
         return found[0]
 
     # ------------------------------------------------------------------ writing
 
-    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
-        return DeepenApply(self.client, plan, options, events, chunk=self.chunk).run()
+    def session(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> DeepenSession:
+        """The apply session of ``plan`` (create, replace or label import)."""
+        return DeepenSession(self.client, plan, options, events, current=lambda: self._current(plan.name), chunk=self.chunk)
 
     # ------------------------------------------------------------------ status / pull
 

@@ -1,4 +1,4 @@
-"""The TensorBay provider: live state at the branch head, apply, status and pull.
+"""The TensorBay provider: live state at the branch head, the apply session, status and pull.
 
 Reading live state costs O(1) requests when the head commit records the desired digest
 (``datasets?name``, ``datasets/{id}``, ``branches?name``, ``drafts``: four requests);
@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from labelsync.engine.events import ApplyEvents
 from labelsync.errors import NotFoundError, RemoteError
 from labelsync.plan.model import DatasetPlan
-from labelsync.providers.base import ApplyOptions, ApplyResult
-from labelsync.providers.tensorbay.apply import apply_dataset
+from labelsync.providers.session import ApplyEvents, ApplyOptions
 from labelsync.providers.tensorbay.client import ROOT_COMMIT, TensorBayClient
 from labelsync.providers.tensorbay.convert import (
     DRAFT_TITLE_PREFIX,
@@ -24,6 +22,7 @@ from labelsync.providers.tensorbay.convert import (
     pulled_label,
     read_trailer,
 )
+from labelsync.providers.tensorbay.session import TensorBaySession
 from labelsync.providers.tensorbay.tags import tag_taken
 from labelsync.state import Dataset, Desired, Live, Segment
 
@@ -113,16 +112,11 @@ class TensorBayProvider:
     def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
         return tag_taken(self.client, live.remote_id, name, tag)
 
-    def current_base(self, plan: DatasetPlan) -> str | None:
-        _, _, branch = self._head(plan.name, plan.branch)
-        if branch is None or branch["commitId"] == ROOT_COMMIT:
-            return None
-        return str(branch["commitId"])
-
     # ------------------------------------------------------------------ writing
 
-    def apply(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
-        return apply_dataset(self.client, plan, options, events)
+    def session(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> TensorBaySession:
+        """The apply session of ``plan`` (one draft, which is the branch's lock)."""
+        return TensorBaySession(self.client, plan, options, events)
 
     # ------------------------------------------------------------------ status / pull
 

@@ -1,18 +1,11 @@
-"""The TensorBay upload engine: send content the remote lacks, then register files in batches.
+"""TensorBay's transfer: blobs POSTed to storage with the segment's upload policy.
 
-For one segment of one draft:
-
-1. every distinct blob (file or mask, by SHA-1) that a planned file needs and that the
-   remote does not already hold is read from disk and POSTed to storage, ``--jobs`` at a
-   time (:meth:`TensorBayClient.upload_objects`), with one upload policy reused until
-   shortly before it expires (§6.2);
-2. as soon as all blobs of a file are stored, its callback object joins the pending batch;
-   a full batch (the server's ``multipleUploadLimit``) is sent with ``multi/callback`` while
-   the uploads go on; the remainder is sent at the end.
-
-Identical content under two paths is sent once. Retries (429/5xx/dropped connections) are
-in the HTTP transport. A failure stops the segment after the in-flight work settles and
-raises; what was registered stays in the draft and a re-run resumes from there.
+Every blob the engine hands over (distinct content the remote lacks) is read from disk and
+POSTed to storage, ``--jobs`` at a time, on the asyncio upload engine
+(:meth:`TensorBayClient.upload_objects`), with one upload policy per segment reused until
+shortly before it expires (§6.2). The engine (:mod:`labelsync.engine.transfer`) registers
+the files with ``multi/callback`` in batches of the policy's ``multipleUploadLimit`` as
+their blobs are stored. Retries (429/5xx/dropped connections) are in the HTTP transport.
 """
 
 from __future__ import annotations
@@ -20,33 +13,19 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from queue import Empty, SimpleQueue
 from typing import Any
 
-from labelsync.engine.events import ApplyEvents
-from labelsync.errors import ApplyError, LocalDataError
-from labelsync.plan.model import FileChange
+from labelsync.errors import LocalDataError
+from labelsync.plan.model import BlobTransfer
+from labelsync.providers.session import TransferReport
 from labelsync.providers.tensorbay.client import TensorBayClient
-from labelsync.providers.tensorbay.convert import callback_object
 
 MAX_BATCH = 200
 """Callbacks carry at most this many objects (or the server's limit), so that what a killed
 apply registered is durable in the draft and a re-run resends little."""
-FLUSH_SECONDS = 2.0
-"""A partial batch is registered once it has waited this long."""
 POLICY_MARGIN = 30  # seconds before expireAt at which a policy is renewed
-
-
-@dataclass
-class FileJob:
-    """One planned file: its callback object and the blobs it needs stored first."""
-
-    after: FileChange
-    blobs: list[tuple[str, int, str]]  # (checksum, size, source path relative to root)
 
 
 class PolicyCache:
@@ -91,117 +70,34 @@ class PolicyCache:
         return max(1, min(limit, MAX_BATCH))
 
 
-def upload_segment(
-    client: TensorBayClient,
-    dataset_id: str,
-    draft: int,
-    segment: str,
-    jobs_list: Sequence[FileJob],
-    *,
-    root: Path,
-    remote_blobs: set[str],
-    events: ApplyEvents,
-    pool: ThreadPoolExecutor,
-) -> tuple[int, int]:
-    """Upload and register ``jobs_list`` in ``segment``; returns ``(files uploaded, bytes sent)``.
+class SegmentTransfer:
+    """The running transfer of one segment's blobs (a :class:`~labelsync.providers.session.Transfer`)."""
 
-    "Files uploaded" counts data files whose content was sent (identical content once;
-    mask files count in the bytes only).
+    def __init__(self, client: TensorBayClient, policies: PolicyCache, blobs: Sequence[BlobTransfer], root: Path, report: TransferReport) -> None:
+        self.policies = policies
 
-    ``remote_blobs`` are checksums already in storage (updated as blobs are sent, so other
-    segments reuse them). Callbacks run on ``pool``; uploads on the client's upload engine.
-    """
-    if not jobs_list:
-        return 0, 0
-    policies = PolicyCache(client, dataset_id, draft, segment)
-    batch_size = policies.batch_size()
-    waiting: dict[str, list[FileJob]] = {}
-    pending_blobs: dict[str, tuple[int, str]] = {}
-    missing_of: dict[int, int] = {}
-    ready: list[FileJob] = []
-    for job in jobs_list:
-        need = 0
-        for checksum, size, source in job.blobs:
-            if checksum in remote_blobs:
-                continue
-            need += 1
-            waiting.setdefault(checksum, []).append(job)
-            pending_blobs.setdefault(checksum, (size, source))
-        missing_of[id(job)] = need
-        if need == 0:
-            ready.append(job)
+        def prepare(blob: BlobTransfer) -> tuple[str, dict[str, str], str, bytes]:
+            host, prefix, fields = policies.form()
+            return host, fields, prefix + blob.checksum, _read(root / str(blob.source), blob.checksum, blob.size)
 
-    data_blobs = {job.blobs[0][0] for job in jobs_list}
-    sent_files = 0
-    sent_bytes = 0
-    batch: list[dict[str, Any]] = []
-    callbacks: list[Future[None]] = []
-    errors: list[BaseException] = []
+        def done(blob: BlobTransfer, error: BaseException | None) -> None:
+            if error is None:
+                report.sent(blob.size)
+            report.stored(blob.checksum, error)
 
-    def prepare(blob: tuple[str, int, str]) -> tuple[str, dict[str, str], str, bytes]:
-        checksum, size, source = blob
-        host, prefix, fields = policies.form()
-        return host, fields, prefix + checksum, _read(root / source, checksum, size)
+        self._batch = client.upload_objects(blobs, prepare, done, size=lambda blob: blob.size)
 
-    def send_batch(objects: list[dict[str, Any]]) -> None:
-        client.callback(dataset_id, draft, segment, objects)
-        for obj in objects:
-            events.file_done(obj["remotePath"], int(obj["fileSize"]), True)
+    def done(self) -> bool:
+        return self._batch.future.done()
 
-    last_flush = time.monotonic()
+    def tick(self) -> None:
+        self.policies.get()  # renew here, on time, so the upload loop never waits for a policy
 
-    def flush(force: bool) -> None:
-        nonlocal batch, last_flush
-        if batch and time.monotonic() - last_flush >= FLUSH_SECONDS:
-            force = True
-        while batch and (force or len(batch) >= batch_size):
-            chunk, batch = batch[:batch_size], batch[batch_size:]
-            callbacks.append(pool.submit(send_batch, chunk))
-            last_flush = time.monotonic()
+    def stop(self) -> None:
+        self._batch.stop()
 
-    batch.extend(callback_object(job.after) for job in ready)
-    blobs = [(checksum, size, source) for checksum, (size, source) in pending_blobs.items()]
-    # Finished uploads arrive on one queue, reported by the upload engine's thread.
-    finished: SimpleQueue[tuple[tuple[str, int, str], BaseException | None]] = SimpleQueue()
-    uploads = client.upload_objects(blobs, prepare, lambda blob, error: finished.put((blob, error)), size=lambda blob: blob[1])
-    try:
-        outstanding = len(blobs)
-        while outstanding and not errors:
-            flush(False)
-            policies.get()  # renew here, on time, so the upload loop never waits for a policy
-            try:
-                (checksum, size, _), error = finished.get(timeout=FLUSH_SECONDS)
-            except Empty:
-                if uploads.future.done() and finished.empty():  # the engine stopped, some items unreported
-                    uploads.wait()
-                    raise ApplyError("the upload engine stopped before reporting every file", hint="run apply again: it resumes") from None
-                continue
-            outstanding -= 1
-            if error is not None:
-                errors.append(error)
-                continue
-            events.bytes_sent(size)
-            remote_blobs.add(checksum)
-            sent_files += checksum in data_blobs
-            sent_bytes += size
-            for job in waiting.pop(checksum, []):
-                missing_of[id(job)] -= 1
-                if missing_of[id(job)] == 0:
-                    batch.append(callback_object(job.after))
-    except BaseException:
-        uploads.stop()  # interrupted: start nothing more; closing the client cancels the rest
-        raise
-    uploads.stop()
-    uploads.wait()  # let the uploads in flight settle before reporting a failure
-    if not errors:
-        flush(True)
-    for cb in callbacks:
-        exc = cb.exception()
-        if exc is not None:
-            errors.append(exc)
-    if errors:
-        raise errors[0]
-    return sent_files, sent_bytes
+    def wait(self) -> None:
+        self._batch.wait()
 
 
 def _read(path: Path, checksum: str, size: int) -> bytes:
@@ -213,10 +109,3 @@ def _read(path: Path, checksum: str, size: int) -> bytes:
     if len(data) != size or hashlib.sha1(data).hexdigest() != checksum:
         raise LocalDataError(f"{path}: file changed since it was planned", hint="re-run plan (or apply without a plan file)")
     return data
-
-
-def run_batches(pool: ThreadPoolExecutor, fn: Callable[[list[dict[str, Any]]], None], items: list[dict[str, Any]], size: int) -> None:
-    """Call ``fn`` on consecutive chunks of ``items`` concurrently; re-raise the first error."""
-    futures = [pool.submit(fn, items[i : i + size]) for i in range(0, len(items), size)]
-    for fut in futures:
-        fut.result()

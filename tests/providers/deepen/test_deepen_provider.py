@@ -63,7 +63,7 @@ def apply(root: Path, *, chunk: int | None = None, events: Recorder | None = Non
         if chunk:
             provider.chunk = chunk
         the_plan = make_plan(desired, conns, root)
-        results = apply_plan(the_plan, conns, ApplyOptions(root=root, timeout=60), events or Recorder())
+        results = apply_plan(the_plan, conns, ApplyOptions(root=root, provider_options={"timeout": 60}), events or Recorder())
     return the_plan, results
 
 
@@ -178,7 +178,7 @@ def test_bad_zip_surfaces_the_preprocessing_error(
 ) -> None:
     # apply refuses such data before creating anything (test_deepen_layout.py); with that
     # local check switched off, an error processing still finds is surfaced in one line
-    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
+    monkeypatch.setattr("labelsync.providers.deepen.session.content_problems", lambda *a, **k: [])
     files = {"0001.json": b'{"images": [], "timestamp": 1.0}'}
     spec = {"deepen": {"datasetType": "3d", "datasetFormat": "json"}, "catalog": {"BOX3D": {"categories": [{"name": "car"}]}}}
     root = write_repo(tmp_path / "repo", emulator.api, files, name="broken", spec=spec)
@@ -278,7 +278,7 @@ def test_invalid_image_surfaces_the_preprocessing_error(
     emulator: Emulator, token_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what processing rejects is refused locally first (test_deepen_layout.py); switched off here
-    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
+    monkeypatch.setattr("labelsync.providers.deepen.session.content_problems", lambda *a, **k: [])
     root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG, "b.png": b"not a png at all"}, name="badimg")
     with pytest.raises(ApplyError) as err:
         apply(root)
@@ -302,7 +302,7 @@ def test_replace_applies_from_a_saved_plan_file(emulator: Emulator, token_env: s
     [change] = saved.datasets[0].changes
     assert change.action is Action.REPLACE and [i.remote_path for i in change.after.items] == ["a.png", "b.png"]
     with Connections(load_remotes(root), root) as conns:  # a new provider: nothing cached from planning
-        apply_plan(saved, conns, ApplyOptions(root=root, timeout=60), Recorder())
+        apply_plan(saved, conns, ApplyOptions(root=root, provider_options={"timeout": 60}), Recorder())
     state = dataset_of(emulator, "signs")
     assert state["dataset"]["dataset_id"] != old
     assert sorted(f["file_id"] for f in state["files"]) == ["a.png", "b.png"]
@@ -313,7 +313,7 @@ def test_failed_replace_keeps_the_old_dataset(
     emulator: Emulator, token_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what processing rejects is refused locally first (test_deepen_layout.py); switched off here
-    monkeypatch.setattr("labelsync.providers.deepen.apply.content_problems", lambda *a, **k: [])
+    monkeypatch.setattr("labelsync.providers.deepen.session.content_problems", lambda *a, **k: [])
     root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG + b"a"}, labels={"a.png": box()})
     apply(root)
     old = dataset_of(emulator, "signs")["dataset"]["dataset_id"]

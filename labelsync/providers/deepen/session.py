@@ -1,32 +1,37 @@
-"""Apply one dataset's plan to Deepen, as ``design.md`` "Apply (deepen)" describes.
+"""Deepen's apply session: a dataset takes no new files and no new profile after creation.
 
-A Deepen dataset takes no new files and no new profile after creation, so a plan is one of:
+So a plan is one of (``design.md`` "Apply (deepen)"):
 
-* **labels only** (``label`` updates): the changed items' labels are imported as pre-labels
-  (``POST /datasets/{id}/labels``; the import upserts by ``label_id``);
-* **create**: zip the data deterministically, save the labelling profile, create the dataset
-  (profile, one zip file, the bookkeeping tags), upload the zip over the resumable session,
-  ``process_uploaded_data``, wait for processing (``options.timeout``), import the labels;
-* **replace** (only planned with ``allowReplace``): delete the dataset, then create.
+* **labels only** (``label`` updates): ``register`` imports the changed items' labels as
+  pre-labels (``POST /datasets/{id}/labels``; the import upserts by ``label_id``);
+* **create**: ``transfer`` zips the data deterministically, saves the labelling profile,
+  creates the dataset (profile, one zip file, the bookkeeping tags), uploads the zip over
+  the resumable session and starts processing; ``register`` waits for processing (option
+  ``timeout``, unless ``wait`` is false) and imports the labels;
+* **replace** (only planned with ``allowReplace``): the same create, then ``commit``
+  deletes the old dataset (only then: a failed upload or processing never loses the old
+  dataset's labelling).
 
-A create interrupted at any point is resumed by the next apply: a dataset with this name
-whose digest tag is the plan's digest is labelsync's own unfinished create; its upload
-continues from the offset the server persisted, then processing and labels follow.
+``open`` makes the one stale check (the dataset found by name must be the plan's base) and
+finds labelsync's own unfinished create of this plan (its digest tag is the plan's digest):
+the upload then continues from the offset the server persisted. Deepen has no lock.
+
+Apply options (``ApplyOptions.provider_options``): ``wait`` (bool, default true) and
+``timeout`` (seconds, default 600).
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labelsync.engine.events import ApplyEvents
 from labelsync.errors import ApplyError, LocalDataError, NotFoundError, StalePlanError
-from labelsync.plan.model import Action, DatasetPlan, FileChange, Kind, Replacement
-from labelsync.providers.base import ApplyOptions, ApplyResult
+from labelsync.plan.model import Action, BlobTransfer, Change, DatasetPlan, FileChange, Kind, Replacement
 from labelsync.providers.deepen.client import DeepenClient, upload_file_name
 from labelsync.providers.deepen.convert import (
     DIGEST_TAG,
@@ -40,9 +45,19 @@ from labelsync.providers.deepen.convert import (
 from labelsync.providers.deepen.layout import content_problems
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK, ResumableUpload
 from labelsync.providers.deepen.zipper import write_zip
+from labelsync.providers.session import (
+    ApplyEvents,
+    ApplyOptions,
+    Opened,
+    TransferReport,
+    provider_options,
+    stale_plan,
+)
 
 LABEL_BATCH = 500
 UNPROCESSED = ("files_to_be_uploaded", "files_uploaded")
+OPTIONS: Mapping[str, tuple[type, ...]] = {"wait": (bool,), "timeout": (int, float)}
+ALL_AT_ONCE = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,26 @@ def _item(f: FileChange, root: Path) -> dict[str, Any]:
     }
 
 
-class DeepenApply:
-    """One apply of one dataset plan (see the module docstring)."""
+class Done:
+    """A transfer that finished before :meth:`DeepenSession.transfer` returned."""
+
+    def done(self) -> bool:
+        return True
+
+    def tick(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self) -> None:
+        pass
+
+
+class DeepenSession:
+    """A :class:`~labelsync.providers.session.Session` for one Deepen dataset plan."""
+
+    reuses_content = False
 
     def __init__(
         self,
@@ -102,58 +135,98 @@ class DeepenApply:
         options: ApplyOptions,
         events: ApplyEvents,
         *,
+        current: Callable[[], str | None],
         chunk: int = DEFAULT_CHUNK,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        chosen = provider_options(options, "Deepen", OPTIONS)
+        self.wait = bool(chosen.get("wait", True))
+        self.timeout = float(chosen.get("timeout", 600.0))
         self.client = client
         self.plan = plan
         self.options = options
         self.events = events
+        self.current = current
         self.chunk = chunk
         self.sleep = sleep
         self.messages: list[str] = []
-        self.bytes_sent = 0
-        self.resumed = False
+        self.blueprint: Blueprint | None = None
+        self.dataset_id: str | None = None
+        self.old_id: str | None = None
+        self._existing_create: tuple[str, dict[str, Any]] | None = None
+        self._ready: dict[str, Any] | None = None
+        self._lock = threading.Lock()
 
-    def run(self) -> ApplyResult:
+    def open(self) -> Opened:
         plan = self.plan
-        kinds = {c.kind for c in plan.changes}
-        replace = any(c.kind is Kind.DATASET and c.action is Action.REPLACE for c in plan.changes)
-        if kinds <= {Kind.LABEL}:
-            dataset_id = plan.remote_id or plan.base
-            if not dataset_id:
+        labels_only = {c.kind for c in plan.changes} <= {Kind.LABEL}
+        if labels_only:
+            self.dataset_id = plan.remote_id or plan.base
+            if not self.dataset_id:
                 raise StalePlanError(f"dataset '{plan.name}' has no remote id in the plan", hint="run plan again")
-            self._import_changed_labels(dataset_id)
-            return self._result(dataset_id, files=0)
-        old_id = None
-        if replace:
-            replacement = blueprint_from_replace(plan, self.options.root)
-            if replacement is None:
+        elif any(c.kind is Kind.DATASET and c.action is Action.REPLACE for c in plan.changes):
+            self.blueprint = blueprint_from_replace(plan, self.options.root)
+            if self.blueprint is None:
                 raise ApplyError(f"dataset '{plan.name}': the replace in this plan lists no files", hint="run plan again")
-            blueprint = replacement
-            old_id = plan.remote_id or plan.base
+            self.old_id = plan.remote_id or plan.base
         else:
-            found = blueprint_from_plan(plan, self.options.root)
-            if found is None:
+            self.blueprint = blueprint_from_plan(plan, self.options.root)
+            if self.blueprint is None:
                 raise ApplyError(f"dataset '{plan.name}': the plan has changes Deepen cannot apply in place", hint="run plan again")
-            blueprint = found
-        # A replace creates (and processes) the new dataset first and deletes the old one
-        # only then: a failed upload or processing never loses the old dataset's labelling.
-        dataset_id = self._create(blueprint)
-        if old_id and old_id != dataset_id:
-            self._delete(old_id)
-        return self._result(dataset_id, files=1)
+        current = self.current()  # the one stale check
+        if current != plan.base:
+            raise stale_plan(plan, current)
+        if self.blueprint is None:
+            return Opened()
+        self._check_content(self.blueprint)
+        self._existing_create = self._existing()
+        if self._existing_create is None:
+            return Opened()
+        dataset_id = self._existing_create[0]
+        self.events.message(f"{plan.name}: resuming labelsync's unfinished create of dataset {dataset_id}")
+        return Opened(resumed=True, messages=(f"resumed the unfinished create of {dataset_id}",))
 
-    def _result(self, dataset_id: str, *, files: int) -> ApplyResult:
-        return ApplyResult(
-            name=self.plan.name,
-            revision=dataset_id,
-            files_uploaded=files if self.bytes_sent else 0,
-            bytes_uploaded=self.bytes_sent,
-            changes_applied=len(self.plan.changes),
-            resumed=self.resumed,
-            messages=tuple(self.messages),
-        )
+    def put(self, change: Change) -> str | None:
+        return None  # settings, catalog and sensors are part of the create (the blueprint)
+
+    def register_batch(self, segment: str, labels: bool) -> int:
+        return ALL_AT_ONCE
+
+    def transfer(self, segment: str, files: Sequence[FileChange], blobs: Sequence[BlobTransfer], report: TransferReport) -> Done:
+        assert self.blueprint is not None, "a labels-only plan transfers nothing"
+        sent = self._create(self.blueprint, report)
+        for blob in blobs:
+            report.stored(blob.checksum, None, sent=sent)
+        return Done()
+
+    def register(self, segment: str, changes: Sequence[Change]) -> None:
+        with self._lock:
+            if not self.wait:
+                note = "not waiting for processing; labels are not imported (run apply again later)"
+                if note not in self.messages:
+                    self.messages.append(note)
+                return
+            assert self.dataset_id is not None
+            if self.blueprint is None:
+                self._import_changed_labels(self.dataset_id, changes)
+                return
+            if self._ready is None:
+                self._ready = self._wait(self.dataset_id)
+            bp = self.blueprint
+            pairs = [(c.after.remote_path, c.after.label) for c in changes if c.after.label and c.after.source]
+            if pairs:
+                self._import(self.dataset_id, bp.dataset_type, bp.dataset_format, pairs)
+
+    def delete(self, change: Change) -> None:
+        raise ApplyError(f"dataset '{self.plan.name}': Deepen cannot delete {change.address} in place", hint="run plan again")
+
+    def commit(self, message: str, source: Mapping[str, str]) -> str | None:
+        if self.old_id and self.old_id != self.dataset_id:
+            self._delete(self.old_id)
+        return self.dataset_id
+
+    def close(self, error: BaseException | None) -> BaseException | None:
+        return None  # no lock to release
 
     # ------------------------------------------------------------------ steps
 
@@ -184,7 +257,8 @@ class DeepenApply:
                 )
         return None
 
-    def _create(self, bp: Blueprint) -> str:
+    def _check_content(self, bp: Blueprint) -> None:
+        """Refuse, before anything is written, content Deepen's processing would reject."""
         name = self.plan.name
         items = [i for i in bp.items if i.get("source")]
         if not items:
@@ -202,7 +276,12 @@ class DeepenApply:
                 f"dataset '{name}': {where}{problems[0].message}; Deepen's processing would reject it, so no dataset was created",
                 hint=problems[0].hint,
             )
-        existing = self._existing()
+
+    def _create(self, bp: Blueprint, report: TransferReport) -> bool:
+        """Zip, create (or resume) the dataset, upload and start processing; True when bytes were sent."""
+        name = self.plan.name
+        items = [i for i in bp.items if i.get("source")]
+        sent = False
         with tempfile.TemporaryDirectory(prefix="labelsync-deepen-") as tmp:
             if bp.dataset_type == "video":
                 upload_path, size = Path(items[0]["source"]), int(items[0]["fileSize"])
@@ -210,11 +289,8 @@ class DeepenApply:
                 self.events.phase(name, "zip")
                 zipped = write_zip([(i["remotePath"], i["source"]) for i in items], Path(tmp) / "data.zip")
                 upload_path, size = zipped.path, zipped.size
-            if existing is not None:
-                dataset_id, resource = existing
-                self.resumed = True
-                self.events.message(f"{name}: resuming labelsync's unfinished create of dataset {dataset_id}")
-                self.messages.append(f"resumed the unfinished create of {dataset_id}")
+            if self._existing_create is not None:
+                dataset_id, resource = self._existing_create
             else:
                 self.events.phase(name, "create")
                 profile = profile_for(bp.catalog, bp.settings)
@@ -223,21 +299,15 @@ class DeepenApply:
                 body = create_body(name, bp.settings, bp.catalog, file_size=size, digest=self.plan.desired_digest, content=content, profile_id=profile_id)
                 resource = self.client.create_dataset(body)
                 dataset_id = str(resource["dataset_id"])
+            self.dataset_id = dataset_id
             if resource.get("processing_status", "files_to_be_uploaded") == "files_to_be_uploaded":
-                self._upload(resource, upload_path, size)
+                sent = self._upload(resource, upload_path, size, report)
                 url = str(resource["files"][0]["resumable_upload_url"])
                 self.events.phase(name, "process")
                 self.client.process_uploaded_data(dataset_id, upload_file_name(url))
-        if not self.options.wait:
-            self.messages.append("not waiting for processing; labels are not imported (run apply again later)")
-            return dataset_id
-        self._wait(dataset_id)
-        labelled = [i for i in items if i.get("label")]
-        if labelled:
-            self._import(dataset_id, bp.dataset_type, bp.dataset_format, [(i["remotePath"], i["label"]) for i in labelled])
-        return dataset_id
+        return sent
 
-    def _upload(self, resource: Mapping[str, Any], path: Path, size: int) -> None:
+    def _upload(self, resource: Mapping[str, Any], path: Path, size: int, report: TransferReport) -> bool:
         files = resource.get("files") or []
         if not files or not files[0].get("resumable_upload_url"):
             raise ApplyError(f"dataset '{self.plan.name}': Deepen returned no upload session")
@@ -248,31 +318,25 @@ class DeepenApply:
                 hint="delete the half-created dataset on Deepen and apply again",
             )
         self.events.phase(self.plan.name, "upload")
-        self.events.files_planned(1, size)
-
-        def progress(n: int) -> None:
-            self.events.bytes_sent(n)
-
         upload = ResumableUpload(
             self.client.storage, str(files[0]["resumable_upload_url"]), path, size,
-            chunk=self.chunk, on_bytes=progress, sleep=self.sleep,
+            chunk=self.chunk, on_bytes=self.events.bytes_sent, sleep=self.sleep,
             content_type=str(files[0].get("file_type") or "application/zip"),
         )
         outcome = upload.run()
-        self.bytes_sent += outcome.sent
+        report.sent(outcome.sent, display=False)  # bytes over the wire, resent ones included
         if outcome.started_at:
-            self.resumed = True
             self.messages.append(f"upload resumed at byte {outcome.started_at:,} of {size:,}")
         if outcome.interruptions:
             self.messages.append(
                 f"upload interrupted {outcome.interruptions} time(s); each time it resumed from the offset the server persisted"
             )
-        self.events.file_done(path.name, size, outcome.sent > 0)
+        return outcome.sent > 0
 
     def _wait(self, dataset_id: str) -> dict[str, Any]:
         """Poll until processing ends; raise :class:`ApplyError` on ``preprocessing_error`` or timeout."""
         self.events.phase(self.plan.name, "processing")
-        deadline = time.monotonic() + self.options.timeout
+        deadline = time.monotonic() + self.timeout
         delay = 0.2
         while True:
             resource = self.client.get_dataset(dataset_id)
@@ -287,18 +351,18 @@ class DeepenApply:
                 return resource
             if time.monotonic() >= deadline:
                 raise ApplyError(
-                    f"dataset '{self.plan.name}' is still processing on Deepen after {self.options.timeout:g} s",
+                    f"dataset '{self.plan.name}' is still processing on Deepen after {self.timeout:g} s",
                     hint="`labelsync status` shows its progress; apply again later to import the labels",
                 )
             self.sleep(delay)
             delay = min(5.0, delay * 1.5)
 
-    def _import_changed_labels(self, dataset_id: str) -> None:
+    def _import_changed_labels(self, dataset_id: str, changes: Sequence[Change]) -> None:
         resource = self.client.get_dataset(dataset_id)
         if resource.get("processing_status") in UNPROCESSED:
             self._wait(dataset_id)
         pairs = []
-        for c in self.plan.changes:
+        for c in changes:
             label = c.after.label or {}
             before = c.before.label or {}
             dropped = sorted(k for k, v in before.items() if k not in label or (isinstance(v, list) and len(v) > len(label[k] or [])))
