@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelsync.emulator.tensorbay import content, history, versions
+from labelsync.emulator.tensorbay import content, datasets, history, versions
 from labelsync.emulator.tensorbay import items as stored
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.emulator.tensorbay.db import Database
@@ -76,29 +76,29 @@ def get_user(call: Call) -> Result:
 def list_datasets(call: Call) -> Result:
     offset, limit = paging(call.query)
     with call.emu.db.transaction() as conn:
-        items, total = versions.list_datasets(conn, call.query.get("name"), offset, limit)
+        items, total = datasets.list_datasets(conn, call.query.get("name"), offset, limit)
     return page_body("datasets", items, offset, total)
 
 
 def create_dataset(call: Call) -> Result:
     with call.emu.db.transaction() as conn:
-        return 201, versions.create_dataset(conn, call.body)
+        return 201, datasets.create_dataset(conn, call.body)
 
 
 def get_dataset(call: Call) -> Result:
     with call.emu.db.transaction() as conn:
-        return versions.get_dataset(conn, call.dataset_id)
+        return datasets.get_dataset(conn, call.dataset_id)
 
 
 def update_dataset(call: Call) -> Result:
     with call.emu.db.transaction() as conn:
-        versions.update_dataset(conn, call.dataset_id, call.body)
+        datasets.update_dataset(conn, call.dataset_id, call.body)
     return {}
 
 
 def delete_dataset(call: Call) -> Result:
     with call.emu.db.transaction() as conn:
-        versions.delete_dataset(conn, call.dataset_id)
+        datasets.delete_dataset(conn, call.dataset_id)
     return {}
 
 
