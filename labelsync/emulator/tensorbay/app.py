@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from labelsync.emulator.runtime import ASGIApp, FaultConfig, Knobs, Receive, Scope, Send
+from labelsync.emulator.tensorbay import data_handlers as d
 from labelsync.emulator.tensorbay import handlers as h
 from labelsync.emulator.tensorbay import storage
 from labelsync.emulator.tensorbay.blobs import BlobStore
@@ -95,29 +96,29 @@ def _routes(emu: h.Emulator) -> list[Route]:
         ("/datasets/{id}/tags", {"GET": h.list_tags, "POST": h.create_tag, "DELETE": h.delete_tag}),
         ("/datasets/{id}/diffs/{basehead}/segments", {"GET": h.diff_segments}),
         ("/datasets/{id}/diffs/{basehead}/segments/{segment:path}/data", {"GET": h.diff_data}),
-        ("/datasets/{id}/notes", {"GET": h.get_notes, "PATCH": h.patch_notes}),
-        ("/datasets/{id}/labels/catalogs", {"GET": h.get_catalog, "PUT": h.put_catalog}),
-        ("/datasets/{id}/labels/statistics", {"GET": h.label_statistics}),
-        ("/datasets/{id}/labels", {"GET": h.list_labels, "PUT": h.put_label}),
-        ("/datasets/{id}/total-size", {"GET": h.total_size}),
+        ("/datasets/{id}/notes", {"GET": d.get_notes, "PATCH": d.patch_notes}),
+        ("/datasets/{id}/labels/catalogs", {"GET": d.get_catalog, "PUT": d.put_catalog}),
+        ("/datasets/{id}/labels/statistics", {"GET": d.label_statistics}),
+        ("/datasets/{id}/labels", {"GET": d.list_labels, "PUT": d.put_label}),
+        ("/datasets/{id}/total-size", {"GET": d.total_size}),
         (
             "/datasets/{id}/segments",
-            {"GET": h.list_segments, "POST": h.post_segments, "DELETE": h.delete_segment},
+            {"GET": d.list_segments, "POST": d.post_segments, "DELETE": d.delete_segment},
         ),
-        ("/datasets/{id}/policies", {"GET": h.get_policy}),
-        ("/datasets/{id}/multi/callback", {"PUT": h.multi_callback}),
-        ("/datasets/{id}/callback", {"PUT": h.single_callback}),
-        ("/datasets/{id}/multi/cloud-callback", {"PUT": h.refuse_cloud_callback}),
-        ("/datasets/{id}/multi/data/labels", {"PUT": h.put_labels_multi}),
-        ("/datasets/{id}/data", {"GET": h.list_data, "POST": h.post_data, "DELETE": h.delete_data}),
-        ("/datasets/{id}/data/details", {"GET": h.data_details}),
-        ("/datasets/{id}/data/urls", {"GET": h.data_urls}),
-        ("/datasets/{id}/masks/urls", {"GET": h.mask_urls}),
+        ("/datasets/{id}/policies", {"GET": d.get_policy}),
+        ("/datasets/{id}/multi/callback", {"PUT": d.multi_callback}),
+        ("/datasets/{id}/callback", {"PUT": d.single_callback}),
+        ("/datasets/{id}/multi/cloud-callback", {"PUT": d.refuse_cloud_callback}),
+        ("/datasets/{id}/multi/data/labels", {"PUT": d.put_labels_multi}),
+        ("/datasets/{id}/data", {"GET": d.list_data, "POST": d.post_data, "DELETE": d.delete_data}),
+        ("/datasets/{id}/data/details", {"GET": d.data_details}),
+        ("/datasets/{id}/data/urls", {"GET": d.data_urls}),
+        ("/datasets/{id}/masks/urls", {"GET": d.mask_urls}),
         (
             "/datasets/{id}/sensors",
-            {"GET": h.list_sensors, "POST": h.upsert_sensor, "DELETE": h.delete_sensor},
+            {"GET": d.list_sensors, "POST": d.upsert_sensor, "DELETE": d.delete_sensor},
         ),
-        ("/datasets/{id}/frames", {"DELETE": h.delete_frame}),
+        ("/datasets/{id}/frames", {"DELETE": d.delete_frame}),
     ]
     unsupported_paths = [
         ("/datasets/{id}/jobs", "jobs (squash-and-merge, basic search)"),
@@ -139,7 +140,7 @@ def _routes(emu: h.Emulator) -> list[Route]:
         routes.append(
             Route(
                 API_PREFIX + path,
-                _endpoint(emu, h.unsupported(what)),
+                _endpoint(emu, d.unsupported(what)),
                 methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             )
         )
