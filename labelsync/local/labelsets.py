@@ -92,15 +92,16 @@ def read_jsonl(path: Path, display: str, text: str | None = None) -> LabelSet:
             out.diagnostics.append(Diagnostic(display, n, col, message, "", "one JSON object per line"))
             continue
         problems = list(record_problems(obj))
-        rp = obj.get("remotePath") if isinstance(obj, dict) else None
-        duplicate = isinstance(rp, str) and rp in lines
-        if duplicate:
+        found = obj.get("remotePath") if isinstance(obj, dict) else None
+        rp = found if isinstance(found, str) else None
+        duplicate = rp is not None and rp in lines
+        if rp is not None and duplicate:
             problems.append((("remotePath",), f"duplicate remotePath {rp!r} (first on line {lines[rp][0]})",
                              "merge the two lines into one"))
         for jpath, message, hint in sorted(problems, key=lambda p: locate(line, p[0], key=p[1].startswith("unknown key"))):
             col = locate(line, jpath, key=message.startswith("unknown key"))
             out.diagnostics.append(Diagnostic(display, n, col, message, format_path(jpath), hint))
-        if duplicate or not isinstance(rp, str) or not isinstance(obj.get("label"), dict):
+        if duplicate or rp is None or not isinstance(obj.get("label"), dict):
             continue
         # a line with other problems (reported above) is still checked against the catalog
         lines[rp] = (n, line)
