@@ -196,4 +196,62 @@ class LabelReads:
         return self._memo[key]
 
 
-__all__ = ["DEFAULT_FORMAT", "LabelReads", "LabelSet", "read_jsonl", "read_label_set"]
+
+
+def read_segment_labels(
+    reads: LabelReads,
+    root: Path,
+    base: Path,
+    *,
+    fmt: str,
+    path: str,
+    options: Mapping[str, str],
+    data_path: str | None,
+    display: Callable[[Path], str],
+) -> LabelSet:
+    """A segment's declared labels (``labels.path`` and options relative to ``base``, the
+    manifest's directory; ``data_path`` its ``data.path``), read through ``reads``.
+
+    Raises :class:`~labelsync.errors.LocalDataError` for a path outside ``root`` or
+    unreadable input."""
+    from labelsync.local.paths import resolve_inside
+
+    label_path = resolve_inside(root, base, path)
+    opts = {k: resolve_inside(root, base, v) for k, v in options.items()}
+    data_dir = resolve_inside(root, base, data_path) if data_path is not None else None
+    return reads.read(fmt, label_path, display=display(label_path), data_dir=data_dir, options=opts)
+
+
+def merge_catalogs(catalogs: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """One TensorBay catalog from several: per label type, categories, attributes and
+    keypoint definitions are united (by name; the first definition of a name wins), other
+    keys come from the first catalog that has the type."""
+    out: dict[str, dict[str, Any]] = {}
+    for catalog in catalogs:
+        for t, sub in catalog.items():
+            mine = out.setdefault(t, {})
+            for key, value in (sub or {}).items():
+                if key in ("categories", "attributes"):
+                    have = mine.setdefault(key, [])
+                    names = {c.get("name") for c in have}
+                    have.extend(dict(c) for c in value if c.get("name") not in names)
+                elif key == "keypoints":
+                    have = mine.setdefault(key, [])
+                    have.extend(dict(k) for k in value if k not in have)
+                else:
+                    mine.setdefault(key, value)
+    return out
+
+
+def effective_catalog(declared: Mapping[str, Any], from_labels: bool, sets: list[LabelSet]) -> dict[str, Any]:
+    """The dataset's catalog: ``declared`` (``catalog_json``), over the catalogs of the label
+    sets when the manifest says ``catalog: {from: labels}`` (a declared type replaces the
+    type taken from the labels)."""
+    if not from_labels:
+        return dict(declared)
+    derived = merge_catalogs([s.own_catalog() for s in sets])
+    return {**derived, **declared}
+
+
+__all__ = ["DEFAULT_FORMAT", "LabelReads", "LabelSet", "effective_catalog", "merge_catalogs", "read_jsonl",
+           "read_label_set", "read_segment_labels"]
