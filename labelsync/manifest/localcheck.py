@@ -165,7 +165,8 @@ def _check_segment(
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
-                out += check_label_set(found, catalog, known, root=root)
+                # a file with format problems gets only those (one mistake, one message)
+                out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == "tensorbay" else found.diagnostics
     if frames and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
     if data_check is not None and scanned:
