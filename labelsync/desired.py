@@ -92,7 +92,8 @@ class _SegmentPlan:
         self.inputs: list[tuple[Path, str | None]] = []
         """Other inputs: the labels with the fingerprint of what was parsed (the SHA-256 of a
         JSONL text, or of the labels a foreign format gave), the timestamps file with None
-        (identified by its stat)."""
+        (identified by its stat). Image sizes YOLO reads come from data files, which are
+        in the fingerprint by their stat."""
 
 
 def _display(path: Path) -> str:

@@ -22,7 +22,6 @@ changes on disk. Unreadable input (a missing file, bytes that are not UTF-8) rai
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,8 +52,8 @@ class LabelSet:
     """The catalog from the format's own class list (COCO categories, YOLO names, the
     classes found), ``None`` until asked for tensorbay (:meth:`own_catalog`)."""
     fingerprint: str = ""
-    """SHA-256 of what was parsed: the JSONL text, or the canonical JSON of the labels and
-    catalog a foreign format gave."""
+    """SHA-256 of what was parsed: the JSONL text, or the bytes of every file below the
+    foreign format's labels path and option paths."""
     locator: Locator | None = None
 
     @property
@@ -137,9 +136,7 @@ def read_foreign(
         catalog = _catalog_of(fmt, module, path, options, data_dir)
     out = LabelSet(fmt, path, display, diagnostics=list(parsed.diagnostics), catalog=catalog)
     out.records = {rp: LabelRecord(rp, label) for rp, label in parsed.labels.items()}
-    digest = hashlib.sha256(f"labelsync labels v1\0{fmt}\0".encode())
-    digest.update(json.dumps([parsed.labels, catalog], sort_keys=True, ensure_ascii=False).encode())
-    out.fingerprint = digest.hexdigest()
+    out.fingerprint = _files_digest(fmt, [path, *options.values()])
     origin = parsed.origin
     item_at = parsed.locate
 
@@ -152,6 +149,22 @@ def read_foreign(
 
     out.locator = locator
     return out
+
+
+def _files_digest(fmt: str, paths: list[Path]) -> str:
+    """SHA-256 over the path and bytes of every file below ``paths`` (files or directories):
+    what a foreign format's labels were read from (hashing is far cheaper than parsing)."""
+    digest = hashlib.sha256(f"labelsync labels v1\0{fmt}\0".encode())
+    for top in paths:
+        files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+        for file in files:
+            try:
+                data = file.read_bytes()
+            except OSError:
+                data = b"\0unreadable"
+            digest.update(f"\0{file}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def _catalog_of(fmt: str, module: Any, path: Path, options: Mapping[str, Path], data_dir: Path | None) -> dict[str, Any]:
