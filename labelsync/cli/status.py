@@ -13,19 +13,27 @@ not written, masks stay local files); a local line's ``timestamp`` is kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from labelsync.cli import output
-from labelsync.cli.sync import load_desired, paths_argument, remotes_of
+from labelsync.cli.sync import load_desired, load_desired_set, paths_argument, remotes_of
 from labelsync.engine.connect import Connections
 from labelsync.errors import LabelsyncError
 from labelsync.local.labelcheck import check_labels
+from labelsync.local.labelsets import DEFAULT_FORMAT, LabelSet, read_segment_labels
 from labelsync.local.paths import resolve_inside
-from labelsync.local.pull import SegmentPull, merge_labels, write_pull
+from labelsync.local.pull import (
+    ForeignPull,
+    SegmentPull,
+    merge_foreign,
+    merge_labels,
+    write_foreign,
+    write_pull,
+)
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired
@@ -101,20 +109,40 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
 # --------------------------------------------------------------------------- pull
 
 
-def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
-    """``(remote, dataset name) -> segment -> label file`` for segments with ``labels.path``."""
-    from labelsync.local.git import find_root
-    from labelsync.manifest import load_manifests
+@dataclass(frozen=True)
+class _Target:
+    """Where one segment's labels live, and in which format."""
 
-    targets = list(paths) or [Path(".")]
-    found = load_manifests(targets, root=find_root(targets[0]))
-    out: dict[tuple[str, str], dict[str, Path]] = {}
-    for entry in found:
+    path: Path
+    labels: LabelSet | None
+    """The labels as read, for a foreign format (``None``: JSON Lines, merged line by line)."""
+    data_dir: Path | None
+    options: dict[str, Path]
+
+
+def _label_files(manifests: Any) -> dict[tuple[str, str], dict[str, _Target]]:
+    """``(remote, dataset name) -> segment -> target`` for segments with ``labels``; foreign
+    formats come from the label sets validation already read."""
+    out: dict[tuple[str, str], dict[str, _Target]] = {}
+    root = manifests.root
+    for entry in manifests:
         spec = entry.manifest.spec
         segments = {}
         for seg in spec.segments:
-            if seg.labels is not None:
-                segments[seg.name] = resolve_inside(found.root, entry.file.parent, seg.labels.path)
+            if seg.labels is None:
+                continue
+            base = entry.file.parent
+            path = resolve_inside(root, base, seg.labels.path)
+            options = {k: resolve_inside(root, base, v) for k, v in seg.labels.options().items()}
+            data_dir = resolve_inside(root, base, seg.data.path) if seg.data is not None else None
+            found = None
+            if seg.labels.format != DEFAULT_FORMAT:
+                found = read_segment_labels(
+                    manifests.label_reads, root, base, fmt=seg.labels.format, path=seg.labels.path,
+                    options=seg.labels.options(), data_path=seg.data.path if seg.data is not None else None,
+                    display=lambda p: _show(p, root),
+                )
+            segments[seg.name] = _Target(path, found, data_dir, options)
         out[(spec.remote, entry.manifest.metadata.name)] = segments
     return out
 
@@ -125,17 +153,19 @@ def pull(paths: tuple[Path, ...]) -> int:
     """Write the remote labels into the repository's label files (labels.path).
 
     Only items whose remote label differs from the local one change; a file with no such
-    item is not touched (not a byte). Mask labels stay references to local mask files, whose
-    bytes are written when they differ. Every remote answer is read and checked before
-    anything is written, and a label file is replaced (atomically) only when it validates.
+    item is not touched (not a byte). A segment declared in another format (coco, voc,
+    yolo, labelme, kitti) is rewritten in that format, keeping every unchanged label's
+    bytes. Mask labels stay references to local mask files, whose bytes are written when
+    they differ. Every remote answer is read and checked before anything is written, and a
+    label file is replaced (atomically) only when it validates.
 
     \b
     Example:
       labelsync pull examples/deepen-images && git diff
     """
-    desired, root = load_desired(paths)
-    files = _label_files(paths)
-    merged: list[tuple[Desired, str, SegmentPull]] = []
+    desired, root, manifests = load_desired_set(paths)
+    files = _label_files(manifests)
+    merged: list[tuple[Desired, str, _Target, SegmentPull | ForeignPull]] = []
     with Connections(remotes_of(root), root) as conns:
         for want in desired:
             ds = want.dataset
@@ -146,21 +176,30 @@ def pull(paths: tuple[Path, ...]) -> int:
             if not pulled:
                 click.echo(f"{ds.name}: nothing to pull yet (the remote holds no labelled data)")
                 continue
-            for segment, path in targets.items():
+            for segment, target in targets.items():
                 if segment not in pulled:
                     continue
                 items = ds.segments[segment].items if segment in ds.segments else {}
-                merged.append((want, segment, merge_labels(path, pulled[segment], items, root, where=f"{ds.name}/{segment}")))
+                where = f"{ds.name}/{segment}"
+                result: SegmentPull | ForeignPull
+                if target.labels is not None:
+                    result = merge_foreign(target.labels, pulled[segment], items, where=where)
+                else:
+                    result = merge_labels(target.path, pulled[segment], items, root, where=where)
+                merged.append((want, segment, target, result))
         # every answer is in (and the masks downloaded): only now is anything written
         updated = unchanged = 0
-        for want, segment, result in merged:
+        for want, segment, target, result in merged:
             ds = want.dataset
             known = set(ds.segments[segment].items) if segment in ds.segments else set()
+            if isinstance(result, ForeignPull):
+                write_foreign(result, ds.catalog, known, root, data_dir=target.data_dir, options=target.options)
+            else:
 
-            def check(tmp: Path, _path: Path = result.path, _catalog: Any = ds.catalog, _known: set[str] = known) -> list[Any]:
-                return check_labels(tmp, _catalog, _known, root=root, display=_show(_path, root))
+                def check(tmp: Path, _path: Path = result.path, _catalog: Any = ds.catalog, _known: set[str] = known) -> list[Any]:
+                    return check_labels(tmp, _catalog, _known, root=root, display=_show(_path, root))
 
-            write_pull(result, check)
+                write_pull(result, check)
             if result.changed:
                 updated += 1
                 click.echo(f"updated {_show(result.path, root)} ({ds.name}/{segment})")

@@ -32,6 +32,13 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Pat
 
 def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path]:
     """Load, validate and resolve the manifests under ``paths``: ``(desired datasets, root)``."""
+    desired, root, _ = load_desired_set(paths, jobs=jobs)
+    return desired, root
+
+
+def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path, Any]:
+    """:func:`load_desired` plus the :class:`~labelsync.manifest.validate.ManifestSet` it came
+    from (its label sets, already read, for commands that write labels back)."""
     from labelsync.desired import resolve_desired
     from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
@@ -50,7 +57,7 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
         close = getattr(cache, "close", None)
         if close:
             close()
-    return desired, root
+    return desired, root, manifests
 
 
 def remotes_of(root: Path) -> dict[str, Any]:

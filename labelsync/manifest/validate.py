@@ -24,6 +24,7 @@ import pathspec
 from pydantic import ValidationError
 
 from labelsync.diagnostics import Diagnostic, sort_key
+from labelsync.local.labelsets import LabelReads
 from labelsync.local.scan import Scans
 from labelsync.manifest import localcheck, semantic
 from labelsync.manifest.load import Document, read_documents
@@ -72,6 +73,8 @@ class ManifestSet:
     manifests: list[LoadedManifest] = field(default_factory=list)
     scans: Scans = field(default_factory=Scans)
     """The data selections validation listed, for resolution to reuse in the same run."""
+    label_reads: LabelReads = field(default_factory=LabelReads)
+    """The label sets validation read and checked, for resolution to reuse in the same run."""
 
     def __iter__(self) -> Iterator[LoadedManifest]:
         return iter(self.manifests)
@@ -297,6 +300,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     diags += ignore_diags + found_diags
     loaded: list[LoadedManifest] = []
     scans = Scans()
+    reads = LabelReads()
     located: list[semantic.Located] = []
     for file in files:
         display = display_name(file)
@@ -319,7 +323,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
             problems = semantic.check_manifest(doc, manifest, remotes)
             if check_local and not any(d.path.startswith("spec.segments") for d in problems):
                 provider = semantic.provider_of(manifest, remotes)
-                problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider)
+                problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider, reads=reads)
             diags += problems
             located.append(semantic.Located(doc, manifest))
             remote = remotes.get(manifest.spec.remote)
@@ -327,4 +331,4 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
                 loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote))
     diags += semantic.check_set(located, remotes)
     diags.sort(key=sort_key)
-    return Result(ManifestSet(root, remotes, loaded, scans), diags, files)
+    return Result(ManifestSet(root, remotes, loaded, scans, reads), diags, files)
