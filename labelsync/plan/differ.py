@@ -13,7 +13,7 @@ what changed inside catalogs and other JSON documents. The rules:
   dataset's policy has ``prune``; otherwise the plan warns that they are left alone.
 * A file whose content differs is re-uploaded (``file`` update); a file whose content is
   the same but whose label, timestamp or frame differs is a ``label`` update and sends no
-  bytes. Content the remote already has, or that the plan already uploads for another
+  bytes (labels compare as multisets per type: a reordered list is no change). Content the remote already has, or that the plan already uploads for another
   path, is counted once in ``upload_bytes``.
 * A provider whose content cannot change in place (``Capabilities.content_mutable`` is
   False) cannot take new files or a new catalog: any change other than labels becomes one
@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
 from labelsync.providers.contract import Capabilities
 from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
@@ -153,7 +154,7 @@ def _diff_segment(
         want = items[path]
         have = live.items.get(path)
         if have is not None and have.blob is not None and want.blob == have.blob:
-            if _label_part(want) != _label_part(have):
+            if not _same_label_part(want, have):
                 send = _to_send(want, known, sent, masks_only=True)
                 yield Change(
                     Action.UPDATE,
@@ -204,6 +205,12 @@ def _to_send(item: Item, known: set[str], sent: set[str], *, masks_only: bool) -
         sent.add(checksum)
         out.append((checksum, size))
     return out
+
+
+def _same_label_part(want: Item, have: Item) -> bool:
+    """Same labels (in any order within a label type), timestamp, frame and sensor."""
+    a, b = _label_part(want), _label_part(have)
+    return labels_equal(a.pop("label"), b.pop("label")) and a == b
 
 
 def _label_part(item: Item) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Pure, like :mod:`labelsync.plan.render_text` (whose building blocks it reuses so
 agree). Layout: the optional hidden marker comment (so a workflow can find and update its
 own comment), a title, the summary line, a table with one row per dataset and segment,
 deletions and breaking changes, blocked reasons and warnings, then one ``<details>`` block
-per dataset and segment holding a fenced ``diff`` code block of the changes.
+per dataset and segment holding a fenced ``diff`` code block of the changes, each with its
+label-level changes (at most ``LABEL_FOLD`` lines per segment, then a count).
 
 GitHub refuses comments longer than 65,536 characters, so :func:`render_markdown` guarantees
 ``len(result) <= limit``: everything before the details is kept whole when it fits; details
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes
 from labelsync.plan.render_text import (
+    LABEL_FOLD,
+    LabelFold,
     attribute_lines,
     callouts,
     change_text,
@@ -155,9 +158,13 @@ def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], s
         if (n := sum(1 for c in changes if c.action is action))
     )
     body = []
+    labels = LabelFold(LABEL_FOLD)
     for change in changes:
         body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name, sent)}")
         body.extend(f"    {line}" for line in attribute_lines(change))
+        body.extend(f"    {line}" for line in labels.lines(change))
+    if (note := labels.note(hint=" (see the full plan)")) is not None:
+        body.append(note)
     fence = _fence(body)
     summary = f"<code>{_html(where)}</code>: {counts}"
     return "\n".join(

@@ -40,10 +40,13 @@ from typing import Any
 
 import click
 
+from labelsync.plan.labeldiff import diff_labels
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
 
 __all__ = [
+    "LABEL_FOLD",
     "MARKERS",
+    "LabelFold",
     "SummaryRow",
     "attribute_lines",
     "callouts",
@@ -84,7 +87,8 @@ _PLURAL = {
 }
 # Kinds with one change per data item: folded in details, counted (not listed) in call-outs.
 _BULK = (Kind.FILE, Kind.LABEL)
-_VALUE_WIDTH = 60
+LABEL_FOLD = 50
+"""Label-level lines shown per segment before the rest are counted (all with ``--verbose``)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,37 @@ def senders(dataset: DatasetPlan) -> dict[str, str]:
     return out
 
 
+class LabelFold:
+    """The label-level lines of the changes of one segment, at most ``limit`` of them
+    (``None``: all); :meth:`note` counts the rest.
+
+    A file or label change lists the labels it adds (``+``), removes (``-``) and changes
+    (``~``), from :func:`labelsync.plan.labeldiff.diff_labels`; replaces list nothing (their
+    items are the whole new dataset).
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+        self.hidden = 0
+
+    def lines(self, change: Change) -> list[str]:
+        if change.kind not in _BULK or change.action is Action.REPLACE:
+            return []
+        deltas = [d.line() for d in diff_labels(change.before, change.after)]
+        if self.left is None:
+            return deltas
+        shown = deltas[: max(self.left, 0)]
+        self.left -= len(shown)
+        self.hidden += len(deltas) - len(shown)
+        return shown
+
+    def note(self, hint: str = " (use --verbose to list all)") -> str | None:
+        if not self.hidden:
+            return None
+        noun = "change" if self.hidden == 1 else "changes"
+        return f"... and {self.hidden:,} more label {noun}{hint}"
+
+
 def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = None) -> str:
     """The change's address relative to its group, with size to upload and reason.
 
@@ -222,35 +257,47 @@ def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str
 def attribute_lines(change: Change) -> list[str]:
     """For an update of a small object (catalog, notes, sensor, ...): one line per changed key.
 
-    ``+ key: value``, ``- key: value`` and ``~ key: old -> new``, values as compact JSON cut
-    to 60 characters. Empty for files and labels, whose values are fingerprints.
+    ``+ key: value``, ``- key: value`` and ``~ key: old -> new``; nested objects are followed
+    (``~ intrinsics.fx: 1 -> 2``) and values are compact JSON, never cut. Empty for files and
+    labels (their label-level changes are :class:`LabelFold`'s).
     """
     if change.kind in _BULK or change.action is not Action.UPDATE:
         return []
-    before, after = change.before, change.after
+    return _dict_lines(change.before, change.after, "")
+
+
+def _dict_lines(before: Any, after: Any, prefix: str) -> list[str]:
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [f"~ {_short(before)} -> {_short(after)}"]
+        where = f"{prefix}: " if prefix else ""
+        return [f"~ {where}{_compact(before)} -> {_compact(after)}"]
     lines = []
     for key in sorted(set(before) | set(after), key=str):
+        name = f"{prefix}.{key}" if prefix else str(key)
         if key not in before:
-            lines.append(f"+ {key}: {_short(after[key])}")
+            lines.append(f"+ {name}: {_compact(after[key])}")
         elif key not in after:
-            lines.append(f"- {key}: {_short(before[key])}")
+            lines.append(f"- {name}: {_compact(before[key])}")
         elif before[key] != after[key]:
-            lines.append(f"~ {key}: {_short(before[key])} -> {_short(after[key])}")
+            if isinstance(before[key], dict) and isinstance(after[key], dict):
+                lines.extend(_dict_lines(before[key], after[key], name))
+            else:
+                lines.append(f"~ {name}: {_compact(before[key])} -> {_compact(after[key])}")
     return lines
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold: int = 20) -> str:
+def render_text(
+    plan: Plan, *, verbose: bool = False, color: bool = False, fold: int = 20, label_fold: int = LABEL_FOLD
+) -> str:
     """The plan for a terminal, ending with ``plan.summary_line()`` and a newline.
 
     Within each group (dataset, segment, kind) at most ``fold`` files or labels are listed,
-    then ``... and N more files (use --verbose to list all)``; ``verbose`` lists everything.
+    then ``... and N more files (use --verbose to list all)``; under each, its label-level
+    changes (at most ``label_fold`` lines per segment, then a count: :class:`LabelFold`);
+    ``verbose`` lists everything.
     Colour (``click.style``) only when ``color`` is True; the text is otherwise identical.
     """
 
@@ -299,7 +346,10 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
             indent = "    " if segment is not None else "  "
             if segment is not None:
                 out.append(f"  segment {segment}")
-            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style, sent))
+            label_lines = LabelFold(None if verbose else label_fold)
+            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style, sent, label_lines))
+            if (note := label_lines.note()) is not None:
+                out.append(indent + note)
 
     if out:
         out.append("")
@@ -307,7 +357,9 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
     return "\n".join(out) + "\n"
 
 
-def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str]) -> list[str]:
+def _change_lines(
+    changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str], labels: LabelFold
+) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
     for kind, same_kind in groupby(changes, key=lambda c: c.kind):
@@ -317,6 +369,7 @@ def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int,
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
             lines.append(marker + change_text(change, dataset, sent))
             lines.extend(f"    {line}" for line in attribute_lines(change))
+            lines.extend(f"    {line}" for line in labels.lines(change))
         hidden = len(chunk) - limit
         if hidden > 0:
             lines.append(f"... and {hidden:,} more {_noun(kind, hidden)} (use --verbose to list all)")

@@ -120,13 +120,14 @@ Warnings:
 
 dataset.city
   ~ catalog  (breaking)  # category truck removed; 3 labels use it
-      ~ BOX2D: {"categories":["car","truck"]} -> {"categories":["car"]}
+      ~ BOX2D.categories: ["car","truck"] -> ["car"]
   segment day
     + segment.day
     + file.cam/0001.jpg  (64.0 KiB to upload)
     + file.cam/0002.jpg  (64.0 KiB to upload)
     ... and 1 more file (use --verbose to list all)
     ~ label.cam/0001.jpg
+        + box2d car
   segment night
     - sensor.lidar
     - file.a.jpg
@@ -276,7 +277,7 @@ No changes: `empty`
 
 ```diff
 ! catalog  (breaking)  # category truck removed; 3 labels use it
-    ~ BOX2D: {"categories":["car","truck"]} -> {"categories":["car"]}
+    ~ BOX2D.categories: ["car","truck"] -> ["car"]
 ```
 
 </details>
@@ -289,6 +290,7 @@ No changes: `empty`
 + file.cam/0002.jpg  (64.0 KiB to upload)
 + file.cam/0003.jpg  (64.0 KiB to upload)
 ! label.cam/0001.jpg
+    + box2d car
 ```
 
 </details>
@@ -346,3 +348,42 @@ def test_renders_survive_the_saved_plan_round_trip(plan: Plan) -> None:
     assert render_text(again) == render_text(plan)
     assert render_text(again, verbose=True) == render_text(plan, verbose=True)
     assert render_markdown(again, marker="<!-- m -->") == render_markdown(plan, marker="<!-- m -->")
+
+
+def label_plan(n: int) -> Plan:
+    """``n`` label updates, each moving one box and adding one polygon."""
+    changes = tuple(
+        Change(
+            Action.UPDATE,
+            Kind.LABEL,
+            f"dataset.city/segment.day/label.{i:03d}.png",
+            segment="day",
+            before={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 10, "ymin": 20, "xmax": 110, "ymax": 220}}]}},
+            after={
+                "label": {
+                    "BOX2D": [{"category": "car", "box2d": {"xmin": 12, "ymin": 20, "xmax": 112, "ymax": 220}}],
+                    "POLYGON": [{"category": "road", "polygon": [{"x": k, "y": k} for k in range(14)]}],
+                }
+            },
+        )
+        for i in range(n)
+    )
+    return Plan(datasets=(DatasetPlan("city", "default", "tensorbay", "normal", "c", "d", changes=changes),))
+
+
+def test_text_shows_label_level_changes_folded_per_segment() -> None:
+    text = render_text(label_plan(30))
+    assert "    ~ label.000.png\n        ~ box2d car [10,20,110,220] -> [12,20,112,220]\n        + polygon road (14 pts)\n" in text
+    assert text.count("        ~ box2d car") == 20 and text.count("        + polygon road") == 20
+    assert "... and 10 more labels (use --verbose to list all)" in text
+    short = render_text(label_plan(30), label_fold=3)
+    assert short.count("        ~ box2d") + short.count("        + polygon") == 3
+    assert "    ... and 37 more label changes (use --verbose to list all)\n" in short
+    verbose = render_text(label_plan(30), verbose=True)
+    assert verbose.count("        ~ box2d car") == 30 and "more label" not in verbose
+
+
+def test_markdown_shows_label_level_changes() -> None:
+    md = render_markdown(label_plan(30))
+    assert "! label.000.png\n    ~ box2d car [10,20,110,220] -> [12,20,112,220]\n    + polygon road (14 pts)\n" in md
+    assert "... and 10 more label changes (see the full plan)" in md  # 60 label lines, 50 shown
