@@ -86,6 +86,9 @@ class DatasetPlan:
     ``branch`` is ``""`` for a provider without branches (deepen). ``tag`` is the tag the
     commit will get (``plan --tag``/``apply --tag``; tensorbay only): it is part of the plan,
     checked when planning (an existing tag blocks the plan) and shown.
+    ``stats`` is ``{"before", "after"}`` label statistics (:mod:`labelsync.plan.stats`) of the
+    live and the desired dataset, for review only (``None`` when not computed); apply never
+    reads it.
     """
 
     name: str
@@ -102,6 +105,7 @@ class DatasetPlan:
     blocked: tuple[str, ...] = ()
     noop_proven: bool = False
     tag: str | None = None
+    stats: JSON = None
 
     @property
     def has_changes(self) -> bool:

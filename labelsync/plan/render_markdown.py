@@ -2,7 +2,8 @@
 
 Pure, like :mod:`labelsync.plan.render_text` (whose building blocks it reuses so both views
 agree). Layout: the optional hidden marker comment (so a workflow can find and update its
-own comment), a title, the summary line, a table with one row per dataset and segment,
+own comment), a title, the summary line, a table with one row per dataset and segment, the
+label statistics that change (at most ``STATS_LIMIT`` rows, :mod:`labelsync.plan.render_stats`),
 deletions and breaking changes, blocked reasons and warnings, then one ``<details>`` block
 per dataset and segment holding a fenced ``diff`` code block of the changes, each with its
 label-level changes (at most ``LABEL_FOLD`` lines per segment, then a count).
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes
+from labelsync.plan.render_stats import changed_rows, markdown_table
 from labelsync.plan.render_text import (
     LABEL_FOLD,
     LabelFold,
@@ -127,6 +129,12 @@ def _head(plan: Plan, marker: str | None) -> str:
                 f"| {c['replace']:,} | {format_bytes(row.upload_bytes)} |"
             )
         lines.append("")
+    stat_rows = [(d.name, row) for d in plan.datasets for row in changed_rows(d.stats)[0]]
+    if stat_rows:
+        same = sum(changed_rows(d.stats)[1] for d in plan.datasets)
+        lines += ["**Label statistics** (counts that change, before -> after)", ""]
+        lines += markdown_table(stat_rows)
+        lines += ["", f"{same:,} counts unchanged.", ""] if same else [""]
     unchanged = [d for d in plan.datasets if not d.has_changes]
     if unchanged and rows:
         lines += ["No changes: " + ", ".join(_code(d.name) for d in unchanged), ""]

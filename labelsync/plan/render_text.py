@@ -11,6 +11,9 @@ Layout of :func:`render_text`::
       dataset city (tensorbay remote default, branch main)
         dataset:      1 to create, 0 to update, 0 to delete, 0 to replace; 0 B to upload
         segment day:  3 to create, 1 to update, 0 to delete, 0 to replace; 1.5 MiB to upload
+        labels (before -> after):
+          day  BOX2D car  1,204 -> 1,251 (+47)
+          (12 counts unchanged)
 
     ! will delete 2 files in dataset.city/segment.night
     ! breaking: dataset.city/catalog: category car removed
@@ -42,6 +45,8 @@ import click
 
 from labelsync.plan.labeldiff import diff_labels
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
+from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
+from labelsync.plan.render_stats import text_lines as stats_text_lines
 
 __all__ = [
     "LABEL_FOLD",
@@ -56,6 +61,7 @@ __all__ = [
     "render_text",
     "segment_of",
     "senders",
+    "stats_lines",
     "summary_rows",
 ]
 
@@ -122,6 +128,19 @@ def summary_rows(dataset: DatasetPlan) -> list[SummaryRow]:
         counts = Counter(c.action.value for c in changes)
         rows.append(SummaryRow(dataset.name, segment, counts, sum(c.upload_bytes for c in changes)))
     return rows
+
+
+def stats_lines(dataset: DatasetPlan, *, limit: int = STATS_LIMIT) -> list[str]:
+    """The label counts this plan changes (``labels (before -> after):`` then one row per
+    segment, type and category/attribute value), and how many counts stay the same."""
+    changed, unchanged = changed_rows(dataset.stats)
+    if not changed:
+        return []
+    out = ["labels (before -> after):"]
+    out += [f"  {line}" for line in stats_text_lines(changed, limit=limit)]
+    if unchanged:
+        out.append(f"  ({unchanged:,} counts unchanged)")
+    return out
 
 
 def counts_text(counts: Counter[str], upload_bytes: int) -> str:
@@ -320,6 +339,7 @@ def render_text(
         width = max(len(label) for label in labels) + 1
         for label, row in zip(labels, rows, strict=True):
             out.append(f"    {label + ':':<{width}}  {counts_text(row.counts, row.upload_bytes)}")
+        out.extend(f"    {line}" for line in stats_lines(dataset))
 
     warn_lines = [line for d in plan.datasets for line in callouts(d)]
     if warn_lines:

@@ -41,6 +41,7 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "noop_proven": d.noop_proven,
         "warnings": list(d.warnings),
         "blocked": list(d.blocked),
+        **({"stats": d.stats} if d.stats is not None else {}),
         "changes": [change_to_dict(c) for c in d.changes],
     }
 
@@ -105,6 +106,7 @@ def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
         tag=_tag(d.get("tag")),
         warnings=tuple(d.get("warnings", ())),
         blocked=tuple(d.get("blocked", ())),
+        stats=d.get("stats") if isinstance(d.get("stats"), dict) else None,
         changes=tuple(_change_from_dict(c) for c in d["changes"]),
     )
 

@@ -1,0 +1,50 @@
+"""What a reviewer sees, through the real CLI against the TensorBay emulator over loopback:
+label-level diffs and statistics in the plan, ``labelsync stats`` (local and ``--remote``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.repo import box, run_cli, write_repo
+from tests.support.tensorbay import TOKEN, Remote
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def repo(tmp_path: Path, url: str, labels: dict[str, dict], **kw) -> Path:
+    files = {"a.png": PNG + b"a", "b.png": PNG + b"b", "c.png": PNG + b"c"}
+    return write_repo(tmp_path / "repo", url, files, labels=labels, **kw)
+
+
+def test_plan_shows_label_diffs_and_statistics_and_stats_command(emulator: Remote, tmp_path: Path) -> None:
+    root = repo(tmp_path, emulator.url, {"a.png": box("car", 1), "b.png": box("bus", 2)})
+    applied = run_cli(["apply", ".", "--auto-approve"], root, TOKEN)
+    assert applied.code == 0, applied.text
+    repo(tmp_path, emulator.url, {"a.png": box("car", 3), "c.png": box("car", 4)})
+
+    plan = run_cli(["plan", "."], root, TOKEN)
+    assert plan.code == 0, plan.text
+    assert "    ~ label.a.png\n        ~ box2d car [1,1,6,6] -> [3,1,8,6]\n" in plan.out
+    assert "    ~ label.b.png\n        - box2d bus [2,1,7,6]\n" in plan.out
+    assert "    ~ label.c.png\n        + box2d car [4,1,9,6]\n" in plan.out
+    assert "      train  BOX2D bus  1 -> 0 (-1)\n" in plan.out
+    assert "      train  BOX2D car  1 -> 2 (+1)\n" in plan.out
+
+    md = run_cli(["plan", ".", "--format", "markdown"], root, TOKEN)
+    assert "| `ds1` | `train` | `BOX2D car` | 1 | 2 | +1 |" in md.out
+    assert "! label.c.png\n    + box2d car [4,1,9,6]\n" in md.out
+
+    local = run_cli(["stats", "."], root, TOKEN)
+    assert local.code == 0, local.text
+    assert local.out.startswith("dataset ds1 (local labels)\n")
+    assert "  train  BOX2D car             2\n" in local.out
+    assert "  train  items with no labels  1\n" in local.out
+
+    remote = run_cli(["stats", ".", "--remote", "--format", "json"], root, TOKEN)
+    assert remote.code == 0, remote.text
+    [entry] = json.loads(remote.out)["datasets"]
+    assert entry["remote"]["segments"]["train"]["types"]["BOX2D"]["categories"] == {"car": 1, "bus": 1}
+    assert entry["local"]["segments"]["train"]["types"]["BOX2D"]["categories"] == {"car": 2}
+    text = run_cli(["stats", ".", "--remote"], root, TOKEN)
+    assert "  train  BOX2D bus             1 -> 0 (-1)\n" in text.out
