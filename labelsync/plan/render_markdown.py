@@ -27,6 +27,7 @@ from labelsync.plan.render_text import (
     callouts,
     change_text,
     detail_groups,
+    live_stats,
     senders,
     summary_rows,
 )
@@ -169,7 +170,7 @@ def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], s
     labels = LabelFold(LABEL_FOLD)
     for change in changes:
         body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name, sent)}")
-        body.extend(f"    {line}" for line in attribute_lines(change))
+        body.extend(f"    {line}" for line in attribute_lines(change, live_stats(dataset)))
         body.extend(f"    {line}" for line in labels.lines(change))
     if (note := labels.note(hint=" (see the full plan)")) is not None:
         body.append(note)

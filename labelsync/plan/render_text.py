@@ -43,6 +43,7 @@ from typing import Any
 
 import click
 
+from labelsync.plan.catalogdiff import catalog_changes
 from labelsync.plan.labeldiff import diff_labels
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
 from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
@@ -58,6 +59,7 @@ __all__ = [
     "change_text",
     "counts_text",
     "detail_groups",
+    "live_stats",
     "render_text",
     "segment_of",
     "senders",
@@ -273,15 +275,20 @@ def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str
     return [format_bytes(size), "content already on the remote, not sent"]
 
 
-def attribute_lines(change: Change) -> list[str]:
-    """For an update of a small object (catalog, notes, sensor, ...): one line per changed key.
+def attribute_lines(change: Change, live_stats: Mapping[str, Any] | None = None) -> list[str]:
+    """For an update of a small object (catalog, notes, sensor, ...): one line per change.
 
-    ``+ key: value``, ``- key: value`` and ``~ key: old -> new``; nested objects are followed
-    (``~ intrinsics.fx: 1 -> 2``) and values are compact JSON, never cut. Empty for files and
-    labels (their label-level changes are :class:`LabelFold`'s).
+    A catalog lists its named changes (:func:`labelsync.plan.catalogdiff.catalog_changes`:
+    categories, attributes, enum values, ranges, keypoints, isTracking), each flagged
+    breaking or not and with the live labels it touches (from ``live_stats``, one side of
+    the dataset's label statistics). Anything else lists ``+ key: value``, ``- key: value``
+    and ``~ key: old -> new``, nested objects followed (``~ intrinsics.fx: 1 -> 2``), values
+    as compact JSON, never cut. Empty for files and labels (see :class:`LabelFold`).
     """
     if change.kind in _BULK or change.action is not Action.UPDATE:
         return []
+    if change.kind is Kind.CATALOG:
+        return [c.line() for c in catalog_changes(change.before, change.after, live_stats)]
     return _dict_lines(change.before, change.after, "")
 
 
@@ -367,7 +374,9 @@ def render_text(
             if segment is not None:
                 out.append(f"  segment {segment}")
             label_lines = LabelFold(None if verbose else label_fold)
-            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style, sent, label_lines))
+            out.extend(indent + line for line in _change_lines(
+                changes, dataset.name, verbose, fold, style, sent, label_lines, live_stats(dataset)
+            ))
             if (note := label_lines.note()) is not None:
                 out.append(indent + note)
 
@@ -377,8 +386,15 @@ def render_text(
     return "\n".join(out) + "\n"
 
 
+def live_stats(dataset: DatasetPlan) -> Mapping[str, Any] | None:
+    """The live side of a dataset plan's label statistics (``None`` when not computed)."""
+    stats = dataset.stats
+    return stats.get("before") if isinstance(stats, dict) else None
+
+
 def _change_lines(
-    changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str], labels: LabelFold
+    changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str], labels: LabelFold,
+    live_stats: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
@@ -388,7 +404,7 @@ def _change_lines(
         for change in chunk[:limit]:
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
             lines.append(marker + change_text(change, dataset, sent))
-            lines.extend(f"    {line}" for line in attribute_lines(change))
+            lines.extend(f"    {line}" for line in attribute_lines(change, live_stats))
             lines.extend(f"    {line}" for line in labels.lines(change))
         hidden = len(chunk) - limit
         if hidden > 0:

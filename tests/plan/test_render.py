@@ -120,7 +120,7 @@ Warnings:
 
 dataset.city
   ~ catalog  (breaking)  # category truck removed; 3 labels use it
-      ~ BOX2D.categories: ["car","truck"] -> ["car"]
+      - BOX2D category truck  (breaking)
   segment day
     + segment.day
     + file.cam/0001.jpg  (64.0 KiB to upload)
@@ -277,7 +277,7 @@ No changes: `empty`
 
 ```diff
 ! catalog  (breaking)  # category truck removed; 3 labels use it
-    ~ BOX2D.categories: ["car","truck"] -> ["car"]
+    - BOX2D category truck  (breaking)
 ```
 
 </details>
