@@ -94,10 +94,13 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
 @paths_argument
 @click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 on drift: changes, or remote things kept because prune is off (0: none, 1: error).")
+@click.option("--ignore-kept", is_flag=True, help="With --detailed-exitcode: things kept because prune is off are not drift.")
 @click.option("--tag", default=None, help="Plan to tag the new commit (tensorbay); an existing tag blocks the plan.")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, tag: str | None, verbose: bool) -> int:
+def plan(
+    paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, ignore_kept: bool, tag: str | None, verbose: bool
+) -> int:
     """Show what apply would change on the remote to match the manifests.
 
     \b
@@ -114,7 +117,8 @@ def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode:
     if out is not None and fmt != "json":
         output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
     check_applicable(the_plan)  # a blocked plan is an error (exit 1 with its reasons), not "changes"
-    return 2 if detailed_exitcode and the_plan.has_changes else 0
+    drift = the_plan.has_changes or (not ignore_kept and any(the_plan.kept().values()))
+    return 2 if detailed_exitcode and drift else 0
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:

@@ -10,7 +10,8 @@ what changed inside catalogs and other JSON documents. The rules:
   removes or redefines categories, attributes or label types is *breaking* (existing labels
   may no longer fit) and says which.
 * Segments, sensors and files the manifest does not list are deleted only when the
-  dataset's policy has ``prune``; otherwise the plan warns that they are left alone.
+  dataset's policy has ``prune``; otherwise the plan warns that they are left alone and
+  counts them in ``DatasetPlan.kept`` (drift that ``--detailed-exitcode`` reports).
 * A file whose content differs is re-uploaded (``file`` update); a file whose content is
   the same but whose label, timestamp or frame differs is a ``label`` update and sends no
   bytes (labels compare as multisets per type: a reordered list is no change). Content the remote already has, or that the plan already uploads for another
@@ -23,6 +24,7 @@ what changed inside catalogs and other JSON documents. The rules:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -66,7 +68,8 @@ def build_dataset_plan(
     if not live.verified:
         warnings.append("the server did not report file checksums: file contents cannot be verified")
 
-    changes = list(_diff(desired, live, root=root, warnings=warnings))
+    kept: Counter[str] = Counter()
+    changes = list(_diff(desired, live, root=root, warnings=warnings, kept=kept))
     if not capabilities.content_mutable and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked, root)
     if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes):
@@ -76,7 +79,7 @@ def build_dataset_plan(
         )
     if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
-    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked))
+    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
 
 
 def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
@@ -85,7 +88,7 @@ def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
     return replace(plan, **fields)
 
 
-def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> Iterable[Change]:
+def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change]:
     ds = desired.dataset
     prefix = f"dataset.{ds.name}"
     remote = live.dataset
@@ -119,13 +122,15 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> It
     live_segments = remote.segments if remote else {}
     sent: set[str] = set()
     for name, seg in ds.segments.items():
-        yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings)
+        yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings, kept)
     extra = [name for name in live_segments if name not in ds.segments]
     for name in sorted(extra):
         if desired.policy.prune:
             count = len(live_segments[name].items)
             yield Change(Action.DELETE, Kind.SEGMENT, f"{prefix}/segment.{name}", segment=name, before={"files": count}, breaking=True, reason=f"deletes segment '{name}' and its {count} files")
         else:
+            kept["segments"] += 1
+            kept["files"] += len(live_segments[name].items)
             warnings.append(f"remote segment '{name}' is not in the manifest; left alone (set spec.prune: true to delete it)")
 
 
@@ -138,6 +143,7 @@ def _diff_segment(
     known: set[str],
     sent: set[str],
     warnings: list[str],
+    kept: Counter[str],
 ) -> Iterable[Change]:
     addr = f"{prefix}/segment.{seg.name}"
     if live is None:
@@ -184,6 +190,8 @@ def _diff_segment(
         for name in sorted(extra_sensors):
             yield Change(Action.DELETE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=live.sensors[name], breaking=True)
     else:
+        kept["files"] += len(extra_files)
+        kept["sensors"] += len(extra_sensors)
         if extra_files:
             warnings.append(
                 f"segment '{seg.name}': {len(extra_files)} remote file(s) not in the manifest are left alone "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes
+from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes, kept_text
 from labelsync.plan.render_stats import changed_rows, markdown_table
 from labelsync.plan.render_text import (
     LABEL_FOLD,
@@ -136,6 +136,9 @@ def _head(plan: Plan, marker: str | None) -> str:
         lines += ["**Label statistics** (counts that change, before -> after)", ""]
         lines += markdown_table(stat_rows)
         lines += ["", f"{same:,} counts unchanged.", ""] if same else [""]
+    kept = [f"{_code(d.name)} {kept_text(d.kept)}" for d in plan.datasets if d.kept]
+    if kept:
+        lines += ["Kept (prune is off): " + "; ".join(kept) + ". Set `spec.prune: true` to delete them.", ""]
     unchanged = [d for d in plan.datasets if not d.has_changes]
     if unchanged and rows:
         lines += ["No changes: " + ", ".join(_code(d.name) for d in unchanged), ""]

@@ -9,6 +9,7 @@ Layout of :func:`render_text`::
 
     Summary:
       dataset city (tensorbay remote default, branch main)
+        kept (prune is off): 2 files
         dataset:      1 to create, 0 to update, 0 to delete, 0 to replace; 0 B to upload
         segment day:  3 to create, 1 to update, 0 to delete, 0 to replace; 1.5 MiB to upload
         labels (before -> after):
@@ -45,7 +46,7 @@ import click
 
 from labelsync.plan.catalogdiff import catalog_changes
 from labelsync.plan.labeldiff import diff_labels
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
+from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes, kept_text
 from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
 from labelsync.plan.render_stats import text_lines as stats_text_lines
 
@@ -331,16 +332,20 @@ def render_text(
         return click.style(text, **kwargs) if color else text
 
     out: list[str] = []
-    if plan.has_changes or plan.blocked:
+    drift = any(d.kept for d in plan.datasets)
+    if plan.has_changes or plan.blocked or drift:
         out.append(style("Summary:", bold=True))
     for dataset in plan.datasets:
         head = f"dataset {dataset.name} ({dataset.where()})"
+        kept = f"kept (prune is off): {kept_text(dataset.kept)}" if dataset.kept else ""
         if not dataset.has_changes:
             proven = " (proven by the recorded desired-state digest)" if dataset.noop_proven else ""
-            if plan.has_changes or plan.blocked:
-                out.append(f"  {head}: no changes{proven}")
+            if plan.has_changes or plan.blocked or drift:
+                out.append(f"  {head}: no changes{proven}" + (f"; {kept}" if kept else ""))
             continue
         out.append(f"  {head}")
+        if kept:
+            out.append(f"    {kept}")
         rows = summary_rows(dataset)
         labels = ["dataset" if r.segment is None else f"segment {r.segment}" for r in rows]
         width = max(len(label) for label in labels) + 1

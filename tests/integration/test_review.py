@@ -48,3 +48,22 @@ def test_plan_shows_label_diffs_and_statistics_and_stats_command(emulator: Remot
     assert entry["local"]["segments"]["train"]["types"]["BOX2D"]["categories"] == {"car": 2}
     text = run_cli(["stats", ".", "--remote"], root, TOKEN)
     assert "  train  BOX2D bus             1 -> 0 (-1)\n" in text.out
+
+
+def test_files_kept_because_prune_is_off_are_drift(emulator: Remote, tmp_path: Path) -> None:
+    root = repo(tmp_path, emulator.url, {"a.png": box("car", 1)})
+    assert run_cli(["apply", ".", "--auto-approve"], root, TOKEN).code == 0
+    (root / "data" / "c.png").unlink()
+
+    plan = run_cli(["plan", ".", "--detailed-exitcode"], root, TOKEN)
+    assert plan.code == 2, plan.text
+    assert "  dataset ds1 (tensorbay remote default, branch main): no changes; kept (prune is off): 1 file\n" in plan.out
+    assert plan.out.endswith("No changes to apply; kept (prune is off): 1 file.\n")
+    assert "The remote matches the manifests" not in plan.out
+    ignored = run_cli(["plan", ".", "--detailed-exitcode", "--ignore-kept"], root, TOKEN)
+    assert ignored.code == 0, ignored.text
+    md = run_cli(["plan", ".", "--format", "markdown"], root, TOKEN)
+    assert "Kept (prune is off): `ds1` 1 file. Set `spec.prune: true` to delete them." in md.out
+    saved = json.loads(run_cli(["plan", ".", "--format", "json"], root, TOKEN).out)
+    assert saved["datasets"][0]["kept"] == {"files": 1}
+    assert saved["summary"]["kept"] == {"files": 1}

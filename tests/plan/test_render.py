@@ -387,3 +387,18 @@ def test_markdown_shows_label_level_changes() -> None:
     md = render_markdown(label_plan(30))
     assert "! label.000.png\n    ~ box2d car [10,20,110,220] -> [12,20,112,220]\n    + polygon road (14 pts)\n" in md
     assert "... and 10 more label changes (see the full plan)" in md  # 60 label lines, 50 shown
+
+
+def test_kept_files_are_in_the_summary_with_and_without_changes() -> None:
+    from dataclasses import replace
+
+    kept_city = replace(CITY, kept={"files": 3, "segments": 1})
+    text = render_text(Plan(datasets=(kept_city,)), fold=2)
+    assert "  dataset city (tensorbay remote default, branch main)\n    kept (prune is off): 3 files, 1 segment\n" in text
+    only_kept = replace(EMPTY, noop_proven=False, kept={"files": 1})
+    text = render_text(Plan(datasets=(only_kept,)))
+    assert text == (
+        "Summary:\n  dataset empty (tensorbay remote default, branch main): no changes; kept (prune is off): 1 file\n\n"
+        "No changes to apply; kept (prune is off): 1 file.\n"
+    )
+    assert loads_plan(dumps_plan(Plan(datasets=(only_kept,)))).datasets[0].kept == {"files": 1}
