@@ -67,3 +67,18 @@ def test_files_kept_because_prune_is_off_are_drift(emulator: Remote, tmp_path: P
     saved = json.loads(run_cli(["plan", ".", "--format", "json"], root, TOKEN).out)
     assert saved["datasets"][0]["kept"] == {"files": 1}
     assert saved["summary"]["kept"] == {"files": 1}
+
+
+def test_plan_format_html_writes_the_report(emulator: Remote, tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = repo(tmp_path, emulator.url, {"a.png": box("car", 1)})
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(root / "data" / "a.png")
+    assert run_cli(["apply", ".", "--auto-approve"], root, TOKEN).code == 0
+    (root / "labels.jsonl").write_text(json.dumps({"remotePath": "a.png", "label": box("car", 3)}) + "\n")
+    result = run_cli(["plan", ".", "--format", "html", "-o", "out/plan.html"], root, TOKEN)
+    assert result.code == 0, result.text
+    assert result.out == "Plan: 0 to create, 1 to update, 0 to delete, 0 to replace; 0 B to upload.\n"
+    assert "Wrote the HTML report to out/plan.html (" in result.err
+    doc = (root / "out" / "plan.html").read_text(encoding="utf-8")
+    assert "data:image/jpeg;base64," in doc and '<rect x="3" y="1" width="5" height="5"' in doc
