@@ -45,7 +45,7 @@ from typing import Any
 import click
 
 from labelsync.plan.catalogdiff import catalog_changes
-from labelsync.plan.labeldiff import diff_labels
+from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes, kept_text
 from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
 from labelsync.plan.render_stats import text_lines as stats_text_lines
@@ -211,29 +211,37 @@ class LabelFold:
 
     A file or label change lists the labels it adds (``+``), removes (``-``) and changes
     (``~``), from :func:`labelsync.plan.labeldiff.diff_labels`; replaces list nothing (their
-    items are the whole new dataset).
+    items are the whole new dataset). Once the limit is reached, later changes are not
+    diffed at all (a plan of 100,000 label changes stays fast): they are counted as items.
     """
 
     def __init__(self, limit: int | None) -> None:
         self.left = limit
         self.hidden = 0
+        self.hidden_items = 0
 
     def lines(self, change: Change) -> list[str]:
         if change.kind not in _BULK or change.action is Action.REPLACE:
             return []
+        if self.left is not None and self.left <= 0:
+            if label_of(change.before) != label_of(change.after):
+                self.hidden_items += 1
+            return []
         deltas = [d.line() for d in diff_labels(change.before, change.after)]
         if self.left is None:
             return deltas
-        shown = deltas[: max(self.left, 0)]
+        shown = deltas[: self.left]
         self.left -= len(shown)
         self.hidden += len(deltas) - len(shown)
         return shown
 
     def note(self, hint: str = " (use --verbose to list all)") -> str | None:
-        if not self.hidden:
-            return None
-        noun = "change" if self.hidden == 1 else "changes"
-        return f"... and {self.hidden:,} more label {noun}{hint}"
+        parts = []
+        if self.hidden:
+            parts.append(f"{self.hidden:,} more label {'change' if self.hidden == 1 else 'changes'}")
+        if self.hidden_items:
+            parts.append(f"the label changes of {self.hidden_items:,} more {'item' if self.hidden_items == 1 else 'items'}")
+        return f"... and {' and '.join(parts)}{hint}" if parts else None
 
 
 def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = None) -> str:

@@ -378,7 +378,7 @@ def test_text_shows_label_level_changes_folded_per_segment() -> None:
     assert "... and 10 more labels (use --verbose to list all)" in text
     short = render_text(label_plan(30), label_fold=3)
     assert short.count("        ~ box2d") + short.count("        + polygon") == 3
-    assert "    ... and 37 more label changes (use --verbose to list all)\n" in short
+    assert "    ... and 1 more label change and the label changes of 18 more items (use --verbose to list all)\n" in short
     verbose = render_text(label_plan(30), verbose=True)
     assert verbose.count("        ~ box2d car") == 30 and "more label" not in verbose
 
@@ -386,7 +386,7 @@ def test_text_shows_label_level_changes_folded_per_segment() -> None:
 def test_markdown_shows_label_level_changes() -> None:
     md = render_markdown(label_plan(30))
     assert "! label.000.png\n    ~ box2d car [10,20,110,220] -> [12,20,112,220]\n    + polygon road (14 pts)\n" in md
-    assert "... and 10 more label changes (see the full plan)" in md  # 60 label lines, 50 shown
+    assert "... and the label changes of 5 more items (see the full plan)" in md  # 2 lines each, 50 shown
 
 
 def test_kept_files_are_in_the_summary_with_and_without_changes() -> None:
@@ -402,3 +402,29 @@ def test_kept_files_are_in_the_summary_with_and_without_changes() -> None:
         "No changes to apply; kept (prune is off): 1 file.\n"
     )
     assert loads_plan(dumps_plan(Plan(datasets=(only_kept,)))).datasets[0].kept == {"files": 1}
+
+
+def test_markdown_of_100000_changed_labels_fits_and_keeps_the_statistics_table() -> None:
+    def side(car: int) -> dict:
+        return {"segments": {"day": {"items": 100_000, "unlabelled": 0,
+                                     "types": {"BOX2D": {"labels": 100_000, "categories": {"car": car, "bus": 100_000 - car}, "attributes": {}}}}}}  # fmt: skip
+
+    moved = [
+        Change(
+            Action.UPDATE,
+            Kind.LABEL,
+            f"dataset.city/segment.day/label.{i:06d}.jpg",
+            segment="day",
+            before={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 1, "ymin": 2, "xmax": 30, "ymax": 40}}]}},
+            after={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 2, "ymin": 2, "xmax": 31, "ymax": 40}}]}},
+        )
+        for i in range(100_000)
+    ]
+    stats = {"before": side(50_000), "after": side(50_047)}
+    plan = Plan(datasets=(DatasetPlan("city", "default", "tensorbay", "normal", "c", "d", changes=tuple(moved), stats=stats),))
+    md = render_markdown(plan, marker="<!-- labelsync-plan -->")
+    assert len(md) <= 65_536
+    assert "| `city` | `day` | `BOX2D car` | 50,000 | 50,047 | +47 |" in md
+    assert "| `city` | `day` | `BOX2D bus` | 50,000 | 49,953 | -47 |" in md
+    assert "! label.000000.jpg\n    ~ box2d car [1,2,30,40] -> [2,2,31,40]\n" in md
+    assert md.endswith(f"> [!NOTE]\n> {TRUNCATED_NOTE}\n")
