@@ -30,7 +30,7 @@ from typing import Any
 
 from labelsync.plan.stats import touches
 
-__all__ = ["CatalogChange", "catalog_changes"]
+__all__ = ["CatalogChange", "attribute_breaks", "catalog_changes"]
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -119,6 +119,14 @@ def _attributes(t: str, a: dict[str, Any], b: dict[str, Any], count: Any) -> lis
     for name in (n for n in new if n in old):
         out += _attribute(t, name, old[name], new[name], count)
     return out
+
+
+def attribute_breaks(label_type: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether redefining one attribute ``before`` -> ``after`` can invalidate labels (enum
+    values removed, range narrowed, type/items changed, parentCategories narrowed); adding
+    enum values, widening a range and descriptions cannot."""
+    name = str(after.get("name", before.get("name", "")))
+    return any(c.breaking for c in _attribute(label_type, name, dict(before), dict(after), lambda *a, **k: None))
 
 
 def _attr_summary(attr: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from labelsync.plan.catalogdiff import attribute_breaks
 from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
 from labelsync.providers.contract import Capabilities
@@ -267,9 +268,10 @@ def _notes(notes: Mapping[str, Any]) -> dict[str, Any]:
 def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether changing the catalog ``before`` -> ``after`` can invalidate existing labels.
 
-    Breaking: a label type removed; a category or attribute removed; an attribute's type,
-    enum, minimum, maximum or items changed; keypoint definitions changed. Adding types,
-    categories or attributes is not breaking. Returns ``(breaking, one-line reason)``.
+    Breaking: a label type removed; a category or attribute removed; an attribute's type or
+    items changed, enum values removed, its range narrowed (``catalogdiff.attribute_breaks``);
+    keypoint definitions changed. Adding types, categories, attributes or enum values, and
+    widening a range, is not breaking. Returns ``(breaking, one-line reason)``.
     """
     if not before:
         return False, None
@@ -296,7 +298,7 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
                 {k: v for k, v in new_attrs[name].items() if k != "description"},
                 ignore_order=True,
             )
-            if diff:
+            if diff and attribute_breaks(type_name, attr, new_attrs[name]):
                 reasons.append(f"{type_name} attribute '{name}' redefined")
         if old.get("keypoints") and DeepDiff(old.get("keypoints"), new.get("keypoints"), ignore_order=False):
             reasons.append(f"{type_name} keypoints redefined")
