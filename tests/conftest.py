@@ -1,10 +1,36 @@
-"""Shared fixtures. An autouse fixture keeps the user's environment out of every test."""
+"""Shared fixtures. An autouse fixture keeps the user's environment out of every test.
+
+``LABELSYNC_REQUIRE`` is a comma-separated list of markers (``labelstudio,browser``) whose
+tests must run: a test carrying a listed marker that is skipped (its tool is missing) fails
+instead. CI sets it; locally such tests skip with the reason. It is read when this module is
+imported, before :func:`clean_environ` clears ``LABELSYNC_*`` for each test.
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+REQUIRE_ENV = "LABELSYNC_REQUIRE"
+REQUIRED = frozenset(p.strip() for p in os.environ.get(REQUIRE_ENV, "").split(",") if p.strip())
+
+
+def required(marker: str) -> bool:
+    """True when ``$LABELSYNC_REQUIRE`` lists ``marker``."""
+    return marker in REQUIRED
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A skipped test whose marker ``$LABELSYNC_REQUIRE`` lists is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped:
+        names = sorted(REQUIRED & {m.name for m in item.iter_markers()})
+        if names:
+            report.outcome = "failed"
+            report.longrepr = f"{REQUIRE_ENV} lists {names[0]}, but this test was skipped: {report.longrepr}"
 
 
 @pytest.fixture(autouse=True)

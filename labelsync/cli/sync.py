@@ -92,6 +92,10 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
     serialised form round-trips exactly; tests/plan/test_render.py holds that)."""
     if fmt == "json":
         return dumps_plan(plan)
+    if fmt == "html":
+        from labelsync.plan.render_html import render_html
+
+        return render_html(plan)
     if fmt == "markdown":
         return render_markdown(plan, marker="<!-- labelsync-plan -->")
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -100,29 +104,40 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
 
 @click.command()
 @paths_argument
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`; with --format html, write the HTML report there instead.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True, help="Output format (html: one self-contained visual report; needs labelsync[html]).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 on drift: changes, or remote things kept because prune is off (0: none, 1: error).")
+@click.option("--ignore-kept", is_flag=True, help="With --detailed-exitcode: things kept because prune is off are not drift.")
 @click.option("--tag", default=None, help="Plan to tag the new commit (tensorbay); an existing tag blocks the plan.")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, tag: str | None, verbose: bool) -> int:
+def plan(
+    paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, ignore_kept: bool, tag: str | None, verbose: bool
+) -> int:
     """Show what apply would change on the remote to match the manifests.
 
     \b
     Examples:
       labelsync plan examples/quickstart
       labelsync plan -o plan.json --format markdown --detailed-exitcode
+      labelsync plan --format html -o plan.html
     """
     desired, root = load_desired(paths)
     with Connections(remotes_of(root), root) as conns:
         the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
-    if out is not None:
-        write_atomic(out, dumps_plan(the_plan))
-    click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
-    if out is not None and fmt != "json":
-        output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
+    if fmt == "html" and out is not None:
+        report = render(the_plan, fmt)
+        write_atomic(out, report)
+        click.echo(the_plan.summary_line())
+        output.err_line(f"Wrote the HTML report to {out} ({format_bytes(len(report.encode('utf-8')))}).")
+    else:
+        if out is not None:
+            write_atomic(out, dumps_plan(the_plan))
+        click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
+        if out is not None and fmt != "json":
+            output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
     check_applicable(the_plan)  # a blocked plan is an error (exit 1 with its reasons), not "changes"
-    return 2 if detailed_exitcode and the_plan.has_changes else 0
+    drift = the_plan.has_changes or (not ignore_kept and any(the_plan.kept().values()))
+    return 2 if detailed_exitcode and drift else 0
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
@@ -270,7 +285,7 @@ def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
 
 @click.command()
 @click.argument("planfile", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
 def show(planfile: Path, fmt: str, verbose: bool) -> int:
     """Render a saved plan file.
