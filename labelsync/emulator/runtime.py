@@ -15,9 +15,11 @@ off by default.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import random
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -92,6 +94,22 @@ class Knobs:
             headers.append((b"retry-after", b"1"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+STORAGE_FAILED = 507
+"""The status both emulators answer when their own state cannot be read or written (a full
+disk, a corrupt or vanished database): ``507 Insufficient Storage``, a server error that is
+not worth retrying."""
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """A one-line description when ``exc`` is the emulator's storage failing (SQLite errors,
+    a full disk), else None (a bug). Answered with :data:`STORAGE_FAILED`, no traceback."""
+    if isinstance(exc, sqlite3.Error):
+        return f"the emulator's database failed: {exc}"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+        return f"the emulator's storage failed: {exc.strerror or exc}"
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from labelsync.emulator.runtime import Receive, Scope, Send
+from labelsync.emulator.runtime import STORAGE_FAILED, Receive, Scope, Send, storage_failure
 from labelsync.emulator.tensorbay.blobs import BlobStore, is_sha1
 from labelsync.emulator.tensorbay.errors import ApiError
 from labelsync.emulator.tensorbay.signing import Signer
@@ -141,8 +141,12 @@ async def upload_app(scope: Scope, receive: Receive, send: Send, signer: Signer,
         try:
             status, payload = await store_upload(content_type, b"".join(chunks), signer, blobs)
         except Exception as exc:  # a bug or a full disk: JSON like every other error
-            log.exception("tensorbay emulator: upload failed")
-            status, payload = 500, {"code": "InternalError", "message": f"emulator: {type(exc).__name__}: {exc}"}
+            failure = storage_failure(exc)
+            if failure is None:
+                log.exception("tensorbay emulator: upload failed")
+                status, payload = 500, {"code": "InternalError", "message": f"emulator: {type(exc).__name__}: {exc}"}
+            else:
+                status, payload = STORAGE_FAILED, {"code": "InsufficientStorage", "message": failure}
     body = b"" if payload is None else json.dumps(payload).encode()
     headers = [(b"content-length", str(len(body)).encode())]
     if payload is not None:
