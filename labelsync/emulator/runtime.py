@@ -138,7 +138,11 @@ class EmbeddedServer:
     ) -> None:
         self.app = app
         self.host = host
-        self._sock = socket.socket()
+        # IPPROTO_TCP, not the default 0: asyncio turns Nagle off (TCP_NODELAY) only on
+        # sockets whose proto says TCP, and with Nagle on every answer written in two parts
+        # (head, body) waits ~40 ms for the client's delayed ACK.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = int(self._sock.getsockname()[1])
