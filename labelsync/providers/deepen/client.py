@@ -57,7 +57,8 @@ class _ProfileId(TypedDict):
 
 @wire
 class _Profile(TypedDict):
-    pipeline_spec: list[Any]
+    pipeline_spec: list[dict[str, Any]]
+    features: NotRequired[dict[str, Any]]
 
 
 @wire
