@@ -117,7 +117,7 @@ class _TooLarge(Exception):
 def _too_large(post: Post) -> errors.BadAnswerError:
     cap = limits.MAX_UPLOAD_ANSWER_BYTES
     return errors.BadAnswerError(
-        f"{post.what} (POST {urlsplit(post.url).path}): unusable answer: larger than the {cap / limits.MiB:g} MiB cap of an upload answer",
+        f"{post.what} (POST {urlsplit(post.url).path}): the answer is larger than the {cap / limits.MiB:g} MiB cap of an upload answer",
         hint="the storage host (or a proxy in front of it) is misbehaving; check the remote's url and try again later",
     )
 
