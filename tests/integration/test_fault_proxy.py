@@ -42,12 +42,19 @@ ROUTES = {
     "policies": (rf"{API}/[^/]+/policies$", ()),
 }
 GETS = [(route, fault) for route, (_, extra) in ROUTES.items() for fault in SHAPES + extra]
-POSTS = {
-    "create dataset": rf"{API}$",
-    "open draft": rf"{API}/[^/]+/drafts$",
-    "commit": rf"{API}/[^/]+/commits$",
+WRITES = {
+    "create dataset": ("POST", rf"{API}$"),
+    "open draft": ("POST", rf"{API}/[^/]+/drafts$"),
+    "create segment": ("POST", rf"{API}/[^/]+/segments$"),
+    "put catalog": ("PUT", rf"{API}/[^/]+/labels/catalogs$"),
+    "register files": ("PUT", rf"{API}/[^/]+/multi/callback$"),
+    "commit": ("POST", rf"{API}/[^/]+/commits$"),
 }
 POST_FAULTS = ("drop", "html", "missing")
+LOOKED_FOR = ("create dataset", "open draft", "commit")
+"""Writes not safe to repeat: after an ambiguous answer apply looks for their effect, so
+even a fault on every answer converges. The others are repeated: a fault on the first answer
+converges, one on every answer is one line (and a re-run finishes)."""
 READERS = {"status": ("find dataset", "read dataset", "branches", "drafts"), "pull": ("read dataset", "segments", "details")}
 READS = [(command, route, fault) for command, routes in READERS.items() for route in routes for fault in ("truncated", "missing")]
 _names = itertools.count()
@@ -138,15 +145,17 @@ def test_status_and_pull_meet_unusable_answers_with_one_line(
         assert line.startswith("Error: applied (tensorbay, remote default): "), text
 
 
-@pytest.mark.parametrize(("route", "fault"), [(r, f) for r in POSTS for f in POST_FAULTS], ids=lambda v: str(v).replace(" ", "_"))
+@pytest.mark.parametrize(("route", "fault"), [(r, f) for r in WRITES for f in POST_FAULTS], ids=lambda v: str(v).replace(" ", "_"))
 def test_unusable_answer_to_a_write_converges(
     proxy: FaultProxy, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, route: str, fault: str
 ) -> None:
-    """The write happened and only its answer is unusable: apply looks, finds it and goes on."""
+    """The write happened and only its (first) answer is unusable: apply looks for its effect
+    and finds it (creating, opening, committing), or repeats a write safe to repeat."""
     monkeypatch.setenv("LABELSYNC_HTTP_RETRIES", "1")
     root = fresh(proxy, tmp_path)
     before = snapshot(root)
-    rule = proxy.arm("POST", POSTS[route], fault)
+    method, path = WRITES[route]
+    rule = proxy.arm(method, path, fault, times=-1 if route in LOOKED_FOR else 1)
     try:
         code, text = run(["apply", str(root), "--auto-approve"], capsys)
     finally:
@@ -166,3 +175,25 @@ def test_bad_answer_to_a_get_is_asked_again(proxy: FaultProxy, planned: Path, ca
     finally:
         proxy.disarm()
     assert rule.hits == 1 and code == 0, text
+
+
+@pytest.mark.parametrize("route", ["put catalog", "register files"])  # a created segment's answer is not read
+def test_a_repeated_write_whose_answers_stay_unusable_is_one_line(
+    proxy: FaultProxy, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    monkeypatch.setenv("LABELSYNC_HTTP_RETRIES", "1")
+    root = fresh(proxy, tmp_path)
+    before = snapshot(root)
+    method, path = WRITES[route]
+    rule = proxy.arm(method, path, "html")
+    try:
+        code, text = run(["apply", str(root), "--auto-approve"], capsys)
+    finally:
+        proxy.disarm()
+    assert rule.hits >= 2, text  # asked again before giving up
+    assert snapshot(root) == before
+    assert_one_line(code, text)
+    code, text = run(["apply", str(root), "--auto-approve"], capsys)  # the fault gone, a re-run finishes
+    assert code == 0, text
+    code, text = run(["plan", str(root), "--detailed-exitcode"], capsys)
+    assert code == 0, text
