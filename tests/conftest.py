@@ -21,18 +21,6 @@ def required(marker: str) -> bool:
     return marker in REQUIRED
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """A skipped test whose marker ``$LABELSYNC_REQUIRE`` lists is a failure."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped:
-        names = sorted(REQUIRED & {m.name for m in item.iter_markers()})
-        if names:
-            report.outcome = "failed"
-            report.longrepr = f"{REQUIRE_ENV} lists {names[0]}, but this test was skipped: {report.longrepr}"
-
-
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove LABELSYNC_*, GITHUB_*, TENSORBAY_* and DEEPEN_* variables for each test."""
@@ -49,10 +37,18 @@ _NO_SKIPS = os.environ.get(NO_SKIPS_ENV) == "1"  # read at import, before clean_
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A skipped test is a failure when ``$LABELSYNC_REQUIRE`` lists one of its markers, or
+    under ``$LABELSYNC_NO_SKIPS`` (CI)."""
     outcome = yield
     report = outcome.get_result()
-    if _NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    names = sorted(REQUIRED & {m.name for m in item.iter_markers()})
+    if names:
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRE_ENV} lists {names[0]}, but this test was skipped: {reason}"
+    elif _NO_SKIPS:
         report.outcome = "failed"
         report.longrepr = f"{NO_SKIPS_ENV}=1 (CI runs every test), but this test was skipped: {reason}"
 

@@ -4,7 +4,10 @@ Thin: resolve the manifests, ask each dataset's provider, render, exit code. Bot
 work for every provider through :class:`~labelsync.providers.base.Provider` (``status`` and
 ``pull_labels``).
 
-``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not.
+``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not:
+each dataset that could not be asked gets an ``Error: <name> (<provider>, remote <r>): ...``
+line (and its ``Hint:``) on stderr, in both formats; the JSON entry keeps the message in
+``error`` (and ``hint``), so stdout stays the report alone.
 ``pull`` merges, for each segment with ``labels.path``, the remote labels into the label
 file (:mod:`labelsync.local.pull`: unchanged items keep their line, a file with no change is
 not written, masks stay local files); a local line's ``timestamp`` is kept.
@@ -48,8 +51,6 @@ def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
     """Text lines for one dataset's status facts."""
     ds = desired.dataset
     head = f"{ds.name} ({ds.provider}, remote {ds.remote})"
-    if facts.get("error"):
-        return [f"{head}: error: {facts['error']}"]
     if not facts.get("exists"):
         return [f"{head}: not on the remote (apply creates it)"]
     if facts.get("in_sync"):
@@ -97,8 +98,13 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
             except LabelsyncError as err:
                 failed = True
                 entry["error"] = err.message
+                if err.hint:
+                    entry["hint"] = err.hint
+                output.err_line(f"Error: {ds.name} ({ds.provider}, remote {ds.remote}): {err.message}")
+                if err.hint:
+                    output.err_line(f"Hint: {err.hint}")
             report.append(entry)
-            if fmt == "text":
+            if fmt == "text" and "error" not in entry:
                 for line in _describe(want, entry):
                     click.echo(output.redact(line))
     if fmt == "json":

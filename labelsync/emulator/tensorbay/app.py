@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -24,7 +25,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labelsync.emulator.runtime import ASGIApp, FaultConfig, Knobs, Receive, Scope, Send
+from labelsync.emulator.runtime import (
+    STORAGE_FAILED,
+    ASGIApp,
+    FaultConfig,
+    Knobs,
+    Receive,
+    Scope,
+    Send,
+    storage_failure,
+)
 from labelsync.emulator.tensorbay import data_handlers as d
 from labelsync.emulator.tensorbay import handlers as h
 from labelsync.emulator.tensorbay import storage
@@ -165,6 +175,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({**body, "success": False}, status_code=status)
 
 
+async def _storage_failed(request: Request, exc: Exception) -> Response:
+    """The state could not be read or written (a full disk, a corrupt database): one JSON
+    error line, no traceback (not a bug of the emulator)."""
+    message = storage_failure(exc)
+    if message is None:
+        return await _bug(request, exc)
+    log.info("tensorbay emulator: %s on %s %s", message, request.method, request.url.path)
+    return JSONResponse({"code": "InsufficientStorage", "message": message, "success": False}, status_code=STORAGE_FAILED)
+
+
 async def _bug(request: Request, exc: Exception) -> Response:
     log.exception(
         "tensorbay emulator: unhandled error on %s %s", request.method, request.url.path, exc_info=exc
@@ -210,7 +230,7 @@ def create_app(
     )
     app = Starlette(
         routes=_routes(emu),
-        exception_handlers={404: _http_error, 405: _http_error, Exception: _bug},
+        exception_handlers={404: _http_error, 405: _http_error, sqlite3.Error: _storage_failed, OSError: _storage_failed, Exception: _bug},
     )
     config = replace(faults) if faults is not None else FaultConfig()
     if config.error_body is None:
