@@ -251,7 +251,7 @@ class HashCache:
         if misses:
             hashed_ns = time.time_ns()
             todo = [files[i] for i in misses]
-            results = hash_files([f.path for f in todo], [f.size for f in todo], jobs)
+            results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs)  # path, size
             new: list[tuple[str, int, int, int, int, str, int]] = []
             trusted_before = hashed_ns - RACY_WINDOW_NS
             for i, k, f, (sha1, size) in zip(misses, miss_keys, todo, results, strict=True):

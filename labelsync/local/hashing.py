@@ -18,9 +18,10 @@ Contract of :func:`hash_files`:
   start or dies is not fatal: its share is hashed here.
 * A file that vanished raises :class:`LocalDataError` naming it; so does an unreadable one.
 
-Worker protocol: stdin carries ``size\\tpath\\0`` records (path as bytes, ``os.fsencode``);
-stdout answers one :data:`RECORD` per input, in order: the byte count read (negative: minus
-the ``errno`` of the failure) and the 20-byte SHA-1 digest.
+Worker protocol: stdin carries the count ``n`` (int64), ``n`` expected sizes (int64) and the
+``n`` paths joined by NUL (``os.fsencode``); stdout answers one :data:`RECORD` per input, in
+order: the byte count read (negative: minus the ``errno`` of the failure) and the 20-byte
+SHA-1 digest.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ import struct
 import subprocess
 import sys
 import threading
+from array import array
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 BUFFER_SIZE = 1 << 20
 RECORD = struct.Struct("<q20s")
@@ -88,8 +91,7 @@ class _Worker:
     def __init__(self, paths: Sequence[str], sizes: Sequence[int]) -> None:
         self.count = len(paths)
         self.result: list[tuple[int, bytes]] | None = None
-        enc = os.fsencode
-        self._input = b"".join(b"%d\t%s\0" % (s, enc(p)) for p, s in zip(paths, sizes, strict=True))
+        self._input = struct.pack("<q", len(paths)) + array("q", sizes).tobytes() + os.fsencode("\0".join(paths))
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-m", "labelsync.local.hashing"],
@@ -104,12 +106,20 @@ class _Worker:
         self._thread.start()
 
     def _talk(self) -> None:
-        assert self._proc is not None
+        # One blocking write and one read to EOF: the GIL is released for the whole transfer,
+        # not taken back for each 4 KiB as Popen.communicate's select loop does, which would
+        # slow this process's own share down.
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
         try:
-            data, _ = self._proc.communicate(self._input)
+            with proc.stdin:
+                proc.stdin.write(self._input)
+            self._input = b""
+            with proc.stdout:
+                data = proc.stdout.read()
         except OSError:
-            return
-        if self._proc.returncode == 0 and len(data) == RECORD.size * self.count:
+            data = b""
+        if proc.wait() == 0 and len(data) == RECORD.size * self.count:
             self.result = list(RECORD.iter_unpack(data))
 
     def wait(self) -> list[tuple[int, bytes]] | None:
@@ -120,18 +130,29 @@ class _Worker:
         return self.result
 
 
-def hash_files(paths: Sequence[str], sizes: Sequence[int], jobs: int = 4) -> list[tuple[str, int]]:
-    """``(sha1_hex, bytes_read)`` of every path, in order (see the module docstring)."""
+def hash_files(
+    paths: Sequence[str], sizes: Sequence[int], jobs: int = 4, *, processes: bool = True
+) -> list[tuple[str, int]]:
+    """``(sha1_hex, bytes_read)`` of every path, in order (see the module docstring).
+
+    ``processes=False`` runs the shares on threads of this process instead (for comparison:
+    ``benchmarks/hashing.py``).
+    """
     n = len(paths)
     total = sum(sizes)
     workers = max(1, min(jobs, os.cpu_count() or 1, max(n // MIN_FILES_PER_WORKER, total // MIN_BYTES_PER_WORKER, 1)))
     if workers == 1 or n < 2:
         return _finish(paths, _hash_share(paths, sizes))
-    shares = [_Worker(paths[w::workers], sizes[w::workers]) for w in range(1, workers)]
-    records: list[list[tuple[int, bytes]]] = [_hash_share(paths[0::workers], sizes[0::workers])]
-    for w, worker in enumerate(shares, start=1):
-        got = worker.wait()
-        records.append(got if got is not None else _hash_share(paths[w::workers], sizes[w::workers]))
+    records: list[list[tuple[int, bytes]]]
+    if processes:
+        shares = [_Worker(paths[w::workers], sizes[w::workers]) for w in range(1, workers)]
+        records = [_hash_share(paths[0::workers], sizes[0::workers])]
+        for w, worker in enumerate(shares, start=1):
+            got = worker.wait()
+            records.append(got if got is not None else _hash_share(paths[w::workers], sizes[w::workers]))
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="labelsync-hash") as pool:
+            records = list(pool.map(lambda w: _hash_share(paths[w::workers], sizes[w::workers]), range(workers)))
     merged: list[tuple[int, bytes]] = [(0, b"")] * n
     for w, part in enumerate(records):
         merged[w::workers] = part
@@ -154,12 +175,10 @@ def sha1_file(path: str, size: int = -1) -> tuple[str, int]:
 def _serve() -> None:
     """The worker: read every record from stdin, then answer them all on stdout."""
     data = sys.stdin.buffer.read()
-    sizes: list[int] = []
-    paths: list[bytes] = []
-    for rec in data.split(b"\0")[:-1]:
-        size, _, path = rec.partition(b"\t")
-        sizes.append(int(size))
-        paths.append(path)
+    (n,) = struct.unpack_from("<q", data)
+    sizes = array("q")
+    sizes.frombytes(data[8 : 8 + 8 * n])
+    paths = data[8 + 8 * n :].split(b"\0") if n else []
     pack = RECORD.pack
     sys.stdout.buffer.write(b"".join(pack(s, d) for s, d in _hash_share(paths, sizes)))
     sys.stdout.buffer.flush()
