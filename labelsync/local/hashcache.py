@@ -233,7 +233,7 @@ class HashCache:
         out: list[Blob | None] = [None] * len(files)
         misses: list[int] = []
         miss_keys: list[str] = []
-        get = rows.get
+        get = rows.get if rows else None  # an empty cache (a cold run): every file is a miss
         key_of = self._base_key
         bases: dict[str, str] = {}  # a scan's files share one base string: strip the root once
         for i, (rel, base, cut, size, mtime_ns, inode, ctime_ns) in enumerate(files):
@@ -241,7 +241,7 @@ class HashCache:
             if bk is None:
                 bk = bases[base] = key_of(base)
             k = f"{bk}{rel[cut:]}"
-            sha1 = get(f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}")
+            sha1 = None if get is None else get(f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}")
             if sha1 is None:
                 misses.append(i)
                 miss_keys.append(k)
@@ -254,14 +254,16 @@ class HashCache:
             results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs)  # path, size
             new: list[tuple[str, int, int, int, int, str, int]] = []
             trusted_before = hashed_ns - RACY_WINDOW_NS
-            for i, k, f, (sha1, size) in zip(misses, miss_keys, todo, results, strict=True):
+            for i, k, (_, _, _, scanned, mtime_ns, inode, ctime_ns), (sha1, size) in zip(
+                misses, miss_keys, todo, results, strict=True
+            ):
                 out[i] = Blob(sha1, size)
-                stats.bytes_hashed += size
-                if size == f.size:  # else it changed since the scan: hashed as read, not cached
-                    new.append((k, size, f.mtime_ns, f.inode, f.ctime_ns, sha1, hashed_ns))
-                    if f.mtime_ns < trusted_before:
-                        rows[f"{k}\0{size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}"] = sha1
+                if size == scanned:  # else it changed since the scan: hashed as read, not cached
+                    new.append((k, size, mtime_ns, inode, ctime_ns, sha1, hashed_ns))
+                    if mtime_ns < trusted_before:
+                        rows[f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}"] = sha1
             stats.hashed = len(misses)
+            stats.bytes_hashed = sum(size for _, size in results)
             self._store(new)
         self.stats = stats
         return out  # type: ignore[return-value]  # every slot is filled above

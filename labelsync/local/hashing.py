@@ -40,7 +40,8 @@ BUFFER_SIZE = 1 << 20
 RECORD = struct.Struct("<q20s")
 MIN_FILES_PER_WORKER = 2_000
 MIN_BYTES_PER_WORKER = 64 << 20
-_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOATIME", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOATIME
 
 
 def _hash_share(paths: Sequence[bytes | str], sizes: Sequence[int]) -> list[tuple[int, bytes]]:
@@ -56,8 +57,11 @@ def _hash_share(paths: Sequence[bytes | str], sizes: Sequence[int]) -> list[tupl
         try:
             try:
                 fd = op(path, flags)
-            except PermissionError:  # O_NOATIME needs ownership of the file
-                fd = op(path, flags & ~getattr(os, "O_NOATIME", 0))
+            except PermissionError:
+                if not flags & _NOATIME:
+                    raise
+                flags &= ~_NOATIME  # O_NOATIME needs ownership of the file: not for this share
+                fd = op(path, flags)
             try:
                 n = readv(fd, bufs)
                 if n < BUFFER_SIZE and n == expect:  # the whole file in one read
@@ -68,6 +72,8 @@ def _hash_share(paths: Sequence[bytes | str], sizes: Sequence[int]) -> list[tupl
                 while n:
                     h.update(view[:n])
                     total += n
+                    if n < BUFFER_SIZE and total == expect:  # a short read at the expected end
+                        break
                     n = readv(fd, bufs)
                 append((total, h.digest()))
             finally:
@@ -175,6 +181,8 @@ def sha1_file(path: str, size: int = -1) -> tuple[str, int]:
 def _serve() -> None:
     """The worker: read every record from stdin, then answer them all on stdout."""
     data = sys.stdin.buffer.read()
+    if len(data) < 8:
+        return
     (n,) = struct.unpack_from("<q", data)
     sizes = array("q")
     sizes.frombytes(data[8 : 8 + 8 * n])
