@@ -11,8 +11,8 @@ Contract of :meth:`HashCache.digest_all`:
   number of bytes hashed;
 * reads the cache in bulk (one query per :class:`HashCache` instance, kept in memory after),
   hashes only the misses with :func:`labelsync.local.hashing.hash_files` (one open and,
-  for a small file, one read each, no ``stat``; spread over ``min(jobs, CPUs)`` processes
-  when there are enough of them), and writes the new rows in one transaction
+  for a small file, one read each, no ``stat``; on ``min(jobs, CPUs)`` threads when there
+  are enough of them), and writes the new rows in one transaction
   (``executemany``);
 * "racily clean" entries are not trusted: a row whose ``mtime_ns`` is within
   :data:`RACY_WINDOW_NS` of the moment it was hashed may describe a file that was written

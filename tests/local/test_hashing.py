@@ -50,26 +50,28 @@ def many_workers(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 def test_worker_processes_hash_their_shares(tree, many_workers) -> None:  # type: ignore[no-untyped-def]
     paths, sizes, want = tree
-    assert hash_files(paths, sizes, jobs=3) == want
+    assert hash_files(paths, sizes, jobs=3, processes=True) == want
     assert many_workers == [[sys.executable, "-m", "labelsync.local.hashing"]] * 2  # + this process's share
 
 
 def test_threads_give_the_same(tree, many_workers) -> None:  # type: ignore[no-untyped-def]
     paths, sizes, want = tree
-    assert hash_files(paths, sizes, jobs=3, processes=False) == want
+    assert hash_files(paths, sizes, jobs=3) == want  # threads: the default
     assert many_workers == []
 
 
 def test_a_dead_worker_share_is_hashed_here(tree, many_workers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     paths, sizes, want = tree
     monkeypatch.setattr(hashing.sys, "executable", "/bin/false")
-    assert hash_files(paths, sizes, jobs=3) == want
+    assert hash_files(paths, sizes, jobs=3, processes=True) == want
     assert len(many_workers) == 2
 
 
 def test_a_file_vanished_in_a_worker_share_names_it(tree, many_workers) -> None:  # type: ignore[no-untyped-def]
     paths, sizes, _ = tree
     os.unlink(paths[4])  # 4 % 3 == 1: a worker's share
+    with pytest.raises(LocalDataError, match=rf"{paths[4]}: file disappeared while reading"):
+        hash_files(paths, sizes, jobs=3, processes=True)
     with pytest.raises(LocalDataError, match=rf"{paths[4]}: file disappeared while reading"):
         hash_files(paths, sizes, jobs=3)
 
