@@ -55,7 +55,7 @@ from typing import Any
 import httpx
 
 from labelsync import errors
-from labelsync.providers import limits
+from labelsync.providers import deadline, limits
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
@@ -253,12 +253,16 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             _check_command_deadline(request)
             self.stats._sent()
+            end, by_command = _request_end()
             try:
-                response = self.inner.handle_request(request)
-                if not streaming:
-                    response = _buffered(request, response)
+                with deadline.request_deadline(end):
+                    response = self.inner.handle_request(request)
+                    if not streaming:
+                        response = _buffered(request, response, end, by_command)
             except _RETRYABLE_ERRORS as exc:
                 self.stats._failed()
+                if time.monotonic() >= end:  # the socket waits were cut at the deadline
+                    raise _late(request, by_command) from exc
                 delay = self.policy.after_error(attempt) if retryable else None
                 if delay is None:
                     raise
@@ -302,20 +306,38 @@ def _check_command_deadline(request: httpx.Request, *, at_least: float = 0.0) ->
         )
 
 
-def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+def _request_end() -> tuple[float, bool]:
+    """The ``time.monotonic()`` by which a request starting now must be answered, and
+    whether the command's deadline (not the request's) sets it."""
+    end = time.monotonic() + limits.request_timeout()
+    left = limits.command_remaining()
+    if left is not None and time.monotonic() + left < end:
+        return time.monotonic() + left, True
+    return end, False
+
+
+def _late(request: httpx.Request, by_command: bool) -> errors.DeadlineError:
+    if by_command:
+        return errors.DeadlineError(
+            f"{describe(request)}: the command's deadline passed",
+            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
+        )
+    return errors.DeadlineError(
+        f"{describe(request)}: no complete answer within {limits.request_timeout():g} s",
+        hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
+    )
+
+
+def _buffered(request: httpx.Request, response: httpx.Response, end: float, by_command: bool) -> httpx.Response:
     """``response`` with its raw (still encoded) body read, so a cut-off body is retried here.
 
-    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive within
-    the request's deadline and the command's (:mod:`labelsync.providers.limits`).
+    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive by
+    ``end`` (:func:`_request_end`; the socket waits are bounded by it too, see
+    :mod:`labelsync.providers.deadline`).
     """
     stream = response.stream
     assert isinstance(stream, httpx.SyncByteStream)
     cap = int(request.extensions.get(MAX_BYTES) or limits.max_answer_bytes())
-    timeout = limits.request_timeout()
-    end = time.monotonic() + timeout
-    left = limits.command_remaining()
-    if left is not None:
-        end = min(end, time.monotonic() + left)
     declared = response.headers.get("content-length", "")
     chunks: list[bytes] = []
     size = 0
@@ -328,10 +350,7 @@ def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Respons
                 raise _too_large(request, cap)
             chunks.append(chunk)
             if time.monotonic() > end:
-                raise errors.DeadlineError(
-                    f"{describe(request)}: the answer took longer than {timeout:g} s",
-                    hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
-                )
+                raise _late(request, by_command)
         raw = b"".join(chunks)
     finally:
         stream.close()
@@ -394,6 +413,7 @@ def make_client(
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
     )
+    deadline.install(inner)
     retries = limits.max_retries() if max_retries is None else max_retries
     retrying = RetryTransport(inner, max_retries=retries, sleep=sleep, stats=stats)
     client = httpx.Client(
@@ -469,6 +489,7 @@ def raise_for_api(
     404       :class:`~labelsync.errors.NotFoundError`
     409       :class:`~labelsync.errors.ConflictError`
     429, 5xx  :class:`~labelsync.errors.TransientError` (the retries are spent)
+    507       :class:`~labelsync.errors.RemoteError` (the remote's storage failed; not retried)
     other     :class:`~labelsync.errors.RemoteError`
     ========  ===================================================================
     """
@@ -493,6 +514,8 @@ def raise_for_api(
         cls = errors.NotFoundError
     elif status == 409:
         cls = errors.ConflictError
+    elif status == 507:
+        hint = "the remote cannot store anything more: free disk space on it (the local remote keeps its state under .labelsync/local/)"
     elif status == 429 or status >= 500:
         cls = errors.TransientError
         hint = "the remote is overloaded or failing; try again later (a re-run apply resumes)"

@@ -19,6 +19,10 @@ speaks just the HTTP/1.1 a storage host needs:
   while idle) is sent again at once on a fresh one; otherwise failures and 429/5xx answers
   are retried with :class:`~labelsync.providers.http.RetryPolicy` (backoff with jitter,
   ``Retry-After``), exactly like the threaded clients;
+* an answer may hold at most :data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES`
+  (storage hosts answer a few hundred bytes): a larger one is a
+  :class:`~labelsync.errors.BadAnswerError`, refused by its ``Content-Length`` before it is
+  read, or as soon as the bytes read pass the cap (the httpx path caps it the same way);
 * an answer of 300 or more becomes the labelsync error of
   :func:`~labelsync.providers.http.raise_for_api`, a transport failure that of
   :func:`~labelsync.providers.http.translate_transport_errors`, so callers see the same
@@ -45,7 +49,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from labelsync.providers.http import RetryPolicy, Stats, log_retry, raise_for_api, translate_transport_errors
+from labelsync import errors
+from labelsync.providers import limits
+from labelsync.providers.http import (
+    MAX_BYTES,
+    RetryPolicy,
+    Stats,
+    log_retry,
+    raise_for_api,
+    translate_transport_errors,
+)
 
 __all__ = ["Answer", "Batch", "Post", "PostPool", "proxied"]
 
@@ -95,6 +108,18 @@ class Answer:
 
 class _Stale(Exception):
     """A reused connection was closed under the request before any answer."""
+
+
+class _TooLarge(Exception):
+    """An answer larger than :data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES`."""
+
+
+def _too_large(post: Post) -> errors.BadAnswerError:
+    cap = limits.MAX_UPLOAD_ANSWER_BYTES
+    return errors.BadAnswerError(
+        f"{post.what} (POST {urlsplit(post.url).path}): the answer is larger than the {cap / limits.MiB:g} MiB cap of an upload answer",
+        hint="the storage host (or a proxy in front of it) is misbehaving; check the remote's url and try again later",
+    )
 
 
 class _Connection:
@@ -280,6 +305,9 @@ class PostPool:
                 self.stats._sent()
                 try:
                     answer = await self._send(origin, post.url, head, post.body)
+                except _TooLarge:
+                    self.stats._failed()
+                    raise _too_large(post) from None
                 except (httpx.TransportError, TimeoutError) as exc:
                     self.stats._failed()
                     error = _as_httpx(exc, post.url, "the request")
@@ -303,7 +331,10 @@ class PostPool:
     def _post_with_client(self, post: Post) -> None:
         assert self._client is not None
         with translate_transport_errors(post.what):
-            response = self._client.post(post.url, content=post.body, headers={**post.headers, "User-Agent": self.user_agent})
+            response = self._client.post(
+                post.url, content=post.body, headers={**post.headers, "User-Agent": self.user_agent},
+                extensions={MAX_BYTES: limits.MAX_UPLOAD_ANSWER_BYTES},
+            )
         raise_for_api(response, what=post.what)
 
     async def _send(self, origin: _Origin, url: str, head: bytes, body: bytes) -> Answer:
@@ -465,12 +496,18 @@ def _value(headers: list[tuple[str, str]], name: str) -> str:
     return next((value for key, value in headers if key == name), "")
 
 
-async def _read_body(reader: asyncio.StreamReader, status: int, headers: list[tuple[str, str]]) -> tuple[bytes, bool]:
-    """The body of a response, and whether the connection may carry another request."""
+async def _read_body(
+    reader: asyncio.StreamReader, status: int, headers: list[tuple[str, str]], cap: int = limits.MAX_UPLOAD_ANSWER_BYTES
+) -> tuple[bytes, bool]:
+    """The body of a response, and whether the connection may carry another request.
+
+    Raises :class:`_TooLarge` as soon as the body is known to exceed ``cap`` bytes.
+    """
     if status in (204, 304):
         return b"", True
     if "chunked" in _value(headers, "transfer-encoding").lower():
         chunks: list[bytes] = []
+        total = 0
         while True:
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
@@ -478,12 +515,23 @@ async def _read_body(reader: asyncio.StreamReader, status: int, headers: list[tu
                 while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
                     pass
                 return b"".join(chunks), True
+            total += size
+            if total > cap:
+                raise _TooLarge
             chunks.append(await reader.readexactly(size))
             await reader.readexactly(2)
     length = _value(headers, "content-length")
     if length:
+        if int(length) > cap:
+            raise _TooLarge
         return await reader.readexactly(int(length)), True
-    return await reader.read(), False  # delimited by the server closing the connection
+    body = await reader.read(cap + 1)  # delimited by the server closing the connection
+    while len(body) <= cap:
+        more = await reader.read(cap + 1 - len(body))
+        if not more:
+            return body, False
+        body += more
+    raise _TooLarge
 
 
 def _request(url: str) -> httpx.Request:
