@@ -21,11 +21,9 @@ OPTIONS, PUT, DELETE). A POST or PATCH is sent once, unless its caller knows tha
 it is harmless (an upsert, an upload to a content-addressed key) and marks it with
 ``extensions={"labelsync_retry": True}``; ``False`` forbids retrying any method. After an
 ambiguous failure of a write that is not safe to repeat, the caller looks for its effect
-before writing again (:func:`labelsync.providers.answers.converge`). The wait before retry *n*
-(0-based) is full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))`` with
-base 0.2 s and cap 10 s, except that a 429/503 with ``Retry-After`` (seconds or an HTTP
-date) waits exactly that long. A ``Retry-After`` longer than ``retry_after_max`` ends the
-retries: the last response is returned and the caller reports it.
+before writing again (:func:`labelsync.providers.answers.converge`). When and how long to
+wait is :class:`~labelsync.providers.retry.RetryPolicy` (backoff with jitter,
+``Retry-After``, the command's deadline), the same policy the storage uploads follow.
 
 Request bodies must be replayable to be retried: ``content=bytes``, ``json=``, ``data=`` and
 ``files=`` with bytes or seekable files are. A body given as an iterator or generator can be
@@ -41,25 +39,24 @@ and every exception message and log line built here goes through its :func:`reda
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from labelsync import errors
 from labelsync.providers import limits
+from labelsync.providers.retry import RETRY_STATUSES, RetryPolicy, Stats, log_retry
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
     "NO_RETRY",
+    "RETRYABLE_ERRORS",
     "RETRY_STATUSES",
     "STREAM",
     "RetryPolicy",
@@ -67,6 +64,7 @@ __all__ = [
     "Stats",
     "client_stats",
     "extract_error",
+    "log_retry",
     "make_client",
     "raise_for_api",
     "redact",
@@ -76,9 +74,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("labelsync.http")
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses answered with a retry (the TensorBay SDK's ``status_forcelist``)."""
 
 NO_RETRY = "labelsync_retry"
 """Request extension key: ``False`` sends a request at most once, ``True`` retries a POST or
@@ -100,7 +95,7 @@ STREAM = "labelsync_stream"
 SECRET_HEADERS = frozenset({"x-token", "authorization", "proxy-authorization", "x-api-key", "cookie"})
 """Header names whose values are credentials (compared lower-case)."""
 
-_RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
+RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.TimeoutException,
     httpx.NetworkError,
     httpx.RemoteProtocolError,
@@ -117,100 +112,10 @@ def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
     return out
 
 
-@dataclass
-class Stats:
-    """Counts of what a client sent (thread-safe); benchmarks print them.
-
-    ``requests`` counts every attempt that reached the transport (first tries and retries),
-    ``retries`` the attempts that were repeats, ``by_status`` the responses per status, and
-    ``transport_errors`` the attempts that failed without a response.
-    """
-
-    requests: int = 0
-    retries: int = 0
-    transport_errors: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def _sent(self) -> None:
-        with self._lock:
-            self.requests += 1
-
-    def _answered(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    def _failed(self) -> None:
-        with self._lock:
-            self.transport_errors += 1
-
-    def _retried(self) -> None:
-        with self._lock:
-            self.retries += 1
-
-    def summary(self) -> str:
-        """One line, e.g. ``412 requests, 3 retries``."""
-        with self._lock:
-            return f"{self.requests:,} requests, {self.retries:,} retries"
-
-
-def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now())
-
-
 def _replayable(request: httpx.Request) -> bool:
     stream = request.stream
     # MultipartStream re-renders its fields (seeking file objects back to 0) on each iteration.
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
-
-
-@dataclass
-class RetryPolicy:
-    """When to retry and how long to wait (the policy of the module docstring), I/O-free.
-
-    Shared by :class:`RetryTransport` (threads) and the asyncio uploader
-    (:mod:`labelsync.providers.post_pool`). ``rand`` returns a float in [0, 1); ``clock``
-    gives epoch seconds for an HTTP-date ``Retry-After``. Both are injectable for tests.
-    """
-
-    max_retries: int = 5
-    backoff_base: float = 0.2
-    backoff_cap: float = 10.0
-    retry_after_max: float = 120.0
-    rand: Callable[[], float] = random.random
-    clock: Callable[[], float] = time.time
-
-    def backoff(self, attempt: int) -> float:
-        """The full-jitter wait before retry number ``attempt`` (0-based)."""
-        return self.rand() * min(self.backoff_cap, self.backoff_base * (2**attempt))
-
-    def after_error(self, attempt: int) -> float | None:
-        """Seconds to wait before retrying a transport failure, or None to give up."""
-        return None if attempt >= self.max_retries else self.backoff(attempt)
-
-    def after_status(self, attempt: int, status: int, retry_after: str | None) -> float | None:
-        """Seconds to wait before retrying a response, or None to return it as it is."""
-        if attempt >= self.max_retries or status not in RETRY_STATUSES:
-            return None
-        if status in (429, 503):
-            after = _parse_retry_after(retry_after, self.clock)
-            if after is not None:
-                return None if after > self.retry_after_max else after
-        return self.backoff(attempt)
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -247,59 +152,32 @@ class RetryTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         marked = request.extensions.get(NO_RETRY)
         safe = request.method in SAFE_METHODS if marked is None else marked is True
-        retryable = safe and _replayable(request)
         streaming = request.extensions.get(STREAM, False) is True
-        attempt = 0
+        attempts = self.policy.attempts(request.method, request.url, describe(request), self.stats, retryable=safe and _replayable(request))
         while True:
-            _check_command_deadline(request)
-            self.stats._sent()
+            attempts.begin()
             try:
                 response = self.inner.handle_request(request)
                 if not streaming:
                     response = _buffered(request, response)
-            except _RETRYABLE_ERRORS as exc:
-                self.stats._failed()
-                delay = self.policy.after_error(attempt) if retryable else None
+            except RETRYABLE_ERRORS as exc:
+                delay = attempts.failed(type(exc).__name__)
                 if delay is None:
                     raise
-                reason = type(exc).__name__
             else:
-                self.stats._answered(response.status_code)
-                status = response.status_code
-                delay = self.policy.after_status(attempt, status, response.headers.get("retry-after")) if retryable else None
+                delay = attempts.answered(response.status_code, response.headers.get("retry-after"))
                 if delay is None:
                     return response
                 _discard(response)
-                reason = f"HTTP {status}"
-            attempt += 1
-            left = limits.command_remaining()
-            if left is not None and delay > left:
-                _check_command_deadline(request, at_least=delay)
-            self.stats._retried()
-            log_retry(attempt, self.policy.max_retries, request.method, request.url, reason, delay)
             self.sleep(delay)
 
     def close(self) -> None:
         self.inner.close()
 
 
-def log_retry(attempt: int, limit: int, method: str, url: str | httpx.URL, reason: str, delay: float) -> None:
-    """The one log line of a retry (the URL redacted)."""
-    log.info("retry %d/%d of %s %s after %s in %.2f s", attempt, limit, method, redact_url(url), reason, delay)
-
-
 def describe(request: httpx.Request) -> str:
     """``METHOD /path`` of a request, for messages (no host, no query: nothing secret)."""
     return f"{request.method} {request.url.path}"
-
-
-def _check_command_deadline(request: httpx.Request, *, at_least: float = 0.0) -> None:
-    left = limits.command_remaining()
-    if left is not None and left <= at_least:
-        raise errors.DeadlineError(
-            f"{describe(request)}: the command's deadline passed",
-            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
-        )
 
 
 def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
@@ -535,7 +413,7 @@ def translate_transport_errors(what: str | None = None) -> Iterator[None]:
             extra = _header_secrets(request.headers)
         reason = redact(" ".join(str(exc).split()) or type(exc).__name__, extra)
         prefix = f"{what}: " if what else ""
-        cls = errors.TransientError if isinstance(exc, _RETRYABLE_ERRORS) else errors.RemoteError
+        cls = errors.TransientError if isinstance(exc, RETRYABLE_ERRORS) else errors.RemoteError
         raise cls(
             f"{prefix}cannot reach {host}: {reason}",
             hint="check the remote's url (labelsync.yaml or LABELSYNC_REMOTE_<NAME>_URL) and the network",
