@@ -21,7 +21,9 @@ b. the official SDK in a subprocess: ``gas.create_dataset(name)``, a ``Dataset``
 ``--engines`` runs (a) once per upload engine of ``benchmarks/upload_engines.py`` (the
 shipped ``pool``, ``httpx.AsyncClient``, ``aiohttp``), and ``--rounds N`` repeats (a) and
 (b) N times, interleaved, then prints the median wall of each engine and its ratio to the
-SDK and to ``pool`` (each engine's run gets a fresh dataset and a fresh hash cache).
+SDK and to the first engine (each engine's run gets a fresh dataset and a fresh hash
+cache). ``NAME@TREE`` is engine NAME of another checkout at TREE (its ``PYTHONPATH``; compile
+its bytecode first), to compare with the code before a change in the same run.
 
 Prints both wall times (process start to exit, and for the SDK also the time of its calls
 alone), the ratio SDK/labelsync, the requests each run made (counted by the emulator), the
@@ -152,7 +154,11 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
     shutil.rmtree(repo / ".labelsync", ignore_errors=True)
     emu.reset()  # type: ignore[attr-defined]
     command = [*ENGINE_RUNNER, engine] if engine else LABELSYNC
-    ls = check(run([*command, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo), what="labelsync apply")
+    env = None
+    if "@" in engine:  # NAME@TREE: engine NAME of another checkout (e.g. the code before a change)
+        name_in_tree, tree = engine.split("@", 1)
+        command, env = [sys.executable, str(Path(tree) / "benchmarks" / "upload_engines.py"), name_in_tree], {"PYTHONPATH": tree}
+    ls = check(run([*command, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo, env=env), what="labelsync apply")
     ls_stats = emu.measure()  # type: ignore[attr-defined]
     ls_server_s = ls_stats["span"]
     label = f" [engine {engine}]" if engine else ""
