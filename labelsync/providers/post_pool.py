@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from labelsync.providers.http import RETRYABLE_ERRORS, raise_for_api, translate_transport_errors
+from labelsync.providers.api_errors import RETRYABLE_ERRORS, raise_for_api, translate_transport_errors
 from labelsync.providers.retry import RetryPolicy, Stats
 from labelsync.providers.transport import Answer, Connections, InjectedTransport, Post, Transport
 
