@@ -121,8 +121,8 @@ def main() -> None:
             for round_no in range(1, args.rounds + 1):
                 if args.rounds > 1:
                     print(f"\n===== round {round_no} of {args.rounds}; {uptime()}")
-                for engine in engines:
-                    ls = labelsync_run(args, emu, tmp_path, engine, f"bench-labelsync-{engine or 'pool'}-{round_no}", latency, total_mib)
+                for number, engine in enumerate(engines):
+                    ls = labelsync_run(args, emu, tmp_path, engine, f"bench-labelsync-{number}-{round_no}", latency, total_mib)
                     walls[engine or "pool"].append(ls.wall)
                 if args.skip_sdk:
                     continue
