@@ -43,7 +43,8 @@ from labelsync import __version__
 from labelsync.errors import ConfigError, LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
-from labelsync.local.labels import LabelRecord, read_labels, read_text
+from labelsync.local.labels import LabelRecord
+from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.local.scan import LocalFile, Scans, stat_file
 from labelsync.manifest.model import Manifest, catalog_json, sensor_json
@@ -86,13 +87,25 @@ class _SegmentPlan:
         self.files: list[LocalFile] = []
         self.frames: dict[str, tuple[Frame, str]] = {}  # rel -> (frame, sensor)
         self.labels: dict[str, LabelRecord] = {}
+        self.label_set: LabelSet | None = None
         self.masks: dict[str, dict[str, LocalFile]] = {}  # rel -> mask type -> file
         self.inputs: list[tuple[Path, str | None]] = []
-        """Other files read: the labels file with the SHA-256 of the very text parsed, the
-        timestamps file with None (identified by its stat)."""
+        """Other inputs: the labels with the fingerprint of what was parsed (the SHA-256 of a
+        JSONL text, or of the labels a foreign format gave), the timestamps file with None
+        (identified by its stat). Image sizes YOLO reads come from data files, which are
+        in the fingerprint by their stat."""
 
 
-def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans) -> _SegmentPlan:
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _segment_plan(
+    manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans, reads: LabelReads
+) -> _SegmentPlan:
     seg = manifest.spec.segments[seg_index]
     sensors = {s.name: sensor_json(s) for s in seg.sensors or []} if fusion else {}
     sp = _SegmentPlan(seg.name, seg.description or "", sensors)
@@ -122,15 +135,27 @@ def _segment_plan(manifest: Manifest, seg_index: int, base: Path, root: Path, fu
                 sp.frames[f.rel] = (frame, sensor)
         sp.files = [f for f in sp.files if f.rel in sp.frames]
     if seg.labels is not None:
-        label_path = resolve_inside(root, base, seg.labels.path)
-        text = read_text(label_path)
-        sp.inputs.append((label_path, hashlib.sha256(text.encode()).hexdigest()))
-        sp.labels = read_labels(label_path, text)
+        found = read_segment_labels(
+            reads, root, base, fmt=seg.labels.format, path=seg.labels.path, options=seg.labels.options(),
+            data_path=seg.data.path if seg.data is not None else None, display=_display,
+        )
+        if not found.ok:
+            first = next(d for d in found.diagnostics if d.severity == "error")
+            extra = sum(d.severity == "error" for d in found.diagnostics) - 1
+            raise LocalDataError(
+                f"{first.file}:{first.line}:{first.column}: {first.message}" + (f" (and {extra} more)" if extra else ""),
+                hint=first.hint or "run labelsync validate",
+            )
+        label_path = found.path
+        sp.label_set = found
+        sp.inputs.append((label_path, f"{found.format}:{found.fingerprint}"))
+        sp.labels = found.records
         known = {f.rel for f in sp.files}
         for rp, record in sp.labels.items():
             if rp not in known:
+                file, line, _ = found.where(rp)
                 raise LocalDataError(
-                    f"{label_path}:{record.line}: no data file {rp!r} in the data directory of {where}",
+                    f"{file}:{line}: no data file {rp!r} in the data directory of {where}",
                     hint="label only files the segment's data selects (run labelsync validate)",
                 )
             for mask_type in MASK_TYPES:
@@ -171,6 +196,7 @@ def resolve_dataset(
     provider: str = DEFAULT_PROVIDER,
     where: str = "",
     scans: Scans | None = None,
+    reads: LabelReads | None = None,
 ) -> Desired:
     """Resolve one manifest (declared in ``manifest_file``) into its desired state."""
     started_ns = time.time_ns()  # before any file is read: the racy window is measured from here
@@ -179,7 +205,8 @@ def resolve_dataset(
     block = spec.block(provider)
     fusion = block.groups_frames()
     scans = scans or Scans()
-    plans = [_segment_plan(manifest, i, base, root, fusion, scans) for i in range(len(spec.segments))]
+    reads = reads if reads is not None else LabelReads()
+    plans = [_segment_plan(manifest, i, base, root, fusion, scans, reads) for i in range(len(spec.segments))]
     items_of = functools.cache(lambda: _resolve_items(plans, cache, jobs))
     slot = f"{manifest_file.resolve()}#{manifest.metadata.name}@{spec.remote}"
     inputs, newest_ns = _inputs_fingerprint(manifest, provider, base, root, plans)
@@ -201,7 +228,10 @@ def resolve_dataset(
         branch=block.branch_name() or "",
         settings=block.settings_json(),
         notes=block.notes_json(),
-        catalog=catalog_json(manifest),
+        catalog=effective_catalog(
+            catalog_json(manifest), spec.catalog is not None and spec.catalog.from_ == "labels",
+            [sp.label_set for sp in plans if sp.label_set is not None],
+        ),
         segments=segments,
     )
     policy = Policy(prune=spec.prune, allow_replace=spec.allow_replace, protect=spec.protect)
@@ -344,11 +374,13 @@ def resolve_desired(
         except ConfigError:
             remotes = None
     scans = getattr(manifests, "scans", None) or Scans()  # reuse what validation listed
+    reads = getattr(manifests, "label_reads", None) or LabelReads()  # and the labels it read
     out: list[Desired] = []
     for entry in manifests:
         manifest, file, where, provider = _unpack(entry)
         provider = provider or provider_of(manifest, remotes) or DEFAULT_PROVIDER
         out.append(
-            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where, scans=scans)
+            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where, scans=scans,
+                            reads=reads)
         )
     return out

@@ -64,7 +64,9 @@ _SHAPES = [
     # JSON Web Tokens: three base64url parts, the first two starting with '{"'.
     (re.compile(r"eyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), REPLACEMENT),
     # "Authorization: Bearer x", "bearer x", "Token x".
-    (re.compile(r"\b(Bearer|Token|Basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE), r"\1\2" + REPLACEMENT),
+    (re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE), r"\1\2" + REPLACEMENT),
+    # "Token x" only when x holds a digit, so prose ("token refresh failed") is not taken for one.
+    (re.compile(r"\b(Token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}", re.IGNORECASE), r"\1\2" + REPLACEMENT),
     # "signature": "abc", 'policy': 'abc' (JSON or Python reprs).
     (
         re.compile(

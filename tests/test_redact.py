@@ -99,3 +99,10 @@ def test_command_deadline_is_one_line(tmp_path: Path) -> None:
         assert "deadline passed" in str(info.value)
     finally:
         limits.set_command_deadline(None)
+
+
+def test_prose_after_the_word_token_is_not_taken_for_a_credential() -> None:
+    from labelsync.redact import redact
+
+    assert redact("Label Studio token refresh: HTTP 401") == "Label Studio token refresh: HTTP 401"
+    assert "0123456789" not in redact("Authorization: Token abcdef0123456789")

@@ -4,7 +4,10 @@ Thin: resolve the manifests, ask each dataset's provider, render, exit code. Bot
 work for every provider through :class:`~labelsync.providers.base.Provider` (``status`` and
 ``pull_labels``).
 
-``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not.
+``status`` exits 0 when every dataset could be asked (in sync or not), 1 when any could not:
+each dataset that could not be asked gets an ``Error: <name> (<provider>, remote <r>): ...``
+line (and its ``Hint:``) on stderr, in both formats; the JSON entry keeps the message in
+``error`` (and ``hint``), so stdout stays the report alone.
 ``pull`` merges, for each segment with ``labels.path``, the remote labels into the label
 file (:mod:`labelsync.local.pull`: unchanged items keep their line, a file with no change is
 not written, masks stay local files); a local line's ``timestamp`` is kept.
@@ -13,19 +16,27 @@ not written, masks stay local files); a local line's ``timestamp`` is kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from labelsync.cli import output
-from labelsync.cli.sync import load_desired, paths_argument, remotes_of
+from labelsync.cli.sync import load_desired, load_desired_set, paths_argument, remotes_of
 from labelsync.engine.connect import Connections
 from labelsync.errors import LabelsyncError
 from labelsync.local.labelcheck import check_labels
+from labelsync.local.labelsets import DEFAULT_FORMAT, LabelSet, read_segment_labels
 from labelsync.local.paths import resolve_inside
-from labelsync.local.pull import SegmentPull, merge_labels, write_pull
+from labelsync.local.pull import (
+    ForeignPull,
+    SegmentPull,
+    merge_foreign,
+    merge_labels,
+    write_foreign,
+    write_pull,
+)
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired
@@ -40,8 +51,6 @@ def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
     """Text lines for one dataset's status facts."""
     ds = desired.dataset
     head = f"{ds.name} ({ds.provider}, remote {ds.remote})"
-    if facts.get("error"):
-        return [f"{head}: error: {facts['error']}"]
     if not facts.get("exists"):
         return [f"{head}: not on the remote (apply creates it)"]
     if facts.get("in_sync"):
@@ -89,8 +98,13 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
             except LabelsyncError as err:
                 failed = True
                 entry["error"] = err.message
+                if err.hint:
+                    entry["hint"] = err.hint
+                output.err_line(f"Error: {ds.name} ({ds.provider}, remote {ds.remote}): {err.message}")
+                if err.hint:
+                    output.err_line(f"Hint: {err.hint}")
             report.append(entry)
-            if fmt == "text":
+            if fmt == "text" and "error" not in entry:
                 for line in _describe(want, entry):
                     click.echo(output.redact(line))
     if fmt == "json":
@@ -101,19 +115,40 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
 # --------------------------------------------------------------------------- pull
 
 
-def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
-    """``(remote, dataset name) -> segment -> label file`` for segments with ``labels.path``."""
-    from labelsync.manifest import load_manifests
+@dataclass(frozen=True)
+class _Target:
+    """Where one segment's labels live, and in which format."""
 
-    targets = list(paths) or [Path(".")]
-    found = load_manifests(targets)
-    out: dict[tuple[str, str], dict[str, Path]] = {}
-    for entry in found:
+    path: Path
+    labels: LabelSet | None
+    """The labels as read, for a foreign format (``None``: JSON Lines, merged line by line)."""
+    data_dir: Path | None
+    options: dict[str, Path]
+
+
+def _label_files(manifests: Any) -> dict[tuple[str, str], dict[str, _Target]]:
+    """``(remote, dataset name) -> segment -> target`` for segments with ``labels``; foreign
+    formats come from the label sets validation already read."""
+    out: dict[tuple[str, str], dict[str, _Target]] = {}
+    root = manifests.root
+    for entry in manifests:
         spec = entry.manifest.spec
         segments = {}
         for seg in spec.segments:
-            if seg.labels is not None:
-                segments[seg.name] = resolve_inside(found.root, entry.file.parent, seg.labels.path)
+            if seg.labels is None:
+                continue
+            base = entry.file.parent
+            path = resolve_inside(root, base, seg.labels.path)
+            options = {k: resolve_inside(root, base, v) for k, v in seg.labels.options().items()}
+            data_dir = resolve_inside(root, base, seg.data.path) if seg.data is not None else None
+            found = None
+            if seg.labels.format != DEFAULT_FORMAT:
+                found = read_segment_labels(
+                    manifests.label_reads, root, base, fmt=seg.labels.format, path=seg.labels.path,
+                    options=seg.labels.options(), data_path=seg.data.path if seg.data is not None else None,
+                    display=lambda p: _show(p, root),
+                )
+            segments[seg.name] = _Target(path, found, data_dir, options)
         out[(spec.remote, entry.manifest.metadata.name)] = segments
     return out
 
@@ -124,17 +159,19 @@ def pull(paths: tuple[Path, ...]) -> int:
     """Write the remote labels into the repository's label files (labels.path).
 
     Only items whose remote label differs from the local one change; a file with no such
-    item is not touched (not a byte). Mask labels stay references to local mask files, whose
-    bytes are written when they differ. Every remote answer is read and checked before
-    anything is written, and a label file is replaced (atomically) only when it validates.
+    item is not touched (not a byte). A segment declared in another format (coco, voc,
+    yolo, labelme, kitti) is rewritten in that format, keeping every unchanged label's
+    bytes. Mask labels stay references to local mask files, whose bytes are written when
+    they differ. Every remote answer is read and checked before anything is written, and a
+    label file is replaced (atomically) only when it validates.
 
     \b
     Example:
       labelsync pull examples/deepen-images && git diff
     """
-    desired, root = load_desired(paths)
-    files = _label_files(paths)
-    merged: list[tuple[Desired, str, SegmentPull]] = []
+    desired, root, manifests = load_desired_set(paths)
+    files = _label_files(manifests)
+    merged: list[tuple[Desired, str, _Target, SegmentPull | ForeignPull]] = []
     with Connections(remotes_of(root), root) as conns:
         for want in desired:
             ds = want.dataset
@@ -145,21 +182,30 @@ def pull(paths: tuple[Path, ...]) -> int:
             if not pulled:
                 click.echo(f"{ds.name}: nothing to pull yet (the remote holds no labelled data)")
                 continue
-            for segment, path in targets.items():
+            for segment, target in targets.items():
                 if segment not in pulled:
                     continue
                 items = ds.segments[segment].items if segment in ds.segments else {}
-                merged.append((want, segment, merge_labels(path, pulled[segment], items, root, where=f"{ds.name}/{segment}")))
+                where = f"{ds.name}/{segment}"
+                result: SegmentPull | ForeignPull
+                if target.labels is not None:
+                    result = merge_foreign(target.labels, pulled[segment], items, where=where)
+                else:
+                    result = merge_labels(target.path, pulled[segment], items, root, where=where)
+                merged.append((want, segment, target, result))
         # every answer is in (and the masks downloaded): only now is anything written
         updated = unchanged = 0
-        for want, segment, result in merged:
+        for want, segment, target, result in merged:
             ds = want.dataset
             known = set(ds.segments[segment].items) if segment in ds.segments else set()
+            if isinstance(result, ForeignPull):
+                write_foreign(result, ds.catalog, known, root, data_dir=target.data_dir, options=target.options)
+            else:
 
-            def check(tmp: Path, _path: Path = result.path, _catalog: Any = ds.catalog, _known: set[str] = known) -> list[Any]:
-                return check_labels(tmp, _catalog, _known, root=root, display=_show(_path, root))
+                def check(tmp: Path, _path: Path = result.path, _catalog: Any = ds.catalog, _known: set[str] = known) -> list[Any]:
+                    return check_labels(tmp, _catalog, _known, root=root, display=_show(_path, root))
 
-            write_pull(result, check)
+                write_pull(result, check)
             if result.changed:
                 updated += 1
                 click.echo(f"updated {_show(result.path, root)} ({ds.name}/{segment})")

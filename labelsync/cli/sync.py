@@ -32,17 +32,24 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Pat
 
 def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path]:
     """Load, validate and resolve the manifests under ``paths``: ``(desired datasets, root)``."""
+    desired, root, _ = load_desired_set(paths, jobs=jobs)
+    return desired, root
+
+
+def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path, Any]:
+    """:func:`load_desired` plus the :class:`~labelsync.manifest.validate.ManifestSet` it came
+    from (its label sets, already read, for commands that write labels back)."""
     from labelsync.desired import resolve_desired
+    from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
     from labelsync.manifest import load_manifests
-    from labelsync.manifest.remotes import find_root
 
     targets = list(paths) or [Path(".")]
     for p in targets:
         if not p.exists():
             raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
-    manifests = load_manifests(targets)
     root = find_root(targets[0])
+    manifests = load_manifests(targets, root=root)
     cache = HashCache(root)
     try:
         desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
@@ -50,7 +57,7 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
         close = getattr(cache, "close", None)
         if close:
             close()
-    return desired, root
+    return desired, root, manifests
 
 
 def remotes_of(root: Path) -> dict[str, Any]:
@@ -85,36 +92,52 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
     serialised form round-trips exactly; tests/plan/test_render.py holds that)."""
     if fmt == "json":
         return dumps_plan(plan)
+    if fmt == "html":
+        from labelsync.plan.render_html import render_html
+
+        return render_html(plan)
     if fmt == "markdown":
         return render_markdown(plan, marker="<!-- labelsync-plan -->")
-    return render_text(plan, verbose=verbose, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return render_text(plan, verbose=verbose, style=click.style if colour else None)
 
 
 @click.command()
 @paths_argument
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True, help="Output format.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), help="Save the plan (versioned JSON) for `apply PLANFILE`; with --format html, write the HTML report there instead.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True, help="Output format (html: one self-contained visual report; needs labelsync[html]).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 on drift: changes, or remote things kept because prune is off (0: none, 1: error).")
+@click.option("--ignore-kept", is_flag=True, help="With --detailed-exitcode: things kept because prune is off are not drift.")
 @click.option("--tag", default=None, help="Plan to tag the new commit (tensorbay); an existing tag blocks the plan.")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def plan(paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, tag: str | None, verbose: bool) -> int:
+def plan(
+    paths: tuple[Path, ...], out: Path | None, fmt: str, detailed_exitcode: bool, ignore_kept: bool, tag: str | None, verbose: bool
+) -> int:
     """Show what apply would change on the remote to match the manifests.
 
     \b
     Examples:
       labelsync plan examples/quickstart
       labelsync plan -o plan.json --format markdown --detailed-exitcode
+      labelsync plan --format html -o plan.html
     """
     desired, root = load_desired(paths)
     with Connections(remotes_of(root), root) as conns:
         the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
-    if out is not None:
-        write_atomic(out, dumps_plan(the_plan))
-    click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
-    if out is not None and fmt != "json":
-        output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
+    if fmt == "html" and out is not None:
+        report = render(the_plan, fmt)
+        write_atomic(out, report)
+        click.echo(the_plan.summary_line())
+        output.err_line(f"Wrote the HTML report to {out} ({format_bytes(len(report.encode('utf-8')))}).")
+    else:
+        if out is not None:
+            write_atomic(out, dumps_plan(the_plan))
+        click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
+        if out is not None and fmt != "json":
+            output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
     check_applicable(the_plan)  # a blocked plan is an error (exit 1 with its reasons), not "changes"
-    return 2 if detailed_exitcode and the_plan.has_changes else 0
+    drift = the_plan.has_changes or (not ignore_kept and any(the_plan.kept().values()))
+    return 2 if detailed_exitcode and drift else 0
 
 
 def _is_plan_file(paths: tuple[Path, ...]) -> bool:
@@ -229,7 +252,7 @@ def _plan_root(the_plan: Plan) -> Path:
     """The repository a saved plan applies to: the one it was made in when that directory
     exists here, else the repository of the working directory (a plan made in another
     checkout of the same repository, e.g. by a pull-request job)."""
-    from labelsync.manifest.remotes import find_root
+    from labelsync.local.git import find_root
 
     recorded = Path(the_plan.root) if the_plan.root else None
     if recorded is not None and recorded.is_dir():
@@ -262,7 +285,7 @@ def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
 
 @click.command()
 @click.argument("planfile", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
 def show(planfile: Path, fmt: str, verbose: bool) -> int:
     """Render a saved plan file.

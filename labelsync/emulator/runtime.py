@@ -15,9 +15,11 @@ off by default.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import random
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -94,6 +96,22 @@ class Knobs:
         await send({"type": "http.response.body", "body": body})
 
 
+STORAGE_FAILED = 507
+"""The status both emulators answer when their own state cannot be read or written (a full
+disk, a corrupt or vanished database): ``507 Insufficient Storage``, a server error that is
+not worth retrying."""
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """A one-line description when ``exc`` is the emulator's storage failing (SQLite errors,
+    a full disk), else None (a bug). Answered with :data:`STORAGE_FAILED`, no traceback."""
+    if isinstance(exc, sqlite3.Error):
+        return f"the emulator's database failed: {exc}"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+        return f"the emulator's storage failed: {exc.strerror or exc}"
+    return None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """An unused TCP port on ``host`` (for tests that need to know the port up front)."""
     with socket.socket() as s:
@@ -120,7 +138,11 @@ class EmbeddedServer:
     ) -> None:
         self.app = app
         self.host = host
-        self._sock = socket.socket()
+        # IPPROTO_TCP, not the default 0: asyncio turns Nagle off (TCP_NODELAY) only on
+        # sockets whose proto says TCP, and with Nagle on every answer written in two parts
+        # (head, body) waits ~40 ms for the client's delayed ACK.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = int(self._sock.getsockname()[1])

@@ -4,11 +4,17 @@ A remote whose url is ``local`` (the built-in remotes, or no ``labelsync.yaml``)
 matching emulator in-process on an ephemeral loopback port, with its state under
 ``<root>/.labelsync/local/<provider>/``, so a newcomer can plan and apply with no account.
 Otherwise the token is read from the remote's environment variable; it is never printed.
+A token that cannot travel in an HTTP header (a line break, a control or non-ASCII
+character: a token pasted with its newline or a typographic dash) is refused here with one
+line naming the variable and the character, never the token (:func:`check_token`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +63,7 @@ def connect(remote: Remote, root: Path, *, jobs: int = DEFAULT_JOBS) -> Connecti
                 f"remote '{remote.name}' needs a token: the environment variable {remote.token_env} is not set",
                 hint=f"export {remote.token_env}=<your access key> (tokens never go in manifests)",
             )
+        check_token(remote.token_env, token)
     try:
         provider = _provider(remote, url, token, jobs)
     except BaseException:
@@ -64,6 +71,31 @@ def connect(remote: Remote, root: Path, *, jobs: int = DEFAULT_JOBS) -> Connecti
             server.stop()
         raise
     return Connection(remote=remote, provider=provider, server=server, url=url)
+
+
+def _char(ch: str) -> str:
+    names = {"\n": "a newline (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab", " ": "a space"}
+    return names.get(ch) or f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})"
+
+
+def check_token(env: str, token: str) -> None:
+    """Refuse a token an HTTP header cannot carry; the message names ``env`` and the first
+    bad character (and where it is), never the token itself."""
+    if token.strip() and token.strip() != token:
+        end, ch = ("ends", token[-1]) if token.rstrip() != token else ("starts", token[0])
+        raise AuthError(
+            f"the token in ${env} {end} with {_char(ch)}; a token cannot hold whitespace",
+            hint=f"set {env} again without it, e.g. export {env}=\"$(tr -d '[:space:]' < token-file)\"",
+        )
+    for pos, ch in enumerate(token, 1):
+        if not (ch.isascii() and ch.isprintable()) or ch == " ":
+            kind = "non-ASCII" if not ch.isascii() else "control" if not ch.isprintable() else "whitespace"
+            raise AuthError(
+                f"the token in ${env} holds a {kind} character, {_char(ch)}, at position {pos} of {len(token)}; "
+                "HTTP headers carry printable ASCII only",
+                hint=f"copy the token again from the provider's console into {env} (a pasted token may carry a "
+                "typographic dash or quote)",
+            )
 
 
 def _start_local(provider: str, state: Path) -> Any:
@@ -82,8 +114,24 @@ def _start_local(provider: str, state: Path) -> Any:
             f"cannot keep the local emulator's state in {state}: {exc.strerror or exc}",
             hint="run labelsync from a writable checkout, or point the remote at a server (labelsync.yaml)",
         ) from exc
-    app = spec.emulator_module().create_app(state, tokens=[LOCAL_TOKEN])
+    try:
+        app = spec.emulator_module().create_app(state, tokens=[LOCAL_TOKEN])
+    except (sqlite3.Error, OSError) as exc:
+        raise unusable_local_state(state, exc) from None
     return EmbeddedServer(app).start()
+
+
+def unusable_local_state(state: Path, exc: BaseException) -> ConfigError:
+    """The one-line error for local-remote state that cannot be opened or written."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    where = f"{exc.filename}" if isinstance(exc, OSError) and exc.filename else str(state)
+    full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "disk is full" in reason
+    hint = (
+        "free some disk space and run again"
+        if full
+        else f"the local remote only holds what apply sent it: move {state} aside (or delete it) and apply again"
+    )
+    return ConfigError(f"the local remote's state cannot be used: {where}: {reason}", hint=hint)
 
 
 def _provider(remote: Remote, url: str, token: str, jobs: int) -> Provider:

@@ -16,6 +16,7 @@ from pathlib import Path
 from labelsync.engine.connect import Connections
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import DatasetPlan, Plan
+from labelsync.plan.stats import plan_stats
 from labelsync.providers.base import Provider
 from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired, Live
@@ -48,6 +49,9 @@ def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | No
     live = provider.read_live(want)
     capabilities = PROVIDERS[want.dataset.provider].capabilities
     planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
+    # A proven no-op may leave the live dataset unread: it equals the desired one.
+    live_side = live.dataset if live.complete else want.dataset
+    planned = replace(planned, stats=plan_stats(live_side, want.dataset))
     if tag and planned.has_changes and capabilities.versioned:
         planned = replace(planned, tag=tag)
         problem = provider.tag_problem(live, want.dataset.name, tag)

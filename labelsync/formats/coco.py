@@ -96,6 +96,8 @@ class _Reader:
         self.used: set[str] = set()
         self.fragments: dict[int, dict[str, list[Any]]] = {}
         """annotation id -> the label objects it became, by type (for the writer)."""
+        self.image_index: dict[str, int] = {}
+        """file_name -> index in ``images`` (to locate an image's problems)."""
 
     def err(self, path: tuple[str | int, ...], message: str, fix: str | None = None) -> None:
         self.add(self.doc.problem(path, message, fix))
@@ -175,6 +177,7 @@ class _Reader:
             files[name] = iid
             self.images[iid] = im
             labels[name] = {}
+            self.image_index[name] = i
 
     def read_annotations(self, anns: list[Any]) -> None:
         seen: dict[int, int] = {}
@@ -303,6 +306,8 @@ def parse(text: str, *, file: str = "<coco>") -> Parsed:
     reader = _Reader(text, file)
     parsed = reader.run(top)
     parsed.catalog = _catalog(reader)
+    index = reader.image_index
+    parsed.locate = lambda rp: reader.doc.at(("images", index[rp])) if rp in index else (1, 1)
     return parsed
 
 

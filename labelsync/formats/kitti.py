@@ -362,6 +362,7 @@ def read(label_dir: Path, *, calib_dir: Path | None = None, layout: Layout = Lay
         image, cloud = layout.paths(path.stem)
         out.labels[image] = {"BOX2D": b2} if b2 else {}
         out.labels[cloud] = {"BOX3D": b3} if b3 else {}
+        out.origin[image] = out.origin[cloud] = file
     return out
 
 

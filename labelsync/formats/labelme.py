@@ -262,6 +262,7 @@ def read(labels_dir: Path, *, data_dir: Path | None = None, display: str | None 
             continue
         first[name] = file
         out.labels[name] = label
+        out.origin[name] = file
     return out
 
 

@@ -12,7 +12,7 @@ object. :class:`FormatError` carries them when a caller wants an exception (it i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,11 @@ class Parsed:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     catalog: dict[str, Any] | None = None
     """The catalog from the format's class list, when the reader builds it on the way."""
+    origin: dict[str, str] = field(default_factory=dict)
+    """remotePath -> the file (as displayed) its label came from, for one-file-per-item formats."""
+    locate: Callable[[str], tuple[int, int]] | None = None
+    """remotePath -> 1-based (line, column) of its entry in the label file, when the format
+    knows it (COCO: the image); computed only when asked (on a problem)."""
 
     @property
     def ok(self) -> bool:

@@ -296,6 +296,7 @@ def read(directory: Path, *, display: str | None = None) -> Parsed:
             continue
         first[name] = file
         out.labels[name] = label
+        out.origin[name] = file
     return out
 
 

@@ -242,7 +242,9 @@ def read(labels_dir: Path, *, images_dir: Path | None = None, names_file: Path |
             continue
         parsed = parse(read_text(path), file=file, names=names, size=size)
         out.diagnostics += parsed.diagnostics
-        out.labels[image.relative_to(images_dir).as_posix()] = parsed.labels[""]
+        rp = image.relative_to(images_dir).as_posix()
+        out.labels[rp] = parsed.labels[""]
+        out.origin[rp] = file
     return out
 
 

@@ -83,12 +83,23 @@ def truncation_note(run_url: str) -> str:
     return f"> [!NOTE]\n> Truncated to fit GitHub's comment limit; see {where}."
 
 
-def plan_body(plan: Plan, *, marker: str, context: str, run_url: str, limit: int = COMMENT_LIMIT) -> str:
+def report_line(artifact: str, run_url: str, size: int) -> str:
+    """Where the HTML report is: ``**Visual report**: artifact `NAME` of the [workflow run](URL) (1.2 MiB)``."""
+    from labelsync.plan.model import format_bytes
+
+    run = f"the [workflow run]({run_url})" if run_url else "the workflow run"
+    return f"**Visual report** (images with before/after labels): artifact `{artifact}` of {run} ({format_bytes(size)})."
+
+
+def plan_body(
+    plan: Plan, *, marker: str, context: str, run_url: str, limit: int = COMMENT_LIMIT, report_note: str = ""
+) -> str:
     """The summary/comment markdown for ``plan``: the marker, the plan rendered by
-    :func:`~labelsync.plan.render_markdown.render_markdown` in the space left, and the
-    context line as a footer; at most ``limit`` characters."""
+    :func:`~labelsync.plan.render_markdown.render_markdown` in the space left, the link to
+    the HTML report (``report_note``, :func:`report_line`) and the context line as a footer;
+    at most ``limit`` characters."""
     head = f"{marker}\n"
-    foot = f"\n\n<sub>{context}</sub>\n" if context else "\n"
+    foot = (f"\n\n{report_note}" if report_note else "") + (f"\n\n<sub>{context}</sub>\n" if context else "\n")
     note = truncation_note(run_url)
     budget = limit - github_length(head) - github_length(foot) - github_length(note) - _SAFETY
     return fit(head + render_markdown(plan, limit=budget).rstrip("\n") + foot, limit, note)

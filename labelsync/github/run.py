@@ -57,6 +57,8 @@ class Outcome:
     plan_markdown_path: str
     summary: str
     body: str
+    plan_html_path: str = ""
+    report_artifact: str = ""
 
     def outputs(self) -> dict[str, str]:
         return {
@@ -64,6 +66,8 @@ class Outcome:
             "has-changes": "true" if self.has_changes else "false",
             "plan-path": self.plan_path,
             "plan-markdown-path": self.plan_markdown_path,
+            "plan-html-path": self.plan_html_path,
+            "report-artifact": self.report_artifact,
             "summary": self.summary,
         }
 
@@ -181,10 +185,28 @@ def _plan_outcome(
         ) from None
     markdown_path = plan_path.with_suffix(".md")
     markdown_path.write_text(scrub(report.full_plan_markdown(plan, context)), encoding="utf-8")
-    body = report.plan_body(plan, marker=marker, context=context, run_url=gh.run_url)
+    html_path, artifact, html_size = _html_report(plan, plan_path, marker, scrub)
+    note = report.report_line(artifact, gh.run_url, html_size) if html_path else ""
+    body = report.plan_body(plan, marker=marker, context=context, run_url=gh.run_url, report_note=note)
     return Outcome(
-        completed.exit_code, plan.has_changes, str(plan_path), str(markdown_path), plan.summary_line(), body
-    )
+        completed.exit_code, plan.has_changes, str(plan_path), str(markdown_path), plan.summary_line(), body,
+        str(html_path or ""), artifact if html_path else "",
+    )  # fmt: skip
+
+
+def _html_report(plan: Any, plan_path: Path, marker: str, scrub: Scrubber) -> tuple[Path | None, str, int]:
+    """Write the HTML report next to the plan: ``(path, artifact name, size)``; ``(None, "", 0)``
+    when it cannot be made (no Pillow: the comment then has no report link)."""
+    from labelsync.plan.render_html import render_html
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", marker.removeprefix("<!--").removesuffix("-->").strip()).strip("_.")
+    try:
+        text = scrub(render_html(plan))
+    except LabelsyncError:
+        return None, "", 0
+    path = plan_path.with_suffix(".html")
+    path.write_text(text, encoding="utf-8")
+    return path, f"labelsync-report-{slug or 'plan'}", len(text.encode("utf-8"))
 
 
 def _step_exit_code(inputs: ActionInputs, code: int) -> int:

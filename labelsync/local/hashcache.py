@@ -10,13 +10,20 @@ Contract of :meth:`HashCache.digest_all`:
   ``checksum`` is the SHA-1 hex digest (the TensorBay checksum) of the bytes and ``size`` the
   number of bytes hashed;
 * reads the cache in bulk (one query per :class:`HashCache` instance, kept in memory after),
-  hashes only the misses, concurrently on ``jobs`` threads (``hashlib`` releases the GIL;
-  reads of 1 MiB), and writes the new rows in one transaction;
+  hashes only the misses with :func:`labelsync.local.hashing.hash_files` (one open and,
+  for a small file, one read each, no ``stat``; on ``min(jobs, CPUs)`` threads when there
+  are enough of them), and writes the new rows in one transaction
+  (``executemany``);
 * "racily clean" entries are not trusted: a row whose ``mtime_ns`` is within
   :data:`RACY_WINDOW_NS` of the moment it was hashed may describe a file that was written
   again within the file system's timestamp granularity, so it is hashed once more (as git
   does with its index). Files older than that are hashed once and then only stat'ed;
-* a file that changed between the scan and the read is hashed as read and not cached;
+* a file that changed between the scan and the read is hashed as read; it is not cached
+  when the bytes read differ from the scanned size. A same-size rewrite after the scan is
+  cached under the scan's stat, which no later scan sees again: the rewrite moved the
+  file's ``ctime`` (no program can set it back), or, within the timestamp granularity, left
+  an ``mtime`` inside the racy window, which is never trusted. So no extra ``fstat`` per
+  file is needed;
   a file that disappeared raises :class:`LocalDataError`;
 * the cache is an optimisation and never fatal: two processes may use it at once (WAL
   journal, busy timeout; a write that still finds the database locked is skipped), and a
@@ -32,24 +39,20 @@ need not look up every file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from labelsync.errors import LocalDataError
+from labelsync.local.hashing import hash_files
 from labelsync.local.scan import LocalFile
 from labelsync.state import Blob
 
 CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
-READ_SIZE = 1 << 20
 RACY_WINDOW_NS = 2_000_000_000
 SCHEMA_VERSION = 3
-_BATCH = 64  # files per thread task: fewer, larger tasks for trees of tiny files
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,41 +82,6 @@ class CacheStats:
     hashed: int = 0
     bytes_hashed: int = 0
     rebuilt: bool = False
-
-
-def sha1_file(path: str, expect: LocalFile | None = None) -> tuple[Blob, bool]:
-    """Hash one file; return its blob and whether it still matches ``expect``'s stat.
-
-    Raises :class:`LocalDataError` when the file cannot be read.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise LocalDataError(f"{path}: file disappeared while reading", hint="re-run the command") from None
-    except OSError as exc:
-        raise LocalDataError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        st = os.fstat(fd)
-        h = hashlib.sha1(usedforsecurity=False)
-        size = 0
-        while True:
-            chunk = os.read(fd, READ_SIZE)
-            if not chunk:
-                break
-            size += len(chunk)
-            h.update(chunk)
-    except OSError as exc:
-        raise LocalDataError(f"{path}: cannot read: {exc.strerror}") from exc
-    finally:
-        os.close(fd)
-    same = (
-        expect is not None
-        and st.st_size == expect.size == size
-        and st.st_mtime_ns == expect.mtime_ns
-        and st.st_ino == expect.inode
-        and st.st_ctime_ns == expect.ctime_ns
-    )
-    return Blob(h.hexdigest(), size), same
 
 
 class HashCache:
@@ -199,7 +167,8 @@ class HashCache:
 
     # -- rows ---------------------------------------------------------------------------
 
-    def _key(self, path: str) -> str:
+    def _base_key(self, path: str) -> str:
+        """``path`` relative to the repository root when inside it (the cache's key)."""
         return path[len(self._prefix) :] if path.startswith(self._prefix) else path
 
     def _load(self) -> dict[str, str]:
@@ -263,43 +232,42 @@ class HashCache:
         stats = CacheStats(files=len(files), rebuilt=self._rebuilt)
         out: list[Blob | None] = [None] * len(files)
         misses: list[int] = []
-        prefix, plen = self._prefix, len(self._prefix)
-        get = rows.get
-        for i, f in enumerate(files):
-            p = f.path
-            sha1 = get(f"{p[plen:] if p.startswith(prefix) else p}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}")
+        miss_keys: list[str] = []
+        get = rows.get if rows else None  # an empty cache (a cold run): every file is a miss
+        key_of = self._base_key
+        bases: dict[str, str] = {}  # a scan's files share one base string: strip the root once
+        for i, (rel, base, cut, size, mtime_ns, inode, ctime_ns) in enumerate(files):
+            bk = bases.get(base)
+            if bk is None:
+                bk = bases[base] = key_of(base)
+            k = f"{bk}{rel[cut:]}"
+            sha1 = None if get is None else get(f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}")
             if sha1 is None:
                 misses.append(i)
+                miss_keys.append(k)
             else:
-                out[i] = Blob(sha1, f.size)
+                out[i] = Blob(sha1, size)
         stats.hits = len(files) - len(misses)
         if misses:
             hashed_ns = time.time_ns()
-            results = self._hash_many([files[i] for i in misses], jobs)
+            todo = [files[i] for i in misses]
+            results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs)  # path, size
             new: list[tuple[str, int, int, int, int, str, int]] = []
-            for i, (blob, same) in zip(misses, results, strict=True):
-                out[i] = blob
-                stats.hashed += 1
-                stats.bytes_hashed += blob.size
-                if same:
-                    f = files[i]
-                    k = self._key(f.path)
-                    new.append((k, f.size, f.mtime_ns, f.inode, f.ctime_ns, blob.checksum, hashed_ns))
-                    if f.mtime_ns < hashed_ns - RACY_WINDOW_NS:
-                        rows[f"{k}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}"] = blob.checksum
+            trusted_before = hashed_ns - RACY_WINDOW_NS
+            for i, k, (_, _, _, scanned, mtime_ns, inode, ctime_ns), (sha1, size) in zip(
+                misses, miss_keys, todo, results, strict=True
+            ):
+                out[i] = Blob(sha1, size)
+                if size == scanned:  # else it changed since the scan: hashed as read, not cached
+                    new.append((k, size, mtime_ns, inode, ctime_ns, sha1, hashed_ns))
+                    if mtime_ns < trusted_before:
+                        rows[f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}"] = sha1
+            stats.hashed = len(misses)
+            stats.bytes_hashed = sum(size for _, size in results)
             self._store(new)
         self.stats = stats
-        return [b for b in out if b is not None]
+        return out  # type: ignore[return-value]  # every slot is filled above
 
     def digest(self, file: LocalFile) -> Blob:
         """The blob of one file (through the cache)."""
         return self.digest_all([file], jobs=1)[0]
-
-    @staticmethod
-    def _hash_many(files: list[LocalFile], jobs: int) -> list[tuple[Blob, bool]]:
-        if jobs <= 1 or len(files) <= 1:
-            return [sha1_file(f.path, f) for f in files]
-        batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="labelsync-hash") as pool:
-            parts = pool.map(lambda batch: [sha1_file(f.path, f) for f in batch], batches)
-            return [r for part in parts for r in part]

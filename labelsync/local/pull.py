@@ -20,6 +20,14 @@ The contract, per segment:
 :func:`write_pull` writes one merge: masks first, then the label file, which is checked
 against the catalog (:func:`~labelsync.local.labelcheck.check_labels`) before it replaces
 the old one; if it does not validate, nothing stays changed.
+
+A segment whose labels are in another format (``labels: {format: coco, ...}``) is merged by
+:func:`merge_foreign` the same way, item by item, into the labels as read
+(:class:`~labelsync.local.labelsets.LabelSet`); an item the remote no longer labels gets
+``{}``. :func:`write_foreign` checks the merged labels against the catalog in memory and
+then rewrites the files in the same format (:func:`~labelsync.local.labelwrite.write_labels_as`),
+which keeps every unchanged label's bytes; with no changed item nothing is written. Masks
+cannot be held by these formats: a remote mask label refuses the pull.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Any
 
 from labelsync.errors import LocalDataError, RemoteError
 from labelsync.local.labels import LabelRecord, dump_labels, read_labels, remote_path_problem, replace_bytes
+from labelsync.local.labelsets import LabelSet
 from labelsync.local.paths import resolve_inside
 from labelsync.state import Item, RemoteMask
 
@@ -186,4 +195,79 @@ def write_pull(pull: SegmentPull, check: Callable[[Path], list[Any]]) -> None:
         raise
 
 
-__all__ = ["SegmentPull", "default_mask_path", "merge_labels", "sent_form", "write_pull"]
+@dataclass
+class ForeignPull:
+    """The outcome of :func:`merge_foreign` for one segment whose labels are in a foreign format."""
+
+    labels: LabelSet
+    merged: dict[str, dict[str, Any]]
+    changed: bool = False
+    skipped: int = 0
+
+    @property
+    def path(self) -> Path:
+        return self.labels.path
+
+
+def merge_foreign(
+    labels: LabelSet, remote: Mapping[str, Mapping[str, Any]], items: Mapping[str, Item], *, where: str
+) -> ForeignPull:
+    """Merge ``remote`` into ``labels`` (read in their format); nothing is written here.
+
+    Raises :class:`RemoteError` for an unsafe remote path and :class:`LocalDataError` for a
+    mask label, which the format cannot hold."""
+    out = ForeignPull(labels, {rp: r.label for rp, r in labels.records.items()})
+    for remote_path in sorted(remote):
+        label = remote[remote_path]
+        if remote_path_problem(remote_path) is not None:
+            raise RemoteError(
+                f"{where}: the remote holds an item at {remote_path!r}, which is not a safe relative path",
+                hint="nothing was pulled; fix or remove that item on the remote",
+            )
+        item = items.get(remote_path)
+        if item is None:
+            out.skipped += 1 if label else 0
+            continue
+        if sent_form(label) == item.label:
+            continue
+        masks = [k for k, v in label.items() if isinstance(v, RemoteMask)]
+        if masks:
+            raise LocalDataError(
+                f"{where}: the remote labels {remote_path!r} with {masks[0]}, which format {labels.format} cannot hold",
+                hint="nothing was pulled; declare this segment's labels in format tensorbay to pull masks",
+            )
+        new = dict(label)
+        if new != out.merged.get(remote_path, {}):
+            out.merged[remote_path] = new
+            out.changed = True
+    return out
+
+
+def write_foreign(
+    pull: ForeignPull, catalog: Mapping[str, Any], known: set[str], root: Path, *,
+    data_dir: Path | None, options: Mapping[str, Path],
+) -> list[Path]:
+    """Write ``pull`` in its format if anything changed; return the files whose bytes changed.
+
+    The merged labels are checked against ``catalog`` first; a problem raises
+    :class:`LocalDataError` and nothing is written."""
+    if not pull.changed:
+        return []
+    from labelsync.local.labelcheck import check_label_set
+    from labelsync.local.labelwrite import write_labels_as
+
+    merged = LabelSet(pull.labels.format, pull.labels.path, pull.labels.display,
+                      records={rp: LabelRecord(rp, label) for rp, label in pull.merged.items()})
+    problems = [d for d in check_label_set(merged, catalog, known, root=root) if d.severity == "error"]
+    if problems:
+        first = problems[0]
+        raise LocalDataError(
+            f"the pulled labels of {pull.labels.display} do not validate: {first.message}",
+            hint="nothing was written; " + (first.hint or "fix the catalog or the remote labels"),
+        )
+    return write_labels_as(pull.labels.format, pull.path, pull.merged, data_dir=data_dir, options=options,
+                           catalog=catalog)
+
+
+__all__ = ["ForeignPull", "SegmentPull", "default_mask_path", "merge_foreign", "merge_labels", "sent_form",
+           "write_foreign", "write_pull"]

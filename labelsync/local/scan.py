@@ -12,9 +12,11 @@ Contract of :func:`scan_dir`:
   :class:`LocalDataError` when they resolve outside it; a dangling symlink is an error too.
   A directory symlink to one of its own ancestors (a loop) is skipped.
 * ``data_dir`` itself must exist, be a directory and lie inside ``root``.
-* Cost: one ``os.scandir`` per directory and one ``stat`` per file (``DirEntry.stat``, which
-  for non-symlinks reuses what ``scandir`` read where the OS allows); patterns are compiled
-  once. Exclude patterns that match a directory prune the walk below it.
+* Cost: one ``open`` + ``os.scandir`` of the directory's descriptor per directory and one
+  ``stat`` per selected file (``DirEntry.stat``: an ``fstatat`` relative to that descriptor,
+  no walk of the full path; file types come from ``scandir`` itself); patterns are compiled
+  once. Exclude patterns that match a directory prune the walk below it. Each file is one
+  compact :class:`LocalFile` tuple sharing the data directory's path string.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from labelsync.errors import LocalDataError
@@ -30,23 +32,59 @@ from labelsync.local.paths import is_inside
 from labelsync.local.patterns import compile_patterns
 
 
-@dataclass(frozen=True, slots=True)
-class LocalFile:
-    """One local data file.
+class LocalFile(tuple[str, str, int, int, int, int, int]):
+    """One local data file: a compact record (a 7-tuple, no per-file dict or object).
 
     ``rel``: POSIX path relative to the data directory (the remote path);
-    ``path``: absolute path as found (may go through a symlink inside the repository);
+    ``path``: absolute path as found (may go through a symlink inside the repository),
+    computed on access as ``base + rel[cut:]`` so a scan stores one shared ``base`` (the data
+    directory) per tree instead of one absolute path string per file;
     ``size``, ``mtime_ns``, ``inode``, ``ctime_ns``: from ``stat`` (of the symlink's target),
     the hash cache's key together with ``path``. ``ctime_ns`` catches a same-size rewrite
     whose mtime was put back (``touch -r``, some sync tools): no program can set it.
+
+    ``LocalFile(rel, path, size, mtime_ns, inode, ctime_ns=0)`` builds one from a full path.
     """
 
-    rel: str
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-    ctime_ns: int = 0
+    __slots__ = ()
+
+    def __new__(cls, rel: str, path: str, size: int, mtime_ns: int, inode: int, ctime_ns: int = 0) -> LocalFile:
+        return tuple.__new__(cls, (rel, path, len(rel), size, mtime_ns, inode, ctime_ns))
+
+    @property
+    def rel(self) -> str:
+        return self[0]
+
+    @property
+    def path(self) -> str:
+        return self[1] + self[0][self[2] :]
+
+    @property
+    def size(self) -> int:
+        return self[3]
+
+    @property
+    def mtime_ns(self) -> int:
+        return self[4]
+
+    @property
+    def inode(self) -> int:
+        return self[5]
+
+    @property
+    def ctime_ns(self) -> int:
+        return self[6]
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalFile(rel={self.rel!r}, path={self.path!r}, size={self.size}, mtime_ns={self.mtime_ns}, "
+            f"inode={self.inode}, ctime_ns={self.ctime_ns})"
+        )
+
+
+_record = tuple.__new__
+"""``_record(LocalFile, (rel, base, 0, size, mtime_ns, inode, ctime_ns))``: a scanned file
+whose path is ``base + rel``, built without a Python-level constructor call."""
 
 
 def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
@@ -67,6 +105,9 @@ def stat_file(path: Path | str, rel: str | None = None) -> LocalFile:
         rel if rel is not None else os.path.basename(p), p, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
     )
 
+
+_SCANDIR_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 MATCH_ALL = {("**/*",), ("**",), ("*", "**/*")}
 """Include lists that select every file."""
@@ -104,56 +145,71 @@ def scan_dir(
     root_prefix = root_real.rstrip(os.sep) + os.sep
 
     out: list[LocalFile] = []
+    append = out.append
+    base = top.rstrip(os.sep) + os.sep  # every file's path is base + rel
     # (absolute dir as found, its real path, rel prefix with trailing "/", real paths of the
     # directories above it): a directory symlink to one of its own ancestors is a loop.
     top_real = os.path.realpath(top)
     stack: list[tuple[str, str, str, frozenset[str]]] = [(top, top_real, "", frozenset())]
     while stack:
         abs_dir, dir_real, prefix, ancestors = stack.pop()
+        dir_fd = -1
         try:
-            it = os.scandir(abs_dir)
+            if _SCANDIR_FD:  # entries' stat is then an fstatat relative to the directory: no path walk
+                dir_fd = os.open(abs_dir, _DIR_FLAGS)
+                it = os.scandir(dir_fd)
+            else:
+                it = os.scandir(abs_dir)
         except OSError as err:
+            if dir_fd >= 0:
+                os.close(dir_fd)
             raise LocalDataError(f"cannot read directory {abs_dir}: {err.strerror}") from err
-        with it:
-            for entry in it:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                rel = prefix + name
-                try:
-                    if entry.is_symlink():
-                        real = os.path.realpath(entry.path)
-                        if real != root_real and not real.startswith(root_prefix):
-                            raise LocalDataError(
-                                f"{entry.path} is a symlink to {real}, outside the repository",
-                                hint="copy the file into the repository or remove the symlink",
-                            )
-                        if not os.path.exists(real):
-                            raise LocalDataError(
-                                f"{entry.path} is a dangling symlink", hint="remove it or fix its target"
-                            )
-                        is_dir = os.path.isdir(real)
-                    else:
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                        real = dir_real + os.sep + name
-                    if is_dir:
-                        if real == dir_real or real in ancestors:
-                            continue  # a symlink loop
+        try:
+            with it:
+                for entry in it:
+                    name = entry.name
+                    if name[0] == ".":
+                        continue
+                    rel = prefix + name
+                    try:
+                        if entry.is_symlink():
+                            found = abs_dir + os.sep + name
+                            real = os.path.realpath(found)
+                            if real != root_real and not real.startswith(root_prefix):
+                                raise LocalDataError(
+                                    f"{found} is a symlink to {real}, outside the repository",
+                                    hint="copy the file into the repository or remove the symlink",
+                                )
+                            if not os.path.exists(real):
+                                raise LocalDataError(f"{found} is a dangling symlink", hint="remove it or fix its target")
+                            is_dir = os.path.isdir(real)
+                        elif entry.is_file(follow_symlinks=False):
+                            is_dir = False
+                        else:
+                            is_dir = entry.is_dir(follow_symlinks=False)
+                            if not is_dir:
+                                continue  # sockets, FIFOs, devices
+                            real = dir_real + os.sep + name
+                        if is_dir:
+                            if real == dir_real or real in ancestors:
+                                continue  # a symlink loop
+                            if exc_match is not None and exc_match(rel):
+                                continue
+                            stack.append((abs_dir + os.sep + name, real, rel + "/", ancestors | {dir_real}))
+                            continue
+                        if inc is None or (inc_match is not None and inc_match(rel) is None):
+                            continue
                         if exc_match is not None and exc_match(rel):
                             continue
-                        stack.append((entry.path, real, rel + "/", ancestors | {dir_real}))
-                        continue
-                    if inc is None or (inc_match is not None and inc_match(rel) is None):
-                        continue
-                    if exc_match is not None and exc_match(rel):
-                        continue
-                    st = entry.stat()
-                except OSError as err:
-                    raise LocalDataError(f"cannot read {entry.path}: {err.strerror}") from err
-                if not stat_mod.S_ISREG(st.st_mode):
-                    continue
-                out.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-    out.sort(key=lambda f: f.rel)
+                        st = entry.stat()
+                    except OSError as err:
+                        raise LocalDataError(f"cannot read {abs_dir + os.sep + name}: {err.strerror}") from err
+                    if st.st_mode & 0o170000 == 0o100000:  # S_ISREG
+                        append(_record(LocalFile, (rel, base, 0, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)))
+        finally:
+            if dir_fd >= 0:
+                os.close(dir_fd)
+    out.sort(key=itemgetter(0))  # rel
     return out
 
 

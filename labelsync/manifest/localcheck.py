@@ -20,7 +20,8 @@ from labelsync.errors import LocalDataError
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
 from labelsync.local.frames import build_frames, read_timestamps
-from labelsync.local.labelcheck import check_labels
+from labelsync.local.labelcheck import check_label_set
+from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.scan import LocalFile
 from labelsync.manifest.load import Document, JsonPath, format_path
 from labelsync.manifest.model import Manifest, Segment, catalog_json
@@ -51,6 +52,7 @@ def check_local(
     scans: local_scan.Scans | None = None,
     *,
     provider: str | None = None,
+    reads: LabelReads | None = None,
 ) -> list[Diagnostic]:
     """Every local-data problem of ``manifest`` (declared in ``manifest_file`` under ``root``).
 
@@ -63,7 +65,8 @@ def check_local(
     """
     out: list[Diagnostic] = []
     base = manifest_file.resolve().parent
-    catalog = catalog_json(manifest)
+    reads = reads if reads is not None else LabelReads()
+    catalog = _catalog(manifest, base, root, reads)
     block = manifest.spec.block(provider) if provider is not None else None
     spec = PROVIDERS[provider] if provider is not None else None
     data_check: DataCheck | None = None
@@ -72,10 +75,38 @@ def check_local(
         data_check = functools.partial(hook, doc, block)
     for i, seg in enumerate(manifest.spec.segments):
         out += _check_segment(
-            doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(),
+            doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(), reads,
             frames=block is not None and block.groups_frames(), data_check=data_check,
         )
     return out
+
+
+def _read(seg: Segment, base: Path, root: Path, reads: LabelReads) -> LabelSet:
+    assert seg.labels is not None
+    return read_segment_labels(
+        reads, root, base, fmt=seg.labels.format, path=seg.labels.path, options=seg.labels.options(),
+        data_path=seg.data.path if seg.data is not None else None, display=_display,
+    )
+
+
+def _catalog(manifest: Manifest, base: Path, root: Path, reads: LabelReads) -> dict[str, Any]:
+    """The catalog the labels are checked against (see :func:`check_local`); label sets that
+    cannot be read are left out here and reported with their segment."""
+    declared = catalog_json(manifest)
+    catalog = manifest.spec.catalog
+    if catalog is None or catalog.from_ != "labels":
+        return declared
+    sets = []
+    for seg in manifest.spec.segments:
+        if seg.labels is None:
+            continue
+        try:
+            found = _read(seg, base, root, reads)
+        except LocalDataError:
+            continue
+        if found.ok:
+            sets.append(found)
+    return effective_catalog(declared, True, sets)
 
 
 DataCheck = Callable[[JsonPath, list[tuple[str, Path]]], list[Diagnostic]]
@@ -90,6 +121,7 @@ def _check_segment(
     root: Path,
     catalog: dict[str, Any],
     scans: local_scan.Scans,
+    reads: LabelReads,
     *,
     frames: bool,
     data_check: DataCheck | None,
@@ -123,14 +155,18 @@ def _check_segment(
         out += problems
     if seg.labels is not None:
         where = here + ("labels", "path")
-        problems = _declared(doc, root, base, seg.labels.path, where, "file")
+        problems = _declared(doc, root, base, seg.labels.path, where, "file" if seg.labels.is_file else "dir")
+        for option, declared in seg.labels.options().items():
+            problems += _declared(doc, root, base, declared, here + ("labels", option), "file" if option == "classes" else "dir")
         out += problems
         if not problems:
-            label_file = base / seg.labels.path
             try:
-                out += check_labels(label_file, catalog, known, root=root, display=_display(label_file))
+                found = _read(seg, base, root, reads)
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
+            else:
+                # a file with format problems gets only those (one mistake, one message)
+                out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == "tensorbay" else found.diagnostics
     if frames and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
     if data_check is not None and scanned:

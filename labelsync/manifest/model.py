@@ -31,16 +31,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
-from pydantic.alias_generators import to_camel
 
+from labelsync.manifest.base import Number
+from labelsync.manifest.base import StrictModel as _Model
+from labelsync.manifest.labelsource import LabelSource
 from labelsync.providers.contract import ProviderSettings
 from labelsync.providers.registry import PROVIDERS
 
 API_VERSION = "labelsync/v1"
 KIND = "Dataset"
 
-Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
-"""A JSON number that keeps its type (``1`` stays ``1``, ``1.5`` stays ``1.5``)."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 """Dataset, segment and sensor names: a letter or digit, then letters, digits, ``_.-``."""
@@ -58,19 +58,6 @@ def _registered(name: str) -> str:
 
 ProviderName = Annotated[str, AfterValidator(_registered), WithJsonSchema({"type": "string", "enum": list(PROVIDERS)})]
 """A registered provider's name (:data:`labelsync.providers.registry.PROVIDERS`)."""
-
-
-class _Model(BaseModel):
-    """Base of all manifest models: frozen, strict, unknown keys rejected, camelCase aliases."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        strict=True,
-        populate_by_name=True,
-        alias_generator=to_camel,
-        use_attribute_docstrings=True,
-    )
 
 
 # --------------------------------------------------------------------------- catalog
@@ -196,6 +183,11 @@ class Catalog(_Model):
 
     model_config = ConfigDict(alias_generator=None)
 
+    from_: Literal["labels"] | None = Field(default=None, alias="from")
+    """``labels``: take the categories (and attributes, keypoints) from the segments' label
+    files, from the format's own class list (COCO categories, YOLO names, the classes found
+    in VOC/labelme/KITTI, the categories used in JSON Lines). A type declared here as well
+    replaces the one taken from the labels."""
     classification: ClassificationCatalog | None = Field(default=None, alias="CLASSIFICATION")
     box2d: ObjectCatalog | None = Field(default=None, alias="BOX2D")
     box3d: ObjectCatalog | None = Field(default=None, alias="BOX3D")
@@ -214,6 +206,8 @@ class Catalog(_Model):
         """The label types in use, UPPER-CASE name -> subcatalog, in declaration order."""
         out: dict[str, _Subcatalog] = {}
         for attr, field in type(self).model_fields.items():
+            if attr == "from_":
+                continue
             value = getattr(self, attr)
             if value is not None:
                 out[str(field.alias)] = value
@@ -304,24 +298,6 @@ class DataSource(_Model):
     path: Annotated[str, Field(min_length=1)]
     include: list[str] = ["**/*"]
     exclude: list[str] = []
-
-
-class LabelSource(_Model):
-    """The segment's label file: JSON Lines, relative to the manifest file.
-
-    One line per labelled data item::
-
-        {"remotePath": "img/0001.jpg", "label": {"BOX2D": [...], "CLASSIFICATION": {...}}}
-
-    ``label`` is TensorBay label JSON (``api/tensorbay.md`` §4), checked against the catalog.
-    Masks reference image files relative to the label file instead of a checksum::
-
-        {"SEMANTIC_MASK": {"path": "masks/0001.png", "info": [{"categoryId": 1}]}}
-
-    Blank lines are ignored; a data item with no line has no label.
-    """
-
-    path: Annotated[str, Field(min_length=1)]
 
 
 class Frames(_Model):

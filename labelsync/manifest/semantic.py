@@ -74,6 +74,9 @@ def check_manifest(doc: Document, manifest: Manifest, remotes: dict[str, Remote]
         out += _check_provider(doc, manifest, provider)
     if spec.catalog is not None:
         out += check_catalog(doc, spec.catalog, ("spec", "catalog"), provider=provider)
+        if spec.catalog.from_ == "labels" and not any(s.labels is not None for s in spec.segments):
+            out.append(doc.diagnostic(("spec", "catalog", "from"), "catalog from labels, but no segment has labels",
+                                      hint="add labels: {format: ..., path: ...} to a segment, or declare the catalog"))
     out += _check_segments(doc, spec, provider)
     return out
 
@@ -239,6 +242,8 @@ def _check_segments(doc: Document, spec: Spec, provider: str | None) -> list[Dia
             out += path_syntax(doc, here + ("data", "path"), seg.data.path)
         if seg.labels is not None:
             out += path_syntax(doc, here + ("labels", "path"), seg.labels.path)
+            for option, declared in seg.labels.options().items():
+                out += path_syntax(doc, here + ("labels", option), declared)
             if seg.data is None:
                 out.append(doc.diagnostic(here + ("labels",), "labels need a data directory", hint="add data: {path: ...}", key=True))
         if seg.frames is not None and seg.frames.timestamps is not None:

@@ -10,10 +10,11 @@ what changed inside catalogs and other JSON documents. The rules:
   removes or redefines categories, attributes or label types is *breaking* (existing labels
   may no longer fit) and says which.
 * Segments, sensors and files the manifest does not list are deleted only when the
-  dataset's policy has ``prune``; otherwise the plan warns that they are left alone.
+  dataset's policy has ``prune``; otherwise the plan warns that they are left alone and
+  counts them in ``DatasetPlan.kept`` (drift that ``--detailed-exitcode`` reports).
 * A file whose content differs is re-uploaded (``file`` update); a file whose content is
   the same but whose label, timestamp or frame differs is a ``label`` update and sends no
-  bytes. Content the remote already has, or that the plan already uploads for another
+  bytes (labels compare as multisets per type: a reordered list is no change). Content the remote already has, or that the plan already uploads for another
   path, is counted once in ``upload_bytes``.
 * A provider whose content cannot change in place (``Capabilities.content_mutable`` is
   False) cannot take new files or a new catalog: any change other than labels becomes one
@@ -23,9 +24,12 @@ what changed inside catalogs and other JSON documents. The rules:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from labelsync.plan.catalogdiff import attribute_breaks
+from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind
 from labelsync.providers.contract import Capabilities
 from labelsync.state import MASK_TYPES, Desired, Item, Live, MaskFile, Segment, item_fingerprint
@@ -65,7 +69,8 @@ def build_dataset_plan(
     if not live.verified:
         warnings.append("the server did not report file checksums: file contents cannot be verified")
 
-    changes = list(_diff(desired, live, root=root, warnings=warnings))
+    kept: Counter[str] = Counter()
+    changes = list(_diff(desired, live, root=root, warnings=warnings, kept=kept))
     if not capabilities.content_mutable and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked, root)
     if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes):
@@ -75,7 +80,7 @@ def build_dataset_plan(
         )
     if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
-    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked))
+    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
 
 
 def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
@@ -84,7 +89,7 @@ def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
     return replace(plan, **fields)
 
 
-def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> Iterable[Change]:
+def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change]:
     ds = desired.dataset
     prefix = f"dataset.{ds.name}"
     remote = live.dataset
@@ -118,13 +123,15 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str]) -> It
     live_segments = remote.segments if remote else {}
     sent: set[str] = set()
     for name, seg in ds.segments.items():
-        yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings)
+        yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings, kept)
     extra = [name for name in live_segments if name not in ds.segments]
     for name in sorted(extra):
         if desired.policy.prune:
             count = len(live_segments[name].items)
             yield Change(Action.DELETE, Kind.SEGMENT, f"{prefix}/segment.{name}", segment=name, before={"files": count}, breaking=True, reason=f"deletes segment '{name}' and its {count} files")
         else:
+            kept["segments"] += 1
+            kept["files"] += len(live_segments[name].items)
             warnings.append(f"remote segment '{name}' is not in the manifest; left alone (set spec.prune: true to delete it)")
 
 
@@ -137,6 +144,7 @@ def _diff_segment(
     known: set[str],
     sent: set[str],
     warnings: list[str],
+    kept: Counter[str],
 ) -> Iterable[Change]:
     addr = f"{prefix}/segment.{seg.name}"
     if live is None:
@@ -153,7 +161,7 @@ def _diff_segment(
         want = items[path]
         have = live.items.get(path)
         if have is not None and have.blob is not None and want.blob == have.blob:
-            if _label_part(want) != _label_part(have):
+            if not _same_label_part(want, have):
                 send = _to_send(want, known, sent, masks_only=True)
                 yield Change(
                     Action.UPDATE,
@@ -183,6 +191,8 @@ def _diff_segment(
         for name in sorted(extra_sensors):
             yield Change(Action.DELETE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=live.sensors[name], breaking=True)
     else:
+        kept["files"] += len(extra_files)
+        kept["sensors"] += len(extra_sensors)
         if extra_files:
             warnings.append(
                 f"segment '{seg.name}': {len(extra_files)} remote file(s) not in the manifest are left alone "
@@ -204,6 +214,12 @@ def _to_send(item: Item, known: set[str], sent: set[str], *, masks_only: bool) -
         sent.add(checksum)
         out.append((checksum, size))
     return out
+
+
+def _same_label_part(want: Item, have: Item) -> bool:
+    """Same labels (in any order within a label type), timestamp, frame and sensor."""
+    a, b = _label_part(want), _label_part(have)
+    return labels_equal(a.pop("label"), b.pop("label")) and a == b
 
 
 def _label_part(item: Item) -> dict[str, Any]:
@@ -252,9 +268,10 @@ def _notes(notes: Mapping[str, Any]) -> dict[str, Any]:
 def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether changing the catalog ``before`` -> ``after`` can invalidate existing labels.
 
-    Breaking: a label type removed; a category or attribute removed; an attribute's type,
-    enum, minimum, maximum or items changed; keypoint definitions changed. Adding types,
-    categories or attributes is not breaking. Returns ``(breaking, one-line reason)``.
+    Breaking: a label type removed; a category or attribute removed; an attribute's type or
+    items changed, enum values removed, its range narrowed (``catalogdiff.attribute_breaks``);
+    keypoint definitions changed. Adding types, categories, attributes or enum values, and
+    widening a range, is not breaking. Returns ``(breaking, one-line reason)``.
     """
     if not before:
         return False, None
@@ -281,7 +298,7 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
                 {k: v for k, v in new_attrs[name].items() if k != "description"},
                 ignore_order=True,
             )
-            if diff:
+            if diff and attribute_breaks(type_name, attr, new_attrs[name]):
                 reasons.append(f"{type_name} attribute '{name}' redefined")
         if old.get("keypoints") and DeepDiff(old.get("keypoints"), new.get("keypoints"), ignore_order=False):
             reasons.append(f"{type_name} keypoints redefined")

@@ -86,6 +86,12 @@ class DatasetPlan:
     ``branch`` is ``""`` for a provider without branches (deepen). ``tag`` is the tag the
     commit will get (``plan --tag``/``apply --tag``; tensorbay only): it is part of the plan,
     checked when planning (an existing tag blocks the plan) and shown.
+    ``kept`` counts remote things the manifests no longer list that stay because prune is
+    off (``{"files": 3, "segments": 1, "sensors": 0}``; files inside a kept segment count as
+    kept files): drift that apply leaves alone.
+    ``stats`` is ``{"before", "after"}`` label statistics (:mod:`labelsync.plan.stats`) of the
+    live and the desired dataset, for review only (``None`` when not computed); apply never
+    reads it.
     """
 
     name: str
@@ -102,6 +108,8 @@ class DatasetPlan:
     blocked: tuple[str, ...] = ()
     noop_proven: bool = False
     tag: str | None = None
+    stats: JSON = None
+    kept: dict[str, int] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -156,15 +164,35 @@ class Plan:
     def upload_bytes(self) -> int:
         return sum(d.upload_bytes() for d in self.datasets)
 
+    def kept(self) -> Counter[str]:
+        """Remote things kept because prune is off, summed over the datasets."""
+        total: Counter[str] = Counter()
+        for d in self.datasets:
+            total.update(d.kept)
+        return total
+
     def summary_line(self) -> str:
         """``Plan: 3 to create, 1 to update, 0 to delete, 0 to replace; 1.2 MiB to upload.``"""
         c = self.counts()
         if not self.has_changes:
+            kept = self.kept()
+            if any(kept.values()):
+                return f"No changes to apply; kept (prune is off): {kept_text(kept)}."
             return "No changes. The remote matches the manifests."
         return (
             f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
             f"{c['replace']} to replace; {format_bytes(self.upload_bytes())} to upload."
         )
+
+
+def kept_text(kept: Counter[str] | dict[str, int]) -> str:
+    """``3 files, 1 segment`` (non-zero counts only, files first)."""
+    parts = []
+    for key in ("files", "segments", "sensors"):
+        n = kept.get(key, 0)
+        if n:
+            parts.append(f"{n:,} {key[:-1] if n == 1 else key}")
+    return ", ".join(parts)
 
 
 def format_bytes(n: int) -> str:

@@ -2,9 +2,11 @@
 
 Pure, like :mod:`labelsync.plan.render_text` (whose building blocks it reuses so both views
 agree). Layout: the optional hidden marker comment (so a workflow can find and update its
-own comment), a title, the summary line, a table with one row per dataset and segment,
+own comment), a title, the summary line, a table with one row per dataset and segment, the
+label statistics that change (at most ``STATS_LIMIT`` rows, :mod:`labelsync.plan.render_stats`),
 deletions and breaking changes, blocked reasons and warnings, then one ``<details>`` block
-per dataset and segment holding a fenced ``diff`` code block of the changes.
+per dataset and segment holding a fenced ``diff`` code block of the changes, each with its
+label-level changes (at most ``LABEL_FOLD`` lines per segment, then a count).
 
 GitHub refuses comments longer than 65,536 characters, so :func:`render_markdown` guarantees
 ``len(result) <= limit``: everything before the details is kept whole when it fits; details
@@ -16,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes
+from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes, kept_text
+from labelsync.plan.render_stats import changed_rows, markdown_table
 from labelsync.plan.render_text import (
+    LABEL_FOLD,
+    LabelFold,
     attribute_lines,
     callouts,
     change_text,
     detail_groups,
+    live_stats,
     senders,
     summary_rows,
 )
@@ -124,6 +130,15 @@ def _head(plan: Plan, marker: str | None) -> str:
                 f"| {c['replace']:,} | {format_bytes(row.upload_bytes)} |"
             )
         lines.append("")
+    stat_rows = [(d.name, row) for d in plan.datasets for row in changed_rows(d.stats)[0]]
+    if stat_rows:
+        same = sum(changed_rows(d.stats)[1] for d in plan.datasets)
+        lines += ["**Label statistics** (counts that change, before -> after)", ""]
+        lines += markdown_table(stat_rows)
+        lines += ["", f"{same:,} counts unchanged.", ""] if same else [""]
+    kept = [f"{_code(d.name)} {kept_text(d.kept)}" for d in plan.datasets if d.kept]
+    if kept:
+        lines += ["Kept (prune is off): " + "; ".join(kept) + ". Set `spec.prune: true` to delete them.", ""]
     unchanged = [d for d in plan.datasets if not d.has_changes]
     if unchanged and rows:
         lines += ["No changes: " + ", ".join(_code(d.name) for d in unchanged), ""]
@@ -155,9 +170,13 @@ def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], s
         if (n := sum(1 for c in changes if c.action is action))
     )
     body = []
+    labels = LabelFold(LABEL_FOLD)
     for change in changes:
         body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name, sent)}")
-        body.extend(f"    {line}" for line in attribute_lines(change))
+        body.extend(f"    {line}" for line in attribute_lines(change, live_stats(dataset)))
+        body.extend(f"    {line}" for line in labels.lines(change))
+    if (note := labels.note(hint=" (see the full plan)")) is not None:
+        body.append(note)
     fence = _fence(body)
     summary = f"<code>{_html(where)}</code>: {counts}"
     return "\n".join(

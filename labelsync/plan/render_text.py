@@ -1,7 +1,8 @@
 """Plan -> terminal text: summary first, then call-outs, then details (terraform-like).
 
-Pure: takes a :class:`~labelsync.plan.model.Plan` value and returns a string; the only
-non-stdlib import is ``click.style``, used only with ``color=True``. The building blocks
+Pure: takes a :class:`~labelsync.plan.model.Plan` value and returns a string (standard
+library only). Colour is the caller's: it passes a :data:`Styler` (the CLI passes
+``click.style`` on a terminal); without one the text is plain. The building blocks
 (:func:`summary_rows`, :func:`callouts`, :func:`detail_groups`, :func:`change_text`) are
 shared with :mod:`labelsync.plan.render_markdown`, so both views say the same thing.
 
@@ -9,8 +10,12 @@ Layout of :func:`render_text`::
 
     Summary:
       dataset city (tensorbay remote default, branch main)
+        kept (prune is off): 2 files
         dataset:      1 to create, 0 to update, 0 to delete, 0 to replace; 0 B to upload
         segment day:  3 to create, 1 to update, 0 to delete, 0 to replace; 1.5 MiB to upload
+        labels (before -> after):
+          day  BOX2D car  1,204 -> 1,251 (+47)
+          (12 counts unchanged)
 
     ! will delete 2 files in dataset.city/segment.night
     ! breaking: dataset.city/catalog: category car removed
@@ -36,23 +41,37 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
-import click
+from labelsync.plan.catalogdiff import catalog_changes
+from labelsync.plan.labeldiff import diff_labels, label_of
+from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes, kept_text
+from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
+from labelsync.plan.render_stats import text_lines as stats_text_lines
 
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
+
+class Styler(Protocol):
+    """Decorates ``text`` for a terminal: ``style(text, fg="red", bold=True)``, like ``click.style``."""
+
+    def __call__(self, text: str, *, fg: str | None = ..., bold: bool | None = ...) -> str: ...
+
 
 __all__ = [
+    "LABEL_FOLD",
     "MARKERS",
+    "LabelFold",
+    "Styler",
     "SummaryRow",
     "attribute_lines",
     "callouts",
     "change_text",
     "counts_text",
     "detail_groups",
+    "live_stats",
     "render_text",
     "segment_of",
     "senders",
+    "stats_lines",
     "summary_rows",
 ]
 
@@ -84,7 +103,8 @@ _PLURAL = {
 }
 # Kinds with one change per data item: folded in details, counted (not listed) in call-outs.
 _BULK = (Kind.FILE, Kind.LABEL)
-_VALUE_WIDTH = 60
+LABEL_FOLD = 50
+"""Label-level lines shown per segment before the rest are counted (all with ``--verbose``)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,19 @@ def summary_rows(dataset: DatasetPlan) -> list[SummaryRow]:
         counts = Counter(c.action.value for c in changes)
         rows.append(SummaryRow(dataset.name, segment, counts, sum(c.upload_bytes for c in changes)))
     return rows
+
+
+def stats_lines(dataset: DatasetPlan, *, limit: int = STATS_LIMIT) -> list[str]:
+    """The label counts this plan changes (``labels (before -> after):`` then one row per
+    segment, type and category/attribute value), and how many counts stay the same."""
+    changed, unchanged = changed_rows(dataset.stats)
+    if not changed:
+        return []
+    out = ["labels (before -> after):"]
+    out += [f"  {line}" for line in stats_text_lines(changed, limit=limit)]
+    if unchanged:
+        out.append(f"  ({unchanged:,} counts unchanged)")
+    return out
 
 
 def counts_text(counts: Counter[str], upload_bytes: int) -> str:
@@ -179,6 +212,45 @@ def senders(dataset: DatasetPlan) -> dict[str, str]:
     return out
 
 
+class LabelFold:
+    """The label-level lines of the changes of one segment, at most ``limit`` of them
+    (``None``: all); :meth:`note` counts the rest.
+
+    A file or label change lists the labels it adds (``+``), removes (``-``) and changes
+    (``~``), from :func:`labelsync.plan.labeldiff.diff_labels`; replaces list nothing (their
+    items are the whole new dataset). Once the limit is reached, later changes are not
+    diffed at all (a plan of 100,000 label changes stays fast): they are counted as items.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+        self.hidden = 0
+        self.hidden_items = 0
+
+    def lines(self, change: Change) -> list[str]:
+        if change.kind not in _BULK or change.action is Action.REPLACE:
+            return []
+        if self.left is not None and self.left <= 0:
+            if label_of(change.before) != label_of(change.after):
+                self.hidden_items += 1
+            return []
+        deltas = [d.line() for d in diff_labels(change.before, change.after)]
+        if self.left is None:
+            return deltas
+        shown = deltas[: self.left]
+        self.left -= len(shown)
+        self.hidden += len(deltas) - len(shown)
+        return shown
+
+    def note(self, hint: str = " (use --verbose to list all)") -> str | None:
+        parts = []
+        if self.hidden:
+            parts.append(f"{self.hidden:,} more label {'change' if self.hidden == 1 else 'changes'}")
+        if self.hidden_items:
+            parts.append(f"the label changes of {self.hidden_items:,} more {'item' if self.hidden_items == 1 else 'items'}")
+        return f"... and {' and '.join(parts)}{hint}" if parts else None
+
+
 def change_text(change: Change, dataset: str, sent: Mapping[str, str] | None = None) -> str:
     """The change's address relative to its group, with size to upload and reason.
 
@@ -219,60 +291,81 @@ def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str
     return [format_bytes(size), "content already on the remote, not sent"]
 
 
-def attribute_lines(change: Change) -> list[str]:
-    """For an update of a small object (catalog, notes, sensor, ...): one line per changed key.
+def attribute_lines(change: Change, live_stats: Mapping[str, Any] | None = None) -> list[str]:
+    """For an update of a small object (catalog, notes, sensor, ...): one line per change.
 
-    ``+ key: value``, ``- key: value`` and ``~ key: old -> new``, values as compact JSON cut
-    to 60 characters. Empty for files and labels, whose values are fingerprints.
+    A catalog lists its named changes (:func:`labelsync.plan.catalogdiff.catalog_changes`:
+    categories, attributes, enum values, ranges, keypoints, isTracking), each flagged
+    breaking or not and with the live labels it touches (from ``live_stats``, one side of
+    the dataset's label statistics). Anything else lists ``+ key: value``, ``- key: value``
+    and ``~ key: old -> new``, nested objects followed (``~ intrinsics.fx: 1 -> 2``), values
+    as compact JSON, never cut. Empty for files and labels (see :class:`LabelFold`).
     """
     if change.kind in _BULK or change.action is not Action.UPDATE:
         return []
-    before, after = change.before, change.after
+    if change.kind is Kind.CATALOG:
+        return [c.line() for c in catalog_changes(change.before, change.after, live_stats)]
+    return _dict_lines(change.before, change.after, "")
+
+
+def _dict_lines(before: Any, after: Any, prefix: str) -> list[str]:
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [f"~ {_short(before)} -> {_short(after)}"]
+        where = f"{prefix}: " if prefix else ""
+        return [f"~ {where}{_compact(before)} -> {_compact(after)}"]
     lines = []
     for key in sorted(set(before) | set(after), key=str):
+        name = f"{prefix}.{key}" if prefix else str(key)
         if key not in before:
-            lines.append(f"+ {key}: {_short(after[key])}")
+            lines.append(f"+ {name}: {_compact(after[key])}")
         elif key not in after:
-            lines.append(f"- {key}: {_short(before[key])}")
+            lines.append(f"- {name}: {_compact(before[key])}")
         elif before[key] != after[key]:
-            lines.append(f"~ {key}: {_short(before[key])} -> {_short(after[key])}")
+            if isinstance(before[key], dict) and isinstance(after[key], dict):
+                lines.extend(_dict_lines(before[key], after[key], name))
+            else:
+                lines.append(f"~ {name}: {_compact(before[key])} -> {_compact(after[key])}")
     return lines
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold: int = 20) -> str:
+def render_text(
+    plan: Plan, *, verbose: bool = False, style: Styler | None = None, fold: int = 20, label_fold: int = LABEL_FOLD
+) -> str:
     """The plan for a terminal, ending with ``plan.summary_line()`` and a newline.
 
     Within each group (dataset, segment, kind) at most ``fold`` files or labels are listed,
-    then ``... and N more files (use --verbose to list all)``; ``verbose`` lists everything.
-    Colour (``click.style``) only when ``color`` is True; the text is otherwise identical.
+    then ``... and N more files (use --verbose to list all)``; under each, its label-level
+    changes (at most ``label_fold`` lines per segment, then a count: :class:`LabelFold`);
+    ``verbose`` lists everything.
+    Colour only through ``style`` (e.g. ``click.style``); the text is otherwise identical.
     """
-
-    def style(text: str, **kwargs: Any) -> str:
-        return click.style(text, **kwargs) if color else text
+    if style is None:
+        style = _plain
 
     out: list[str] = []
-    if plan.has_changes or plan.blocked:
+    drift = any(d.kept for d in plan.datasets)
+    if plan.has_changes or plan.blocked or drift:
         out.append(style("Summary:", bold=True))
     for dataset in plan.datasets:
         head = f"dataset {dataset.name} ({dataset.where()})"
+        kept = f"kept (prune is off): {kept_text(dataset.kept)}" if dataset.kept else ""
         if not dataset.has_changes:
             proven = " (proven by the recorded desired-state digest)" if dataset.noop_proven else ""
-            if plan.has_changes or plan.blocked:
-                out.append(f"  {head}: no changes{proven}")
+            if plan.has_changes or plan.blocked or drift:
+                out.append(f"  {head}: no changes{proven}" + (f"; {kept}" if kept else ""))
             continue
         out.append(f"  {head}")
+        if kept:
+            out.append(f"    {kept}")
         rows = summary_rows(dataset)
         labels = ["dataset" if r.segment is None else f"segment {r.segment}" for r in rows]
         width = max(len(label) for label in labels) + 1
         for label, row in zip(labels, rows, strict=True):
             out.append(f"    {label + ':':<{width}}  {counts_text(row.counts, row.upload_bytes)}")
+        out.extend(f"    {line}" for line in stats_lines(dataset))
 
     warn_lines = [line for d in plan.datasets for line in callouts(d)]
     if warn_lines:
@@ -299,7 +392,12 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
             indent = "    " if segment is not None else "  "
             if segment is not None:
                 out.append(f"  segment {segment}")
-            out.extend(indent + line for line in _change_lines(changes, dataset.name, verbose, fold, style, sent))
+            label_lines = LabelFold(None if verbose else label_fold)
+            out.extend(indent + line for line in _change_lines(
+                changes, dataset.name, verbose, fold, style, sent, label_lines, live_stats(dataset)
+            ))
+            if (note := label_lines.note()) is not None:
+                out.append(indent + note)
 
     if out:
         out.append("")
@@ -307,7 +405,20 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
     return "\n".join(out) + "\n"
 
 
-def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str]) -> list[str]:
+def _plain(text: str, *, fg: str | None = None, bold: bool | None = None) -> str:
+    return text
+
+
+def live_stats(dataset: DatasetPlan) -> Mapping[str, Any] | None:
+    """The live side of a dataset plan's label statistics (``None`` when not computed)."""
+    stats = dataset.stats
+    return stats.get("before") if isinstance(stats, dict) else None
+
+
+def _change_lines(
+    changes: list[Change], dataset: str, verbose: bool, fold: int, style: Styler, sent: Mapping[str, str], labels: LabelFold,
+    live_stats: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
     for kind, same_kind in groupby(changes, key=lambda c: c.kind):
@@ -316,7 +427,8 @@ def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int,
         for change in chunk[:limit]:
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
             lines.append(marker + change_text(change, dataset, sent))
-            lines.extend(f"    {line}" for line in attribute_lines(change))
+            lines.extend(f"    {line}" for line in attribute_lines(change, live_stats))
+            lines.extend(f"    {line}" for line in labels.lines(change))
         hidden = len(chunk) - limit
         if hidden > 0:
             lines.append(f"... and {hidden:,} more {_noun(kind, hidden)} (use --verbose to list all)")

@@ -41,6 +41,8 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "noop_proven": d.noop_proven,
         "warnings": list(d.warnings),
         "blocked": list(d.blocked),
+        **({"kept": dict(d.kept)} if d.kept else {}),
+        **({"stats": d.stats} if d.stats is not None else {}),
         "changes": [change_to_dict(c) for c in d.changes],
     }
 
@@ -105,6 +107,8 @@ def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
         tag=_tag(d.get("tag")),
         warnings=tuple(d.get("warnings", ())),
         blocked=tuple(d.get("blocked", ())),
+        stats=d.get("stats") if isinstance(d.get("stats"), dict) else None,
+        kept={str(k): int(v) for k, v in (d.get("kept") or {}).items()},
         changes=tuple(_change_from_dict(c) for c in d["changes"]),
     )
 
@@ -178,6 +182,7 @@ def _summary(plan: Plan) -> dict[str, Any]:
         "replace": counts["replace"],
         "upload_bytes": plan.upload_bytes(),
         "blocked": plan.blocked,
+        **({"kept": dict(kept)} if any((kept := plan.kept()).values()) else {}),
     }
 
 

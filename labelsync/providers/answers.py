@@ -92,7 +92,7 @@ def parse_answer(response: httpx.Response, *, what: str, shape: Any = None, empt
     except UnicodeDecodeError:
         raise _bad(what, response, "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        problem = "an HTML page, not JSON" if raw.lstrip()[:1] == b"<" else f"not JSON ({exc.msg} at byte {exc.pos})"
+        problem = "an HTML page, not JSON" if raw.lstrip()[:1] == b"<" else f"not JSON ({exc.msg.removesuffix(' at')} at byte {exc.pos})"
         raise _bad(what, response, problem) from None
     if shape is None:
         return body

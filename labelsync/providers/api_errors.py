@@ -101,6 +101,7 @@ def raise_for_api(
     404       :class:`~labelsync.errors.NotFoundError`
     409       :class:`~labelsync.errors.ConflictError`
     429, 5xx  :class:`~labelsync.errors.TransientError` (the retries are spent)
+    507       :class:`~labelsync.errors.RemoteError` (the remote's storage failed; not retried)
     other     :class:`~labelsync.errors.RemoteError`
     ========  ===================================================================
     """
@@ -125,6 +126,8 @@ def raise_for_api(
         cls = errors.NotFoundError
     elif status == 409:
         cls = errors.ConflictError
+    elif status == 507:
+        hint = "the remote cannot store anything more: free disk space on it (the local remote keeps its state under .labelsync/local/)"
     elif status == 429 or status >= 500:
         cls = errors.TransientError
         hint = "the remote is overloaded or failing; try again later (a re-run apply resumes)"

@@ -15,7 +15,12 @@ documented way to add behaviour). It retries:
 To retry a connection dropped in the middle of a response body, the transport reads every
 body before returning the response (what ``client.get`` does anyway). Only requests marked
 ``extensions={"labelsync_stream": True}`` keep their body unread for ``client.stream``;
-such a body cut off mid-way is not retried.
+such a body cut off mid-way is not retried. Every attempt must be answered, head and whole
+body, by its end (the request's deadline or the command's, from
+:class:`~labelsync.providers.retry.Attempts`): :func:`make_client` puts
+:mod:`labelsync.providers.deadline` under httpx's transport so every socket wait is cut
+there, and a failure past the end is that deadline's one
+:class:`~labelsync.errors.DeadlineError`, not retried.
 
 Only requests that are safe to repeat are retried: the idempotent methods (GET, HEAD,
 OPTIONS, PUT, DELETE). A POST or PATCH is sent once, unless its caller knows that repeating
@@ -49,7 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from labelsync import errors
-from labelsync.providers import limits
+from labelsync.providers import deadline, limits
 from labelsync.providers.api_errors import (
     RETRYABLE_ERRORS,
     extract_error,
@@ -57,7 +62,7 @@ from labelsync.providers.api_errors import (
     raise_for_api,
     translate_transport_errors,
 )
-from labelsync.providers.retry import RETRY_STATUSES, RetryPolicy, Stats, log_retry
+from labelsync.providers.retry import RETRY_STATUSES, Attempts, RetryPolicy, Stats, log_retry
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
@@ -144,10 +149,14 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             attempts.begin()
             try:
-                response = self.inner.handle_request(request)
-                if not streaming:
-                    response = _buffered(request, response)
+                with deadline.request_deadline(attempts.end):
+                    response = self.inner.handle_request(request)
+                    if not streaming:
+                        response = _buffered(request, response, attempts)
             except RETRYABLE_ERRORS as exc:
+                if attempts.past_end():  # the socket waits were cut at the deadline
+                    attempts.stats._failed()
+                    raise attempts.late() from exc
                 delay = attempts.failed(type(exc).__name__)
                 if delay is None:
                     raise
@@ -167,20 +176,16 @@ def describe(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
-def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+def _buffered(request: httpx.Request, response: httpx.Response, attempts: Attempts) -> httpx.Response:
     """``response`` with its raw (still encoded) body read, so a cut-off body is retried here.
 
-    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive within
-    the request's deadline and the command's (:mod:`labelsync.providers.limits`).
+    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive by the
+    attempt's end (:attr:`~labelsync.providers.retry.Attempts.end`; the socket waits are
+    bounded by it too, see :mod:`labelsync.providers.deadline`).
     """
     stream = response.stream
     assert isinstance(stream, httpx.SyncByteStream)
     cap = int(request.extensions.get(MAX_BYTES) or limits.max_answer_bytes())
-    timeout = limits.request_timeout()
-    end = time.monotonic() + timeout
-    left = limits.command_remaining()
-    if left is not None:
-        end = min(end, time.monotonic() + left)
     declared = response.headers.get("content-length", "")
     chunks: list[bytes] = []
     size = 0
@@ -192,11 +197,8 @@ def _buffered(request: httpx.Request, response: httpx.Response) -> httpx.Respons
             if size > cap:
                 raise _too_large(request, cap)
             chunks.append(chunk)
-            if time.monotonic() > end:
-                raise errors.DeadlineError(
-                    f"{describe(request)}: the answer took longer than {timeout:g} s",
-                    hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
-                )
+            if attempts.past_end():
+                raise attempts.late()
         raw = b"".join(chunks)
     finally:
         stream.close()
@@ -259,6 +261,7 @@ def make_client(
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
     )
+    deadline.install(inner)
     retries = limits.max_retries() if max_retries is None else max_retries
     retrying = RetryTransport(inner, max_retries=retries, sleep=sleep, stats=stats)
     client = httpx.Client(

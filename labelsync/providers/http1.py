@@ -7,7 +7,10 @@ Just what a storage host and a forward proxy need (RFC 9112):
 * a ``CONNECT host:port`` head for a tunnel through a proxy;
 * a response head (status line, headers: names lower-case);
 * a response body delimited by ``Content-Length``, ``chunked`` (trailers skipped) or the
-  connection closing, with ``204``/``304`` bodiless.
+  connection closing, with ``204``/``304`` bodiless, and at most a cap of bytes
+  (:data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES` by default): past it,
+  :class:`TooLarge` is raised by the declared ``Content-Length`` before anything is read,
+  or as soon as the bytes read pass the cap.
 
 No sockets here: bodies are read from whatever ``asyncio.StreamReader`` the caller has.
 """
@@ -19,9 +22,15 @@ import base64
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-__all__ = ["connect_head", "header", "parse_head", "proxy_authorization", "read_body", "request_head"]
+from labelsync.providers import limits
+
+__all__ = ["TooLarge", "connect_head", "header", "parse_head", "proxy_authorization", "read_body", "request_head"]
 
 Headers = list[tuple[str, str]]
+
+
+class TooLarge(Exception):
+    """An answer body larger than the cap given to :func:`read_body`."""
 
 
 def request_head(target: str, host: str, headers: Mapping[str, str], length: int, user_agent: str) -> bytes:
@@ -68,12 +77,18 @@ def header(headers: Headers, name: str) -> str:
     return next((value for key, value in headers if key == name), "")
 
 
-async def read_body(reader: asyncio.StreamReader, status: int, headers: Headers) -> tuple[bytes, bool]:
-    """The body of a response, and whether the connection may carry another request."""
+async def read_body(
+    reader: asyncio.StreamReader, status: int, headers: Headers, cap: int = limits.MAX_UPLOAD_ANSWER_BYTES
+) -> tuple[bytes, bool]:
+    """The body of a response, and whether the connection may carry another request.
+
+    Raises :class:`TooLarge` as soon as the body is known to exceed ``cap`` bytes.
+    """
     if status in (204, 304):
         return b"", True
     if "chunked" in header(headers, "transfer-encoding").lower():
         chunks: list[bytes] = []
+        total = 0
         while True:
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
@@ -81,9 +96,20 @@ async def read_body(reader: asyncio.StreamReader, status: int, headers: Headers)
                 while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
                     pass
                 return b"".join(chunks), True
+            total += size
+            if total > cap:
+                raise TooLarge
             chunks.append(await reader.readexactly(size))
             await reader.readexactly(2)
     length = header(headers, "content-length")
     if length:
+        if int(length) > cap:
+            raise TooLarge
         return await reader.readexactly(int(length)), True
-    return await reader.read(), False  # delimited by the server closing the connection
+    body = await reader.read(cap + 1)  # delimited by the server closing the connection
+    while len(body) <= cap:
+        more = await reader.read(cap + 1 - len(body))
+        if not more:
+            return body, False
+        body += more
+    raise TooLarge

@@ -10,9 +10,13 @@ one command, end to end        none       ``LABELSYNC_DEADLINE`` (seconds), ``--
 retries of a failed request    5          ``LABELSYNC_HTTP_RETRIES``
 =============================  =========  ================================================
 
-A request's deadline covers connecting, sending and the whole answer, however slowly the
-server drips it (httpx's own timeouts only bound the gap between two bytes). The command
-deadline is checked before every attempt and while answers are read. Past either, or past a
+A request's deadline covers connecting, sending and the whole answer, head and body, however
+slowly the server drips it (httpx's own timeouts only bound the gap between two bytes; every
+socket wait is cut at the deadline by :mod:`labelsync.providers.deadline`). The command
+deadline bounds each request the same way and is checked before every attempt. The upload
+answer cap holds on every storage answer: the upload engine's own HTTP
+(:mod:`~labelsync.providers.http1`), its injected transports
+(:mod:`~labelsync.providers.transport`), and Deepen's session requests. Past either, or past a
 cap, the request fails with one line naming it (:class:`~labelsync.errors.DeadlineError`,
 :class:`~labelsync.errors.BadAnswerError`).
 """

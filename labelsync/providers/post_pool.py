@@ -18,6 +18,9 @@ loop on a daemon thread, and this module is its orchestration and its retry loop
 * failures and 429/5xx answers are retried here, by
   :class:`~labelsync.providers.retry.RetryPolicy` (backoff with jitter, ``Retry-After``,
   the command's deadline), the same policy as every other request;
+* an answer may hold at most :data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES`
+  (storage hosts answer a few hundred bytes; the transports stop reading past it): a larger
+  one is a :class:`~labelsync.errors.BadAnswerError`, not retried;
 * an answer of 300 or more becomes the labelsync error of
   :func:`~labelsync.providers.http.raise_for_api`, a transport failure that of
   :func:`~labelsync.providers.http.translate_transport_errors`, so callers see the same
@@ -36,6 +39,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from labelsync import errors
+from labelsync.providers import http1, limits
 from labelsync.providers.api_errors import RETRYABLE_ERRORS, raise_for_api, translate_transport_errors
 from labelsync.providers.retry import RetryPolicy, Stats
 from labelsync.providers.transport import Answer, Connections, InjectedTransport, Post, Transport
@@ -214,6 +219,9 @@ class PostPool:
                 attempts.begin()
                 try:
                     answer = await self.transport.send(post, self.user_agent)
+                except http1.TooLarge:
+                    self.stats._failed()
+                    raise _too_large(post) from None
                 except RETRYABLE_ERRORS as exc:
                     delay = attempts.failed(type(exc).__name__)
                     if delay is None:
@@ -225,6 +233,14 @@ class PostPool:
                             raise_for_api(answer.response(), what=post.what)
                         return answer
                 await asyncio.sleep(delay)
+
+
+def _too_large(post: Post) -> errors.BadAnswerError:
+    cap = limits.MAX_UPLOAD_ANSWER_BYTES
+    return errors.BadAnswerError(
+        f"{post.what} (POST {urlsplit(post.url).path}): the answer is larger than the {cap / limits.MiB:g} MiB cap of an upload answer",
+        hint="the storage host (or a proxy in front of it) is misbehaving; check the remote's url and try again later",
+    )
 
 
 class _Budget:

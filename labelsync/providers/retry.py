@@ -9,6 +9,12 @@ that long; a ``Retry-After`` longer than ``retry_after_max`` ends the retries (t
 returned and the caller reports it). No attempt starts after the command's deadline
 (:mod:`labelsync.providers.limits`), and no wait is begun that would end after it.
 
+Each attempt also has an end (:attr:`Attempts.end`, from :func:`request_end`): the request's
+deadline (``LABELSYNC_REQUEST_TIMEOUT``) or the command's, whichever comes first. A loop that
+enforces it (the httpx one: every socket wait is cut there by
+:mod:`labelsync.providers.deadline`) reports an attempt past it with :meth:`Attempts.late`,
+the one :class:`~labelsync.errors.DeadlineError` of either deadline.
+
 Both request loops follow this policy through :class:`Attempts`, the bookkeeping of one
 request (count, log, deadline), so the loop that sends is a few lines of I/O:
 
@@ -30,7 +36,17 @@ from labelsync import errors
 from labelsync.providers import limits
 from labelsync.redact import redact_url
 
-__all__ = ["RETRY_STATUSES", "Attempts", "RetryPolicy", "Stats", "check_deadline", "log_retry", "parse_retry_after"]
+__all__ = [
+    "RETRY_STATUSES",
+    "Attempts",
+    "RetryPolicy",
+    "Stats",
+    "check_deadline",
+    "deadline_error",
+    "log_retry",
+    "parse_retry_after",
+    "request_end",
+]
 
 log = logging.getLogger("labelsync.http")
 
@@ -159,11 +175,22 @@ class Attempts:
     def __init__(self, policy: RetryPolicy, method: str, url: object, label: str, stats: Stats, retryable: bool) -> None:
         self.policy, self.method, self.url, self.label, self.stats, self.retryable = policy, method, url, label, stats, retryable
         self.attempt = 0
+        self.end, self.by_command = float("inf"), False
 
     def begin(self) -> None:
-        """Before each attempt: raises DeadlineError past the command's deadline."""
+        """Before each attempt: raises DeadlineError past the command's deadline; starts
+        the attempt's clock (:attr:`end`, :attr:`by_command`)."""
         check_deadline(self.label)
         self.stats._sent()
+        self.end, self.by_command = request_end()
+
+    def past_end(self) -> bool:
+        """Whether this attempt's end (:func:`request_end`) has passed."""
+        return time.monotonic() >= self.end
+
+    def late(self) -> errors.DeadlineError:
+        """The error of this attempt passing its end (the request's or the command's deadline)."""
+        return deadline_error(self.label, by_command=self.by_command)
 
     def failed(self, reason: str) -> float | None:
         """A transport failure: the wait before retrying, or None to raise it."""
@@ -188,14 +215,36 @@ class Attempts:
         return delay
 
 
+def request_end() -> tuple[float, bool]:
+    """The ``time.monotonic()`` by which a request starting now must be answered, and
+    whether the command's deadline (not the request's) sets it."""
+    now = time.monotonic()
+    end = now + limits.request_timeout()
+    left = limits.command_remaining()
+    if left is not None and now + left < end:
+        return now + left, True
+    return end, False
+
+
+def deadline_error(label: str, *, by_command: bool) -> errors.DeadlineError:
+    """The one line of a request ``label`` (``METHOD /path``) stopped by the command's
+    deadline (``by_command``) or by its own."""
+    if by_command:
+        return errors.DeadlineError(
+            f"{label}: the command's deadline passed",
+            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
+        )
+    return errors.DeadlineError(
+        f"{label}: no complete answer within {limits.request_timeout():g} s",
+        hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
+    )
+
+
 def check_deadline(label: str, *, at_least: float = 0.0) -> None:
     """Raise DeadlineError when less than ``at_least`` seconds are left of the command's deadline."""
     left = limits.command_remaining()
     if left is not None and left <= at_least:
-        raise errors.DeadlineError(
-            f"{label}: the command's deadline passed",
-            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
-        )
+        raise deadline_error(label, by_command=True)
 
 
 def log_retry(attempt: int, limit: int, method: str, url: object, reason: str, delay: float) -> None:

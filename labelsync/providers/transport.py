@@ -1,8 +1,11 @@
 """How one upload POST reaches its host, once: the network half of the upload path.
 
 A transport sends one :class:`Post` and returns its :class:`Answer`, or raises an
-``httpx.TransportError`` (connect failure, timeout, dropped connection, proxy refusal). It
-never retries: :class:`~labelsync.providers.post_pool.PostPool` does, by
+``httpx.TransportError`` (connect failure, timeout, dropped connection, proxy refusal), or
+:class:`~labelsync.providers.http1.TooLarge` for an answer body past
+:data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES` (storage hosts answer a few
+hundred bytes; refused by its ``Content-Length`` before it is read, or as soon as the bytes
+read pass the cap, however it is framed). It never retries: :class:`~labelsync.providers.post_pool.PostPool` does, by
 :class:`~labelsync.providers.retry.RetryPolicy`. Two transports exist:
 
 * :class:`Connections`, what every real upload uses: keep-alive HTTP/1.1 connections per
@@ -35,7 +38,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 
 from labelsync.errors import UsageError
-from labelsync.providers import http1
+from labelsync.providers import http1, limits
 from labelsync.redact import redact_url, register_secret
 
 __all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
@@ -264,12 +267,16 @@ class InjectedTransport:
     """An ``httpx.BaseTransport`` (tests: mocks, fault injectors) as an upload transport.
 
     Each POST runs ``transport.handle_request`` on one of ``threads`` worker threads with
-    ``timeout`` for each phase; its body is read there. No retries of its own.
+    ``timeout`` for each phase; its body is read there, at most ``cap`` bytes of it
+    (:class:`~labelsync.providers.http1.TooLarge` past them). No retries of its own.
     """
 
-    def __init__(self, transport: httpx.BaseTransport, *, threads: int, timeout: float = 120.0) -> None:
+    def __init__(
+        self, transport: httpx.BaseTransport, *, threads: int, timeout: float = 120.0, cap: int = limits.MAX_UPLOAD_ANSWER_BYTES
+    ) -> None:
         self.transport = transport
         self.timeout = timeout
+        self.cap = cap
         self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="labelsync-post")
 
     async def send(self, post: Post, user_agent: str) -> Answer:
@@ -279,10 +286,20 @@ class InjectedTransport:
         request = httpx.Request("POST", post.url, headers={**post.headers, "User-Agent": user_agent}, content=post.body)
         request.extensions["timeout"] = httpx.Timeout(self.timeout).as_dict()
         response = self.transport.handle_request(request)
+        chunks: list[bytes] = []
+        size = 0
         try:
-            content = response.read()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.cap:
+                raise http1.TooLarge
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.cap:
+                    raise http1.TooLarge
+                chunks.append(chunk)
         finally:
             response.close()
+        content = b"".join(chunks)
         return Answer(post.url, response.status_code, [(k.lower(), v) for k, v in response.headers.items()], content)
 
     async def aclose(self) -> None:

@@ -82,8 +82,16 @@ def test_status_error_is_one_line_and_exit_1(emulator: Emulator, tmp_path: Path)
     root = write_repo(tmp_path / "repo", emulator.api, {"a.png": PNG})
     result = run_cli(["status"], root, "unused", extra_env={TOKEN_ENV: "wrong-token-value"})
     assert result.code == 1
-    assert "error: find dataset 'signs': HTTP 401: Invalid token." in result.out
+    assert result.out == ""
+    errors = [line for line in result.err.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: signs (deepen, remote dp): find dataset 'signs': HTTP 401: Invalid token."], result.text
+    assert "Hint: check the token in $" in result.err
     assert "Traceback" not in result.text and "wrong-token-value" not in result.text
+    as_json = run_cli(["status", "--format", "json"], root, "unused", extra_env={TOKEN_ENV: "wrong-token-value"})
+    assert as_json.code == 1, as_json.text
+    [entry] = json.loads(as_json.out)["datasets"]
+    assert entry["error"] == "find dataset 'signs': HTTP 401: Invalid token."
+    assert [line for line in as_json.err.splitlines() if line.startswith("Error:")] == errors
 
 
 @pytest.fixture

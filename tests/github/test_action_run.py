@@ -271,3 +271,18 @@ def test_missing_working_directory(action: Harness) -> None:
     result = action.run()
     assert result.code == 1
     assert "Error: input `working-directory`: nope is not a directory" in result.stderr
+
+
+def test_plan_writes_the_html_report_and_the_comment_links_it(action: Harness, github: FakeGitHub) -> None:
+    plan_scenario(action, action.write_plan(make_plan(3)))
+    result = action.run()
+    assert result.code == 0
+    html_path = Path(result.outputs["plan-html-path"])
+    assert html_path == Path(result.outputs["plan-path"]).with_suffix(".html")
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert result.outputs["report-artifact"] == "labelsync-report-labelsync-plan"
+    [comment] = github.comments_on(REPO, PR_NUMBER)
+    assert (
+        "**Visual report** (images with before/after labels): artifact `labelsync-report-labelsync-plan` of "
+        "the [workflow run](https://github.com/octo-org/datasets/actions/runs/4242) (" in comment["body"]
+    )

@@ -32,13 +32,13 @@ def test_action_is_composite_and_installs_from_its_own_path() -> None:
     assert ACTION["runs"]["using"] == "composite"
     install = ACTION["runs"]["steps"][0]
     assert install["env"]["LABELSYNC_ACTION_PATH"] == "${{ github.action_path }}"
-    assert 'pip install --quiet --disable-pip-version-check "$LABELSYNC_ACTION_PATH"' in install["run"]
+    assert 'pip install --quiet --disable-pip-version-check "${LABELSYNC_ACTION_PATH}[html]"' in install["run"]
     assert RUN_STEP["run"] == '"$LABELSYNC_PYTHON" -m labelsync action-run'
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_step_scripts_are_valid_bash() -> None:
-    for step in ACTION["runs"]["steps"]:
+    for step in (s for s in ACTION["runs"]["steps"] if "run" in s):
         done = subprocess.run(["bash", "-n"], input=step["run"], text=True, capture_output=True, check=False)
         assert done.returncode == 0, (step.get("name"), done.stderr)
 
@@ -153,3 +153,11 @@ def test_pre_commit_hook() -> None:
         True, True, True, False, False,
     ]
     assert "labelsync-validate" in DOCS
+
+
+def test_the_action_uploads_the_html_report() -> None:
+    upload = ACTION["runs"]["steps"][-1]
+    assert upload["uses"] == "actions/upload-artifact@v4"
+    assert upload["if"] == "always() && steps.run.outputs.plan-html-path != ''"
+    assert upload["with"]["name"] == "${{ steps.run.outputs.report-artifact }}"
+    assert upload["with"]["path"] == "${{ steps.run.outputs.plan-html-path }}"

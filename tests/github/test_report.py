@@ -84,3 +84,15 @@ def test_failure_body_neutralises_code_fences() -> None:
     assert "**Failed** with an error (exit code 1)." in body
     assert body.count("```") == 2
     assert "internal error" in failure_body(marker="<!-- m -->", title="### t", exit_code=3, log_tail="")
+
+
+def test_plan_body_shows_the_label_statistics() -> None:
+    from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan
+
+    def side(n: int) -> dict:
+        return {"segments": {"train": {"items": n, "unlabelled": 0, "types": {"BOX2D": {"labels": n, "categories": {"car": n}, "attributes": {}}}}}}
+
+    change = Change(Action.UPDATE, Kind.LABEL, "dataset.city/segment.train/label.a", segment="train")
+    plan = Plan(datasets=(DatasetPlan("city", "r", "tensorbay", "normal", "c", "d", changes=(change,), stats={"before": side(1204), "after": side(1251)}),))
+    body = plan_body(plan, marker="<!-- m -->", context="", run_url="")
+    assert "| `city` | `train` | `BOX2D car` | 1,204 | 1,251 | +47 |" in body

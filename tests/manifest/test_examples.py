@@ -38,7 +38,7 @@ def test_examples_carry_the_schema_line() -> None:
 def test_load_manifests_returns_models_with_their_source() -> None:
     loaded = load_manifests([REPO / "examples"])
     by_name = {m.manifest.metadata.name: m for m in loaded}
-    assert set(by_name) == {"quickstart", "fusion-demo", "deepen-signs"}
+    assert set(by_name) == {"quickstart", "fusion-demo", "deepen-signs", "coco-example"}
     q = by_name["quickstart"]
     assert q.file == (REPO / "examples" / "quickstart" / "dataset.yaml").resolve()
     assert q.line == 5 and q.provider == "tensorbay" and q.remote.is_local

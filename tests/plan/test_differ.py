@@ -109,6 +109,13 @@ def test_extra_segment_deleted_only_with_prune():
     assert kinds(plan) == [("delete", "segment", "dataset.city/segment.old")]
 
 
+def test_catalog_breaks_enum_added_is_not_breaking_removed_is() -> None:
+    base = {"BOX2D": {"categories": [{"name": "car"}], "attributes": [{"name": "c", "enum": ["red", "blue"]}]}}
+    grown = {"BOX2D": {"categories": [{"name": "car"}], "attributes": [{"name": "c", "enum": ["red", "blue", "green"]}]}}
+    assert catalog_breaks(base, grown) == (False, None)
+    assert catalog_breaks(grown, base) == (True, "BOX2D attribute 'c' redefined")
+
+
 @pytest.mark.parametrize(
     ("after", "breaking", "reason"),
     [

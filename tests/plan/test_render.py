@@ -120,13 +120,14 @@ Warnings:
 
 dataset.city
   ~ catalog  (breaking)  # category truck removed; 3 labels use it
-      ~ BOX2D: {"categories":["car","truck"]} -> {"categories":["car"]}
+      - BOX2D category truck  (breaking)
   segment day
     + segment.day
     + file.cam/0001.jpg  (64.0 KiB to upload)
     + file.cam/0002.jpg  (64.0 KiB to upload)
     ... and 1 more file (use --verbose to list all)
     ~ label.cam/0001.jpg
+        + box2d car
   segment night
     - sensor.lidar
     - file.a.jpg
@@ -155,7 +156,7 @@ def test_text_no_changes() -> None:
 
 
 def test_text_colour_only_when_asked() -> None:
-    coloured = render_text(PLAN, fold=2, color=True)
+    coloured = render_text(PLAN, fold=2, style=click.style)
     assert "\x1b[" in coloured
     assert "\x1b[" not in render_text(PLAN, fold=2)
     assert click.unstyle(coloured) == EXPECTED_TEXT_FOLD_2
@@ -276,7 +277,7 @@ No changes: `empty`
 
 ```diff
 ! catalog  (breaking)  # category truck removed; 3 labels use it
-    ~ BOX2D: {"categories":["car","truck"]} -> {"categories":["car"]}
+    - BOX2D category truck  (breaking)
 ```
 
 </details>
@@ -289,6 +290,7 @@ No changes: `empty`
 + file.cam/0002.jpg  (64.0 KiB to upload)
 + file.cam/0003.jpg  (64.0 KiB to upload)
 ! label.cam/0001.jpg
+    + box2d car
 ```
 
 </details>
@@ -346,3 +348,83 @@ def test_renders_survive_the_saved_plan_round_trip(plan: Plan) -> None:
     assert render_text(again) == render_text(plan)
     assert render_text(again, verbose=True) == render_text(plan, verbose=True)
     assert render_markdown(again, marker="<!-- m -->") == render_markdown(plan, marker="<!-- m -->")
+
+
+def label_plan(n: int) -> Plan:
+    """``n`` label updates, each moving one box and adding one polygon."""
+    changes = tuple(
+        Change(
+            Action.UPDATE,
+            Kind.LABEL,
+            f"dataset.city/segment.day/label.{i:03d}.png",
+            segment="day",
+            before={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 10, "ymin": 20, "xmax": 110, "ymax": 220}}]}},
+            after={
+                "label": {
+                    "BOX2D": [{"category": "car", "box2d": {"xmin": 12, "ymin": 20, "xmax": 112, "ymax": 220}}],
+                    "POLYGON": [{"category": "road", "polygon": [{"x": k, "y": k} for k in range(14)]}],
+                }
+            },
+        )
+        for i in range(n)
+    )
+    return Plan(datasets=(DatasetPlan("city", "default", "tensorbay", "normal", "c", "d", changes=changes),))
+
+
+def test_text_shows_label_level_changes_folded_per_segment() -> None:
+    text = render_text(label_plan(30))
+    assert "    ~ label.000.png\n        ~ box2d car [10,20,110,220] -> [12,20,112,220]\n        + polygon road (14 pts)\n" in text
+    assert text.count("        ~ box2d car") == 20 and text.count("        + polygon road") == 20
+    assert "... and 10 more labels (use --verbose to list all)" in text
+    short = render_text(label_plan(30), label_fold=3)
+    assert short.count("        ~ box2d") + short.count("        + polygon") == 3
+    assert "    ... and 1 more label change and the label changes of 18 more items (use --verbose to list all)\n" in short
+    verbose = render_text(label_plan(30), verbose=True)
+    assert verbose.count("        ~ box2d car") == 30 and "more label" not in verbose
+
+
+def test_markdown_shows_label_level_changes() -> None:
+    md = render_markdown(label_plan(30))
+    assert "! label.000.png\n    ~ box2d car [10,20,110,220] -> [12,20,112,220]\n    + polygon road (14 pts)\n" in md
+    assert "... and the label changes of 5 more items (see the full plan)" in md  # 2 lines each, 50 shown
+
+
+def test_kept_files_are_in_the_summary_with_and_without_changes() -> None:
+    from dataclasses import replace
+
+    kept_city = replace(CITY, kept={"files": 3, "segments": 1})
+    text = render_text(Plan(datasets=(kept_city,)), fold=2)
+    assert "  dataset city (tensorbay remote default, branch main)\n    kept (prune is off): 3 files, 1 segment\n" in text
+    only_kept = replace(EMPTY, noop_proven=False, kept={"files": 1})
+    text = render_text(Plan(datasets=(only_kept,)))
+    assert text == (
+        "Summary:\n  dataset empty (tensorbay remote default, branch main): no changes; kept (prune is off): 1 file\n\n"
+        "No changes to apply; kept (prune is off): 1 file.\n"
+    )
+    assert loads_plan(dumps_plan(Plan(datasets=(only_kept,)))).datasets[0].kept == {"files": 1}
+
+
+def test_markdown_of_100000_changed_labels_fits_and_keeps_the_statistics_table() -> None:
+    def side(car: int) -> dict:
+        return {"segments": {"day": {"items": 100_000, "unlabelled": 0,
+                                     "types": {"BOX2D": {"labels": 100_000, "categories": {"car": car, "bus": 100_000 - car}, "attributes": {}}}}}}  # fmt: skip
+
+    moved = [
+        Change(
+            Action.UPDATE,
+            Kind.LABEL,
+            f"dataset.city/segment.day/label.{i:06d}.jpg",
+            segment="day",
+            before={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 1, "ymin": 2, "xmax": 30, "ymax": 40}}]}},
+            after={"label": {"BOX2D": [{"category": "car", "box2d": {"xmin": 2, "ymin": 2, "xmax": 31, "ymax": 40}}]}},
+        )
+        for i in range(100_000)
+    ]
+    stats = {"before": side(50_000), "after": side(50_047)}
+    plan = Plan(datasets=(DatasetPlan("city", "default", "tensorbay", "normal", "c", "d", changes=tuple(moved), stats=stats),))
+    md = render_markdown(plan, marker="<!-- labelsync-plan -->")
+    assert len(md) <= 65_536
+    assert "| `city` | `day` | `BOX2D car` | 50,000 | 50,047 | +47 |" in md
+    assert "| `city` | `day` | `BOX2D bus` | 50,000 | 49,953 | -47 |" in md
+    assert "! label.000000.jpg\n    ~ box2d car [1,2,30,40] -> [2,2,31,40]\n" in md
+    assert md.endswith(f"> [!NOTE]\n> {TRUNCATED_NOTE}\n")

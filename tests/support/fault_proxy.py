@@ -15,7 +15,8 @@ is replaced by one of :data:`FAULTS`:
 * ``drop``: the request *is* forwarded (its effect happens upstream), then the connection is
   closed without an answer: the lost answer of item 5.
 
-``hits`` counts the answers each rule replaced, so a test can prove the fault was reached.
+``hits`` counts the answers each rule replaced, so a test can prove the fault was reached;
+``seen`` lists every ``(method, path)`` forwarded (to find which routes a command uses).
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class FaultProxy:
         self._lock = threading.Lock()
         self.server: EmbeddedServer | None = None
         self.url = ""
+        self.seen: list[tuple[str, str]] = []
+        self._client: httpx.AsyncClient | None = None
+        """One upstream client for every request (built on the server's loop): a client per
+        request costs an SSL context and a connection each, most of a case's time."""
 
     def arm(self, method: str, path: str, fault: str, *, times: int = -1) -> Rule:
         assert fault in FAULTS, fault
@@ -116,12 +121,14 @@ class FaultProxy:
             if not message.get("more_body"):
                 break
         method, path = scope["method"], scope["path"]
+        self.seen.append((method, path))
         query = scope.get("query_string", b"").decode()
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")]
-        async with httpx.AsyncClient(timeout=60) as client:
-            upstream = await client.request(
-                method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
-            )
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=60, verify=False)
+        upstream = await self._client.request(
+            method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
+        )
         rule = self._rule_for(method, path)
         if rule is not None and rule.fault == "drop":
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})

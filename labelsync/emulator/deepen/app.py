@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..runtime import FaultConfig, Knobs, Receive, Scope, Send
+from ..runtime import STORAGE_FAILED, FaultConfig, Knobs, Receive, Scope, Send, storage_failure
 from .errors import ApiError, bad_request, not_found
 from .processing import inspect_upload
 from .resources import dataset_resource, file_resource
-from .store import DatasetState, FileRow, Store
+from .rows import DatasetState, FileRow
+from .store import Store
 from .upload import UploadHandler
 from .validation import normalize_profile, parse_create_dataset, parse_labels, require_object
 from .workforce import admin_app
@@ -313,7 +315,18 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": "A server error occurred."}, status_code=500)
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {ApiError: api_error, HTTPException: http_error, 500: server_error}
+async def storage_failed(request: Request, exc: Exception) -> Response:
+    """The state could not be read or written (a full disk, a corrupt database): a DRF error
+    body naming the cause, no traceback (not a bug of the emulator)."""
+    message = storage_failure(exc)
+    if message is None:
+        raise exc
+    return JSONResponse({"detail": message}, status_code=STORAGE_FAILED)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: api_error, HTTPException: http_error, sqlite3.Error: storage_failed, OSError: storage_failed, 500: server_error,
+}
 
 
 class DeepenEmulator(Knobs):

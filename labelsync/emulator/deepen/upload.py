@@ -51,9 +51,10 @@ from urllib.parse import parse_qs
 
 import anyio.to_thread
 
-from ..runtime import Receive, Scope, Send
+from ..runtime import STORAGE_FAILED, Receive, Scope, Send, storage_failure
 from .resources import gcs_object
-from .store import SessionRow, Store
+from .rows import SessionRow
+from .store import Store
 
 CHUNK_UNIT = 256 * 1024
 FLUSH_BYTES = 1024 * 1024
@@ -120,6 +121,24 @@ class UploadHandler:
         self._drop_after = after_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one session request; the state failing (a full disk, a corrupt database) is
+        answered ``507`` with a GCS error body naming the cause, not a traceback."""
+        started = False
+
+        async def tracked(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracked)
+        except Exception as exc:
+            failure = storage_failure(exc)
+            if failure is None or started:
+                raise
+            await _send(send, gcs_error(STORAGE_FAILED, failure))
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = parse_qs(scope.get("query_string", b"").decode())
         upload_id = params.get("upload_id", [""])[0]
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}

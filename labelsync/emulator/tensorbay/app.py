@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -24,7 +25,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labelsync.emulator.runtime import ASGIApp, FaultConfig, Knobs, Receive, Scope, Send
+from labelsync.emulator.runtime import (
+    STORAGE_FAILED,
+    ASGIApp,
+    FaultConfig,
+    Knobs,
+    Receive,
+    Scope,
+    Send,
+    storage_failure,
+)
+from labelsync.emulator.tensorbay import data_handlers as d
 from labelsync.emulator.tensorbay import handlers as h
 from labelsync.emulator.tensorbay import storage
 from labelsync.emulator.tensorbay.blobs import BlobStore
@@ -95,29 +106,29 @@ def _routes(emu: h.Emulator) -> list[Route]:
         ("/datasets/{id}/tags", {"GET": h.list_tags, "POST": h.create_tag, "DELETE": h.delete_tag}),
         ("/datasets/{id}/diffs/{basehead}/segments", {"GET": h.diff_segments}),
         ("/datasets/{id}/diffs/{basehead}/segments/{segment:path}/data", {"GET": h.diff_data}),
-        ("/datasets/{id}/notes", {"GET": h.get_notes, "PATCH": h.patch_notes}),
-        ("/datasets/{id}/labels/catalogs", {"GET": h.get_catalog, "PUT": h.put_catalog}),
-        ("/datasets/{id}/labels/statistics", {"GET": h.label_statistics}),
-        ("/datasets/{id}/labels", {"GET": h.list_labels, "PUT": h.put_label}),
-        ("/datasets/{id}/total-size", {"GET": h.total_size}),
+        ("/datasets/{id}/notes", {"GET": d.get_notes, "PATCH": d.patch_notes}),
+        ("/datasets/{id}/labels/catalogs", {"GET": d.get_catalog, "PUT": d.put_catalog}),
+        ("/datasets/{id}/labels/statistics", {"GET": d.label_statistics}),
+        ("/datasets/{id}/labels", {"GET": d.list_labels, "PUT": d.put_label}),
+        ("/datasets/{id}/total-size", {"GET": d.total_size}),
         (
             "/datasets/{id}/segments",
-            {"GET": h.list_segments, "POST": h.post_segments, "DELETE": h.delete_segment},
+            {"GET": d.list_segments, "POST": d.post_segments, "DELETE": d.delete_segment},
         ),
-        ("/datasets/{id}/policies", {"GET": h.get_policy}),
-        ("/datasets/{id}/multi/callback", {"PUT": h.multi_callback}),
-        ("/datasets/{id}/callback", {"PUT": h.single_callback}),
-        ("/datasets/{id}/multi/cloud-callback", {"PUT": h.refuse_cloud_callback}),
-        ("/datasets/{id}/multi/data/labels", {"PUT": h.put_labels_multi}),
-        ("/datasets/{id}/data", {"GET": h.list_data, "POST": h.post_data, "DELETE": h.delete_data}),
-        ("/datasets/{id}/data/details", {"GET": h.data_details}),
-        ("/datasets/{id}/data/urls", {"GET": h.data_urls}),
-        ("/datasets/{id}/masks/urls", {"GET": h.mask_urls}),
+        ("/datasets/{id}/policies", {"GET": d.get_policy}),
+        ("/datasets/{id}/multi/callback", {"PUT": d.multi_callback}),
+        ("/datasets/{id}/callback", {"PUT": d.single_callback}),
+        ("/datasets/{id}/multi/cloud-callback", {"PUT": d.refuse_cloud_callback}),
+        ("/datasets/{id}/multi/data/labels", {"PUT": d.put_labels_multi}),
+        ("/datasets/{id}/data", {"GET": d.list_data, "POST": d.post_data, "DELETE": d.delete_data}),
+        ("/datasets/{id}/data/details", {"GET": d.data_details}),
+        ("/datasets/{id}/data/urls", {"GET": d.data_urls}),
+        ("/datasets/{id}/masks/urls", {"GET": d.mask_urls}),
         (
             "/datasets/{id}/sensors",
-            {"GET": h.list_sensors, "POST": h.upsert_sensor, "DELETE": h.delete_sensor},
+            {"GET": d.list_sensors, "POST": d.upsert_sensor, "DELETE": d.delete_sensor},
         ),
-        ("/datasets/{id}/frames", {"DELETE": h.delete_frame}),
+        ("/datasets/{id}/frames", {"DELETE": d.delete_frame}),
     ]
     unsupported_paths = [
         ("/datasets/{id}/jobs", "jobs (squash-and-merge, basic search)"),
@@ -139,7 +150,7 @@ def _routes(emu: h.Emulator) -> list[Route]:
         routes.append(
             Route(
                 API_PREFIX + path,
-                _endpoint(emu, h.unsupported(what)),
+                _endpoint(emu, d.unsupported(what)),
                 methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             )
         )
@@ -162,6 +173,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         body = {"code": "InternalServerError", "message": str(getattr(exc, "detail", "")) or "internal error"}
     return JSONResponse({**body, "success": False}, status_code=status)
+
+
+async def _storage_failed(request: Request, exc: Exception) -> Response:
+    """The state could not be read or written (a full disk, a corrupt database): one JSON
+    error line, no traceback (not a bug of the emulator)."""
+    message = storage_failure(exc)
+    if message is None:
+        return await _bug(request, exc)
+    log.info("tensorbay emulator: %s on %s %s", message, request.method, request.url.path)
+    return JSONResponse({"code": "InsufficientStorage", "message": message, "success": False}, status_code=STORAGE_FAILED)
 
 
 async def _bug(request: Request, exc: Exception) -> Response:
@@ -209,7 +230,7 @@ def create_app(
     )
     app = Starlette(
         routes=_routes(emu),
-        exception_handlers={404: _http_error, 405: _http_error, Exception: _bug},
+        exception_handlers={404: _http_error, 405: _http_error, sqlite3.Error: _storage_failed, OSError: _storage_failed, Exception: _bug},
     )
     config = replace(faults) if faults is not None else FaultConfig()
     if config.error_body is None:

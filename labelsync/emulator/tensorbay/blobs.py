@@ -15,7 +15,9 @@ costs the emulator; appending to an open file costs a twentieth of that. So:
   is overwritten by the next one instead of shifting what follows;
 * blobs written by earlier versions as ``<root>/<sha1[:2]>/<sha1>`` files are still read.
 
-Blobs are immutable and never deleted. All methods are thread-safe.
+Blobs are immutable and never deleted. All methods are thread-safe. A large upload arrives
+in a file under ``<root>/incoming/`` (:meth:`BlobStore.incoming`), hashed on the way, and
+is copied into the pack by :meth:`BlobStore.put_file` (memory stays bounded).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import hashlib
 import os
 import re
 import struct
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -63,6 +66,8 @@ class BlobStore:
         self.root = root
         self._packs = root / "packs"
         self._packs.mkdir(parents=True, exist_ok=True)
+        self._incoming = root / "incoming"
+        self._incoming.mkdir(exist_ok=True)
         self._where: dict[str, tuple[str, int, int]] = {}  # sha1 -> (pack path, offset, size)
         self._read_upto: dict[str, int] = {}  # index path -> bytes of it already read
         self._writer: _Writer | None = None
@@ -138,6 +143,46 @@ class BlobStore:
         """Store ``data`` under ``sha1``; False (nothing stored) if the digest differs."""
         if hashlib.sha1(data).hexdigest() != sha1:
             return False
+
+        def write(pack: int, offset: int) -> int:
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.pwrite(pack, view[written:], offset + written)
+            return len(data)
+
+        return self._append(sha1, write)
+
+    def incoming(self) -> Path:
+        """A new, empty file to receive an upload into (pass it to :meth:`put_file`)."""
+        fd, name = tempfile.mkstemp(dir=self._incoming, suffix=".part")
+        os.close(fd)
+        return Path(name)
+
+    def put_file(self, sha1: str, path: Path) -> None:
+        """Store the bytes of ``path`` (already hashed to ``sha1`` by the caller) and remove it."""
+        try:
+            size = path.stat().st_size
+
+            def write(pack: int, offset: int) -> int:
+                with path.open("rb") as handle:
+                    copied = 0
+                    while copied < size:
+                        block = handle.read(min(1 << 20, size - copied))
+                        if not block:
+                            raise OSError(f"{path} shrank while being stored")
+                        done = 0
+                        while done < len(block):
+                            done += os.pwrite(pack, block[done:], offset + copied + done)
+                        copied += len(block)
+                return size
+
+            self._append(sha1, write)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _append(self, sha1: str, write: Callable[[int, int], int]) -> bool:
+        """Append a blob: ``write(pack fd, offset)`` writes its bytes and returns their size."""
         if sha1 in self._where:
             return True
         with self._lock:
@@ -149,17 +194,14 @@ class BlobStore:
                     writer.close()
                 writer = self._writer = _Writer(self._packs)
             offset = writer.offset
-            with memoryview(data) as view:
-                written = 0
-                while written < len(view):
-                    written += os.pwrite(writer.pack, view[written:], offset + written)
-            record = RECORD.pack(bytes.fromhex(sha1), offset, len(data))
+            size = write(writer.pack, offset)
+            record = RECORD.pack(bytes.fromhex(sha1), offset, size)
             done = 0
             while done < len(record):  # at a known offset: a failed write is overwritten by the next
                 done += os.pwrite(writer.index, record[done:], writer.index_offset + done)
-            writer.offset += len(data)
+            writer.offset += size
             writer.index_offset += len(record)
-            self._where[sha1] = (writer.pack_path, offset, len(data))
+            self._where[sha1] = (writer.pack_path, offset, size)
         return True
 
     def close(self) -> None:

@@ -9,7 +9,9 @@ understood there). Only requests safe to repeat are retried; creating the datase
 and after an ambiguous failure it looks for the dataset by name (and its digest tag) before
 creating it again. Upload session URIs are used through :attr:`DeepenClient.storage`, a
 second client that carries no ``Authorization`` header: the token never leaves for the
-storage host.
+storage host, and caps every answer at
+:data:`~labelsync.providers.limits.MAX_UPLOAD_ANSWER_BYTES` (a storage host answers a few
+hundred bytes).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from typing_extensions import TypedDict
 
+from labelsync.providers import limits
 from labelsync.providers.answers import converge, request_json, wire
-from labelsync.providers.http import Stats, make_client
+from labelsync.providers.http import MAX_BYTES, Stats, make_client
 
 
 @wire
@@ -57,7 +60,8 @@ class _ProfileId(TypedDict):
 
 @wire
 class _Profile(TypedDict):
-    pipeline_spec: list[Any]
+    pipeline_spec: list[dict[str, Any]]
+    features: NotRequired[dict[str, Any]]
 
 
 @wire
@@ -76,6 +80,10 @@ class _Labels(TypedDict):
 
 
 API_SUFFIX = "/api/v2"
+
+
+def _cap_upload_answer(request: httpx.Request) -> None:
+    request.extensions.setdefault(MAX_BYTES, limits.MAX_UPLOAD_ANSWER_BYTES)
 
 
 def api_root(url: str) -> str:
@@ -119,6 +127,7 @@ class DeepenClient:
             pool=pool,
         )
         self.storage = make_client("", headers={}, transport=transport, stats=stats, pool=pool, timeout=120)
+        self.storage.event_hooks["request"].append(_cap_upload_answer)
 
     def close(self) -> None:
         self.http.close()

@@ -1,0 +1,162 @@
+"""Label statistics of a dataset, and their difference between two states (pure).
+
+:func:`dataset_stats` describes one side (the local labels, or the remote's listed ones) as
+JSON, per segment and label type::
+
+    {"segments": {"train": {"items": 3, "unlabelled": 1,
+        "types": {"BOX2D": {"labels": 3, "categories": {"car": 2, "pedestrian": 1},
+                            "attributes": {"occluded": {"false": 2, "true": 1}}}}}}}
+
+Attribute values are counted for enum attributes (an ``enum`` or a ``boolean`` type in the
+catalog), keyed by their compact JSON (``"red"`` is ``'"red"'``, true is ``"true"``).
+:func:`stat_rows` lines two sides up as rows ``before -> after`` with the delta, the input
+of the text and markdown tables (``labelsync/plan/render_stats.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from labelsync.state import Dataset, Item
+
+__all__ = ["StatRow", "dataset_stats", "plan_stats", "stat_rows", "touches"]
+
+_CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _enum_attributes(catalog: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Label type -> names of its enum (or boolean) attributes."""
+    out: dict[str, set[str]] = {}
+    for label_type, spec in catalog.items():
+        names = set()
+        for attr in (spec or {}).get("attributes", []) if isinstance(spec, Mapping) else []:
+            if isinstance(attr, Mapping) and ("enum" in attr or attr.get("type") == "boolean"):
+                names.add(str(attr.get("name")))
+        out[label_type] = names
+    return out
+
+
+def _labels(item: Item) -> Iterable[tuple[str, Any]]:
+    label = item.label if isinstance(item.label, Mapping) else {}
+    for label_type, value in label.items():
+        if isinstance(value, list):
+            for one in value:
+                yield label_type, one
+        elif value is not None:
+            yield label_type, value
+
+
+def dataset_stats(dataset: Dataset | None, catalog: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The statistics of ``dataset`` (``{"segments": {}}`` for ``None``); enum attributes are
+    those of ``catalog`` (default: the dataset's own)."""
+    if dataset is None:
+        return {"segments": {}}
+    enums = _enum_attributes(catalog if catalog is not None else dataset.catalog)
+    segments: dict[str, Any] = {}
+    for name, segment in dataset.segments.items():
+        types: dict[str, Any] = {}
+        unlabelled = 0
+        for item in segment.items.values():
+            found = False
+            for label_type, one in _labels(item):
+                found = True
+                entry = types.setdefault(label_type, {"labels": 0, "categories": {}, "attributes": {}})
+                entry["labels"] += 1
+                if isinstance(one, Mapping):
+                    category = one.get("category")
+                    if isinstance(category, str):
+                        entry["categories"][category] = entry["categories"].get(category, 0) + 1
+                    attrs = one.get("attributes")
+                    for attr, value in (attrs.items() if isinstance(attrs, Mapping) else ()):
+                        counts = entry["attributes"].setdefault(attr, {})
+                        key = _CANON.encode(value) if attr in enums.get(label_type, ()) else "*"
+                        counts[key] = counts.get(key, 0) + 1
+            unlabelled += not found
+        segments[name] = {"items": len(segment.items), "unlabelled": unlabelled, "types": types}
+    return {"segments": segments}
+
+
+def plan_stats(live: Dataset | None, desired: Dataset) -> dict[str, Any]:
+    """``{"before": live stats, "after": desired stats}``, enum attributes from either catalog."""
+    catalog = {**(dict(live.catalog) if live else {})}
+    for label_type, spec in desired.catalog.items():
+        old = catalog.get(label_type) or {}
+        attrs = [*(old.get("attributes") or []), *((spec or {}).get("attributes") or [])]
+        catalog[label_type] = {**(spec or {}), "attributes": attrs}
+    return {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
+
+
+@dataclass(frozen=True, slots=True)
+class StatRow:
+    """One line of a statistics table.
+
+    ``what`` is ``items``/``unlabelled`` (``type`` and ``name`` empty), ``labels`` (all labels
+    of ``type``), ``category`` (``name`` is the category) or ``attribute`` (``name`` is
+    ``attr=value``, or ``attr`` for a non-enum attribute).
+    """
+
+    segment: str
+    what: str
+    type: str
+    name: str
+    before: int
+    after: int
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _entry(stats: Mapping[str, Any] | None, segment: str) -> Mapping[str, Any]:
+    return ((stats or {}).get("segments") or {}).get(segment) or {}
+
+
+def stat_rows(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[StatRow]:
+    """Every row of the two sides, in segment order (after's first), then type and name."""
+    seg_names = list((after or {}).get("segments") or {})
+    seg_names += [s for s in ((before or {}).get("segments") or {}) if s not in seg_names]
+    rows: list[StatRow] = []
+    for seg in seg_names:
+        a, b = _entry(before, seg), _entry(after, seg)
+        rows.append(StatRow(seg, "items", "", "", int(a.get("items", 0)), int(b.get("items", 0))))
+        rows.append(StatRow(seg, "unlabelled", "", "", int(a.get("unlabelled", 0)), int(b.get("unlabelled", 0))))
+        ta, tb = a.get("types") or {}, b.get("types") or {}
+        for label_type in sorted(set(ta) | set(tb)):
+            x, y = ta.get(label_type) or {}, tb.get(label_type) or {}
+            rows.append(StatRow(seg, "labels", label_type, "", int(x.get("labels", 0)), int(y.get("labels", 0))))
+            ca, cb = x.get("categories") or {}, y.get("categories") or {}
+            for cat in sorted(set(ca) | set(cb)):
+                rows.append(StatRow(seg, "category", label_type, cat, int(ca.get(cat, 0)), int(cb.get(cat, 0))))
+            aa, ab = x.get("attributes") or {}, y.get("attributes") or {}
+            for attr in sorted(set(aa) | set(ab)):
+                va, vb = aa.get(attr) or {}, ab.get(attr) or {}
+                for value in sorted(set(va) | set(vb)):
+                    name = attr if value == "*" else f"{attr}={value}"
+                    rows.append(StatRow(seg, "attribute", label_type, name, int(va.get(value, 0)), int(vb.get(value, 0))))
+    return rows
+
+
+def touches(stats: Mapping[str, Any] | None, label_type: str, *, category: str | None = None,
+            attribute: str | None = None, values: Iterable[str] | None = None) -> int:
+    """How many labels of ``stats`` (one side) of ``label_type`` have ``category``, or carry
+    ``attribute`` (with one of ``values``, compact JSON, when given); all labels of the type
+    when neither is given."""
+    total = 0
+    wanted = set(values) if values is not None else None
+    for seg in ((stats or {}).get("segments") or {}).values():
+        entry = (seg.get("types") or {}).get(label_type) or {}
+        if category is not None:
+            total += int((entry.get("categories") or {}).get(category, 0))
+        elif attribute is not None:
+            counts = (entry.get("attributes") or {}).get(attribute) or {}
+            total += sum(int(n) for v, n in counts.items() if wanted is None or v in wanted)
+        else:
+            total += int(entry.get("labels", 0))
+    return total

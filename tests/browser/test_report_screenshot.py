@@ -1,0 +1,110 @@
+"""The HTML report in a real browser: headless Chromium draws a known box at the right pixels.
+
+Needs Debian's ``chromium`` (``.ci/run`` installs it). Without it the test is skipped with
+the reason, unless ``LABELSYNC_REQUIRE`` lists ``browser`` (CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan
+from labelsync.plan.render_html import category_colour, render_html
+
+pytestmark = pytest.mark.browser
+
+GREY = (128, 128, 128)
+WIDTH, HEIGHT = 200, 100
+BEFORE = (20, 20, 60, 60)
+AFTER = (40, 20, 160, 80)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
+    return found
+
+
+def box(x0: int, y0: int, x1: int, y1: int) -> dict:
+    return {"BOX2D": [{"category": "car", "box2d": {"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1}}]}
+
+
+def screenshot(browser: str, page: Path, out: Path, profile: Path) -> None:
+    done = subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--force-device-scale-factor=1", f"--user-data-dir={profile}", "--window-size=1000,900",
+            f"--screenshot={out}", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+
+
+def grey_panels(img) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (x0, y0, x1, y1) of the grey picture's panels, left to right: runs of
+    columns that are mostly grey, then the rows of each run that are mostly grey (text
+    anti-aliasing makes scattered grey pixels elsewhere)."""
+    px = img.load()
+    w, h = img.size
+    grey = [[all(abs(c - v) <= 4 for c, v in zip(px[x, y][:3], GREY, strict=True)) for x in range(w)] for y in range(h)]
+    cols = [x for x in range(w) if sum(grey[y][x] for y in range(h)) >= 30]
+    runs: list[list[int]] = [[cols[0]]] if cols else []
+    for x in cols[1:]:
+        if x - runs[-1][-1] > 3:
+            runs.append([])
+        runs[-1].append(x)
+    out = []
+    for run in (r for r in runs if len(r) > 20):
+        rows = [y for y in range(h) if sum(grey[y][x] for x in range(run[0], run[-1] + 1)) * 2 >= len(run)]
+        out.append((run[0], rows[0], run[-1], rows[-1]))
+    return out
+
+
+def near(px, x: int, y: int, colour: tuple[int, int, int], tol: int = 40) -> bool:
+    """``colour`` within ``tol`` at (x, y) or a neighbour (anti-aliasing of a 2 px line)."""
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            got = px[x + dx, y + dy][:3]
+            if sum(abs(a - b) for a, b in zip(got, colour, strict=True)) <= tol:
+                return True
+    return False
+
+
+def test_the_box_of_a_known_label_is_drawn_at_the_right_pixels_in_its_colour(tmp_path: Path) -> None:
+    browser = chromium()
+    image_mod = pytest.importorskip("PIL.Image", reason="the html extra (Pillow) is not installed")
+    image_mod.new("RGB", (WIDTH, HEIGHT), GREY).save(tmp_path / "a.png")
+    change = Change(
+        Action.UPDATE, Kind.LABEL, "dataset.city/segment.day/label.a.png", segment="day",
+        before={"label": box(*BEFORE)}, after={"label": box(*AFTER), "source": "a.png"},
+    )  # fmt: skip
+    plan = Plan(datasets=(DatasetPlan("city", "r", "tensorbay", "normal", "c", "d", changes=(change,)),), root=str(tmp_path))
+    page = tmp_path / "plan.html"
+    page.write_text(render_html(plan), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    screenshot(browser, page, shot, tmp_path / "profile")
+
+    img = image_mod.open(shot).convert("RGB")
+    panels = grey_panels(img)
+    assert len(panels) == 2, panels  # before and after, side by side
+    car = tuple(int(category_colour("car")[i : i + 2], 16) for i in (1, 3, 5))
+    px = img.load()
+    for (x0, y0, x1, y1), (bx0, by0, bx1, by1) in zip(panels, (BEFORE, AFTER), strict=True):
+        sx, sy = (x1 - x0 + 1) / WIDTH, (y1 - y0 + 1) / HEIGHT
+        assert abs(sx - sy) < 0.02  # aspect ratio kept
+
+        def at(x: float, y: float, x0: int = x0, y0: int = y0, sx: float = sx, sy: float = sy) -> tuple[int, int]:
+            return round(x0 + x * sx), round(y0 + y * sy)
+
+        mid_y = (by0 + by1) / 2
+        mid_x = (bx0 + bx1) / 2
+        for x, y in ((bx0, mid_y), (bx1, mid_y), (mid_x, by0), (mid_x, by1)):  # the four edges
+            assert near(px, *at(x, y), car), (at(x, y), px[at(x, y)])
+        assert near(px, *at(mid_x, mid_y), GREY, tol=12)  # the inside is the picture, not filled
+        assert near(px, *at(bx0 - 8, mid_y), GREY, tol=12)  # and nothing is drawn outside the box
