@@ -10,8 +10,10 @@ For one segment of one draft:
    a full batch (the server's ``multipleUploadLimit``) is sent with ``multi/callback`` while
    the uploads go on; the remainder is sent at the end.
 
-Identical content under two paths is sent once. Retries (429/5xx/dropped connections) are
-in the HTTP transport. A failure stops the segment after the in-flight work settles and
+Identical content under two paths is sent once. Blobs go through the one upload path
+(:class:`~labelsync.providers.post_pool.PostPool`: direct, TLS or through the environment's
+proxy), callbacks through the API client; both retry 429/5xx/dropped connections by the one
+:class:`~labelsync.providers.retry.RetryPolicy`. A failure stops the segment after the in-flight work settles and
 raises; what was registered stays in the draft and a re-run resumes from there.
 """
 
