@@ -13,7 +13,7 @@ imports the same modules. Cases:
 * ``json-undeclared``: the same ended by closing the connection (read up to the 64 MiB cap);
 * ``json-chunked``: the same in chunks;
 * ``upload-pool``: an upload through the upload engine (:class:`PostPool`), undeclared size;
-* ``upload-client``: the same through its httpx path (a proxy is set).
+* ``upload-injected``: the same through an injected ``httpx.HTTPTransport``.
 
 Each must end in the one-line cap error. Targets: the JSON cases under baseline + 2x the
 cap (64 MiB, ``LABELSYNC_MAX_ANSWER_MB``), the upload cases under baseline + 16 MiB (their
@@ -38,7 +38,7 @@ CASES = {
     "json-undeclared": "huge_undeclared",
     "json-chunked": "huge_chunked",
     "upload-pool": "huge_undeclared",
-    "upload-client": "huge_undeclared",
+    "upload-injected": "huge_undeclared",
 }
 
 
@@ -57,8 +57,10 @@ def child(case: str, url: str) -> None:
             except errors.LabelsyncError as exc:
                 print(f"    error: {exc}")
         return
-    client = make_client("", headers={}) if case == "upload-client" else None
-    pool = PostPool(connections=1, policy=RetryPolicy(max_retries=0), client=client)
+    import httpx
+
+    transport = httpx.HTTPTransport() if case == "upload-injected" else None
+    pool = PostPool(connections=1, policy=RetryPolicy(max_retries=0), transport=transport)
     results: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
     post = Post(f"{url}/storage/upload", {"Content-Type": "application/octet-stream"}, b"x" * 1000, what="upload")
     pool.run([0], lambda _: post, lambda _, error: results.put(error)).wait(timeout=120)

@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/apply_tensorbay.py [--files 5000] [--size 65536] [--latency-ms 20]
                                                    [--jobs 32] [--sdk-jobs 8] [--skip-sdk]
+                                                   [--engines pool,httpx,aiohttp] [--rounds 3]
 
 Generates ``--files`` files of ``--size`` deterministic random bytes in a temp dir, starts
 the TensorBay emulator in a separate process (``benchmarks/common.py serve``: the same app
@@ -17,6 +18,13 @@ b. the official SDK in a subprocess: ``gas.create_dataset(name)``, a ``Dataset``
    ``dataset_client.commit(...)`` (plain http through ``gas._client._open_api``, as in
    api/tensorbay.md §9.1).
 
+``--engines`` runs (a) once per upload engine of ``benchmarks/upload_engines.py`` (the
+shipped ``pool``, ``httpx.AsyncClient``, ``aiohttp``), and ``--rounds N`` repeats (a) and
+(b) N times, interleaved, then prints the median wall of each engine and its ratio to the
+SDK and to the first engine (each engine's run gets a fresh dataset and a fresh hash
+cache). ``NAME@TREE`` is engine NAME of another checkout at TREE (its ``PYTHONPATH``; compile
+its bytecode first), to compare with the code before a change in the same run.
+
 Prints both wall times (process start to exit, and for the SDK also the time of its calls
 alone), the ratio SDK/labelsync, the requests each run made (counted by the emulator), the
 peak of concurrent requests seen by the emulator, the uploads/s the emulator sustained, and
@@ -28,12 +36,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import LABELSYNC, TOKEN, check, emulator, fmt_routes, generate_files, run, write_repo
+from common import LABELSYNC, TOKEN, Run, check, emulator, fmt_routes, generate_files, run, write_repo
+
+ENGINE_RUNNER = [sys.executable, str(Path(__file__).with_name("upload_engines.py"))]
 
 
 def sdk_worker(url: str, name: str, data_dir: str, jobs: int) -> None:
@@ -83,6 +96,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=32, help="labelsync apply --jobs (its default is 32)")
     parser.add_argument("--sdk-jobs", type=int, default=8)
     parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--engines", default="", help="comma list of upload engines to compare (benchmarks/upload_engines.py)")
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--sdk-worker", nargs=4, metavar=("URL", "NAME", "DIR", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sdk_worker:
@@ -100,52 +115,91 @@ def main() -> None:
         with emulator(tmp_path / "emulator", latency_ms=args.latency_ms) as emu:
             print(f"emulator (separate process) at {emu.url}, latency {args.latency_ms:g} ms per request")
 
-            # (a) labelsync
-            repo = write_repo(tmp_path / "repo", emu.url, "bench-labelsync")
-            emu.reset()
-            ls = check(run([*LABELSYNC, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo), what="labelsync apply")
-            ls_stats = emu.measure()
-            ls_server_s = ls_stats["span"]
-            print(f"\n(a) labelsync apply --jobs {args.jobs}: {ls.wall:.2f} s wall, CPU {ls.cpu_s:.1f} s (peak RSS {ls.max_rss_mb:.0f} MB)")
-            print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
-            print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
-            print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
-            print(f"    routes: {fmt_routes(ls_stats)}")
-            ls_bound = lower_bound(ls_stats["total"], args.jobs, latency)
-            print(f"    lower bound = requests / jobs * latency = ceil({ls_stats['total']} / {args.jobs}) * {args.latency_ms:g} ms = {ls_bound:.2f} s")
-            tail = [line for line in (ls.out + ls.err).splitlines() if line.strip()][-3:]
-            print("    output tail: " + " | ".join(tail))
+            engines = [e for e in args.engines.split(",") if e] or [""]
+            walls: dict[str, list[float]] = {e or "pool": [] for e in engines}
+            sdk_walls: list[float] = []
+            for round_no in range(1, args.rounds + 1):
+                if args.rounds > 1:
+                    print(f"\n===== round {round_no} of {args.rounds}; {uptime()}")
+                for number, engine in enumerate(engines):
+                    ls = labelsync_run(args, emu, tmp_path, engine, f"bench-labelsync-{number}-{round_no}", latency, total_mib)
+                    walls[engine or "pool"].append(ls.wall)
+                if args.skip_sdk:
+                    continue
+                sdk = sdk_run(args, emu, tmp_path, f"bench-sdk-{round_no}", latency, total_mib)
+                sdk_walls.append(sdk)
+                for engine, values in walls.items():
+                    print(f"ratio SDK / labelsync[{engine}] (wall, process to process): {sdk / values[-1]:.2f}x (target >= 3x)")
+            if len(engines) > 1 or args.rounds > 1:
+                print(f"\n===== medians over {args.rounds} round(s); {uptime()}")
+                base = statistics.median(walls[next(iter(walls))])
+                sdk_median = statistics.median(sdk_walls) if sdk_walls else None
+                for engine, values in walls.items():
+                    median = statistics.median(values)
+                    line = f"{engine:8} median {median:6.2f} s (runs {', '.join(f'{v:.2f}' for v in values)}); vs {next(iter(walls))}: {median / base:.2f}x"
+                    if sdk_median is not None:
+                        line += f"; SDK median {sdk_median:.2f} s / this = {sdk_median / median:.2f}x"
+                    print(line)
 
-            if args.skip_sdk:
-                return
-            # (b) the official SDK
-            emu.reset()
-            sdk = check(
-                run([sys.executable, __file__, "--sdk-worker", emu.url, "bench-sdk", str(tmp_path / "repo" / "data"), str(args.sdk_jobs)], tmp_path),
-                what="SDK upload",
-            )
-            sdk_stats = emu.measure()
-            times = json.loads(sdk.out.strip().splitlines()[-1])
-            sdk_server_s = sdk_stats["span"]
-            callbacks = sdk_stats["routes"].get("PUT /datasets/*/multi/callback", 0)
-            print(f"\n(b) SDK create_dataset + upload_dataset(jobs={args.sdk_jobs}) + commit: {sdk.wall:.2f} s wall, CPU {sdk.cpu_s:.1f} s (peak RSS {sdk.max_rss_mb:.0f} MB)")
-            print(f"    of which: import {times['import']:.2f} s, build Dataset {times['build']:.2f} s, upload_dataset {times['upload']:.2f} s, commit {times['commit']:.2f} s; calls alone {times['calls']:.2f} s")
-            print(f"    requests: {sdk_stats['total']:,} ({sdk_stats['uploads']:,} storage uploads + {sdk_stats['api']:,} API, {callbacks} multi/callback), peak concurrency at the emulator {sdk_stats['peak_concurrency']}")
-            print(f"    first to last request: {sdk_server_s:.2f} s; uploads/s at the emulator: {sdk_stats['uploads'] / max(sdk_server_s, 1e-9):,.0f} ({total_mib / max(sdk_server_s, 1e-9):,.0f} MiB/s)")
-            print(f"    emulator CPU {sdk_stats['cpu']:.1f} s = {sdk_stats['uploads'] / max(sdk_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
-            print(f"    routes: {fmt_routes(sdk_stats)}")
-            # Callbacks run inside the worker threads (MultiCallbackTask), so they share the jobs.
-            worker = sdk_stats["uploads"] + callbacks
-            sdk_bound = lower_bound(worker, args.sdk_jobs, latency, sequential=sdk_stats["total"] - worker)
-            print(
-                f"    lower bound = (uploads + callbacks) / jobs * latency + other requests * latency = "
-                f"(ceil({worker} / {args.sdk_jobs}) + {sdk_stats['total'] - worker}) * {args.latency_ms:g} ms = {sdk_bound:.2f} s"
-            )
 
-            print(f"\nratio SDK / labelsync (wall, process to process): {sdk.wall / ls.wall:.2f}x (target >= 3x)")
-            print(f"ratio SDK calls alone / labelsync wall: {times['calls'] / ls.wall:.2f}x")
-            print(f"ratio of lower bounds SDK / labelsync: {sdk_bound / ls_bound:.2f}x")
+def uptime() -> str:
+    """The load averages, to say how busy the shared machine was."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
+
+def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine: str, name: str, latency: float, total_mib: float) -> Run:
+    """(a): one fresh apply (new dataset, no hash cache) with ``engine`` ('' = as shipped)."""
+    repo = write_repo(tmp_path / "repo", emu.url, name)  # type: ignore[attr-defined]
+    shutil.rmtree(repo / ".labelsync", ignore_errors=True)
+    emu.reset()  # type: ignore[attr-defined]
+    command = [*ENGINE_RUNNER, engine] if engine else LABELSYNC
+    env = None
+    if "@" in engine:  # NAME@TREE: engine NAME of another checkout (e.g. the code before a change)
+        name_in_tree, tree = engine.split("@", 1)
+        command, env = [sys.executable, str(Path(tree) / "benchmarks" / "upload_engines.py"), name_in_tree], {"PYTHONPATH": tree}
+    ls = check(run([*command, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo, env=env), what="labelsync apply")
+    ls_stats = emu.measure()  # type: ignore[attr-defined]
+    ls_server_s = ls_stats["span"]
+    label = f" [engine {engine}]" if engine else ""
+    print(f"\n(a) labelsync apply --jobs {args.jobs}{label}: {ls.wall:.2f} s wall, CPU {ls.cpu_s:.1f} s (peak RSS {ls.max_rss_mb:.0f} MB)")
+    print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
+    print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
+    print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
+    print(f"    routes: {fmt_routes(ls_stats)}")
+    ls_bound = lower_bound(ls_stats["total"], args.jobs, latency)
+    print(f"    lower bound = requests / jobs * latency = ceil({ls_stats['total']} / {args.jobs}) * {args.latency_ms:g} ms = {ls_bound:.2f} s; wall / bound = {ls.wall / ls_bound:.2f}x")
+    tail = [line for line in (ls.out + ls.err).splitlines() if line.strip()][-3:]
+    print("    output tail: " + " | ".join(tail))
+    return ls
+
+
+def sdk_run(args: argparse.Namespace, emu: object, tmp_path: Path, name: str, latency: float, total_mib: float) -> float:
+    """(b): the official SDK's create + upload + commit; returns its wall time."""
+    emu.reset()  # type: ignore[attr-defined]
+    sdk = check(
+        run([sys.executable, __file__, "--sdk-worker", emu.url, name, str(tmp_path / "repo" / "data"), str(args.sdk_jobs)], tmp_path),  # type: ignore[attr-defined]
+        what="SDK upload",
+    )
+    sdk_stats = emu.measure()  # type: ignore[attr-defined]
+    times = json.loads(sdk.out.strip().splitlines()[-1])
+    sdk_server_s = sdk_stats["span"]
+    callbacks = sdk_stats["routes"].get("PUT /datasets/*/multi/callback", 0)
+    print(f"\n(b) SDK create_dataset + upload_dataset(jobs={args.sdk_jobs}) + commit: {sdk.wall:.2f} s wall, CPU {sdk.cpu_s:.1f} s (peak RSS {sdk.max_rss_mb:.0f} MB)")
+    print(f"    of which: import {times['import']:.2f} s, build Dataset {times['build']:.2f} s, upload_dataset {times['upload']:.2f} s, commit {times['commit']:.2f} s; calls alone {times['calls']:.2f} s")
+    print(f"    requests: {sdk_stats['total']:,} ({sdk_stats['uploads']:,} storage uploads + {sdk_stats['api']:,} API, {callbacks} multi/callback), peak concurrency at the emulator {sdk_stats['peak_concurrency']}")
+    print(f"    first to last request: {sdk_server_s:.2f} s; uploads/s at the emulator: {sdk_stats['uploads'] / max(sdk_server_s, 1e-9):,.0f} ({total_mib / max(sdk_server_s, 1e-9):,.0f} MiB/s)")
+    print(f"    emulator CPU {sdk_stats['cpu']:.1f} s = {sdk_stats['uploads'] / max(sdk_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
+    print(f"    routes: {fmt_routes(sdk_stats)}")
+    # Callbacks run inside the worker threads (MultiCallbackTask), so they share the jobs.
+    worker = sdk_stats["uploads"] + callbacks
+    sdk_bound = lower_bound(worker, args.sdk_jobs, latency, sequential=sdk_stats["total"] - worker)
+    print(
+        f"    lower bound = (uploads + callbacks) / jobs * latency + other requests * latency = "
+        f"(ceil({worker} / {args.sdk_jobs}) + {sdk_stats['total'] - worker}) * {args.latency_ms:g} ms = {sdk_bound:.2f} s"
+    )
+    print(f"    SDK calls alone {times['calls']:.2f} s")
+    return sdk.wall
 
 if __name__ == "__main__":
     main()

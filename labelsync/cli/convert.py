@@ -20,13 +20,15 @@ import click
 
 from labelsync.cli.sync import paths_argument
 from labelsync.errors import UsageError
+from labelsync.formats.names import DEFAULT as DEFAULT_FORMAT
+from labelsync.formats.names import WRITABLE
 from labelsync.local.labelsets import LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.labelwrite import write_labels_as, yolo_names
 from labelsync.local.paths import resolve_inside
 from labelsync.manifest.model import catalog_json
 from labelsync.state import MASK_TYPES
 
-TARGETS = ("coco", "voc", "yolo", "labelme", "tensorbay")
+TARGETS = WRITABLE
 
 
 def _show(path: Path) -> str:
@@ -100,7 +102,7 @@ def convert(paths: tuple[Path, ...], target: str, segment: str | None, out: Path
     data_dir = resolve_inside(root, base, data_path) if data_path is not None else None
     labels = source.labels
     options: dict[str, Path] = {}
-    if target == "tensorbay":
+    if target == DEFAULT_FORMAT:
         labels = _rebase_masks(labels, source, out)
     elif target == "yolo":
         out.mkdir(parents=True, exist_ok=True)

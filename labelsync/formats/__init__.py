@@ -21,9 +21,8 @@ from types import ModuleType
 from typing import Any
 
 from labelsync.errors import UsageError
+from labelsync.formats.names import LAYOUT, NAMES
 from labelsync.formats.problems import FormatError, Labels, Parsed, problem
-
-NAMES = ("tensorbay", "coco", "voc", "yolo", "labelme", "kitti")
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,6 @@ class Format:
     module: ModuleType
 
 
-_LAYOUT = {"tensorbay": "file", "coco": "file", "voc": "directory", "yolo": "directory",
-           "labelme": "directory", "kitti": "directory"}
-
-
 def get(name: str) -> Format:
     """The format called ``name``; :class:`UsageError` naming the known ones otherwise."""
     if name not in NAMES:
@@ -50,7 +45,7 @@ def get(name: str) -> Format:
     import importlib
 
     module = importlib.import_module(f"labelsync.formats.{name}")
-    return Format(name, _LAYOUT[name], module.read, module.write, module.catalog_from, module)
+    return Format(name, LAYOUT[name], module.read, module.write, module.catalog_from, module)
 
 
 __all__ = ["NAMES", "Format", "FormatError", "Labels", "Parsed", "UsageError", "get", "problem"]

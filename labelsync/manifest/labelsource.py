@@ -18,16 +18,24 @@ at, are the segment's ``data.path``; KITTI remotePaths (``image_2/<frame>.png``,
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from labelsync.formats.names import DEFAULT, FILE_FORMATS, NAMES
 from labelsync.manifest.base import StrictModel
 
-LABEL_FORMATS = ("tensorbay", "coco", "voc", "yolo", "labelme", "kitti")
-LabelFormat = Literal["tensorbay", "coco", "voc", "yolo", "labelme", "kitti"]
-FILE_FORMATS = ("tensorbay", "coco")
-"""Formats whose ``path`` is one file (the others: a directory)."""
+LABEL_FORMATS = NAMES
+
+
+def _known(name: str) -> str:
+    if name not in NAMES:
+        raise ValueError(f"unknown label format {name!r}; one of {', '.join(NAMES)}")
+    return name
+
+
+LabelFormat = Annotated[str, AfterValidator(_known), WithJsonSchema({"type": "string", "enum": list(NAMES)})]
+"""A label format of :mod:`labelsync.formats` (``names.NAMES``)."""
 OPTIONS = {"classes": "yolo", "calib": "kitti"}
 """Each format option and the one format that takes it."""
 
@@ -59,7 +67,7 @@ class LabelSource(StrictModel):
         }
     )
 
-    format: LabelFormat = "tensorbay"
+    format: LabelFormat = DEFAULT
     """The label format: tensorbay (JSON Lines, default), coco, voc, yolo, labelme or kitti."""
     path: Path_
     """The label file (tensorbay, coco) or directory (voc, yolo, labelme, kitti: label_2)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from labelsync.diagnostics import Diagnostic
 from labelsync.errors import LocalDataError
+from labelsync.formats.names import DEFAULT as DEFAULT_FORMAT
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
 from labelsync.local.frames import build_frames, read_timestamps
@@ -166,7 +167,7 @@ def _check_segment(
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
                 # a file with format problems gets only those (one mistake, one message)
-                out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == "tensorbay" else found.diagnostics
+                out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == DEFAULT_FORMAT else found.diagnostics
     if frames and seg.sensors and scanned is not None:
         out += _frame_problems(doc, seg, here, base, scanned, timestamps_ok)
     if data_check is not None and scanned:

@@ -1,8 +1,9 @@
-"""The one httpx client factory of labelsync: retries, backoff, Retry-After, timeouts, redaction.
+"""The one httpx client factory of labelsync: retries, timeouts, caps, secrets registered.
 
-Every provider builds its client with :func:`make_client` and turns answers into labelsync
-errors with :func:`raise_for_api` and :func:`translate_transport_errors`; no other module
-talks to httpx directly.
+Every provider builds its API client with :func:`make_client` and turns answers into
+labelsync errors with :func:`raise_for_api` and :func:`translate_transport_errors`
+(:mod:`labelsync.providers.api_errors`, re-exported here). Storage uploads go through
+:mod:`labelsync.providers.post_pool` under the same :class:`RetryPolicy`.
 
 Retries live in :class:`RetryTransport`, a transport wrapping another transport (httpx's
 documented way to add behaviour). It retries:
@@ -14,18 +15,21 @@ documented way to add behaviour). It retries:
 To retry a connection dropped in the middle of a response body, the transport reads every
 body before returning the response (what ``client.get`` does anyway). Only requests marked
 ``extensions={"labelsync_stream": True}`` keep their body unread for ``client.stream``;
-such a body cut off mid-way is not retried.
+such a body cut off mid-way is not retried. Every attempt must be answered, head and whole
+body, by its end (the request's deadline or the command's, from
+:class:`~labelsync.providers.retry.Attempts`): :func:`make_client` puts
+:mod:`labelsync.providers.deadline` under httpx's transport so every socket wait is cut
+there, and a failure past the end is that deadline's one
+:class:`~labelsync.errors.DeadlineError`, not retried.
 
 Only requests that are safe to repeat are retried: the idempotent methods (GET, HEAD,
 OPTIONS, PUT, DELETE). A POST or PATCH is sent once, unless its caller knows that repeating
 it is harmless (an upsert, an upload to a content-addressed key) and marks it with
 ``extensions={"labelsync_retry": True}``; ``False`` forbids retrying any method. After an
 ambiguous failure of a write that is not safe to repeat, the caller looks for its effect
-before writing again (:func:`labelsync.providers.answers.converge`). The wait before retry *n*
-(0-based) is full-jitter exponential backoff, ``uniform(0, min(cap, base * 2**n))`` with
-base 0.2 s and cap 10 s, except that a 429/503 with ``Retry-After`` (seconds or an HTTP
-date) waits exactly that long. A ``Retry-After`` longer than ``retry_after_max`` ends the
-retries: the last response is returned and the caller reports it.
+before writing again (:func:`labelsync.providers.answers.converge`). When and how long to
+wait is :class:`~labelsync.providers.retry.RetryPolicy` (backoff with jitter,
+``Retry-After``, the command's deadline), the same policy the storage uploads follow.
 
 Request bodies must be replayable to be retried: ``content=bytes``, ``json=``, ``data=`` and
 ``files=`` with bytes or seekable files are. A body given as an iterator or generator can be
@@ -41,25 +45,29 @@ and every exception message and log line built here goes through its :func:`reda
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
 from labelsync import errors
 from labelsync.providers import deadline, limits
+from labelsync.providers.api_errors import (
+    RETRYABLE_ERRORS,
+    extract_error,
+    header_secrets,
+    raise_for_api,
+    translate_transport_errors,
+)
+from labelsync.providers.retry import RETRY_STATUSES, Attempts, RetryPolicy, Stats, log_retry
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
     "NO_RETRY",
+    "RETRYABLE_ERRORS",
     "RETRY_STATUSES",
     "STREAM",
     "RetryPolicy",
@@ -67,6 +75,7 @@ __all__ = [
     "Stats",
     "client_stats",
     "extract_error",
+    "log_retry",
     "make_client",
     "raise_for_api",
     "redact",
@@ -76,9 +85,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("labelsync.http")
-
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses answered with a retry (the TensorBay SDK's ``status_forcelist``)."""
 
 NO_RETRY = "labelsync_retry"
 """Request extension key: ``False`` sends a request at most once, ``True`` retries a POST or
@@ -97,120 +103,11 @@ STREAM = "labelsync_stream"
 """Request extension key; ``extensions={STREAM: True}`` leaves the response body unread for
 ``client.stream(...)`` (large downloads). Such a body cut off mid-way is not retried."""
 
-SECRET_HEADERS = frozenset({"x-token", "authorization", "proxy-authorization", "x-api-key", "cookie"})
-"""Header names whose values are credentials (compared lower-case)."""
-
-_RETRYABLE_ERRORS: tuple[type[httpx.TransportError], ...] = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-)
-
-def _header_secrets(headers: httpx.Headers | Mapping[str, str]) -> list[str]:
-    out = []
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            out.append(value)
-            # "Bearer <token>" / "Token <token>": the bare token must go too.
-            parts = value.split()
-            out.extend(part for part in parts[1:] if len(part) >= 4)  # not the scheme word itself
-    return out
-
-
-@dataclass
-class Stats:
-    """Counts of what a client sent (thread-safe); benchmarks print them.
-
-    ``requests`` counts every attempt that reached the transport (first tries and retries),
-    ``retries`` the attempts that were repeats, ``by_status`` the responses per status, and
-    ``transport_errors`` the attempts that failed without a response.
-    """
-
-    requests: int = 0
-    retries: int = 0
-    transport_errors: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def _sent(self) -> None:
-        with self._lock:
-            self.requests += 1
-
-    def _answered(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    def _failed(self) -> None:
-        with self._lock:
-            self.transport_errors += 1
-
-    def _retried(self) -> None:
-        with self._lock:
-            self.retries += 1
-
-    def summary(self) -> str:
-        """One line, e.g. ``412 requests, 3 retries``."""
-        with self._lock:
-            return f"{self.requests:,} requests, {self.retries:,} retries"
-
-
-def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now())
-
 
 def _replayable(request: httpx.Request) -> bool:
     stream = request.stream
     # MultipartStream re-renders its fields (seeking file objects back to 0) on each iteration.
     return isinstance(stream, httpx.ByteStream) or type(stream).__name__ == "MultipartStream"
-
-
-@dataclass
-class RetryPolicy:
-    """When to retry and how long to wait (the policy of the module docstring), I/O-free.
-
-    Shared by :class:`RetryTransport` (threads) and the asyncio uploader
-    (:mod:`labelsync.providers.post_pool`). ``rand`` returns a float in [0, 1); ``clock``
-    gives epoch seconds for an HTTP-date ``Retry-After``. Both are injectable for tests.
-    """
-
-    max_retries: int = 5
-    backoff_base: float = 0.2
-    backoff_cap: float = 10.0
-    retry_after_max: float = 120.0
-    rand: Callable[[], float] = random.random
-    clock: Callable[[], float] = time.time
-
-    def backoff(self, attempt: int) -> float:
-        """The full-jitter wait before retry number ``attempt`` (0-based)."""
-        return self.rand() * min(self.backoff_cap, self.backoff_base * (2**attempt))
-
-    def after_error(self, attempt: int) -> float | None:
-        """Seconds to wait before retrying a transport failure, or None to give up."""
-        return None if attempt >= self.max_retries else self.backoff(attempt)
-
-    def after_status(self, attempt: int, status: int, retry_after: str | None) -> float | None:
-        """Seconds to wait before retrying a response, or None to return it as it is."""
-        if attempt >= self.max_retries or status not in RETRY_STATUSES:
-            return None
-        if status in (429, 503):
-            after = _parse_retry_after(retry_after, self.clock)
-            if after is not None:
-                return None if after > self.retry_after_max else after
-        return self.backoff(attempt)
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -247,49 +144,31 @@ class RetryTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         marked = request.extensions.get(NO_RETRY)
         safe = request.method in SAFE_METHODS if marked is None else marked is True
-        retryable = safe and _replayable(request)
         streaming = request.extensions.get(STREAM, False) is True
-        attempt = 0
+        attempts = self.policy.attempts(request.method, request.url, describe(request), self.stats, retryable=safe and _replayable(request))
         while True:
-            _check_command_deadline(request)
-            self.stats._sent()
-            end, by_command = _request_end()
+            attempts.begin()
             try:
-                with deadline.request_deadline(end):
+                with deadline.request_deadline(attempts.end):
                     response = self.inner.handle_request(request)
                     if not streaming:
-                        response = _buffered(request, response, end, by_command)
-            except _RETRYABLE_ERRORS as exc:
-                self.stats._failed()
-                if time.monotonic() >= end:  # the socket waits were cut at the deadline
-                    raise _late(request, by_command) from exc
-                delay = self.policy.after_error(attempt) if retryable else None
+                        response = _buffered(request, response, attempts)
+            except RETRYABLE_ERRORS as exc:
+                if attempts.past_end():  # the socket waits were cut at the deadline
+                    attempts.stats._failed()
+                    raise attempts.late() from exc
+                delay = attempts.failed(type(exc).__name__)
                 if delay is None:
                     raise
-                reason = type(exc).__name__
             else:
-                self.stats._answered(response.status_code)
-                status = response.status_code
-                delay = self.policy.after_status(attempt, status, response.headers.get("retry-after")) if retryable else None
+                delay = attempts.answered(response.status_code, response.headers.get("retry-after"))
                 if delay is None:
                     return response
                 _discard(response)
-                reason = f"HTTP {status}"
-            attempt += 1
-            left = limits.command_remaining()
-            if left is not None and delay > left:
-                _check_command_deadline(request, at_least=delay)
-            self.stats._retried()
-            log_retry(attempt, self.policy.max_retries, request.method, request.url, reason, delay)
             self.sleep(delay)
 
     def close(self) -> None:
         self.inner.close()
-
-
-def log_retry(attempt: int, limit: int, method: str, url: str | httpx.URL, reason: str, delay: float) -> None:
-    """The one log line of a retry (the URL redacted)."""
-    log.info("retry %d/%d of %s %s after %s in %.2f s", attempt, limit, method, redact_url(url), reason, delay)
 
 
 def describe(request: httpx.Request) -> str:
@@ -297,43 +176,12 @@ def describe(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
-def _check_command_deadline(request: httpx.Request, *, at_least: float = 0.0) -> None:
-    left = limits.command_remaining()
-    if left is not None and left <= at_least:
-        raise errors.DeadlineError(
-            f"{describe(request)}: the command's deadline passed",
-            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
-        )
-
-
-def _request_end() -> tuple[float, bool]:
-    """The ``time.monotonic()`` by which a request starting now must be answered, and
-    whether the command's deadline (not the request's) sets it."""
-    end = time.monotonic() + limits.request_timeout()
-    left = limits.command_remaining()
-    if left is not None and time.monotonic() + left < end:
-        return time.monotonic() + left, True
-    return end, False
-
-
-def _late(request: httpx.Request, by_command: bool) -> errors.DeadlineError:
-    if by_command:
-        return errors.DeadlineError(
-            f"{describe(request)}: the command's deadline passed",
-            hint="the remote is slow or stuck; raise the deadline with --deadline SECONDS or LABELSYNC_DEADLINE",
-        )
-    return errors.DeadlineError(
-        f"{describe(request)}: no complete answer within {limits.request_timeout():g} s",
-        hint="the remote is slow or stuck; raise the limit with LABELSYNC_REQUEST_TIMEOUT (seconds)",
-    )
-
-
-def _buffered(request: httpx.Request, response: httpx.Response, end: float, by_command: bool) -> httpx.Response:
+def _buffered(request: httpx.Request, response: httpx.Response, attempts: Attempts) -> httpx.Response:
     """``response`` with its raw (still encoded) body read, so a cut-off body is retried here.
 
-    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive by
-    ``end`` (:func:`_request_end`; the socket waits are bounded by it too, see
-    :mod:`labelsync.providers.deadline`).
+    The body may hold at most the request's cap (:data:`MAX_BYTES`) and must arrive by the
+    attempt's end (:attr:`~labelsync.providers.retry.Attempts.end`; the socket waits are
+    bounded by it too, see :mod:`labelsync.providers.deadline`).
     """
     stream = response.stream
     assert isinstance(stream, httpx.SyncByteStream)
@@ -349,8 +197,8 @@ def _buffered(request: httpx.Request, response: httpx.Response, end: float, by_c
             if size > cap:
                 raise _too_large(request, cap)
             chunks.append(chunk)
-            if time.monotonic() > end:
-                raise _late(request, by_command)
+            if attempts.past_end():
+                raise attempts.late()
         raw = b"".join(chunks)
     finally:
         stream.close()
@@ -408,7 +256,7 @@ def make_client(
     resumable upload answers 308 without meaning a redirect). The counts of requests and
     retries are in ``stats`` (or :func:`client_stats`).
     """
-    for secret in [*secrets, *_header_secrets(headers)]:
+    for secret in [*secrets, *header_secrets(headers)]:
         register_secret(secret)
     inner = transport or httpx.HTTPTransport(
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
@@ -430,136 +278,3 @@ def make_client(
 def client_stats(client: httpx.Client) -> Stats:
     """The :class:`Stats` of a client built by :func:`make_client` (``KeyError`` otherwise)."""
     return _client_stats[client]
-
-
-def extract_error(response: httpx.Response) -> tuple[str | None, str]:
-    """``(code, message)`` from an error body; both providers' shapes are understood.
-
-    * TensorBay: ``{"code": "ResourceNotExist", "message": "..."}``
-    * Deepen (Django REST framework): ``{"detail": "Not found."}`` or a field map
-      ``{"name": ["This field is required."]}``
-    * GCS uploads: ``{"error": {"code": 404, "message": "..."}}``
-    * anything else: the first line of the text body, or the reason phrase.
-    """
-    try:
-        response.read()
-        body: Any = response.json()
-    except (ValueError, httpx.HTTPError):
-        body = None
-    if isinstance(body, dict):
-        if "code" in body and not isinstance(body["code"], dict | list):
-            return str(body["code"]), str(body.get("message") or body.get("detail") or "")
-        if "detail" in body:
-            return None, str(body["detail"])
-        error = body.get("error")
-        if isinstance(error, dict):
-            return None, str(error.get("message", ""))
-        if isinstance(error, str):
-            return None, error
-        if body and all(isinstance(v, list | str) for v in body.values()):
-            return None, "; ".join(
-                f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in body.items()
-            )
-    try:
-        text = response.text.strip()
-    except (httpx.HTTPError, UnicodeDecodeError):
-        text = ""
-    if text and not text.lstrip().startswith("<"):
-        return None, text.splitlines()[0]
-    return None, response.reason_phrase
-
-
-_MAX_MESSAGE = 300
-
-
-def raise_for_api(
-    response: httpx.Response,
-    *,
-    what: str,
-    error_code_of: Callable[[httpx.Response], tuple[str | None, str]] = extract_error,
-    token_env: str | None = None,
-) -> None:
-    """Return when ``response`` is 2xx; otherwise raise the matching labelsync error.
-
-    The message is one line, ``"<what>: HTTP <status> <code>: <message>"`` (``<code>`` left
-    out when the body has none), redacted. The class follows the status:
-
-    ========  ===================================================================
-    401, 403  :class:`~labelsync.errors.AuthError`, hint naming ``token_env``
-    404       :class:`~labelsync.errors.NotFoundError`
-    409       :class:`~labelsync.errors.ConflictError`
-    429, 5xx  :class:`~labelsync.errors.TransientError` (the retries are spent)
-    507       :class:`~labelsync.errors.RemoteError` (the remote's storage failed; not retried)
-    other     :class:`~labelsync.errors.RemoteError`
-    ========  ===================================================================
-    """
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    code, message = error_code_of(response)
-    extra = _header_secrets(response.request.headers) if _has_request(response) else []
-    message = " ".join(message.split())
-    if len(message) > _MAX_MESSAGE:
-        message = message[: _MAX_MESSAGE - 3] + "..."
-    head = f"{what}: HTTP {status}" + (f" {code}" if code else "")
-    # Redact the whole line: ``what`` may hold a URL and a cut may split nothing secret open.
-    text = redact(f"{head}: {message}" if message else head, extra)
-    cls: type[errors.RemoteError] = errors.RemoteError
-    hint: str | None = None
-    if status in (401, 403):
-        cls = errors.AuthError
-        where = f"${token_env}" if token_env else "the remote's token environment variable"
-        hint = f"check the token in {where} and that it may access this resource"
-    elif status == 404:
-        cls = errors.NotFoundError
-    elif status == 409:
-        cls = errors.ConflictError
-    elif status == 507:
-        hint = "the remote cannot store anything more: free disk space on it (the local remote keeps its state under .labelsync/local/)"
-    elif status == 429 or status >= 500:
-        cls = errors.TransientError
-        hint = "the remote is overloaded or failing; try again later (a re-run apply resumes)"
-    raise cls(text, status=status, code=code, hint=hint)
-
-
-def _has_request(response: httpx.Response) -> bool:
-    try:
-        response.request  # noqa: B018 - raises RuntimeError when the response has no request
-    except RuntimeError:
-        return False
-    return True
-
-
-@contextmanager
-def translate_transport_errors(what: str | None = None) -> Iterator[None]:
-    """Turn httpx errors raised inside the block into labelsync errors (``from exc``).
-
-    Connection failures, timeouts and dropped connections (already retried by the
-    transport) become :class:`~labelsync.errors.TransientError`, other transport problems
-    (bad URL, unsupported scheme) :class:`~labelsync.errors.RemoteError`, both with the
-    message ``"[<what>: ]cannot reach <host>: <reason>"`` and a hint to check the url and the
-    network. ``httpx.HTTPStatusError`` goes through :func:`raise_for_api`. Labelsync errors
-    pass through unchanged.
-    """
-    try:
-        yield
-    except httpx.HTTPStatusError as exc:
-        raise_for_api(exc.response, what=what or "request")
-        raise  # pragma: no cover - raise_for_api always raises for a non-2xx status
-    except httpx.HTTPError as exc:
-        host = "the remote"
-        extra: list[str] = []
-        try:
-            request = exc.request
-        except RuntimeError:
-            request = None
-        if request is not None:
-            host = request.url.netloc.decode("ascii", "replace").rsplit("@", 1)[-1]
-            extra = _header_secrets(request.headers)
-        reason = redact(" ".join(str(exc).split()) or type(exc).__name__, extra)
-        prefix = f"{what}: " if what else ""
-        cls = errors.TransientError if isinstance(exc, _RETRYABLE_ERRORS) else errors.RemoteError
-        raise cls(
-            f"{prefix}cannot reach {host}: {reason}",
-            hint="check the remote's url (labelsync.yaml or LABELSYNC_REMOTE_<NAME>_URL) and the network",
-        ) from exc

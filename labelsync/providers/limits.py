@@ -15,7 +15,8 @@ slowly the server drips it (httpx's own timeouts only bound the gap between two 
 socket wait is cut at the deadline by :mod:`labelsync.providers.deadline`). The command
 deadline bounds each request the same way and is checked before every attempt. The upload
 answer cap holds on every storage answer: the upload engine's own HTTP
-(:mod:`~labelsync.providers.post_pool`), its httpx path, and Deepen's session requests. Past either, or past a
+(:mod:`~labelsync.providers.http1`), its injected transports
+(:mod:`~labelsync.providers.transport`), and Deepen's session requests. Past either, or past a
 cap, the request fails with one line naming it (:class:`~labelsync.errors.DeadlineError`,
 :class:`~labelsync.errors.BadAnswerError`).
 """

@@ -15,10 +15,11 @@ selector ``V`` is ``{"draftNumber": n}`` or ``{"commit": id}``: query parameters
 JSON body fields for writes, as the contract says.
 
 Storage uploads (the S3-style form POST to the policy's host) and file downloads carry no
-``X-Token``: the credentials never leave for another host. Uploads run on a
+``X-Token``: the credentials never leave for another host. Uploads run on one
 :class:`~labelsync.providers.post_pool.PostPool` (one event loop: a quarter of the client CPU
-of threads and httpx at thousands of small POSTs), or on threads with an ``httpx.Client``
-when the environment sets a proxy or a test injects a transport; downloads use the client.
+of threads and httpx at thousands of small POSTs) in every configuration: direct or through
+the environment's proxy, http or https, or over an injected transport (tests); downloads use
+a per-thread httpx client.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from labelsync import __version__
 from labelsync.errors import ConflictError, RemoteError
 from labelsync.providers.answers import Count, converge, request_json, wire
 from labelsync.providers.http import make_client, raise_for_api, translate_transport_errors
-from labelsync.providers.post_pool import Batch, Post, PostPool, proxied
+from labelsync.providers.post_pool import Batch, Post, PostPool
 
 API_PATH = "gatewayv2/tensorbay-open-api/v1/"
 PAGE = 128
@@ -216,7 +217,6 @@ class TensorBayClient:
         )
         self._storage_args: dict[str, Any] = {"transport": transport, "stats": stats}
         self._uploads = max(1, uploads)
-        self._use_threads = transport is not None or proxied()
         self._posts: PostPool | None = None
         self._local = threading.local()
         self._storage_clients: list[httpx.Client] = []
@@ -226,7 +226,7 @@ class TensorBayClient:
 
     @property
     def storage(self) -> httpx.Client:
-        """This thread's storage client (downloads, and uploads behind a proxy): no token, and
+        """This thread's storage client (downloads): no token, and
         its own connection pool, because httpcore's pool serialises every request and
         response close on one lock, which many threads turn into the bottleneck.
         """
@@ -471,8 +471,10 @@ class TensorBayClient:
 
         with self._lock:
             if self._posts is None:
-                client = self.storage if self._use_threads else None
-                self._posts = PostPool(connections=self._uploads, timeout=120, stats=self._storage_args["stats"], user_agent=USER_AGENT, client=client)
+                self._posts = PostPool(
+                    connections=self._uploads, timeout=120, stats=self._storage_args["stats"], user_agent=USER_AGENT,
+                    transport=self._storage_args["transport"],
+                )  # fmt: skip
         return self._posts.run(items, post, done, size=size)
 
     def callback(self, dataset_id: str, number: int, segment: str, objects: list[dict[str, Any]]) -> None:

@@ -1,11 +1,13 @@
 """TensorBay's transfer: blobs POSTed to storage with the segment's upload policy.
 
 Every blob the engine hands over (distinct content the remote lacks) is read from disk and
-POSTed to storage, ``--jobs`` at a time, on the asyncio upload engine
-(:meth:`TensorBayClient.upload_objects`), with one upload policy per segment reused until
-shortly before it expires (§6.2). The engine (:mod:`labelsync.engine.transfer`) registers
-the files with ``multi/callback`` in batches of the policy's ``multipleUploadLimit`` as
-their blobs are stored. Retries (429/5xx/dropped connections) are in the HTTP transport.
+POSTed to storage, ``--jobs`` at a time (:meth:`TensorBayClient.upload_objects`), with one
+upload policy per segment reused until shortly before it expires (§6.2). The engine
+(:mod:`labelsync.engine.transfer`) registers the files with ``multi/callback`` in batches of
+the policy's ``multipleUploadLimit`` as their blobs are stored. Blobs go through the one
+upload path (:class:`~labelsync.providers.post_pool.PostPool`: direct, TLS or through the
+environment's proxy), callbacks through the API client; both retry 429/5xx/dropped
+connections by the one :class:`~labelsync.providers.retry.RetryPolicy`.
 """
 
 from __future__ import annotations
