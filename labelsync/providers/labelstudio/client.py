@@ -217,14 +217,17 @@ class LabelStudioClient:
     # -- tasks ------------------------------------------------------------------------------
 
     def iter_tasks(
-        self, project_id: int, *, fields: str = "task_only", page_size: int = TASK_PAGE_SIZE
+        self, project_id: int, *, fields: str = "task_only", page_size: int = TASK_PAGE_SIZE, include: str | None = None
     ) -> Iterator[wire.Task]:
         """Every task of the project, page by page (``fields="all"`` includes annotations and
-        predictions). A page past the end (404 "Invalid page.") ends the listing."""
+        predictions; ``include="id,data"`` answers only those fields, and nested objects only
+        their ids). A page past the end (404 "Invalid page.") ends the listing."""
         what = f"list tasks of Label Studio project {project_id}"
         page, seen = 1, 0
         while True:
-            params = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
+            params: dict[str, Any] = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
+            if include:
+                params["include"] = include
             try:
                 body = self.call("GET", "api/tasks", what=what, params=params)
             except errors.NotFoundError:
@@ -249,6 +252,16 @@ class LabelStudioClient:
         if len(result.task_ids) != len(tasks):
             raise errors.RemoteError(f"{what}: {len(result.task_ids)} task ids came back")
         return result.task_ids
+
+    def import_predictions(self, project_id: int, predictions: list[dict[str, Any]]) -> int:
+        """Create predictions (each ``{"task", "result", "model_version"}``) in one request; how
+        many were created. Sent once: a repeat would create them twice."""
+        what = f"import {len(predictions)} predictions into Label Studio project {project_id}"
+        body = self.call("POST", f"api/projects/{project_id}/import/predictions", what=what, json=predictions, once=True)
+        created = body.get("created") if isinstance(body, dict) else None
+        if not isinstance(created, int):
+            raise errors.RemoteError(f"{what}: unexpected answer (no 'created' count)")
+        return created
 
     def update_task(self, task_id: int, data: dict[str, Any]) -> wire.Task:
         what = f"update Label Studio task {task_id}"
