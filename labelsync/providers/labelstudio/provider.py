@@ -94,7 +94,9 @@ class LabelStudioProvider:
         )
         info = {"requests": self.requests() - started}
         log.info("dataset %s: read %d task(s) in %d request(s)", ds.name, len(tasks), info["requests"])
-        return Live(dataset=dataset, head=head, remote_id=head, recorded_digest=state.digest, refusals=refusals, info=info)
+        # no recorded digest here: the differ takes a recorded digest equal to the desired one
+        # as a proven no-op, and the counters say something changed since it was recorded
+        return Live(dataset=dataset, head=head, remote_id=head, refusals=refusals, info=info)
 
     def _tasks(self, project: wire.Project) -> list[wire.Task]:
         """Every task with its predictions (and annotations when the project has any)."""
