@@ -250,3 +250,21 @@ def test_validation_names_the_provider(labelstudio, tmp_path) -> None:
     assert result.code != 0
     assert "label type BOX3D is not supported by Label Studio" in result.text
     assert "BOX2D needs categories on Label Studio (provider labelstudio)" in result.text
+
+
+def test_the_example_applies_and_replans_to_no_changes(labelstudio, ls_client, token, tmp_path) -> None:
+    import shutil
+
+    from tests.support.repo import run_cli
+
+    repo = tmp_path / "labelstudio"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "examples" / "labelstudio", repo)
+    env = {"LABELSYNC_REMOTE_LS_URL": labelstudio.url, "LABEL_STUDIO_TOKEN": token}
+    assert run_cli(["validate"], repo, "", extra_env=env).code == 0
+    applied = run_cli(["apply", "--auto-approve"], repo, "", extra_env=env)
+    assert applied.code == 0, applied.text
+    again = run_cli(["plan", "--detailed-exitcode"], repo, "", extra_env=env)
+    assert again.code == 0 and "No changes" in again.out, again.text
+    project = ls_client.find_project("labelsync example: streets")
+    assert project is not None and project.task_number == 3 and project.total_predictions_number == 2
+    ls_client.delete_project(project.id)
