@@ -36,7 +36,8 @@ def client_environment(
     ``labelsync.yaml`` defines the remote, else the provider's default. The built-in local
     token (not a secret) is printed as is; a token the user chose is shown as a placeholder.
     """
-    from labelsync.manifest.remotes import env_var_for, find_root, read_remotes
+    from labelsync.local.git import find_root
+    from labelsync.manifest.remotes import env_var_for, read_remotes
 
     remotes, _ = read_remotes(find_root(Path.cwd()), environ={})
     remote = remotes.get(remote_name)

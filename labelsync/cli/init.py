@@ -29,8 +29,9 @@ import click
 import pathspec
 
 from labelsync.errors import UsageError
-from labelsync.manifest.remotes import BUILTIN_REMOTES, CONFIG_FILE, find_root
-from labelsync.manifest.validate import STATE_DIR, display_name, tracked_state_files
+from labelsync.local.git import find_root, tracked_files
+from labelsync.manifest.remotes import BUILTIN_REMOTES, CONFIG_FILE
+from labelsync.manifest.validate import STATE_DIR, display_name
 
 GITIGNORE = ".gitignore"
 STATE_PATTERN = f"{STATE_DIR}/"
@@ -198,7 +199,7 @@ def init(directory: Path | None) -> None:
     root = directory if directory is not None else find_root(Path.cwd())
     for step in run_init(root):
         click.echo(step.line())
-    tracked = tracked_state_files(root)
+    tracked = tracked_files(root, STATE_DIR)
     if tracked:
         click.echo(f"note: git still tracks {len(tracked)} file(s) under {STATE_PATTERN}; "
                    f"untrack them with: git rm -r --cached {STATE_DIR}")

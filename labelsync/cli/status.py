@@ -103,10 +103,11 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
 
 def _label_files(paths: Sequence[Path]) -> dict[tuple[str, str], dict[str, Path]]:
     """``(remote, dataset name) -> segment -> label file`` for segments with ``labels.path``."""
+    from labelsync.local.git import find_root
     from labelsync.manifest import load_manifests
 
     targets = list(paths) or [Path(".")]
-    found = load_manifests(targets)
+    found = load_manifests(targets, root=find_root(targets[0]))
     out: dict[tuple[str, str], dict[str, Path]] = {}
     for entry in found:
         spec = entry.manifest.spec

@@ -33,16 +33,16 @@ paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Pat
 def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path]:
     """Load, validate and resolve the manifests under ``paths``: ``(desired datasets, root)``."""
     from labelsync.desired import resolve_desired
+    from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
     from labelsync.manifest import load_manifests
-    from labelsync.manifest.remotes import find_root
 
     targets = list(paths) or [Path(".")]
     for p in targets:
         if not p.exists():
             raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
-    manifests = load_manifests(targets)
     root = find_root(targets[0])
+    manifests = load_manifests(targets, root=root)
     cache = HashCache(root)
     try:
         desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
@@ -87,7 +87,8 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
         return dumps_plan(plan)
     if fmt == "markdown":
         return render_markdown(plan, marker="<!-- labelsync-plan -->")
-    return render_text(plan, verbose=verbose, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return render_text(plan, verbose=verbose, style=click.style if colour else None)
 
 
 @click.command()
@@ -229,7 +230,7 @@ def _plan_root(the_plan: Plan) -> Path:
     """The repository a saved plan applies to: the one it was made in when that directory
     exists here, else the repository of the working directory (a plan made in another
     checkout of the same repository, e.g. by a pull-request job)."""
-    from labelsync.manifest.remotes import find_root
+    from labelsync.local.git import find_root
 
     recorded = Path(the_plan.root) if the_plan.root else None
     if recorded is not None and recorded.is_dir():

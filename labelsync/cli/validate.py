@@ -22,7 +22,8 @@ import click
 from labelsync.cli import output
 from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.errors import ManifestError
-from labelsync.manifest.validate import run, tracked_state_warning
+from labelsync.local.git import find_root, tracked_files
+from labelsync.manifest.validate import STATE_DIR, run, tracked_state_warning
 
 JSON_FORMAT_VERSION = 1
 PATH_HINT = "paths are relative to the manifest file"
@@ -46,9 +47,10 @@ def _hint(errors: list[Diagnostic]) -> str:
 def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
     """Validate manifests (default: the current directory) without contacting any remote."""
     targets = list(paths) or [Path.cwd()]
-    result = run(targets, check_local=not no_local)
+    root = find_root(targets[0])
+    result = run(targets, check_local=not no_local, root=root)
     diags = result.diagnostics
-    tracked = tracked_state_warning(result.manifests.root)
+    tracked = tracked_state_warning(root, tracked_files(root, STATE_DIR))
     if tracked is not None:  # a warning: the exit code stays what the manifests make it
         diags = sorted([*diags, tracked], key=sort_key)
     n_errors = sum(1 for d in diags if d.severity == "error")

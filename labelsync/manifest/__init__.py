@@ -48,14 +48,15 @@ def validate_paths(paths: Sequence[Path], *, check_local: bool = True) -> list[D
     return run(list(paths), check_local=check_local).diagnostics
 
 
-def load_manifests(paths: Sequence[Path], *, check_local: bool = True) -> ManifestSet:
+def load_manifests(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None) -> ManifestSet:
     """The manifests under ``paths`` as models, each with its file, line and remote.
 
     Directories are searched for ``*.yaml``/``*.yml`` (hidden directories and
     ``labelsync.yaml`` skipped); a file may hold several documents. Raises
     :class:`~labelsync.errors.ManifestError` whose ``diagnostics`` list every problem.
+    ``root`` is the repository root (default: as :func:`run` finds it).
     """
-    result = run(list(paths), check_local=check_local)
+    result = run(list(paths), check_local=check_local, root=root)
     if has_errors(result.diagnostics):
         count = sum(1 for d in result.diagnostics if d.severity == "error")
         raise ManifestError(

@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,11 +104,13 @@ def env_var_for(name: str, setting: str = "url") -> str:
     return "LABELSYNC_REMOTE_" + name.upper().replace("-", "_") + "_" + snake
 
 
-def find_root(start: Path) -> Path:
+def find_root(start: Path, *, git_toplevel: Callable[[Path], Path | None] | None = None) -> Path:
     """The repository root for ``start`` (a file or directory).
 
-    The nearest ancestor holding ``labelsync.yaml``; else the git top level; else ``start``
-    (its directory, when ``start`` is a file).
+    The nearest ancestor holding ``labelsync.yaml``; else the nearest holding ``.git``; else
+    what ``git_toplevel`` (e.g. :func:`labelsync.local.git.toplevel`, which runs git) answers
+    for it; else ``start`` (its directory, when ``start`` is a file). This module runs no
+    programs: without ``git_toplevel`` that step is skipped.
     """
     start = start.resolve()
     base = start if start.is_dir() else start.parent
@@ -119,15 +120,8 @@ def find_root(start: Path) -> Path:
     for candidate in (base, *base.parents):
         if (candidate / ".git").exists():
             return candidate
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=base, capture_output=True, text=True, timeout=10, check=False
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return Path(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return base
+    top = git_toplevel(base) if git_toplevel is not None else None
+    return top if top is not None else base
 
 
 def config_diagnostics(root: Path, environ: Mapping[str, str] | None = None) -> list[Diagnostic]:

@@ -16,7 +16,6 @@ message, not a cascade.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,27 +238,12 @@ signing key, and the caches. It belongs in ``.gitignore``, never in git."""
 UNTRACK_STATE = f"git rm -r --cached {STATE_DIR} && labelsync init"
 
 
-def tracked_state_files(root: Path) -> list[str]:
-    """The files under ``root/.labelsync`` that git tracks (``git ls-files .labelsync``).
+def tracked_state_warning(root: Path, tracked: Sequence[str]) -> Diagnostic | None:
+    """A warning when git tracks files under ``root/.labelsync``, with the fix; else None.
 
-    Empty when there are none, when ``root`` is not in a git work tree, or when git is
-    missing or fails: this is advice, never a reason to fail.
+    ``tracked`` are those files as git lists them (:func:`labelsync.local.git.tracked_files`
+    of :data:`STATE_DIR`); this module does not run git.
     """
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z", "--", STATE_DIR],
-            cwd=root, capture_output=True, timeout=10, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    if out.returncode != 0:
-        return []
-    return [name for name in out.stdout.decode("utf-8", errors="replace").split("\0") if name]
-
-
-def tracked_state_warning(root: Path) -> Diagnostic | None:
-    """A warning when git tracks files under ``root/.labelsync``, with the fix; else None."""
-    tracked = tracked_state_files(root)
     if not tracked:
         return None
     return Diagnostic(
@@ -302,7 +286,8 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     """Validate the manifests under ``paths``; return the valid ones and every diagnostic.
 
     ``root`` (the repository root, see :func:`~labelsync.manifest.remotes.find_root`) defaults
-    to the root of the first path. Never raises for anything the files can contain.
+    to the root of the first path found without running git (the CLI passes the one
+    :func:`labelsync.local.git.find_root` finds). Never raises for anything the files can contain.
     """
     if root is None:
         root = find_root(paths[0] if paths else Path.cwd())

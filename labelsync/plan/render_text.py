@@ -1,7 +1,8 @@
 """Plan -> terminal text: summary first, then call-outs, then details (terraform-like).
 
-Pure: takes a :class:`~labelsync.plan.model.Plan` value and returns a string; the only
-non-stdlib import is ``click.style``, used only with ``color=True``. The building blocks
+Pure: takes a :class:`~labelsync.plan.model.Plan` value and returns a string (standard
+library only). Colour is the caller's: it passes a :data:`Styler` (the CLI passes
+``click.style`` on a terminal); without one the text is plain. The building blocks
 (:func:`summary_rows`, :func:`callouts`, :func:`detail_groups`, :func:`change_text`) are
 shared with :mod:`labelsync.plan.render_markdown`, so both views say the same thing.
 
@@ -36,14 +37,20 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
-
-import click
+from typing import Any, Protocol
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
 
+
+class Styler(Protocol):
+    """Decorates ``text`` for a terminal: ``style(text, fg="red", bold=True)``, like ``click.style``."""
+
+    def __call__(self, text: str, *, fg: str | None = ..., bold: bool | None = ...) -> str: ...
+
+
 __all__ = [
     "MARKERS",
+    "Styler",
     "SummaryRow",
     "attribute_lines",
     "callouts",
@@ -246,16 +253,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
 
 
-def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold: int = 20) -> str:
+def render_text(plan: Plan, *, verbose: bool = False, style: Styler | None = None, fold: int = 20) -> str:
     """The plan for a terminal, ending with ``plan.summary_line()`` and a newline.
 
     Within each group (dataset, segment, kind) at most ``fold`` files or labels are listed,
     then ``... and N more files (use --verbose to list all)``; ``verbose`` lists everything.
-    Colour (``click.style``) only when ``color`` is True; the text is otherwise identical.
+    Colour only through ``style`` (e.g. ``click.style``); the text is otherwise identical.
     """
-
-    def style(text: str, **kwargs: Any) -> str:
-        return click.style(text, **kwargs) if color else text
+    if style is None:
+        style = _plain
 
     out: list[str] = []
     if plan.has_changes or plan.blocked:
@@ -307,7 +313,11 @@ def render_text(plan: Plan, *, verbose: bool = False, color: bool = False, fold:
     return "\n".join(out) + "\n"
 
 
-def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Any, sent: Mapping[str, str]) -> list[str]:
+def _plain(text: str, *, fg: str | None = None, bold: bool | None = None) -> str:
+    return text
+
+
+def _change_lines(changes: list[Change], dataset: str, verbose: bool, fold: int, style: Styler, sent: Mapping[str, str]) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
     for kind, same_kind in groupby(changes, key=lambda c: c.kind):

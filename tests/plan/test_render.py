@@ -155,7 +155,7 @@ def test_text_no_changes() -> None:
 
 
 def test_text_colour_only_when_asked() -> None:
-    coloured = render_text(PLAN, fold=2, color=True)
+    coloured = render_text(PLAN, fold=2, style=click.style)
     assert "\x1b[" in coloured
     assert "\x1b[" not in render_text(PLAN, fold=2)
     assert click.unstyle(coloured) == EXPECTED_TEXT_FOLD_2

@@ -24,7 +24,8 @@ from ..runtime import FaultConfig, Knobs, Receive, Scope, Send
 from .errors import ApiError, bad_request, not_found
 from .processing import inspect_upload
 from .resources import dataset_resource, file_resource
-from .store import DatasetState, FileRow, Store
+from .rows import DatasetState, FileRow
+from .store import Store
 from .upload import UploadHandler
 from .validation import normalize_profile, parse_create_dataset, parse_labels, require_object
 from .workforce import admin_app

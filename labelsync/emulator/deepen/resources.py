@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from .store import BUCKET, DatasetState, FileRow, SessionRow
+from .rows import BUCKET, DatasetState, FileRow, SessionRow
 
 COUNTER_KEYS = ("done", "failed", "in_progress", "ready", "waiting")
 

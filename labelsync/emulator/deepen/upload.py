@@ -53,7 +53,8 @@ import anyio.to_thread
 
 from ..runtime import Receive, Scope, Send
 from .resources import gcs_object
-from .store import SessionRow, Store
+from .rows import SessionRow
+from .store import Store
 
 CHUNK_UNIT = 256 * 1024
 FLUSH_BYTES = 1024 * 1024

@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from .errors import bad_request, not_found
 from .resources import dataset_resource, file_status
-from .store import WORKFORCE_EMAIL, Store
+from .rows import WORKFORCE_EMAIL
+from .store import Store
 from .upload import UploadHandler, durable_length
 from .validation import parse_labels, require_object
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelsync.emulator.tensorbay import content, versions
+from labelsync.emulator.tensorbay import content, history, versions
+from labelsync.emulator.tensorbay import items as stored
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.emulator.tensorbay.db import Database
 from labelsync.emulator.tensorbay.errors import forbidden, invalid, missing, not_supported
@@ -203,7 +204,7 @@ def diff_segments(call: Call) -> Result:
     offset, limit = paging(call.query)
     with call.emu.db.transaction() as conn:
         base, head = _diff_versions(conn, call.dataset_id, str(call.path["basehead"]))
-        items = content.diff_segments(conn, base, head)
+        items = history.diff_segments(conn, base, head)
     return page_body("segments", items[offset : offset + limit], offset, len(items))
 
 
@@ -211,7 +212,7 @@ def diff_data(call: Call) -> Result:
     offset, limit = paging(call.query)
     with call.emu.db.transaction() as conn:
         base, head = _diff_versions(conn, call.dataset_id, str(call.path["basehead"]))
-        items = content.diff_data(conn, base, head, str(call.path["segment"]))
+        items = history.diff_data(conn, base, head, str(call.path["segment"]))
     return page_body("data", items[offset : offset + limit], offset, len(items))
 
 
@@ -247,11 +248,11 @@ def put_catalog(call: Call) -> Result:
 
 
 def label_statistics(call: Call) -> Result:
-    return dict(_read(call, content.label_statistics))
+    return dict(_read(call, history.label_statistics))
 
 
 def total_size(call: Call) -> Result:
-    return {"totalSize": _read(call, content.total_size)}
+    return {"totalSize": _read(call, stored.total_size)}
 
 
 # -- segments -----------------------------------------------------------------------------
@@ -371,11 +372,11 @@ def get_policy(call: Call) -> Result:
 
 def _callback(call: Call, objects: Any) -> Result:
     segment = req_str(call.body, "segmentName")
-    items = content.check_callback_objects(objects, call.emu.upload_limit, call.emu.blobs.size)
+    checked = content.check_callback_objects(objects, call.emu.upload_limit, call.emu.blobs.size)
     with call.emu.db.transaction() as conn:
         fusion = versions.dataset(conn, call.dataset_id)["type"] == 1
         version = versions.write_version(conn, call.dataset_id, call.body)
-        content.upsert_items(conn, version, segment, fusion, items)
+        stored.upsert_items(conn, version, segment, fusion, checked)
     return {}
 
 
@@ -406,7 +407,7 @@ def _label_objects(call: Call, objects: Any) -> list[tuple[str, dict[str, Any]]]
 def put_labels_multi(call: Call) -> Result:
     segment = req_str(call.body, "segmentName")
     labels = _label_objects(call, call.body.get("objects"))
-    return _write(call, lambda conn, v: content.set_labels(conn, v, segment, labels))
+    return _write(call, lambda conn, v: stored.set_labels(conn, v, segment, labels))
 
 
 def put_label(call: Call) -> Result:
@@ -414,7 +415,7 @@ def put_label(call: Call) -> Result:
     labels = _label_objects(
         call, [{"remotePath": call.body.get("remotePath"), "label": call.body.get("label")}]
     )
-    return _write(call, lambda conn, v: content.set_labels(conn, v, segment, labels))
+    return _write(call, lambda conn, v: stored.set_labels(conn, v, segment, labels))
 
 
 # -- reading data -------------------------------------------------------------------------
@@ -427,9 +428,9 @@ def _data_page(call: Call, fusion_frames: bool) -> tuple[bool, list[Any], int, i
         fusion = versions.dataset(conn, call.dataset_id)["type"] == 1
         version = versions.read_version(conn, call.dataset_id, call.query)
         if fusion and fusion_frames:
-            frames, total = content.list_frames(conn, version, segment, offset, limit, remote_path)
+            frames, total = stored.list_frames(conn, version, segment, offset, limit, remote_path)
             return True, frames, offset, total
-        rows, total = content.list_items(conn, version, segment, offset, limit, remote_path)
+        rows, total = stored.list_items(conn, version, segment, offset, limit, remote_path)
         return fusion, rows, offset, total
 
 
@@ -492,7 +493,7 @@ def delete_data(call: Call) -> Result:
         paths = [paths]
     if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
         raise missing("remotePath")
-    return _write(call, lambda conn, v: content.delete_items(conn, v, segment, paths))
+    return _write(call, lambda conn, v: stored.delete_items(conn, v, segment, paths))
 
 
 def post_data(call: Call) -> Result:
@@ -515,7 +516,7 @@ def post_data(call: Call) -> Result:
         origin = _source_version(conn, call, source, target)
         if move and origin != target:
             raise invalid("data can only be moved inside one draft")
-        content.copy_items(
+        stored.copy_items(
             conn, (origin, src_segment, src_paths), (target, dst_segment, dst_paths), strategy, move
         )
     return {}
