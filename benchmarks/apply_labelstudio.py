@@ -87,7 +87,8 @@ def main() -> None:
     print(f"label-studio up in {ls.start_seconds:.1f} s at {ls.url}")
     try:
         token = ls.legacy_token
-        files = {f"img{i:05}.png": image(i) for i in range(args.files)}
+        # distinct content per file (a greyscale ramp alone repeats every 256 seeds)
+        files = {f"img{i:05}.png": image(i) + i.to_bytes(4, "big") for i in range(args.files)}
         labels = {name: box("car" if i % 2 else "ped", 1 + i % 20) for i, name in enumerate(files)}
         with tempfile.TemporaryDirectory() as tmp:
             root = write_repo(Path(tmp) / "repo", ls.url, files, labels=labels, name="bench")
