@@ -149,7 +149,12 @@ class Live:
     ``dataset`` may be left unread (``complete=False``): the plan is a proven no-op.
     ``verified`` is False when the server did not report checksums, so content could not
     be compared. ``open_draft`` describes an open draft on the branch, if any
-    (``{"number", "title", "ours": bool}``). ``info`` holds provider facts for ``status``.
+    (``{"number", "title", "ours": bool}``). ``info`` holds provider facts for ``status``
+    (and ``requests``: how many requests reading this live state took, when the provider
+    counts them). ``refusals`` are one-line reasons the remote would refuse part of the
+    desired state, found while reading it (e.g. a catalog change the remote's own check
+    refuses because annotations use what it removes); the differ makes each one a blocked
+    reason of the plan, so apply refuses it before writing anything.
     """
 
     dataset: Dataset | None
@@ -160,6 +165,7 @@ class Live:
     open_draft: Mapping[str, JSON] | None = None
     remote_id: str | None = None
     info: Mapping[str, JSON] = field(default_factory=dict)
+    refusals: tuple[str, ...] = ()
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

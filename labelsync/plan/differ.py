@@ -64,7 +64,7 @@ def build_dataset_plan(
         manifest=desired.manifest,
     )
     warnings: list[str] = []
-    blocked: list[str] = []
+    blocked: list[str] = list(live.refusals)
     if live.open_draft and not live.open_draft.get("ours"):
         warnings.append(
             f"branch '{ds.branch}' has an open draft #{live.open_draft.get('number')} "

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from labelsync.providers.contract import ProviderSpec
 from labelsync.providers.deepen.spec import SPEC as DEEPEN
+from labelsync.providers.labelstudio.spec import SPEC as LABELSTUDIO
 from labelsync.providers.tensorbay.spec import SPEC as TENSORBAY
 
-PROVIDERS: dict[str, ProviderSpec] = {spec.name: spec for spec in (TENSORBAY, DEEPEN)}
+PROVIDERS: dict[str, ProviderSpec] = {spec.name: spec for spec in (TENSORBAY, DEEPEN, LABELSTUDIO)}
 """Provider name -> spec, in the order help texts and docs list them."""
 
 DEFAULT_PROVIDER = TENSORBAY.name

@@ -10,7 +10,12 @@ import pytest
 from tests.support.repo import run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-CASES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and list(p.glob("*.yaml")))
+CASES = sorted(
+    p.name
+    for p in EXAMPLES.iterdir()
+    # an example with its own labelsync.yaml names a real server (Label Studio): its provider's tests run it
+    if p.is_dir() and list(p.glob("*.yaml")) and not (p / "labelsync.yaml").is_file()
+)
 
 
 @pytest.mark.parametrize("name", CASES)

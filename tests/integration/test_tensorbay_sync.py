@@ -42,12 +42,18 @@ def plan_json(repo: Path) -> dict:
 
 
 def race_two_applies(repo: Path) -> None:
-    """Start two applies of ``repo`` at once: exactly one succeeds, the other fails clearly."""
+    """Start two applies of ``repo`` at once: exactly one applies, the other fails clearly, or
+    (when the machine is slow enough that it plans only after the winner committed) finds
+    nothing left to do. The callers check that exactly one commit resulted."""
     env = cli_env(TOKEN)
     cmd = [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"]
     procs = [subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
-    assert sorted(p.returncode for p in procs) == [0, 1], outs
+    codes = sorted(p.returncode for p in procs)
+    if codes == [0, 0]:  # the later one planned after the winner's commit
+        assert sum("No changes" in out for out, _ in outs) == 1, outs
+        return
+    assert codes == [0, 1], outs
     loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
     assert any(m in loser for m in ("another labelsync apply", "could not commit", "plan is stale")), loser
     assert "Traceback" not in loser

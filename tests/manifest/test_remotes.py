@@ -92,7 +92,7 @@ def test_config_typos_get_file_line_key_and_did_you_mean(tmp_path: Path) -> None
     lines = [f"{d.line}:{d.column}: {d.message}" for d in config_diagnostics(tmp_path, environ={})]
     assert lines == [
         "2:38: unknown field 'clientid' (did you mean 'clientId'?)",
-        "3:18: 'tensorbey' is not one of tensorbay, deepen (did you mean 'tensorbay'?)",
+        "3:18: 'tensorbey' is not one of tensorbay, deepen, labelstudio (did you mean 'tensorbay'?)",
         "4:6: missing required field 'provider'",
         "5:1: unknown field 'remote' (did you mean 'remotes'?)",
     ]

@@ -1,12 +1,7 @@
 """Label Studio REST calls (``api/labelstudio.md`` §2 and §4) over one retrying httpx client.
 
-Authentication accepts both kinds of token, told apart by shape (:func:`token_kind`):
-
-* a **personal access token** (PAT, a JWT with two dots) is a refresh token: it is exchanged at
-  ``POST /api/token/refresh/`` for an access token sent as ``Authorization: Bearer``. The
-  access token is renewed when less than :data:`RENEW_MARGIN` seconds of its ``exp`` are left,
-  and once more when the server answers 401 anyway;
-* a **legacy token** is sent as ``Authorization: Token <hex>``.
+Authentication (both kinds of token) is :mod:`.auth`; cutting uploads into requests within
+the server's limits is :mod:`.batches`.
 
 Every answer's content type is checked before it is parsed (unknown ``/api/`` paths answer HTML
 404, some bad filters a 500 page); errors become :mod:`labelsync.errors` classes through
@@ -20,12 +15,9 @@ sent once (``NO_RETRY``): a retried import would duplicate tasks.
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,175 +25,30 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from labelsync import errors
-from labelsync.providers.http import (
-    NO_RETRY,
-    Stats,
-    extract_error,
-    make_client,
-    raise_for_api,
-    register_secret,
-    translate_transport_errors,
-)
+from labelsync.providers.http import NO_RETRY, Stats, make_client, raise_for_api, translate_transport_errors
 from labelsync.providers.labelstudio import wire
+from labelsync.providers.labelstudio.auth import (  # noqa: F401 - re-exported
+    RENEW_MARGIN,
+    TokenAuth,
+    error_of,
+    is_json,
+    jwt_expiry,
+    token_kind,
+    validation_messages,
+)
+from labelsync.providers.labelstudio.batches import (  # noqa: F401 - re-exported
+    MAX_BYTES_PER_REQUEST,
+    MAX_FILES_PER_REQUEST,
+    PART_OVERHEAD,
+    UploadFile,
+    upload_batches,
+)
 
-RENEW_MARGIN = 30.0
-"""Seconds before an access token's expiry at which it is renewed."""
-MAX_FILES_PER_REQUEST = 100
-"""``DATA_UPLOAD_MAX_NUMBER_FILES``: more files in one multipart request answer 500."""
-MAX_BYTES_PER_REQUEST = 250 * 1024 * 1024
-"""``DATA_UPLOAD_MAX_MEMORY_SIZE``: the size limit of one request."""
-PART_OVERHEAD = 1024
-"""Bytes counted per multipart part on top of its content (boundary, part headers)."""
 TASK_PAGE_SIZE = 1000
 MAX_TITLE = 50
 """The longest project title Label Studio accepts (400 "no more than 50 characters")."""
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def token_kind(token: str) -> str:
-    """``"pat"`` for a JWT (two dots), ``"legacy"`` otherwise."""
-    return "pat" if token.count(".") == 2 else "legacy"
-
-
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim (epoch seconds) of a JWT, read without checking the signature; None if absent."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        exp = claims.get("exp")
-    except (IndexError, ValueError, AttributeError):
-        return None
-    return float(exp) if isinstance(exp, int | float) else None
-
-
-def error_of(response: httpx.Response) -> tuple[str | None, str]:
-    """``(code, message)`` of a Label Studio error: ``detail`` plus every ``validation_errors`` entry."""
-    try:
-        body = response.json() if _is_json(response) else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("validation_errors"), dict):
-        messages = [str(m) for value in body["validation_errors"].values() for m in _as_list(value)]
-        return None, " ".join(messages) or str(body.get("detail") or "")
-    if isinstance(body, dict) and "detail" in body:
-        return None, str(body["detail"])
-    return extract_error(response)
-
-
-def _validation_messages(response: httpx.Response) -> list[str]:
-    """The lines of every message of a 400 answer: ``{"validation_errors": {field: [msg]}}`` or
-    a plain field map ``{field: [msg]}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    if not isinstance(body, dict):
-        return []
-    found = body.get("validation_errors", body)
-    if not isinstance(found, dict) or not all(isinstance(v, list | str) for v in found.values()):
-        return []
-    return [line.strip() for value in found.values() for m in _as_list(value) for line in str(m).splitlines() if line.strip()]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _is_json(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
-
-
-class TokenAuth(httpx.Auth):
-    """The ``Authorization`` header for either kind of token; see the module docstring.
-
-    ``clock`` gives epoch seconds (injectable for tests). The refresh request goes through the
-    same (retrying) transport as every other request.
-    """
-
-    requires_response_body = True
-
-    def __init__(self, token: str, refresh_url: str, *, token_env: str | None, clock: Callable[[], float]) -> None:
-        self.token = token
-        self.kind = token_kind(token)
-        self.refresh_url = refresh_url
-        self.token_env = token_env
-        self.clock = clock
-        self.refreshes = 0
-        self._access: str | None = None
-        self._expires: float | None = None
-        self._lock = threading.Lock()
-        register_secret(token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.kind == "legacy":
-            request.headers["Authorization"] = f"Token {self.token}"
-            yield request
-            return
-        with self._lock:
-            access, expires = self._access, self._expires
-        if access is None or (expires is not None and expires - self.clock() < RENEW_MARGIN):
-            access = yield from self._refresh()
-        request.headers["Authorization"] = f"Bearer {access}"
-        response = yield request
-        if response.status_code == 401:
-            access = yield from self._refresh()
-            request.headers["Authorization"] = f"Bearer {access}"
-            yield request
-
-    def _refresh(self) -> Generator[httpx.Request, httpx.Response, str]:
-        response = yield httpx.Request("POST", self.refresh_url, json={"refresh": self.token})
-        raise_for_api(response, what="Label Studio token refresh", error_code_of=error_of, token_env=self.token_env)
-        try:
-            access = response.json()["access"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise errors.RemoteError("Label Studio token refresh: the answer has no access token") from exc
-        register_secret(access)
-        with self._lock:
-            self._access, self._expires = access, jwt_expiry(access)
-            self.refreshes += 1
-        return access
-
-
-@dataclass(frozen=True)
-class UploadFile:
-    """One file to upload: ``name`` is the file name sent (Label Studio prefixes it with 8
-    random hex digits and checks its extension), ``content`` the bytes or a path to read."""
-
-    name: str
-    content: bytes | Path
-    size: int
-
-    @classmethod
-    def from_path(cls, path: Path, name: str | None = None) -> UploadFile:
-        return cls(name or path.name, path, path.stat().st_size)
-
-
-def upload_batches(
-    files: Sequence[UploadFile], *, max_files: int = MAX_FILES_PER_REQUEST, max_bytes: int = MAX_BYTES_PER_REQUEST
-) -> list[list[UploadFile]]:
-    """``files`` cut in order into requests of at most ``max_files`` files and ``max_bytes``
-    (content plus :data:`PART_OVERHEAD` per file). A file too large for any request is a
-    :class:`~labelsync.errors.LocalDataError`."""
-    batches: list[list[UploadFile]] = []
-    current: list[UploadFile] = []
-    used = 0
-    for file in files:
-        cost = file.size + PART_OVERHEAD
-        if cost > max_bytes:
-            raise errors.LocalDataError(
-                f"{file.name}: {file.size:,} bytes is more than Label Studio accepts in one request "
-                f"({max_bytes - PART_OVERHEAD:,} bytes)",
-                hint="raise DATA_UPLOAD_MAX_MEMORY_SIZE on the Label Studio server, or leave the file out",
-            )
-        if current and (len(current) >= max_files or used + cost > max_bytes):
-            batches.append(current)
-            current, used = [], 0
-        current.append(file)
-        used += cost
-    if current:
-        batches.append(current)
-    return batches
 
 
 class LabelStudioClient:
@@ -266,7 +113,7 @@ class LabelStudioClient:
         raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
         if response.status_code == 204 or not response.content:
             return None
-        if not _is_json(response):
+        if not is_json(response):
             ctype = response.headers.get("content-type") or "no content type"
             raise errors.RemoteError(
                 f"{what}: HTTP {response.status_code} answered {ctype} instead of JSON",
@@ -355,8 +202,8 @@ class LabelStudioClient:
         what = "validate Label Studio label config"
         with translate_transport_errors(what):
             response = self.http.post(path, json={"label_config": label_config})
-        if response.status_code == 400 and _is_json(response):
-            refusals = _validation_messages(response)
+        if response.status_code == 400 and is_json(response):
+            refusals = validation_messages(response)
             if refusals:
                 return refusals
         raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
@@ -370,14 +217,17 @@ class LabelStudioClient:
     # -- tasks ------------------------------------------------------------------------------
 
     def iter_tasks(
-        self, project_id: int, *, fields: str = "task_only", page_size: int = TASK_PAGE_SIZE
+        self, project_id: int, *, fields: str = "task_only", page_size: int = TASK_PAGE_SIZE, include: str | None = None
     ) -> Iterator[wire.Task]:
         """Every task of the project, page by page (``fields="all"`` includes annotations and
-        predictions). A page past the end (404 "Invalid page.") ends the listing."""
+        predictions; ``include="id,data"`` answers only those fields, and nested objects only
+        their ids). A page past the end (404 "Invalid page.") ends the listing."""
         what = f"list tasks of Label Studio project {project_id}"
         page, seen = 1, 0
         while True:
-            params = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
+            params: dict[str, Any] = {"project": project_id, "page": page, "page_size": page_size, "fields": fields}
+            if include:
+                params["include"] = include
             try:
                 body = self.call("GET", "api/tasks", what=what, params=params)
             except errors.NotFoundError:
@@ -402,6 +252,16 @@ class LabelStudioClient:
         if len(result.task_ids) != len(tasks):
             raise errors.RemoteError(f"{what}: {len(result.task_ids)} task ids came back")
         return result.task_ids
+
+    def import_predictions(self, project_id: int, predictions: list[dict[str, Any]]) -> int:
+        """Create predictions (each ``{"task", "result", "model_version"}``) in one request; how
+        many were created. Sent once: a repeat would create them twice."""
+        what = f"import {len(predictions)} predictions into Label Studio project {project_id}"
+        body = self.call("POST", f"api/projects/{project_id}/import/predictions", what=what, json=predictions, once=True)
+        created = body.get("created") if isinstance(body, dict) else None
+        if not isinstance(created, int):
+            raise errors.RemoteError(f"{what}: unexpected answer (no 'created' count)")
+        return created
 
     def update_task(self, task_id: int, data: dict[str, Any]) -> wire.Task:
         what = f"update Label Studio task {task_id}"

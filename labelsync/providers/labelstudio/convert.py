@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -284,7 +284,7 @@ def _bounds(value: Mapping[str, Any], width: int, height: int) -> dict[str, Numb
 
 
 def from_results(
-    results: list[Mapping[str, Any]], catalog: Mapping[str, Any], *, where: str = "annotation"
+    results: Sequence[Mapping[str, Any]], catalog: Mapping[str, Any], *, where: str = "annotation"
 ) -> tuple[dict[str, Any], bytes | None]:
     """``(label, mask)``: the TensorBay label of a result list and the SEMANTIC_MASK PNG (or None).
 

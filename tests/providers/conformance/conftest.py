@@ -16,9 +16,12 @@ import pytest
 from labelsync.providers import registry
 from tests.providers.conformance.deepen import DeepenHarness
 from tests.providers.conformance.harness import Harness, Server
+from tests.providers.conformance.labelstudio import LabelStudioHarness
 from tests.providers.conformance.tensorbay import TensorBayHarness
 
-HARNESSES: dict[str, Callable[[], Harness]] = {"tensorbay": TensorBayHarness, "deepen": DeepenHarness}
+HARNESSES: dict[str, Callable[[], Harness]] = {
+    "tensorbay": TensorBayHarness, "deepen": DeepenHarness, "labelstudio": LabelStudioHarness,
+}
 
 
 @pytest.fixture(params=registry.names())

@@ -27,9 +27,12 @@ DATASET = "conf"
 
 
 def image(i: int, size: int = 256) -> bytes:
-    """Distinct bytes for file ``i`` that pass for a PNG image (signature first), ``size`` long."""
+    """Distinct bytes for file ``i`` that pass for a PNG image, ``size`` long: the signature and
+    an IHDR header saying 64x48 (what ``imagesize`` reads: Label Studio's labels are
+    percentages of the image size), then filler."""
+    header = PNG + b"\x00\x00\x00\x0dIHDR" + (64).to_bytes(4, "big") + (48).to_bytes(4, "big")
     body = hashlib.sha256(str(i).encode()).digest() * (size // 32 + 1)
-    return (PNG + body)[:size]
+    return (header + body)[:size]
 
 
 def box(category: str = "car", x: int = 1) -> dict[str, Any]:

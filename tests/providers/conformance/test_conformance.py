@@ -31,6 +31,14 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
         "Deepen cannot delete labels (deletes_labels=False): a changed box is added next to the old one, and "
         "the next plan wants the same label update again, for ever (no convergence, no warning)"
     ),
+    ("labelstudio", "test_a_killed_apply_resumes_to_the_exact_end_state"): (
+        "a real Label Studio has no latency knob to land a kill mid-upload; "
+        "tests/providers/labelstudio covers a killed import (test_a_killed_apply_finishes_without_duplicate_tasks)"
+    ),
+    ("labelstudio", "test_pull"): (
+        "by design pull brings back human annotations only (docs/labelstudio.md); labels another checkout "
+        "applied are predictions, which pull leaves out"
+    ),
 }
 """(provider, test) -> why the provider does not yet do what the test checks. Each is a
 strict xfail: when the provider is fixed the test passes, xfail fails, and the line goes."""
