@@ -26,11 +26,11 @@ from typing import Any
 from labelsync.formats.coco import _indent_of
 from labelsync.formats.files import read_text, write_text
 from labelsync.local.labels import LabelRecord
-from labelsync.state import canonical_json
 from labelsync.local.labelsets import LabelSet
 from labelsync.local.labelwrite import write_labels_as
 from labelsync.local.renamed import follow_renames
 from labelsync.renames import Renames
+from labelsync.state import canonical_json
 
 __all__ = ["migrate_label_set"]
 
