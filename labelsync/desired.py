@@ -15,6 +15,8 @@
 * Segments of a dataset whose block ``groups_frames()`` group files into frames
   (:mod:`labelsync.local.frames`): each item gets ``frame_id`` and ``sensor_name``, and the
   frame's timestamp when a timestamps file is given; a line's own ``timestamp`` wins.
+* Labels that use a name the catalog declares renamed (``renamedFrom``) are read with the
+  new name (:mod:`labelsync.local.renamed`); ``Desired.renames`` keeps the renames.
 * ``Policy`` from ``prune``/``protect``/``allowReplace``; ``digest`` is
   :func:`~labelsync.state.dataset_digest`; ``manifest`` is ``file:line`` of the document.
 
@@ -46,8 +48,10 @@ from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
 from labelsync.local.labels import LabelRecord
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.paths import resolve_inside
+from labelsync.local.renamed import follow_renames
 from labelsync.local.scan import LocalFile, Scans, stat_file
 from labelsync.manifest.model import Manifest, catalog_json, sensor_json
+from labelsync.manifest.renaming import catalog_renames
 from labelsync.manifest.semantic import provider_of
 from labelsync.providers.registry import DEFAULT_PROVIDER
 from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
@@ -107,6 +111,7 @@ def _segment_plan(
     manifest: Manifest, seg_index: int, base: Path, root: Path, fusion: bool, scans: Scans, reads: LabelReads
 ) -> _SegmentPlan:
     seg = manifest.spec.segments[seg_index]
+    renames = catalog_renames(manifest)
     sensors = {s.name: sensor_json(s) for s in seg.sensors or []} if fusion else {}
     sp = _SegmentPlan(seg.name, seg.description or "", sensors)
     where = f"segment {seg.name!r} of dataset {manifest.metadata.name!r}"
@@ -139,6 +144,7 @@ def _segment_plan(
             reads, root, base, fmt=seg.labels.format, path=seg.labels.path, options=seg.labels.options(),
             data_path=seg.data.path if seg.data is not None else None, display=_display,
         )
+        found = follow_renames(found, renames).labels  # old names declared renamed become the new ones
         if not found.ok:
             first = next(d for d in found.diagnostics if d.severity == "error")
             extra = sum(d.severity == "error" for d in found.diagnostics) - 1
@@ -238,7 +244,10 @@ def resolve_dataset(
     digest = remembered or dataset_digest(dataset, prune=policy.prune)
     if not remembered and newest_ns < started_ns - RACY_WINDOW_NS:
         cache.remember(slot, inputs, digest)
-    return Desired(dataset=dataset, policy=policy, digest=digest, manifest=where or f"{manifest_file}:1")
+    return Desired(
+        dataset=dataset, policy=policy, digest=digest, manifest=where or f"{manifest_file}:1",
+        renames=catalog_renames(manifest),
+    )
 
 
 class LazyItems(Mapping[str, Item]):

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labelsync.renames import Renames
+
 JSON = Any
 """A JSON value: dict, list, str, int, float, bool or None."""
 
@@ -129,13 +131,16 @@ class Desired:
     """A desired dataset with its policy and the digest of its content.
 
     ``digest`` is :func:`dataset_digest` of ``dataset``; ``manifest`` is the file (and line)
-    that declared it, for messages.
+    that declared it, for messages. ``renames`` are the renames the manifest declares: the
+    dataset already has the new names (labels written with old ones were mapped when it was
+    built); the plan uses them to show a rename rather than a delete and an add.
     """
 
     dataset: Dataset
     policy: Policy
     digest: str
     manifest: str = ""
+    renames: Renames = field(default_factory=Renames)
 
 
 @dataclass(frozen=True, slots=True)

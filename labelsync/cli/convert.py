@@ -25,7 +25,9 @@ from labelsync.formats.names import WRITABLE
 from labelsync.local.labelsets import LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.labelwrite import write_labels_as, yolo_names
 from labelsync.local.paths import resolve_inside
+from labelsync.local.renamed import follow_renames
 from labelsync.manifest.model import catalog_json
+from labelsync.manifest.renaming import catalog_renames
 from labelsync.state import MASK_TYPES
 
 TARGETS = WRITABLE
@@ -94,7 +96,7 @@ def convert(paths: tuple[Path, ...], target: str, segment: str | None, out: Path
             data_path=s.data.path if s.data is not None else None, display=_show,
         )
 
-    source = read(seg)
+    source = follow_renames(read(seg), catalog_renames(entry.manifest)).labels  # the new names
     spec = entry.manifest.spec
     from_labels = spec.catalog is not None and spec.catalog.from_ == "labels"
     sets = [read(s) for s in spec.segments if s.labels is not None] if from_labels else []

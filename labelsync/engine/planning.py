@@ -16,6 +16,7 @@ from pathlib import Path
 from labelsync.engine.connect import Connections
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import DatasetPlan, Plan
+from labelsync.plan.renameplan import plan_renames
 from labelsync.plan.stats import plan_stats
 from labelsync.providers.base import Provider
 from labelsync.providers.registry import PROVIDERS
@@ -52,6 +53,7 @@ def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | No
     # A proven no-op may leave the live dataset unread: it equals the desired one.
     live_side = live.dataset if live.complete else want.dataset
     planned = replace(planned, stats=plan_stats(live_side, want.dataset))
+    planned = plan_renames(planned, want, live, capabilities, root=str(root))
     if tag and planned.has_changes and capabilities.versioned:
         planned = replace(planned, tag=tag)
         problem = provider.tag_problem(live, want.dataset.name, tag)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
@@ -22,3 +22,14 @@ class StrictModel(BaseModel):
         alias_generator=to_camel,
         use_attribute_docstrings=True,
     )
+
+
+RenamedFrom = Annotated[str, Field(min_length=1)]
+"""A category's or attribute's old name (:mod:`labelsync.renames`)."""
+
+
+class RenamedValue(StrictModel):
+    """One renamed enum value: ``value`` (in the attribute's ``enum``) was ``renamedFrom``."""
+
+    value: Any
+    renamed_from: Any

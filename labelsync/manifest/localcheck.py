@@ -23,10 +23,13 @@ from labelsync.local import scan as local_scan
 from labelsync.local.frames import build_frames, read_timestamps
 from labelsync.local.labelcheck import check_label_set
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
+from labelsync.local.renamed import follow_renames, rename_warning
 from labelsync.local.scan import LocalFile
 from labelsync.manifest.load import Document, JsonPath, format_path
 from labelsync.manifest.model import Manifest, Segment, catalog_json
+from labelsync.manifest.renaming import catalog_renames
 from labelsync.providers.registry import PROVIDERS
+from labelsync.renames import Renames
 
 
 def _display(path: Path) -> str:
@@ -67,7 +70,8 @@ def check_local(
     out: list[Diagnostic] = []
     base = manifest_file.resolve().parent
     reads = reads if reads is not None else LabelReads()
-    catalog = _catalog(manifest, base, root, reads)
+    renames = catalog_renames(manifest)
+    catalog = _catalog(manifest, base, root, reads, renames)
     block = manifest.spec.block(provider) if provider is not None else None
     spec = PROVIDERS[provider] if provider is not None else None
     data_check: DataCheck | None = None
@@ -77,7 +81,7 @@ def check_local(
     for i, seg in enumerate(manifest.spec.segments):
         out += _check_segment(
             doc, seg, ("spec", "segments", i), base, root, catalog, scans or local_scan.Scans(), reads,
-            frames=block is not None and block.groups_frames(), data_check=data_check,
+            frames=block is not None and block.groups_frames(), data_check=data_check, renames=renames,
         )
     return out
 
@@ -90,7 +94,7 @@ def _read(seg: Segment, base: Path, root: Path, reads: LabelReads) -> LabelSet:
     )
 
 
-def _catalog(manifest: Manifest, base: Path, root: Path, reads: LabelReads) -> dict[str, Any]:
+def _catalog(manifest: Manifest, base: Path, root: Path, reads: LabelReads, renames: Renames) -> dict[str, Any]:
     """The catalog the labels are checked against (see :func:`check_local`); label sets that
     cannot be read are left out here and reported with their segment."""
     declared = catalog_json(manifest)
@@ -106,7 +110,7 @@ def _catalog(manifest: Manifest, base: Path, root: Path, reads: LabelReads) -> d
         except LocalDataError:
             continue
         if found.ok:
-            sets.append(found)
+            sets.append(follow_renames(found, renames).labels)
     return effective_catalog(declared, True, sets)
 
 
@@ -126,6 +130,7 @@ def _check_segment(
     *,
     frames: bool,
     data_check: DataCheck | None,
+    renames: Renames,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
@@ -166,6 +171,11 @@ def _check_segment(
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
+                # old names declared renamed are read as the new ones, with a warning
+                followed = follow_renames(found, renames)
+                if (warning := rename_warning(followed)) is not None:
+                    out.append(warning)
+                found = followed.labels
                 # a file with format problems gets only those (one mistake, one message)
                 out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == DEFAULT_FORMAT else found.diagnostics
     if frames and seg.sensors and scanned is not None:

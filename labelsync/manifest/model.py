@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from labelsync.manifest.base import Number
+from labelsync.manifest.base import Number, RenamedFrom, RenamedValue
 from labelsync.manifest.base import StrictModel as _Model
 from labelsync.manifest.labelsource import LabelSource
 from labelsync.providers.contract import ProviderSettings
@@ -69,6 +69,8 @@ class Category(_Model):
     name: Annotated[str, Field(min_length=1)]
     """Category name; with ``categoryDelimiter`` set, a hierarchical name such as ``vehicle.car``."""
     description: str | None = None
+    renamed_from: RenamedFrom | None = None
+    """The old name: labels using it are this category, the remote's are renamed (not sent)."""
 
 
 class MaskCategory(_Model):
@@ -78,6 +80,7 @@ class MaskCategory(_Model):
     category_id: Annotated[int, Field(ge=0)]
     """The pixel value of this category in the mask images."""
     description: str | None = None
+    renamed_from: RenamedFrom | None = None
 
 
 class AttributeItems(_Model):
@@ -94,7 +97,8 @@ class Attribute(_Model):
     """An attribute definition: a JSON-Schema-like constraint on label attribute values.
 
     ``parentCategories`` limits the attribute to labels of those categories; absent means
-    it applies to every category of the label type.
+    it applies to every category of the label type. ``renamedFrom`` (old name) and
+    ``renamedValues`` declare renames (:mod:`labelsync.renames`; not part of the catalog sent).
     """
 
     name: Annotated[str, Field(min_length=1)]
@@ -105,6 +109,9 @@ class Attribute(_Model):
     items: AttributeItems | None = None
     parent_categories: list[str] | None = None
     description: str | None = None
+    renamed_from: RenamedFrom | None = None
+    renamed_values: Annotated[list[RenamedValue], Field(min_length=1)] | None = None
+    """Enum values that were another value before: ``[{value: coach, renamedFrom: bus}]``."""
 
 
 class KeypointsDefinition(_Model):
@@ -411,7 +418,7 @@ def catalog_json(catalog: Catalog | Manifest | None) -> dict[str, Any]:
 
     Fields equal to their default (``isTracking: false``, empty ``description``) are left
     out as the SDK does; KEYPOINTS2D always carries ``keypoints`` (``[]`` when none). ``{}``
-    when there is no catalog.
+    when there is no catalog. Renames are left out (``manifest.renaming.catalog_renames``).
     """
     if isinstance(catalog, Manifest):
         catalog = catalog.spec.catalog
@@ -420,6 +427,8 @@ def catalog_json(catalog: Catalog | Manifest | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, sub in catalog.types().items():
         body = _dump(sub)
+        for entry in [*(body.get("categories") or []), *(body.get("attributes") or [])]:
+            entry.pop("renamedFrom", None), entry.pop("renamedValues", None)
         if body.get("description") == "":
             del body["description"]
         if isinstance(sub, Keypoints2DCatalog):

@@ -32,6 +32,7 @@ from labelsync.manifest.model import (
     Spec,
 )
 from labelsync.manifest.remotes import Remote
+from labelsync.manifest.renaming import check_renames
 from labelsync.manifest.schema import did_you_mean
 from labelsync.providers.registry import PROVIDERS
 
@@ -74,6 +75,7 @@ def check_manifest(doc: Document, manifest: Manifest, remotes: dict[str, Remote]
         out += _check_provider(doc, manifest, provider)
     if spec.catalog is not None:
         out += check_catalog(doc, spec.catalog, ("spec", "catalog"), provider=provider)
+        out += check_renames(doc, spec.catalog, ("spec", "catalog"))
         if spec.catalog.from_ == "labels" and not any(s.labels is not None for s in spec.segments):
             out.append(doc.diagnostic(("spec", "catalog", "from"), "catalog from labels, but no segment has labels",
                                       hint="add labels: {format: ..., path: ...} to a segment, or declare the catalog"))

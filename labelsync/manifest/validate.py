@@ -23,7 +23,7 @@ from pathlib import Path
 import pathspec
 from pydantic import ValidationError
 
-from labelsync.diagnostics import Diagnostic, sort_key
+from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.local.labelsets import LabelReads
 from labelsync.local.scan import Scans
 from labelsync.manifest import localcheck, semantic
@@ -327,7 +327,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
             diags += problems
             located.append(semantic.Located(doc, manifest))
             remote = remotes.get(manifest.spec.remote)
-            if not problems and remote is not None:
+            if not has_errors(problems) and remote is not None:  # warnings do not drop a manifest
                 loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote))
     diags += semantic.check_set(located, remotes)
     diags.sort(key=sort_key)

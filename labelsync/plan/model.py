@@ -188,7 +188,8 @@ class DatasetPlan:
     kept files): drift that apply leaves alone.
     ``stats`` is ``{"before", "after"}`` label statistics (:mod:`labelsync.plan.stats`) of the
     live and the desired dataset, for review only (``None`` when not computed); apply never
-    reads it.
+    reads it. ``renames`` is the JSON of the declared renames this plan carries out
+    (:class:`labelsync.renames.Renames`; ``None`` when none), also for review only.
     """
 
     name: str
@@ -207,6 +208,7 @@ class DatasetPlan:
     tag: str | None = None
     stats: JSON = None
     kept: dict[str, int] = field(default_factory=dict)
+    renames: JSON = None
 
     @property
     def has_changes(self) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes, kept_text
+from labelsync.plan.renameplan import followers_line, split_followers
 from labelsync.plan.render_stats import changed_rows, markdown_table
 from labelsync.plan.render_text import (
     LABEL_FOLD,
@@ -171,9 +172,12 @@ def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], s
     )
     body = []
     labels = LabelFold(LABEL_FOLD)
+    changes, followers = split_followers(changes, dataset.renames)
+    if (follow := followers_line(followers, dataset.renames)) is not None:
+        body.append("! " + follow.removeprefix("~ "))
     for change in changes:
         body.append(f"{_DIFF_MARKERS[change.action]} {change_text(change, dataset.name, sent)}")
-        body.extend(f"    {line}" for line in attribute_lines(change, live_stats(dataset)))
+        body.extend(f"    {line}" for line in attribute_lines(change, live_stats(dataset), dataset.renames))
         body.extend(f"    {line}" for line in labels.lines(change))
     if (note := labels.note(hint=" (see the full plan)")) is not None:
         body.append(note)

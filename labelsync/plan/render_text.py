@@ -46,6 +46,7 @@ from typing import Any, Protocol
 from labelsync.plan.catalogdiff import catalog_changes
 from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes, kept_text
+from labelsync.plan.renameplan import catalog_lines, followers_line, split_followers
 from labelsync.plan.render_stats import STATS_LIMIT, changed_rows
 from labelsync.plan.render_stats import text_lines as stats_text_lines
 
@@ -290,7 +291,7 @@ def _not_sent(change: Change, sent: Mapping[str, str], dataset: str) -> list[str
     return [format_bytes(size), "content already on the remote, not sent"]
 
 
-def attribute_lines(change: Change, live_stats: Mapping[str, Any] | None = None) -> list[str]:
+def attribute_lines(change: Change, live_stats: Mapping[str, Any] | None = None, renames: Any = None) -> list[str]:
     """For an update of a small object (catalog, notes, sensor, ...): one line per change.
 
     A catalog lists its named changes (:func:`labelsync.plan.catalogdiff.catalog_changes`:
@@ -298,11 +299,15 @@ def attribute_lines(change: Change, live_stats: Mapping[str, Any] | None = None)
     breaking or not and with the live labels it touches (from ``live_stats``, one side of
     the dataset's label statistics). Anything else lists ``+ key: value``, ``- key: value``
     and ``~ key: old -> new``, nested objects followed (``~ intrinsics.fx: 1 -> 2``), values
-    as compact JSON, never cut. Empty for files and labels (see :class:`LabelFold`).
+    as compact JSON, never cut. Empty for files and labels (see :class:`LabelFold`). With
+    ``renames`` (``DatasetPlan.renames``) a catalog lists each rename first, with the live
+    labels that follow it (:func:`labelsync.plan.renameplan.catalog_lines`).
     """
     if change.kind in _BULK or change.action is not Action.UPDATE:
         return []
     if change.kind is Kind.CATALOG:
+        if renames:
+            return catalog_lines(change, renames, live_stats)
         return [c.line() for c in catalog_changes(change.before, change.after, live_stats)]
     return _dict_lines(change.before, change.after, "")
 
@@ -391,9 +396,12 @@ def render_text(
             indent = "    " if segment is not None else "  "
             if segment is not None:
                 out.append(f"  segment {segment}")
+            changes, followers = split_followers(changes, dataset.renames)
+            if (follow := followers_line(followers, dataset.renames)) is not None:
+                out.append(indent + follow)
             label_lines = LabelFold(None if verbose else label_fold)
             out.extend(indent + line for line in _change_lines(
-                changes, dataset.name, verbose, fold, style, sent, label_lines, live_stats(dataset)
+                changes, dataset.name, verbose, fold, style, sent, label_lines, live_stats(dataset), dataset.renames
             ))
             if (note := label_lines.note()) is not None:
                 out.append(indent + note)
@@ -416,7 +424,7 @@ def live_stats(dataset: DatasetPlan) -> Mapping[str, Any] | None:
 
 def _change_lines(
     changes: list[Change], dataset: str, verbose: bool, fold: int, style: Styler, sent: Mapping[str, str], labels: LabelFold,
-    live_stats: Mapping[str, Any] | None = None,
+    live_stats: Mapping[str, Any] | None = None, renames: Any = None,
 ) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
@@ -426,7 +434,7 @@ def _change_lines(
         for change in chunk[:limit]:
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
             lines.append(marker + change_text(change, dataset, sent))
-            lines.extend(f"    {line}" for line in attribute_lines(change, live_stats))
+            lines.extend(f"    {line}" for line in attribute_lines(change, live_stats, renames))
             lines.extend(f"    {line}" for line in labels.lines(change))
         hidden = len(chunk) - limit
         if hidden > 0:

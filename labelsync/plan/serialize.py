@@ -62,6 +62,7 @@ def _dataset_to_dict(d: DatasetPlan) -> dict[str, Any]:
         "blocked": list(d.blocked),
         **({"kept": dict(d.kept)} if d.kept else {}),
         **({"stats": d.stats} if d.stats is not None else {}),
+        **({"renames": d.renames} if d.renames else {}),
         "changes": [change_to_dict(c) for c in d.changes],
     }
 
@@ -127,6 +128,7 @@ def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
         warnings=tuple(d.get("warnings", ())),
         blocked=tuple(d.get("blocked", ())),
         stats=d.get("stats") if isinstance(d.get("stats"), dict) else None,
+        renames=d.get("renames") if isinstance(d.get("renames"), dict) else None,
         kept={str(k): int(v) for k, v in (d.get("kept") or {}).items()},
         changes=tuple(_change_from_dict(c) for c in d["changes"]),
     )

@@ -61,7 +61,7 @@ SPEC = ProviderSpec(
     name="tensorbay",
     title="TensorBay",
     token_env="TENSORBAY_ACCESS_KEY",
-    capabilities=Capabilities(versioned=True, content_mutable=True, shardable=True, fusion=True, renames_in_place=False),
+    capabilities=Capabilities(versioned=True, content_mutable=True, shardable=True, fusion=True, renames_in_place=True),
     settings_model=TensorBaySettings,
     connect="labelsync.providers.tensorbay:connect",
     emulator=EmulatorSpec("labelsync.emulator.tensorbay", port=18081, tls=True, api_path="/gatewayv2/tensorbay-open-api/v1/"),
