@@ -9,9 +9,12 @@ from pathlib import Path
 from labelsync.manifest.model import Manifest, catalog_json
 from labelsync.manifest.renaming import catalog_renames
 from labelsync.manifest.validate import run as validate_paths
-from labelsync.plan.model import Action, Change, Kind
+from labelsync.plan.model import Action, Change, FileChange, Kind, LabelState
 from labelsync.plan.renameplan import catalog_lines, split_followers
 from labelsync.renames import Renames, TypeRenames
+from labelsync.state import Blob
+
+_B = Blob("0" * 40, 1)
 
 R = Renames({"BOX2D": TypeRenames({"bus": "coach"}, {"hidden": "occluded"}, {"colour": (("red", "crimson"),)})})
 LIVE = {"BOX2D": {"categories": [{"name": "car"}, {"name": "bus"}],
@@ -50,13 +53,13 @@ def test_the_plan_names_the_rename_and_folds_the_labels_that_follow() -> None:
         '~ BOX2D attribute colour: rename value "red" -> "crimson" (0 labels follow)',
     ]
     follows = Change(Action.UPDATE, Kind.LABEL, "dataset.d/segment.t/label.a", segment="t",
-                     before={"label": {"BOX2D": [{"category": "bus"}]}}, after={"label": {"BOX2D": [{"category": "coach"}]}})
+                     before=LabelState({"BOX2D": [{"category": "bus"}]}), after=FileChange("a", _B, label={"BOX2D": [{"category": "coach"}]}))
     more = Change(Action.UPDATE, Kind.LABEL, "dataset.d/segment.t/label.b", segment="t",
-                  before={"label": {"BOX2D": [{"category": "bus"}]}}, after={"label": {"BOX2D": [{"category": "car"}]}})
+                  before=LabelState({"BOX2D": [{"category": "bus"}]}), after=FileChange("b", _B, label={"BOX2D": [{"category": "car"}]}))
     rest, followers = split_followers([follows, more], R.json())
     assert (followers.items, followers.labels) == (1, 1)
     assert [c.address for c in rest] == [more.address]
-    assert rest[0].before["label"] == {"BOX2D": [{"category": "coach"}]}  # its diff shows coach -> car
+    assert rest[0].before.label == {"BOX2D": [{"category": "coach"}]}  # its diff shows coach -> car
 
 
 def test_the_catalog_sent_has_no_rename_keys() -> None:

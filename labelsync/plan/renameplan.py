@@ -27,11 +27,11 @@ from typing import Any
 from labelsync.plan.catalogdiff import CatalogChange, catalog_changes
 from labelsync.plan.differ import build_dataset_plan, catalog_breaks
 from labelsync.plan.labeldiff import label_of, labels_equal
-from labelsync.plan.model import Action, Change, DatasetPlan, Kind
+from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState
 from labelsync.plan.stats import touches
 from labelsync.providers.contract import Capabilities
 from labelsync.renames import Renames
-from labelsync.state import Desired, Live
+from labelsync.state import Desired, Item, Live
 
 __all__ = ["Followers", "catalog_lines", "followers_line", "plan_renames", "rename_changes", "split_followers"]
 
@@ -122,7 +122,7 @@ def split_followers(changes: Sequence[Change], renames: Any) -> tuple[list[Chang
     out: list[Change] = []
     items = labels = 0
     for change in changes:
-        if change.kind not in (Kind.LABEL, Kind.FILE) or change.action is not Action.UPDATE or not isinstance(change.before, Mapping):
+        if change.kind not in (Kind.LABEL, Kind.FILE) or change.action is not Action.UPDATE or not isinstance(change.before, LabelState | Item):
             out.append(change)
             continue
         old = label_of(change.before)
@@ -134,7 +134,7 @@ def split_followers(changes: Sequence[Change], renames: Any) -> tuple[list[Chang
             items += 1
             labels += _moved(old, renamed)
             continue
-        out.append(dataclasses.replace(change, before={**change.before, "label": renamed}))
+        out.append(dataclasses.replace(change, before=dataclasses.replace(change.before, label=renamed)))
     return out, Followers(items, labels)
 
 
@@ -148,9 +148,11 @@ def followers_line(followers: Followers, renames: Any) -> str | None:
 
 
 def _same_rest(change: Change) -> bool:
-    keys = ("timestamp", "frameId", "sensorName")
-    after = change.after if isinstance(change.after, Mapping) else {}
-    return all(change.before.get(k) == after.get(k) for k in keys)
+    """The label change's timestamp, frame and sensor are unchanged (typed before/after)."""
+    before, after = change.before, change.after
+    return isinstance(after, FileChange) and all(
+        getattr(before, k) == getattr(after, k) for k in ("timestamp", "frame_id", "sensor_name")
+    )
 
 
 def _moved(old: Mapping[str, Any], new: Mapping[str, Any]) -> int:
