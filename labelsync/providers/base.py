@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from labelsync.engine.events import ApplyEvents
 from labelsync.errors import StalePlanError
 from labelsync.plan.model import DatasetPlan
-from labelsync.state import Desired, Live
+from labelsync.state import Dataset, Desired, Live
 
 DEFAULT_JOBS = 32
 """Concurrent uploads unless ``--jobs`` says otherwise: on a 20 ms round trip, 32 small
@@ -105,6 +105,14 @@ class Provider(Protocol):
 
     def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
         """Remote labels per segment per remote path, in labelsync's label JSON."""
+        ...
+
+    def read_file(self, dataset: Dataset, segment: str, remote_path: str) -> bytes:
+        """The bytes of data file ``remote_path`` of ``segment`` in ``dataset`` (as
+        :meth:`read_live` returned it), at the revision read (``labelsync import
+        --with-data``). Raises :class:`~labelsync.errors.UnsupportedError` (one line) when the
+        platform cannot give a file's bytes, and :class:`~labelsync.errors.RemoteError` when
+        the remote does not hold the file."""
         ...
 
     def close(self) -> None:

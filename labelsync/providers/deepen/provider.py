@@ -196,6 +196,22 @@ class DeepenProvider:
             out[path] = align_order(from_deepen(docs), want[path].label) if path in want else from_deepen(docs)
         return {seg_name: out}
 
+    # ------------------------------------------------------------------ import
+
+    def read_file(self, dataset: Dataset, segment: str, remote_path: str) -> bytes:
+        """A data file's bytes, read from the upload the dataset was created from (the zip
+        entry named ``remote_path``; a video dataset's upload itself): one download per
+        dataset, kept for the next files."""
+        from labelsync.providers.deepen.download import uploaded_bytes, zip_entry
+
+        found = self._find(dataset.name)
+        if found is None:
+            raise NotFoundError(f"dataset '{dataset.name}' does not exist on Deepen", hint="check its name")
+        dataset_id, res = found
+        uploads: dict[str, bytes] = self.__dict__.setdefault("_uploads", {})
+        if dataset_id not in uploads:
+            uploads[dataset_id] = uploaded_bytes(self.client, dataset_id)
+        return zip_entry(uploads[dataset_id], remote_path, dataset_type=str(res.get("dataset_type")))
 
 def _info(res: dict[str, Any]) -> dict[str, Any]:
     """The status facts of a DatasetResource."""
@@ -210,3 +226,4 @@ def _info(res: dict[str, Any]) -> dict[str, Any]:
         "files": pipeline.get("__TOTAL", len(res.get("frame_sizes") or [])),
         "all_stages_done": pipeline.get("__ALL_STAGES_DONE", 0),
     }
+
