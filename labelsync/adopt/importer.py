@@ -32,7 +32,7 @@ from labelsync.formats.names import DEFAULT, WRITABLE
 from labelsync.local.labels import LabelRecord, dump_labels, remote_path_problem
 from labelsync.local.pull import default_mask_path
 from labelsync.providers.contract import ProviderSpec
-from labelsync.state import MASK_TYPES, Dataset, Desired, Item, Policy, RemoteMask
+from labelsync.state import MASK_TYPES, Dataset, Desired, Item, Policy, RemoteMask, canonical_json
 
 CATALOG_UNREADABLE = "catalog_unreadable"
 """The :attr:`~labelsync.state.Live.info` key a provider sets when it cannot read the
@@ -180,6 +180,21 @@ def _write_segment(
     else:
         files.claim(label_path)
     write_labels_as(fmt, label_path, labels, data_dir=data_dir, options=options, catalog=live.catalog)
+    result.warnings.extend(_lost(fmt, label_path, labels, data_dir, options, files.display(label_path)))
+
+
+def _lost(fmt: str, path: Path, labels: dict[str, dict[str, Any]], data_dir: Path, options: dict[str, Path], shown: str) -> list[str]:
+    """A warning when ``fmt`` read back does not give ``labels`` (what the format cannot hold)."""
+    from labelsync.local.labelsets import read_label_set
+
+    back = read_label_set(fmt, path, display=shown, data_dir=data_dir, options=options)
+    read = {rp: r.label for rp, r in back.records.items() if r.label}
+    differ = sorted(rp for rp in set(labels) | set(read) if canonical_json(labels.get(rp)) != canonical_json(read.get(rp)))
+    if not differ:
+        return []
+    return [f"{shown}: format {fmt} does not hold {len(differ)} of the {len(labels)} labels exactly (e.g. {differ[0]!r}: "
+            "attributes, classifications or instance ids it has no place for); plan will show them as changes "
+            "(--format tensorbay holds every label)"]
 
 
 def _check_blob(item: Item, data: bytes, where: str) -> None:
