@@ -151,3 +151,24 @@ def test_import_errors_are_one_line(server: str, tmp_path: Path, monkeypatch: py
     outside = run_cli(["import", "tb", "nope", "--dir", str(tmp_path / "elsewhere")], root, TOKEN)
     assert outside.code == 1 and "is outside the repository" in outside.err
     assert not (root / "nope").exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_a_download_that_does_not_match_its_checksum_leaves_nothing(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.rewrite_proxy import rewriting_proxy
+
+    def wrong_checksum(path: str, query: dict[str, str], body: object) -> object:
+        if path.endswith("/data/details") and isinstance(body, dict):
+            for entry in body.get("dataDetails", []):
+                if entry.get("remotePath") == "img2.png":
+                    entry["checksum"] = "0" * 40
+        return body
+
+    monkeypatch.chdir(tmp_path)
+    sdk_upload(server, tmp_path / "sdk", masks=True)
+    with rewriting_proxy(server, wrong_checksum) as proxy:
+        root = repo(tmp_path / "repo", proxy)
+        result = run_cli(["import", "tb", "city", "--with-data"], root, TOKEN)
+    assert result.code == 1, result.text
+    assert "Error: train/img2.png: the bytes downloaded do not match the checksum the remote gave" in result.err
+    assert "Traceback" not in result.err
+    assert not (root / "city").exists()  # img0, img1 and the mask were written, then removed
