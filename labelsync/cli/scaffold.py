@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from labelsync.formats.detect import Guess, detect
+from labelsync.formats.names import DEFAULT
 
 MANIFEST = "dataset.yaml"
 
@@ -31,7 +32,7 @@ def manifest_for(guess: Guess, name: str) -> str:
     if guess.data is not None:
         patterns = ", ".join(f'"{p}"' for p in guess.include)
         data = f"      data: {{path: {guess.data}, include: [{patterns}]}}\n"
-    labels = f"{{path: {guess.labels}}}" if guess.format == "tensorbay" else f"{{format: {guess.format}, path: {guess.labels}}}"
+    labels = f"{{path: {guess.labels}}}" if guess.format == DEFAULT else f"{{format: {guess.format}, path: {guess.labels}}}"
     return (
         f"# scaffolded by `labelsync init`: {guess.format} labels at {guess.labels}"
         + (f", data in {guess.data}" if guess.data else ", no data found")

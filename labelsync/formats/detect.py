@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from labelsync.formats.names import DEFAULT
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DEPTH = 3
 _HEAD = 1024 * 1024
@@ -138,7 +140,7 @@ def _labels(root: Path, tree: dict[Path, list[str]]) -> tuple[str, Path] | None:
         head = _head(path).split("\n", 1)[0]
         try:
             if "remotePath" in json.loads(head):
-                return "tensorbay", path
+                return DEFAULT, path
         except (ValueError, TypeError):
             continue
     return None
