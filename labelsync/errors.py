@@ -50,6 +50,10 @@ class ConfigError(LabelsyncError):
     """``labelsync.yaml`` (the remotes) is missing something or is invalid."""
 
 
+class UnsupportedError(LabelsyncError):
+    """The platform cannot do what was asked (for example give a data file's bytes)."""
+
+
 class RemoteError(LabelsyncError):
     """The remote platform answered with an error, or could not be reached."""
 

@@ -50,9 +50,9 @@ def cli(deadline: float | None) -> None:
 
 
 def _register() -> None:
-    from labelsync.cli import action, convert, emulator, init, migrate, stats, status, sync, validate
+    from labelsync.cli import action, adopt, convert, emulator, init, migrate, stats, status, sync, validate
 
-    for module in (init, validate, migrate, sync, stats, status, convert, emulator, action):
+    for module in (init, validate, migrate, sync, stats, status, convert, adopt, emulator, action):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -11,8 +11,11 @@ saying what it did (``created``, ``updated`` or ``kept``):
 
 Every write is atomic (a temporary file in the same directory, flushed, then linked or
 renamed into place), so a file is either as it was or complete. Running ``init`` again
-changes nothing. A step is a function ``(root) -> Step``; a later step (such as scaffolding
-manifests from data and labels) is added to :data:`STEPS`.
+changes nothing. A step is a function ``(root) -> Step | None`` in :data:`STEPS`.
+
+3. :func:`labelsync.cli.scaffold.scaffold_manifest`: ``dataset.yaml`` scaffolded from the
+   data and labels found in the directory (any supported label format, detected by
+   content), created only when missing; nothing when no labels are found.
 """
 
 from __future__ import annotations
@@ -179,18 +182,28 @@ def ignore_state(root: Path) -> Step:
     return Step("updated", link, f"added {STATE_PATTERN} (the embedded emulator's database and key, caches)")
 
 
-STEPS: tuple[Callable[[Path], Step], ...] = (write_config, ignore_state)
+def _scaffold(root: Path) -> Step | None:
+    from labelsync.cli.scaffold import scaffold_manifest
+
+    step: Step | None = scaffold_manifest(root)
+    return step
+
+
+STEPS: tuple[Callable[[Path], Step | None], ...] = (write_config, ignore_state, _scaffold)
+"""The steps in order; a step returns ``None`` when it has nothing to do (and prints nothing)."""
 
 
 def run_init(root: Path) -> list[Step]:
     """Run every step of :data:`STEPS` against ``root`` (an existing directory), in order."""
-    return [step(root) for step in STEPS]
+    return [step for step in (run(root) for run in STEPS) if step is not None]
 
 
 @click.command("init")
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def init(directory: Path | None) -> None:
-    """Create labelsync.yaml (if missing) and ignore .labelsync/ in .gitignore.
+    """Create labelsync.yaml (if missing) and ignore .labelsync/ in .gitignore; when the
+    directory holds data plus labels (coco, voc, yolo, labelme, kitti or JSON Lines), also
+    scaffold dataset.yaml from them and say what was guessed.
 
     DIRECTORY is the repository root; by default the nearest directory above the working
     directory with a labelsync.yaml, else the git top level, else the working directory.

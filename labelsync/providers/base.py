@@ -19,7 +19,7 @@ from labelsync.providers.session import (
     Session,
     stale_plan,
 )
-from labelsync.state import Desired, Live
+from labelsync.state import Dataset, Desired, Live
 
 __all__ = ["DEFAULT_JOBS", "ApplyOptions", "ApplyResult", "Provider", "stale_plan"]
 
@@ -53,6 +53,14 @@ class Provider(Protocol):
 
     def pull_labels(self, desired: Desired) -> dict[str, dict[str, Any]]:
         """Remote labels per segment per remote path, in labelsync's label JSON."""
+        ...
+
+    def read_file(self, dataset: Dataset, segment: str, remote_path: str) -> bytes:
+        """The bytes of data file ``remote_path`` of ``segment`` in ``dataset`` (as
+        :meth:`read_live` returned it), at the revision read (``labelsync import
+        --with-data``). Raises :class:`~labelsync.errors.UnsupportedError` (one line) when the
+        platform cannot give a file's bytes, and :class:`~labelsync.errors.RemoteError` when
+        the remote does not hold the file."""
         ...
 
     def close(self) -> None:

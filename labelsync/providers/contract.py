@@ -112,6 +112,16 @@ class ProviderSettings(BaseModel):
         """The dataset notes as the server returns them (``{}`` when the provider has none)."""
         return {}
 
+    @classmethod
+    def block_from_live(cls, dataset: Any) -> dict[str, JSON]:
+        """The ``spec.<name>:`` block (manifest keys, camelCase) that stands for a live
+        :class:`labelsync.state.Dataset`'s ``kind``, ``branch``, ``settings`` and ``notes``,
+        defaults left out (``labelsync import``). Validated by this model, the block gives
+        back the same :meth:`dataset_kind`, :meth:`branch_name`, :meth:`settings_json` and
+        :meth:`notes_json` (``labelsync import`` checks it). ``{}`` for a provider with no
+        settings."""
+        return {}
+
 
 class RemoteSettings(BaseModel):
     """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``).

@@ -43,7 +43,7 @@ from labelsync.providers.deepen.convert import (
 from labelsync.providers.deepen.session import DeepenSession
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK
 from labelsync.providers.session import ApplyEvents, ApplyOptions
-from labelsync.state import Dataset, Desired, Item, Live, Segment
+from labelsync.state import Blob, Dataset, Desired, Item, Live, Segment
 
 DEFAULT_SEGMENT = "default"
 
@@ -105,8 +105,11 @@ class DeepenProvider:
         profile_id = read_tag(tags, PROFILE_TAG)
         profile = self.client.get_profile(profile_id) if profile_id else {"pipeline_spec": res.get("pipeline_spec") or []}
         catalog = catalog_from_profile(profile)
-        if catalog == catalog_projection(ds.catalog):
+        if catalog == catalog_projection(ds.catalog) or profile_id is None:
+            # without labelsync's profile tag the profile was given inline at creation, and
+            # Deepen gives no way to read it back (api/deepen.md §4.1): taken as declared
             catalog = dict(ds.catalog)
+            base["info"] = {**base["info"], "catalog_unreadable": profile_id is None}
         seg_name = next(iter(ds.segments), DEFAULT_SEGMENT)
         want = ds.segments[seg_name].items if ds.segments else {}
         dataset_type = str(res.get("dataset_type"))
@@ -121,13 +124,16 @@ class DeepenProvider:
                 items[path] = Item(remote_path=path, blob=item.blob, label=label)
         elif status == "files_getting_labelled":
             claimed = {file_id_for(p, dataset_type, fmt): p for p in want}
+            # a dataset labelsync did not create has no content tag: its files' content is
+            # read from the upload itself (one download; Deepen reports no checksums)
+            blobs = self._uploaded_blobs(dataset_id) if content is None else {}
             for f in self.client.list_files(dataset_id):
                 file_id = str(f.get("file_id"))
                 path = claimed.get(file_id) or remote_path_guess(file_id, dataset_type, fmt)
                 label = from_deepen(labels.get(file_id, []))
                 if path in want:
                     label = align_order(label, want[path].label)
-                items[path] = Item(remote_path=path, blob=None, label=label)
+                items[path] = Item(remote_path=path, blob=blobs.get(path), label=label)
         dataset = Dataset(
             name=ds.name,
             provider="deepen",
@@ -138,7 +144,8 @@ class DeepenProvider:
             catalog=catalog,
             segments={seg_name: Segment(name=seg_name, items=items, description=ds.segments[seg_name].description if ds.segments else "")},
         )
-        return Live(dataset=dataset, verified=content is not None, **base)
+        verified = content is not None or (bool(items) and all(i.blob is not None for i in items.values()))
+        return Live(dataset=dataset, verified=verified, **base)
 
     def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
         return None  # Deepen has no tags: planning never asks (not versioned)
@@ -198,6 +205,40 @@ class DeepenProvider:
             out[path] = align_order(from_deepen(docs), want[path].label) if path in want else from_deepen(docs)
         return {seg_name: out}
 
+    # ------------------------------------------------------------------ import
+
+    def read_file(self, dataset: Dataset, segment: str, remote_path: str) -> bytes:
+        """A data file's bytes, read from the upload the dataset was created from (the zip
+        entry named ``remote_path``; a video dataset's upload itself): one download per
+        dataset, kept for the next files."""
+        from labelsync.providers.deepen.download import zip_entry
+
+        found = self._find(dataset.name)
+        if found is None:
+            raise NotFoundError(f"dataset '{dataset.name}' does not exist on Deepen", hint="check its name")
+        dataset_id, res = found
+        return zip_entry(self._upload_of(dataset_id), remote_path, dataset_type=str(res.get("dataset_type")))
+
+    def _upload_of(self, dataset_id: str) -> bytes:
+        """The bytes of the upload ``dataset_id`` was created from (downloaded once)."""
+        from labelsync.providers.deepen.download import uploaded_bytes
+
+        uploads: dict[str, bytes] = self.__dict__.setdefault("_uploads", {})
+        if dataset_id not in uploads:
+            uploads[dataset_id] = uploaded_bytes(self.client, dataset_id)
+        return uploads[dataset_id]
+
+    def _uploaded_blobs(self, dataset_id: str) -> dict[str, Blob]:
+        """``remotePath -> Blob`` of the files in the dataset's uploaded zip (``{}`` when the
+        remote gives no link to it, or it is not a zip)."""
+        from labelsync.errors import UnsupportedError
+        from labelsync.providers.deepen.download import zip_blobs
+
+        try:
+            data = self._upload_of(dataset_id)
+        except UnsupportedError:
+            return {}
+        return {path: Blob(checksum, size) for path, (checksum, size) in zip_blobs(data).items()}
 
 def _info(res: dict[str, Any]) -> dict[str, Any]:
     """The status facts of a DatasetResource."""
@@ -212,3 +253,4 @@ def _info(res: dict[str, Any]) -> dict[str, Any]:
         "files": pipeline.get("__TOTAL", len(res.get("frame_sizes") or [])),
         "all_stages_done": pipeline.get("__ALL_STAGES_DONE", 0),
     }
+

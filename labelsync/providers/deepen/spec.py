@@ -78,6 +78,20 @@ class DeepenSettings(ProviderSettings):
             out["tags"] = list(self.tags)
         return out
 
+    @classmethod
+    def block_from_live(cls, dataset: Any) -> dict[str, Any]:
+        settings = dataset.settings
+        block: dict[str, Any] = {"datasetType": settings.get("dataset_type") or dataset.kind}
+        for key, name in (("dataset_format", "datasetFormat"), ("labelling_mode", "labellingMode"),
+                          ("instructions", "instructions"), ("fps", "fps")):
+            if settings.get(key) is not None:
+                block[name] = settings[key]
+        if settings.get("pipeline"):
+            block["pipeline"] = [{"stage": s["stage_id"], "canEdit": bool(s["can_edit"])} for s in settings["pipeline"]]
+        if settings.get("tags"):
+            block["tags"] = list(settings["tags"])
+        return block
+
 
 class DeepenRemote(RemoteSettings):
     """The Deepen keys of a remote: the client (workspace) id used in every URL."""

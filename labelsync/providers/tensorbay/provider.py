@@ -165,3 +165,32 @@ class TensorBayProvider:
                     labels[str(sub["remotePath"])] = pulled_label(sub.get("label") or {}, self._download)
             out[name] = labels
         return out
+
+    # ------------------------------------------------------------------ import
+
+    def read_file(self, dataset: Dataset, segment: str, remote_path: str) -> bytes:
+        """A data file's bytes at the head of ``dataset``'s branch, through the url its
+        ``data/details`` entry gives (one listing per segment, kept for the next files)."""
+        key = (dataset.name, dataset.branch, segment)
+        urls = self._urls().get(key)
+        if urls is None:
+            dataset_id, info, branch = self._head(dataset.name, dataset.branch)
+            if dataset_id is None or info is None or branch is None:
+                raise NotFoundError(f"dataset '{dataset.name}' does not exist on the remote", hint="check its name")
+            fusion = dataset_kind(info.get("type")) == "fusion"
+            urls = {}
+            for entry in self.client.list_details(dataset_id, segment, {"commit": str(branch["commitId"])}):
+                for sub in (entry.get("frame", []) if fusion else [entry]):
+                    urls[str(sub["remotePath"])] = str(sub.get("url") or "")
+            self._urls()[key] = urls
+        if remote_path not in urls:
+            raise NotFoundError(f"segment '{segment}' of dataset '{dataset.name}' holds no file {remote_path!r}",
+                                hint="read the dataset again; it may have changed meanwhile")
+        if not urls[remote_path]:
+            raise RemoteError(f"the remote gave no download url for {remote_path!r}", hint="nothing was written")
+        return self._download(urls[remote_path])
+
+    def _urls(self) -> dict[tuple[str, str, str], dict[str, str]]:
+        """The download urls listed so far: ``(dataset, branch, segment) -> remotePath -> url``."""
+        cache: dict[tuple[str, str, str], dict[str, str]] = self.__dict__.setdefault("_file_urls", {})
+        return cache

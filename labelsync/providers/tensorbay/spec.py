@@ -56,6 +56,22 @@ class TensorBaySettings(ProviderSettings):
             "binPointCloudFields": list(notes.bin_point_cloud_fields) if notes and notes.bin_point_cloud_fields else None,
         }
 
+    @classmethod
+    def block_from_live(cls, dataset: Any) -> dict[str, Any]:
+        block: dict[str, Any] = {"type": dataset.kind}
+        if dataset.settings.get("alias"):
+            block["alias"] = dataset.settings["alias"]
+        if dataset.branch != DEFAULT_BRANCH:
+            block["branch"] = dataset.branch
+        notes: dict[str, Any] = {}
+        if dataset.notes.get("isContinuous"):
+            notes["isContinuous"] = True
+        if dataset.notes.get("binPointCloudFields"):
+            notes["binPointCloudFields"] = list(dataset.notes["binPointCloudFields"])
+        if notes:
+            block["notes"] = notes
+        return block
+
 
 SPEC = ProviderSpec(
     name="tensorbay",
