@@ -1,7 +1,7 @@
 """Thin TensorBay Open API v1 endpoint methods (``api/tensorbay.md`` §2) over one httpx client.
 
 Each method is one request (or one paged listing) and returns the response JSON, checked
-at this boundary against a small wire model (``_Datasets``, ``_Drafts``, ...: the keys
+at this boundary against a small wire model (``w.Datasets``, ``_Drafts``, ...: the keys
 labelsync reads, extra keys kept) by :func:`labelsync.providers.answers.request_json`; an
 answer that is not JSON or has the wrong shape is a one-line
 :class:`~labelsync.errors.BadAnswerError`. Errors become labelsync errors through
@@ -28,16 +28,16 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NotRequired, TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from typing_extensions import TypedDict
 
 from labelsync import __version__
 from labelsync.errors import ConflictError, RemoteError
-from labelsync.providers.answers import Count, converge, request_json, wire
+from labelsync.providers.answers import converge, request_json
 from labelsync.providers.http import make_client, raise_for_api, translate_transport_errors
 from labelsync.providers.post_pool import Batch, Post, PostPool
+from labelsync.providers.tensorbay import wire as w
 
 API_PATH = "gatewayv2/tensorbay-open-api/v1/"
 PAGE = 128
@@ -46,144 +46,6 @@ ROOT_COMMIT = "0" * 32
 V = Mapping[str, Any]
 USER_AGENT = f"labelsync/{__version__}"
 T = TypeVar("T")
-
-
-# ---------------------------------------------------------------- wire models (answers)
-
-
-@wire
-class _Named(TypedDict):
-    name: str
-
-
-@wire
-class _DatasetEntry(TypedDict):
-    id: str
-    name: str
-
-
-@wire
-class _Datasets(TypedDict):
-    datasets: list[_DatasetEntry]
-
-
-@wire
-class _IdOnly(TypedDict):
-    id: str
-
-
-@wire
-class _Dataset(TypedDict):
-    id: str
-    name: str
-    type: int
-    defaultBranch: str
-    commitId: NotRequired[str | None]
-    alias: NotRequired[str | None]
-
-
-@wire
-class _Branch(TypedDict):
-    name: str
-    commitId: str
-    description: NotRequired[str | None]
-    title: NotRequired[str | None]
-
-
-@wire
-class _Branches(TypedDict):
-    branches: list[_Branch]
-
-
-@wire
-class _Draft(TypedDict):
-    number: int
-    title: str
-    branchName: NotRequired[str]
-    description: NotRequired[str | None]
-
-
-@wire
-class _Created(TypedDict):
-    draftNumber: int
-
-
-@wire
-class _Committed(TypedDict):
-    commitId: str
-
-
-@wire
-class _Notes(TypedDict):
-    isContinuous: bool
-    binPointCloudFields: list[str] | None
-
-
-@wire
-class _Catalog(TypedDict):
-    catalog: dict[str, Any]
-
-
-@wire
-class _Segment(TypedDict):
-    name: str
-    description: NotRequired[str | None]
-
-
-@wire
-class _Sensors(TypedDict):
-    sensors: list[_Named]
-
-
-@wire
-class _Detail(TypedDict):
-    remotePath: str
-    checksum: NotRequired[str | None]
-    fileSize: NotRequired[int | None]
-    label: NotRequired[dict[str, Any] | None]
-    timestamp: NotRequired[float | None]
-    sensorName: NotRequired[str | None]
-
-
-@wire
-class _Frame(TypedDict):
-    frameId: str
-    frame: list[_Detail]
-
-
-@wire
-class _PolicyExtra(TypedDict):
-    host: str
-    objectPrefix: str
-
-
-@wire
-class _Policy(TypedDict):
-    result: dict[str, str | int | None]
-    extra: _PolicyExtra
-    expireAt: int
-
-
-@wire
-class _DraftPage(TypedDict):
-    drafts: list[_Draft]
-    totalCount: Count
-
-
-@wire
-class _SegmentPage(TypedDict):
-    segments: list[_Segment]
-    totalCount: Count
-
-
-@wire
-class _DetailPage(TypedDict):
-    dataDetails: list[_Detail | _Frame]
-    totalCount: Count
-
-
-_PAGES: dict[str, Any] = {"drafts": _DraftPage, "segments": _SegmentPage, "dataDetails": _DetailPage}
-"""The wire model of one page of each paged listing, by its items' key."""
 
 
 def api_root(url: str) -> str:
@@ -268,7 +130,7 @@ class TensorBayClient:
         page shows nothing follows. Otherwise :class:`RemoteError` (never a partial list).
         """
         query = dict(params or {})
-        shape = _PAGES[key]
+        shape = w.PAGES[key]
 
         def page(offset: int) -> list[Any]:
             body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE}, shape=shape)
@@ -292,14 +154,14 @@ class TensorBayClient:
 
     def find_dataset(self, name: str) -> dict[str, Any] | None:
         """The dataset named exactly ``name`` (list entry), or None."""
-        body = self.call("GET", "datasets", what=f"find dataset '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=_Datasets)
+        body = self.call("GET", "datasets", what=f"find dataset '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=w.Datasets)
         for entry in body["datasets"]:
             if entry.get("name") == name:
                 return dict(entry)
         return None
 
     def get_dataset(self, dataset_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset", shape=_Dataset))
+        return dict(self.call("GET", f"datasets/{dataset_id}", what="read dataset", shape=w.Dataset))
 
     def create_dataset(self, name: str, *, fusion: bool, alias: str = "") -> str:
         """Create the dataset; after a lost answer, the dataset found by name is the one."""
@@ -308,7 +170,7 @@ class TensorBayClient:
             body = self.call(
                 "POST", "datasets", what=f"create dataset '{name}'",
                 json={"name": name, "type": 1 if fusion else 0, "alias": alias, "isPublic": False},
-                shape=_IdOnly, retry=False,
+                shape=w.IdOnly, retry=False,
             )
             return str(body["id"])
 
@@ -324,7 +186,7 @@ class TensorBayClient:
     # ------------------------------------------------------------------ versions
 
     def find_branch(self, dataset_id: str, name: str) -> dict[str, Any] | None:
-        body = self.call("GET", f"datasets/{dataset_id}/branches", what=f"read branch '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=_Branches)
+        body = self.call("GET", f"datasets/{dataset_id}/branches", what=f"read branch '{name}'", params={"name": name, "offset": 0, "limit": PAGE}, shape=w.Branches)
         for entry in body["branches"]:
             if entry.get("name") == name:
                 return dict(entry)
@@ -359,7 +221,7 @@ class TensorBayClient:
             body["description"] = description
 
         def write() -> int:
-            answer = self.call("POST", f"datasets/{dataset_id}/drafts", what=f"open a draft on '{branch}'", json=body, shape=_Created, retry=False)
+            answer = self.call("POST", f"datasets/{dataset_id}/drafts", what=f"open a draft on '{branch}'", json=body, shape=w.Created, retry=False)
             return int(answer["draftNumber"])
 
         def look() -> int | None:
@@ -386,7 +248,7 @@ class TensorBayClient:
             branch = self._draft_branch.get((dataset_id, number))
 
         def write() -> str:
-            answer = self.call("POST", f"datasets/{dataset_id}/commits", what=f"commit draft #{number}", json=body, shape=_Committed, retry=False)
+            answer = self.call("POST", f"datasets/{dataset_id}/commits", what=f"commit draft #{number}", json=body, shape=w.Committed, retry=False)
             return str(answer["commitId"])
 
         def look() -> str | None:
@@ -400,13 +262,13 @@ class TensorBayClient:
     # ------------------------------------------------------------------ contents
 
     def get_notes(self, dataset_id: str, v: V) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/notes", what="read notes", params=v, shape=_Notes))
+        return dict(self.call("GET", f"datasets/{dataset_id}/notes", what="read notes", params=v, shape=w.Notes))
 
     def put_notes(self, dataset_id: str, number: int, notes: Mapping[str, Any]) -> None:
         self.call("PATCH", f"datasets/{dataset_id}/notes", what="update notes", json={**notes, "draftNumber": number}, retry=True)
 
     def get_catalog(self, dataset_id: str, v: V) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v, shape=_Catalog)["catalog"])
+        return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v, shape=w.Catalog)["catalog"])
 
     def put_catalog(self, dataset_id: str, number: int, catalog: Mapping[str, Any]) -> None:
         self.call("PUT", f"datasets/{dataset_id}/labels/catalogs", what="update catalog", json={"catalog": catalog, "draftNumber": number})
@@ -426,7 +288,7 @@ class TensorBayClient:
         self.call("DELETE", f"datasets/{dataset_id}/segments", what=f"delete segment '{name}'", json={"segmentName": name, "draftNumber": number})
 
     def get_sensors(self, dataset_id: str, segment: str, v: V) -> list[dict[str, Any]]:
-        body = self.call("GET", f"datasets/{dataset_id}/sensors", what=f"read sensors of '{segment}'", params={"segmentName": segment, **v}, shape=_Sensors)
+        body = self.call("GET", f"datasets/{dataset_id}/sensors", what=f"read sensors of '{segment}'", params={"segmentName": segment, **v}, shape=w.Sensors)
         return list(body["sensors"])
 
     def put_sensor(self, dataset_id: str, number: int, segment: str, sensor: Mapping[str, Any]) -> None:
@@ -448,7 +310,7 @@ class TensorBayClient:
     # ------------------------------------------------------------------ uploads
 
     def get_policy(self, dataset_id: str, number: int, segment: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"datasets/{dataset_id}/policies", what="get an upload policy", params={"expired": 240, "segmentName": segment, "draftNumber": number}, shape=_Policy))
+        return dict(self.call("GET", f"datasets/{dataset_id}/policies", what="get an upload policy", params={"expired": 240, "segmentName": segment, "draftNumber": number}, shape=w.Policy))
 
     def upload_objects(
         self,
