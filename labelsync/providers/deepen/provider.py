@@ -30,15 +30,17 @@ from labelsync.providers.deepen.convert import (
     CONTENT_TAG,
     DIGEST_TAG,
     PROFILE_TAG,
-    align_order,
     catalog_from_profile,
     catalog_projection,
     content_digest,
     file_id_for,
-    from_deepen,
     live_settings,
     read_tag,
     remote_path_guess,
+)
+from labelsync.providers.deepen.labels import (
+    align_order,
+    from_deepen,
 )
 from labelsync.providers.deepen.session import DeepenSession
 from labelsync.providers.deepen.upload import DEFAULT_CHUNK

@@ -40,6 +40,8 @@ from labelsync.providers.deepen.convert import (
     file_id_for,
     profile_for,
     read_tag,
+)
+from labelsync.providers.deepen.labels import (
     to_deepen,
 )
 from labelsync.providers.deepen.layout import content_problems

@@ -12,20 +12,22 @@ from labelsync.providers.deepen.convert import (
     DIGEST_TAG,
     PROFILE_TAG,
     ConvertError,
-    align_order,
     catalog_from_profile,
     catalog_projection,
     content_digest,
     content_digest_of,
     create_body,
     file_id_for,
-    from_deepen,
     live_settings,
     profile_for,
     read_tag,
     remote_path_guess,
-    to_deepen,
     user_tags,
+)
+from labelsync.providers.deepen.labels import (
+    align_order,
+    from_deepen,
+    to_deepen,
 )
 from labelsync.state import Blob, Item
 
