@@ -39,7 +39,7 @@ from labelsync.formats import rle
 from labelsync.formats.cocoread import CocoReader
 from labelsync.formats.cocoread import rounded as _r
 from labelsync.formats.files import read_text, write_text
-from labelsync.formats.gcpause import gc_paused
+from labelsync.formats.gcpause import FREEZE_CHARS, gc_paused
 from labelsync.formats.problems import FormatError, Labels, Parsed, line_col, problem
 
 LIST_TYPES = ("BOX2D", "POLYGON", "MULTI_POLYGON", "RLE", "KEYPOINTS2D")
@@ -65,7 +65,7 @@ def parse(text: str, *, file: str = "<coco>") -> Parsed:
     """Read a COCO document's text into labels (remotePath -> label), diagnostics and the
     catalog (:func:`catalog_of`)."""
     parsed = Parsed()
-    with gc_paused():
+    with gc_paused(freeze=len(text) >= FREEZE_CHARS):
         top = _load(text, file, parsed)
         if parsed.diagnostics:
             return parsed
@@ -276,9 +276,10 @@ def dump(original: str | None, labels: Mapping[str, Mapping[str, Any]], *, catal
             raise FormatError(parsed.diagnostics)
         if all(k in parsed.labels and parsed.labels[k] == v for k, v in labels.items()):
             return original
-        doc = json.loads(original)
-        old = CocoReader(original, "<coco>")
-        old.run(doc)
+        with gc_paused():
+            doc = json.loads(original)
+            old = CocoReader(original, "<coco>")
+            old.run(doc)
         doc.setdefault("annotations", [])
     else:
         doc = {"images": [], "annotations": [], "categories": []}
