@@ -30,21 +30,18 @@ file). Images not in ``labels`` keep their annotations.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from labelsync.errors import LocalDataError
 from labelsync.formats import rle
+from labelsync.formats.cocoread import CocoReader
+from labelsync.formats.cocoread import rounded as _r
 from labelsync.formats.files import read_text, write_text
-from labelsync.formats.problems import FormatError, JsonDoc, Labels, Parsed, line_col, problem
-from labelsync.local.labels import remote_path_problem
+from labelsync.formats.gcpause import FREEZE_CHARS, gc_paused
+from labelsync.formats.problems import FormatError, Labels, Parsed, line_col, problem
 
-EDGE_TOLERANCE = 1e-3
-"""Pixels a box may reach past the image edge (float rounding of other tools)."""
-
-ROUND_DIGITS = 10
 LIST_TYPES = ("BOX2D", "POLYGON", "MULTI_POLYGON", "RLE", "KEYPOINTS2D")
 ImageSize = Callable[[str], tuple[int, int]]
 """remotePath -> (width, height), for images a new COCO file must describe."""
@@ -52,18 +49,6 @@ ImageSize = Callable[[str], tuple[int, int]]
 
 def _int(v: Any) -> bool:
     return type(v) is int
-
-
-_NUMBER_TYPES = frozenset((int, float))
-
-
-def _numbers(values: list[Any]) -> bool:
-    """All JSON numbers (no bool), all finite: checked in C, not per element in Python."""
-    return set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values))
-
-
-def _ints(values: list[Any]) -> bool:
-    return set(map(type, values)) <= {int}
 
 
 def _load(text: str, file: str, parsed: Parsed) -> Any:
@@ -76,235 +61,16 @@ def _load(text: str, file: str, parsed: Parsed) -> Any:
     return None
 
 
-def _r(v: Any) -> Any:
-    """Sums and differences of pixel coordinates rounded to 10 decimals, so that
-    ``x + w`` read and ``xmax - xmin`` written give back COCO's own numbers."""
-    return round(v, ROUND_DIGITS) if type(v) is float else v
-
-
-def _points(flat: list[Any]) -> list[dict[str, Any]]:
-    return [{"x": x, "y": y} for x, y in zip(flat[0::2], flat[1::2], strict=False)]
-
-
-class _Reader:
-    def __init__(self, text: str, file: str) -> None:
-        self.doc = JsonDoc(file, text)
-        self.parsed = Parsed()
-        self.add = self.parsed.diagnostics.append
-        self.images: dict[int, dict[str, Any]] = {}
-        self.categories: dict[int, dict[str, Any]] = {}
-        self.used: set[str] = set()
-        self.fragments: dict[int, dict[str, list[Any]]] = {}
-        """annotation id -> the label objects it became, by type (for the writer)."""
-        self.image_index: dict[str, int] = {}
-        """file_name -> index in ``images`` (to locate an image's problems)."""
-
-    def err(self, path: tuple[str | int, ...], message: str, fix: str | None = None) -> None:
-        self.add(self.doc.problem(path, message, fix))
-
-    def run(self, top: Any) -> Parsed:
-        if not isinstance(top, dict):
-            self.err((), "a COCO file is a JSON object with images, annotations and categories")
-            return self.parsed
-        for key in ("images", "categories"):
-            if not isinstance(top.get(key), list):
-                self.err((key,) if key in top else (), f"'{key}' must be a list", f"add \"{key}\": [...]")
-        if "annotations" in top and not isinstance(top["annotations"], list):
-            self.err(("annotations",), "'annotations' must be a list")
-        self.read_categories(top.get("categories"))
-        self.read_images(top.get("images"))
-        anns = top.get("annotations")
-        if isinstance(anns, list):
-            self.read_annotations(anns)
-        return self.parsed
-
-    def read_categories(self, cats: Any) -> None:
-        if not isinstance(cats, list):
-            return
-        names: dict[str, int] = {}
-        for i, c in enumerate(cats):
-            p: tuple[str | int, ...] = ("categories", i)
-            if not isinstance(c, dict) or not _int(c.get("id")):
-                self.err(p + (("id",) if isinstance(c, dict) and "id" in c else ()), "a category needs an integer 'id'")
-                continue
-            cid = c["id"]
-            if not isinstance(c.get("name"), str) or not c["name"]:
-                self.err(p, f"category {cid} needs a 'name'")
-                continue
-            if cid in self.categories:
-                self.err(p + ("id",), f"duplicate category id {cid}", "give every category its own id")
-                continue
-            if c["name"] in names:
-                self.err(p + ("name",), f"duplicate category name {c['name']!r} (also id {names[c['name']]})")
-                continue
-            kps = c.get("keypoints")
-            if kps is not None and not (isinstance(kps, list) and all(isinstance(k, str) for k in kps)):
-                self.err(p + ("keypoints",), f"category {cid}: 'keypoints' must be a list of names")
-                continue
-            names[c["name"]] = cid
-            self.categories[cid] = c
-
-    def read_images(self, images: Any) -> None:
-        if not isinstance(images, list):
-            return
-        files: dict[str, int] = {}
-        labels = self.parsed.labels
-        for i, im in enumerate(images):
-            p: tuple[str | int, ...] = ("images", i)
-            if not isinstance(im, dict) or not _int(im.get("id")):
-                self.err(p, "an image needs an integer 'id'")
-                continue
-            iid = im["id"]
-            if iid in self.images:
-                self.err(p + ("id",), f"duplicate image id {iid}", "give every image its own id")
-                continue
-            name = im.get("file_name")
-            if not isinstance(name, str) or not name:
-                self.err(p, f"image id {iid} has no file_name", "name the image file, relative to the data directory")
-                continue
-            bad = remote_path_problem(name)
-            if bad:
-                self.err(p + ("file_name",), f"image id {iid}: {bad.replace(chr(39) + 'remotePath' + chr(39), 'file_name')}",
-                         "name the image relative to the data directory, with '/'")
-                continue
-            if name in files:
-                self.err(p + ("file_name",), f"image file {name!r} listed twice (ids {files[name]} and {iid})")
-                continue
-            w, h = im.get("width"), im.get("height")
-            if not (isinstance(w, int) and isinstance(h, int) and _int(w) and _int(h) and w > 0 and h > 0):
-                self.err(p, f"image id {iid} needs a positive integer width and height")
-                continue
-            files[name] = iid
-            self.images[iid] = im
-            labels[name] = {}
-            self.image_index[name] = i
-
-    def read_annotations(self, anns: list[Any]) -> None:
-        seen: dict[int, int] = {}
-        for i, a in enumerate(anns):
-            p: tuple[str | int, ...] = ("annotations", i)
-            if not isinstance(a, dict) or not _int(a.get("id")):
-                self.err(p, "an annotation needs an integer 'id'")
-                continue
-            aid = a["id"]
-            if aid in seen:
-                self.err(p + ("id",), f"duplicate annotation id {aid} (first at annotations[{seen[aid]}])",
-                         "give every annotation its own id")
-                continue
-            seen[aid] = i
-            image = self.images.get(a.get("image_id"))  # type: ignore[arg-type]
-            if image is None:
-                self.err(p + ("image_id",), f"annotation {aid}: image_id {a.get('image_id')!r} names no image with a file",
-                         "add the image to 'images' or fix image_id")
-                continue
-            if "category_id" not in a:
-                self.err(p, f"annotation {aid} has no category_id", "add the category_id of one of 'categories'")
-                continue
-            cat = self.categories.get(a["category_id"])
-            if cat is None or not _int(a["category_id"]):
-                self.err(p + ("category_id",), f"annotation {aid}: category_id {a['category_id']!r} is not in categories",
-                         "use the id of one of 'categories' or add the category")
-                continue
-            frag = self.annotation(a, p, image, cat)
-            if frag is None:
-                continue
-            self.fragments[aid] = frag
-            label = self.parsed.labels[image["file_name"]]
-            for t, objs in frag.items():
-                label.setdefault(t, []).extend(objs)
-                self.used.add(t)
-
-    def annotation(self, a: dict[str, Any], p: tuple[str | int, ...], image: dict[str, Any],
-                   cat: dict[str, Any]) -> dict[str, list[Any]] | None:
-        aid = a["id"]
-        W, H = image["width"], image["height"]
-        common: dict[str, Any] = {"category": cat["name"], "instance": str(aid)}
-        crowd = a.get("iscrowd", 0)
-        if crowd not in (0, 1) or isinstance(crowd, bool):
-            self.err(p + ("iscrowd",), f"annotation {aid}: iscrowd must be 0 or 1")
-            return None
-        if crowd == 1:
-            common["attributes"] = {"iscrowd": True}
-        out: dict[str, list[Any]] = {}
-        bbox = a.get("bbox")
-        if bbox is not None:
-            if not (isinstance(bbox, list) and len(bbox) == 4 and _numbers(bbox)):
-                self.err(p + ("bbox",), f"annotation {aid}: bbox must be [x, y, width, height] numbers")
-                return None
-            x, y, w, h = bbox
-            if w < 0 or h < 0:
-                self.err(p + ("bbox",), f"annotation {aid}: bbox width and height must not be negative")
-                return None
-            t = EDGE_TOLERANCE
-            if x < -t or y < -t or x + w > W + t or y + h > H + t:
-                self.err(p + ("bbox",), f"annotation {aid}: box [{x}, {y}, {w}, {h}] is outside the {W}x{H} image",
-                         "clip the box to the image (x+width <= width, y+height <= height)")
-                return None
-            out["BOX2D"] = [{"box2d": {"xmin": x, "ymin": y, "xmax": _r(x + w), "ymax": _r(y + h)}, **common}]
-        seg = a.get("segmentation")
-        if isinstance(seg, list) and seg:
-            polys = []
-            for j, poly in enumerate(seg):
-                if not (isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0 and _numbers(poly)):
-                    self.err(p + ("segmentation", j), f"annotation {aid}: a polygon is a flat list of at least 3 x,y pairs")
-                    return None
-                polys.append(_points(poly))
-            if len(polys) == 1:
-                out["POLYGON"] = [{"polygon": polys[0], **common}]
-            else:
-                out["MULTI_POLYGON"] = [{"multiPolygon": polys, **common}]
-        elif isinstance(seg, dict):
-            counts = self.rle(seg, p + ("segmentation",), aid, W, H)
-            if counts is None:
-                return None
-            out["RLE"] = [{"rle": counts, **common}]
-        elif seg is not None and seg != []:
-            self.err(p + ("segmentation",), f"annotation {aid}: segmentation must be polygons or an RLE object")
-            return None
-        kps = a.get("keypoints")
-        if kps is not None:
-            names = cat.get("keypoints") or []
-            if not (isinstance(kps, list) and _numbers(kps)) or len(kps) != 3 * len(names):
-                self.err(p + ("keypoints",), f"annotation {aid}: {len(kps) if isinstance(kps, list) else 0} keypoint values, "
-                         f"category {cat['name']!r} has {len(names)} keypoints (3 values each)",
-                         "give x, y, v for each of the category's keypoints")
-                return None
-            if names:
-                points = [{"x": x, "y": y, "v": v} for x, y, v in zip(kps[0::3], kps[1::3], kps[2::3], strict=True)]
-                out["KEYPOINTS2D"] = [{"keypoints2d": points, **common}]
-        return out
-
-    def rle(self, seg: dict[str, Any], p: tuple[str | int, ...], aid: int, W: int, H: int) -> list[int] | None:
-        size, counts = seg.get("size"), seg.get("counts")
-        if size != [H, W]:
-            self.err(p + ("size",), f"annotation {aid}: RLE size {size!r} is not the image's [height, width] [{H}, {W}]")
-            return None
-        if isinstance(counts, str):
-            try:
-                values = rle.decode_counts(counts)
-            except ValueError as exc:
-                self.err(p + ("counts",), f"annotation {aid}: bad compressed RLE: {exc}")
-                return None
-        elif isinstance(counts, list) and _ints(counts):
-            values = list(counts)
-        else:
-            self.err(p + ("counts",), f"annotation {aid}: RLE counts must be a string or a list of integers")
-            return None
-        if (values and min(values) < 0) or sum(values) != W * H:
-            self.err(p + ("counts",), f"annotation {aid}: RLE counts must be non-negative and sum to {W}*{H} = {W * H}")
-            return None
-        return values
-
-
 def parse(text: str, *, file: str = "<coco>") -> Parsed:
     """Read a COCO document's text into labels (remotePath -> label), diagnostics and the
     catalog (:func:`catalog_of`)."""
     parsed = Parsed()
-    top = _load(text, file, parsed)
-    if parsed.diagnostics:
-        return parsed
-    reader = _Reader(text, file)
-    parsed = reader.run(top)
+    with gc_paused(freeze=len(text) >= FREEZE_CHARS):
+        top = _load(text, file, parsed)
+        if parsed.diagnostics:
+            return parsed
+        reader = CocoReader(text, file)
+        parsed = reader.run(top)
     parsed.catalog = _catalog(reader)
     index = reader.image_index
     parsed.locate = lambda rp: reader.doc.at(("images", index[rp])) if rp in index else (1, 1)
@@ -316,7 +82,7 @@ def read(path: Path, *, display: str | None = None) -> Parsed:
     return parse(read_text(path), file=display or str(path))
 
 
-def _catalog(reader: _Reader) -> dict[str, Any]:
+def _catalog(reader: CocoReader) -> dict[str, Any]:
     cats = [reader.categories[k] for k in sorted(reader.categories)]
     plain = [{"name": c["name"]} for c in cats]
     out: dict[str, Any] = {}
@@ -375,7 +141,7 @@ def _shoelace(flat: list[Any]) -> float:
 
 
 class _Writer:
-    def __init__(self, doc: dict[str, Any], old: _Reader | None, catalog: Mapping[str, Any] | None,
+    def __init__(self, doc: dict[str, Any], old: CocoReader | None, catalog: Mapping[str, Any] | None,
                  image_size: ImageSize | None) -> None:
         self.doc = doc
         self.old = old
@@ -503,16 +269,17 @@ def dump(original: str | None, labels: Mapping[str, Mapping[str, Any]], *, catal
     does not list. Raises :class:`FormatError` when the original does not read cleanly (fix it
     first; ``file`` names it in the diagnostics) and ``LocalDataError`` for an image of unknown size.
     """
-    old: _Reader | None = None
+    old: CocoReader | None = None
     if original is not None:
         parsed = parse(original, file=file)
         if not parsed.ok:
             raise FormatError(parsed.diagnostics)
         if all(k in parsed.labels and parsed.labels[k] == v for k, v in labels.items()):
             return original
-        doc = json.loads(original)
-        old = _Reader(original, "<coco>")
-        old.run(doc)
+        with gc_paused():
+            doc = json.loads(original)
+            old = CocoReader(original, "<coco>")
+            old.run(doc)
         doc.setdefault("annotations", [])
     else:
         doc = {"images": [], "annotations": [], "categories": []}

@@ -51,12 +51,14 @@ def _skip(text: str, i: int) -> int:
     return m.end()
 
 
-def locate(text: str, path: Sequence[str | int], *, key: bool = False) -> int:
+def locate(text: str, path: Sequence[str | int], *, key: bool = False, start: int = 0) -> int:
     """The 1-based column of the value at ``path`` in ``text`` (or of its deepest ancestor).
 
     With ``key`` and a path ending in an object key, the column of that key instead.
+    ``start``: the 0-based offset of the value ``path`` starts from (default: the text's own
+    value); the result still counts from the start of ``text``.
     """
-    best = _ws(text, 0)
+    best = _ws(text, start)
     i = best
     try:
         last = len(path) - 1

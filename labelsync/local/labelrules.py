@@ -9,8 +9,11 @@ a foreign format). The rules are listed in :mod:`labelsync.local.labelcheck`.
 from __future__ import annotations
 
 import difflib
+import math
+import operator
 import os
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,39 @@ from labelsync.local.catalogindex import (
 from labelsync.local.labels import is_number
 from labelsync.local.paths import resolve_inside
 from labelsync.state import MASK_TYPES
+
+_XY = operator.itemgetter("x", "y")
+_XYV = operator.itemgetter("x", "y", "v")
+_V = operator.itemgetter("v")
+_DICT = frozenset((dict,))
+_INT = frozenset((int,))
+_NUMBERS = frozenset(NUMBER_TYPES)
+
+
+def _plain_points(points: list[Any], with_v: bool) -> bool:
+    """True when every point is a dict of exactly ``x``, ``y`` (and ``v`` with ``with_v``)
+    holding finite numbers: the common case, checked in C over the whole list. False means
+    "look closer" (the per-point checks), not that a point is wrong."""
+    if not points:
+        return True
+    if set(map(type, points)) != _DICT or set(map(len, points)) != ({3} if with_v else {2}):
+        return False
+    try:
+        values = list(chain.from_iterable(map(_XYV if with_v else _XY, points)))
+    except KeyError:
+        return False
+    return set(map(type, values)) <= _NUMBERS and math.isfinite(sum(values))
+
+
+def _plain_visibility(points: list[Any], allowed: tuple[int, ...]) -> bool:
+    """True when every point is a dict with an integer ``v`` in ``allowed`` (checked in C)."""
+    if set(map(type, points)) != _DICT:
+        return False
+    try:
+        vs = list(map(_V, points))
+    except KeyError:
+        return False
+    return set(map(type, vs)) <= _INT and set(vs) <= set(allowed)
 
 
 class LabelChecker:
@@ -77,6 +113,8 @@ class LabelChecker:
         if not isinstance(value, list):
             self.add(path, f'{what} must be a list of points {{"x", "y"}}')
             return None
+        if len(value) >= minimum and _plain_points(value, with_v):
+            return len(value)
         keys = ("x", "y", "v") if with_v else ("x", "y")
         for i, p in enumerate(value):
             if isinstance(p, dict) and len(p) == 2 and is_number(p.get("x")) and is_number(p.get("y")):
@@ -293,6 +331,8 @@ class LabelChecker:
             if not isinstance(geo, list):
                 self.add(gp, f"'rle' must be a list of integers, got {json_type(geo)}")
                 return
+            if set(map(type, geo)) <= _INT and (not geo or min(geo) >= 0):
+                return
             for i, x in enumerate(geo):
                 if type(x) is not int or x < 0:
                     self.add((*gp, i), f"RLE counts must be non-negative integers, got {json_text(x)}")
@@ -334,6 +374,8 @@ class LabelChecker:
             self.add(gp, f"{n} keypoint{'' if n == 1 else 's'} but the catalog defines {expected}{for_what}")
         visible = definition.get("visible")
         allowed = (0, 1) if visible == "BINARY" else (0, 1, 2)
+        if _plain_visibility(geo, allowed):
+            return
         for i, p in enumerate(geo):
             if isinstance(p, dict) and "v" in p and (type(p["v"]) is not int or p["v"] not in allowed):
                 mode = visible or "TERNARY"
