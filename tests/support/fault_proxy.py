@@ -42,9 +42,13 @@ class Rule:
     times: int = -1
     """How many answers to replace (-1: every one)."""
     hits: int = 0
+    query: str | None = None
+    """A regular expression the query string must match too (None: any query)."""
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.times != 0) and method == self.method and re.search(self.path, path) is not None
+    def matches(self, method: str, path: str, query: str = "") -> bool:
+        if self.times == 0 or method != self.method or re.search(self.path, path) is None:
+            return False
+        return self.query is None or re.search(self.query, query) is not None
 
 
 def _reshape(fault: str, body: bytes) -> tuple[int, str, bytes]:
@@ -90,9 +94,9 @@ class FaultProxy:
         """One upstream client for every request (built on the server's loop): a client per
         request costs an SSL context and a connection each, most of a case's time."""
 
-    def arm(self, method: str, path: str, fault: str, *, times: int = -1) -> Rule:
+    def arm(self, method: str, path: str, fault: str, *, times: int = -1, query: str | None = None) -> Rule:
         assert fault in FAULTS, fault
-        rule = Rule(method, path, fault, times)
+        rule = Rule(method, path, fault, times, query=query)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -101,10 +105,10 @@ class FaultProxy:
         with self._lock:
             self.rules.clear()
 
-    def _rule_for(self, method: str, path: str) -> Rule | None:
+    def _rule_for(self, method: str, path: str, query: str = "") -> Rule | None:
         with self._lock:
             for rule in self.rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, query):
                     rule.hits += 1
                     if rule.times > 0:
                         rule.times -= 1
@@ -129,7 +133,7 @@ class FaultProxy:
         upstream = await self._client.request(
             method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
         )
-        rule = self._rule_for(method, path)
+        rule = self._rule_for(method, path, query)
         if rule is not None and rule.fault == "drop":
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
             await send({"type": "http.response.body", "body": b"{", "more_body": True})

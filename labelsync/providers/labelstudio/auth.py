@@ -21,8 +21,9 @@ from typing import Any
 
 import httpx
 
-from labelsync import errors
+from labelsync.providers.answers import parse_answer
 from labelsync.providers.http import extract_error, raise_for_api, register_secret
+from labelsync.providers.labelstudio.wire import AccessToken
 
 RENEW_MARGIN = 30.0
 """Seconds before an access token's expiry at which it is renewed."""
@@ -121,10 +122,7 @@ class TokenAuth(httpx.Auth):
     def _refresh(self) -> Generator[httpx.Request, httpx.Response, str]:
         response = yield httpx.Request("POST", self.refresh_url, json={"refresh": self.token})
         raise_for_api(response, what="Label Studio token refresh", error_code_of=error_of, token_env=self.token_env)
-        try:
-            access = response.json()["access"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise errors.RemoteError("Label Studio token refresh: the answer has no access token") from exc
+        access = parse_answer(response, what="Label Studio token refresh", shape=AccessToken).access
         register_secret(access)
         with self._lock:
             self._access, self._expires = access, jwt_expiry(access)

@@ -3,8 +3,10 @@
 Authentication (both kinds of token) is :mod:`.auth`; cutting uploads into requests within
 the server's limits is :mod:`.batches`.
 
-Every answer's content type is checked before it is parsed (unknown ``/api/`` paths answer HTML
-404, some bad filters a 500 page); errors become :mod:`labelsync.errors` classes through
+Every answer is checked against its wire model (:mod:`.wire`) by the one answer parser
+(:func:`labelsync.providers.answers.parse_answer`): an answer that is not JSON (unknown ``/api/``
+paths answer HTML 404, a proxy an HTML 200), truncated or of the wrong shape is one
+:class:`~labelsync.errors.BadAnswerError` line. Errors become :mod:`labelsync.errors` classes through
 :func:`labelsync.providers.http.raise_for_api`, with Label Studio's ``validation_errors`` in the
 message. Tokens (the PAT and every access token) are registered for redaction and never reach
 a message.
@@ -19,13 +21,21 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from labelsync import errors
-from labelsync.providers.http import NO_RETRY, Stats, make_client, raise_for_api, translate_transport_errors
+from labelsync.providers.answers import parse_answer
+from labelsync.providers.http import (
+    NO_RETRY,
+    SAFE_METHODS,
+    RetryPolicy,
+    Stats,
+    make_client,
+    raise_for_api,
+    translate_transport_errors,
+)
 from labelsync.providers.labelstudio import wire
 from labelsync.providers.labelstudio.auth import (  # noqa: F401 - re-exported
     RENEW_MARGIN,
@@ -47,8 +57,6 @@ from labelsync.providers.labelstudio.batches import (  # noqa: F401 - re-exporte
 TASK_PAGE_SIZE = 1000
 MAX_TITLE = 50
 """The longest project title Label Studio accepts (400 "no more than 50 characters")."""
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class LabelStudioClient:
@@ -105,39 +113,34 @@ class LabelStudioClient:
         json: Any = None,
         files: Any = None,
         once: bool = False,
+        shape: Any = None,
     ) -> Any:
-        """One request; the parsed JSON answer (None for an empty answer). ``once`` sends it at most once."""
+        """One request; its JSON answer checked against ``shape`` (a wire model or any
+        pydantic-validatable type) by :func:`~labelsync.providers.answers.parse_answer`.
+
+        Without ``shape`` an empty answer is None and any JSON is returned as it is. Anything
+        unusable (not JSON, an HTML page with status 200, truncated, the wrong shape) raises
+        :class:`~labelsync.errors.BadAnswerError` (one line); a bad answer to a GET is asked
+        again with the transport's backoff. ``once`` sends the request at most once.
+        """
         extensions = {NO_RETRY: False} if once else None
-        with translate_transport_errors(what):
-            response = self.http.request(method, path, params=params, json=json, files=files, extensions=extensions)
-        raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
-        if response.status_code == 204 or not response.content:
-            return None
-        if not is_json(response):
-            ctype = response.headers.get("content-type") or "no content type"
-            raise errors.RemoteError(
-                f"{what}: HTTP {response.status_code} answered {ctype} instead of JSON",
-                status=response.status_code,
-                hint="check that the remote url points at a Label Studio server (without /api)",
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise errors.RemoteError(f"{what}: the answer is not valid JSON") from exc
-
-    @staticmethod
-    def parse(model: type[M], body: Any, what: str) -> M:
-        try:
-            return model.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "answer"
-            raise errors.RemoteError(f"{what}: unexpected answer ({where}: {first['msg']})") from exc
-
-    def parse_list(self, model: type[M], body: Any, what: str) -> list[M]:
-        if not isinstance(body, list):
-            raise errors.RemoteError(f"{what}: unexpected answer (expected a list)")
-        return [self.parse(model, item, what) for item in body]
+        retrying = getattr(self.http._transport, "policy", None)  # noqa: SLF001 - the RetryTransport of make_client
+        policy = retrying if isinstance(retrying, RetryPolicy) else RetryPolicy()
+        attempt = 0
+        while True:
+            with translate_transport_errors(what):
+                response = self.http.request(method, path, params=params, json=json, files=files, extensions=extensions)
+            raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
+            if shape is None and not response.content.strip():
+                return None
+            try:
+                return parse_answer(response, what=what, shape=shape)
+            except errors.BadAnswerError:
+                delay = policy.after_error(attempt) if method in SAFE_METHODS else None
+                if delay is None:
+                    raise
+            attempt += 1
+            time.sleep(delay)
 
     # -- user -------------------------------------------------------------------------------
 
@@ -153,8 +156,8 @@ class LabelStudioClient:
         found: list[wire.Project] = []
         page = 1
         while True:
-            body = self.call("GET", "api/projects", what=what, params={"title": title, "page": page, "page_size": 100})
-            parsed = self.parse(wire.ProjectPage, body, what)
+            params = {"title": title, "page": page, "page_size": 100}
+            parsed = self.call("GET", "api/projects", what=what, params=params, shape=wire.ProjectPage)
             found.extend(p for p in parsed.results if p.title == title)
             if not parsed.next or not parsed.results:
                 return found
@@ -179,15 +182,15 @@ class LabelStudioClient:
                 hint="use a shorter dataset or segment name",
             )
         body = {"title": title, "label_config": label_config, "description": description}
-        return self.parse(wire.Project, self.call("POST", "api/projects", what=what, json=body, once=True), what)
+        return self.call("POST", "api/projects", what=what, json=body, once=True, shape=wire.Project)
 
     def get_project(self, project_id: int) -> wire.Project:
         what = f"read Label Studio project {project_id}"
-        return self.parse(wire.Project, self.call("GET", f"api/projects/{project_id}/", what=what), what)
+        return self.call("GET", f"api/projects/{project_id}/", what=what, shape=wire.Project)
 
     def update_project(self, project_id: int, **fields: Any) -> wire.Project:
         what = f"update Label Studio project {project_id}"
-        return self.parse(wire.Project, self.call("PATCH", f"api/projects/{project_id}/", what=what, json=fields), what)
+        return self.call("PATCH", f"api/projects/{project_id}/", what=what, json=fields, shape=wire.Project)
 
     def delete_project(self, project_id: int) -> None:
         self.call("DELETE", f"api/projects/{project_id}/", what=f"delete Label Studio project {project_id}")
@@ -207,12 +210,13 @@ class LabelStudioClient:
             if refusals:
                 return refusals
         raise_for_api(response, what=what, error_code_of=error_of, token_env=self.token_env)
+        parse_answer(response, what=what, shape=dict[str, Any], empty={})  # 204; a body must at least be a JSON object
         return []
 
     def summary(self, project_id: int) -> wire.Summary:
         """Per-label counts of the project's annotations."""
         what = f"read Label Studio project {project_id} summary"
-        return self.parse(wire.Summary, self.call("GET", f"api/projects/{project_id}/summary/", what=what), what)
+        return self.call("GET", f"api/projects/{project_id}/summary/", what=what, shape=wire.Summary)
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -229,10 +233,9 @@ class LabelStudioClient:
             if include:
                 params["include"] = include
             try:
-                body = self.call("GET", "api/tasks", what=what, params=params)
+                parsed = self.call("GET", "api/tasks", what=what, params=params, shape=wire.TaskPage)
             except errors.NotFoundError:
                 return
-            parsed = self.parse(wire.TaskPage, body, what)
             yield from parsed.tasks
             seen += len(parsed.tasks)
             if not parsed.tasks or len(parsed.tasks) < page_size or seen >= parsed.total:
@@ -245,10 +248,10 @@ class LabelStudioClient:
         Sent once: a repeated import would create the tasks twice.
         """
         what = f"import {len(tasks)} tasks into Label Studio project {project_id}"
-        body = self.call(
-            "POST", f"api/projects/{project_id}/import", what=what, params={"return_task_ids": "true"}, json=tasks, once=True
+        result = self.call(
+            "POST", f"api/projects/{project_id}/import", what=what, params={"return_task_ids": "true"}, json=tasks, once=True,
+            shape=wire.TaskImport,
         )
-        result = self.parse(wire.ImportResult, body, what)
         if len(result.task_ids) != len(tasks):
             raise errors.RemoteError(f"{what}: {len(result.task_ids)} task ids came back")
         return result.task_ids
@@ -257,15 +260,12 @@ class LabelStudioClient:
         """Create predictions (each ``{"task", "result", "model_version"}``) in one request; how
         many were created. Sent once: a repeat would create them twice."""
         what = f"import {len(predictions)} predictions into Label Studio project {project_id}"
-        body = self.call("POST", f"api/projects/{project_id}/import/predictions", what=what, json=predictions, once=True)
-        created = body.get("created") if isinstance(body, dict) else None
-        if not isinstance(created, int):
-            raise errors.RemoteError(f"{what}: unexpected answer (no 'created' count)")
-        return created
+        path = f"api/projects/{project_id}/import/predictions"
+        return self.call("POST", path, what=what, json=predictions, once=True, shape=wire.PredictionImport).created
 
     def update_task(self, task_id: int, data: dict[str, Any]) -> wire.Task:
         what = f"update Label Studio task {task_id}"
-        return self.parse(wire.Task, self.call("PATCH", f"api/tasks/{task_id}", what=what, json={"data": data}), what)
+        return self.call("PATCH", f"api/tasks/{task_id}", what=what, json={"data": data}, shape=wire.Task)
 
     def delete_tasks(self, project_id: int, task_ids: Sequence[int]) -> int:
         """Delete tasks in one bulk action; the number deleted."""
@@ -278,8 +278,9 @@ class LabelStudioClient:
             what=what,
             params={"id": "delete_tasks", "project": project_id},
             json={"selectedItems": {"all": False, "included": list(task_ids)}},
+            shape=wire.ActionResult,
         )
-        return self.parse(wire.ActionResult, body, what).processed_items
+        return body.processed_items
 
     # -- files ------------------------------------------------------------------------------
 
@@ -309,13 +310,14 @@ class LabelStudioClient:
                 what=what,
                 params={"commit_to_project": "false"},
                 files=parts,
+                shape=wire.FileImport,
             )
         except OSError as exc:
             raise errors.LocalDataError(f"{what}: cannot read {exc.filename}: {exc.strerror}") from exc
         finally:
             for handle in handles:
                 handle.close()
-        ids = self.parse(wire.ImportResult, body, what).file_upload_ids
+        ids = body.file_upload_ids
         if len(ids) != len(batch):
             raise errors.RemoteError(f"{what}: {len(ids)} uploads came back for {len(batch)} files")
         uploads = {u.id: u for u in self.file_uploads(project_id, ids)}
@@ -327,10 +329,8 @@ class LabelStudioClient:
     def file_uploads(self, project_id: int, ids: Sequence[int]) -> list[wire.FileUpload]:
         """The stored uploads ``ids`` of a project (``file`` is the path below ``/data/``)."""
         what = f"read uploads of Label Studio project {project_id}"
-        body = self.call(
-            "GET", f"api/projects/{project_id}/file-uploads", what=what, params={"ids": json.dumps(list(ids))}
-        )
-        return self.parse_list(wire.FileUpload, body, what)
+        params = {"ids": json.dumps(list(ids))}
+        return self.call("GET", f"api/projects/{project_id}/file-uploads", what=what, params=params, shape=list[wire.FileUpload])
 
     def download(self, path: str) -> bytes:
         """The bytes of a stored file (``/data/upload/...``)."""
@@ -344,7 +344,7 @@ class LabelStudioClient:
 
     def list_predictions(self, task_id: int) -> list[wire.Prediction]:
         what = f"read predictions of Label Studio task {task_id}"
-        return self.parse_list(wire.Prediction, self.call("GET", "api/predictions/", what=what, params={"task": task_id}), what)
+        return self.call("GET", "api/predictions/", what=what, params={"task": task_id}, shape=list[wire.Prediction])
 
     def create_prediction(
         self, task_id: int, result: list[dict[str, Any]], *, model_version: str, score: float | None = None
@@ -353,19 +353,18 @@ class LabelStudioClient:
         body: dict[str, Any] = {"task": task_id, "result": result, "model_version": model_version}
         if score is not None:
             body["score"] = score
-        return self.parse(wire.Prediction, self.call("POST", "api/predictions/", what=what, json=body, once=True), what)
+        return self.call("POST", "api/predictions/", what=what, json=body, once=True, shape=wire.Prediction)
 
     def update_prediction(self, prediction_id: int, **fields: Any) -> wire.Prediction:
         what = f"update Label Studio prediction {prediction_id}"
-        body = self.call("PATCH", f"api/predictions/{prediction_id}/", what=what, json=fields)
-        return self.parse(wire.Prediction, body, what)
+        return self.call("PATCH", f"api/predictions/{prediction_id}/", what=what, json=fields, shape=wire.Prediction)
 
     def delete_prediction(self, prediction_id: int) -> None:
         self.call("DELETE", f"api/predictions/{prediction_id}/", what=f"delete Label Studio prediction {prediction_id}")
 
     def list_annotations(self, task_id: int) -> list[wire.Annotation]:
         what = f"read annotations of Label Studio task {task_id}"
-        return self.parse_list(wire.Annotation, self.call("GET", f"api/tasks/{task_id}/annotations/", what=what), what)
+        return self.call("GET", f"api/tasks/{task_id}/annotations/", what=what, shape=list[wire.Annotation])
 
 
 def newest_annotation(annotations: Sequence[wire.Annotation]) -> wire.Annotation | None:

@@ -1,7 +1,9 @@
 """Pydantic models of the Label Studio answers labelsync reads (``api/labelstudio.md`` §4).
 
 Only the fields labelsync uses are declared; every other field is ignored (``extra="ignore"``),
-so a newer server adding fields changes nothing. Numbers the server may leave ``null`` (counts
+so a newer server adding fields changes nothing. The keys labelsync depends on (a page's items
+and total, an import's ids) are required: an answer without them is a bad answer
+(:func:`labelsync.providers.answers.parse_answer`), never an empty page. Numbers the server may leave ``null`` (counts
 of a project without tasks) are ``int | None``.
 """
 
@@ -34,9 +36,9 @@ class Project(Wire):
 class ProjectPage(Wire):
     """``GET /api/projects``: one page."""
 
-    count: int = 0
+    count: int
     next: str | None = None
-    results: list[Project] = Field(default_factory=list)
+    results: list[Project]
 
 
 class Prediction(Wire):
@@ -78,8 +80,8 @@ class Task(Wire):
 class TaskPage(Wire):
     """``GET /api/tasks``: ``total`` tasks in the project (after filters), this page's ``tasks``."""
 
-    total: int = 0
-    tasks: list[Task] = Field(default_factory=list)
+    total: int
+    tasks: list[Task]
 
 
 class FileUpload(Wire):
@@ -90,23 +92,40 @@ class FileUpload(Wire):
     size: int | None = None
 
 
-class ImportResult(Wire):
-    """``POST /api/projects/{id}/import``."""
+class FileImport(Wire):
+    """``POST /api/projects/{id}/import?commit_to_project=false`` (files stored, no tasks made)."""
+
+    file_upload_ids: list[int]
+
+
+class TaskImport(Wire):
+    """``POST /api/projects/{id}/import?return_task_ids=true`` (a JSON list of tasks)."""
 
     task_count: int = 0
-    file_upload_ids: list[int] = Field(default_factory=list)
-    task_ids: list[int] = Field(default_factory=list)
+    task_ids: list[int]
+
+
+class PredictionImport(Wire):
+    """``POST /api/projects/{id}/import/predictions``."""
+
+    created: int
+
+
+class AccessToken(Wire):
+    """``POST /api/token/refresh/``."""
+
+    access: str
 
 
 class Summary(Wire):
     """``GET /api/projects/{id}/summary/``: ``created_labels`` is ``{control: {label: count}}``."""
 
-    created_labels: dict[str, dict[str, int]] = Field(default_factory=dict)
+    created_labels: dict[str, dict[str, int]]
     created_annotations: dict[str, int] = Field(default_factory=dict)
 
 
 class ActionResult(Wire):
     """``POST /api/dm/actions``."""
 
-    processed_items: int = 0
+    processed_items: int
     detail: str | None = None

@@ -165,7 +165,7 @@ def test_validate_refuses_removing_a_label_annotations_use(ls_client, project) -
 def test_an_html_answer_is_not_parsed(ls_client) -> None:
     with pytest.raises(errors.NotFoundError, match="HTTP 404"):
         ls_client.call("GET", "api/no-such-endpoint/", what="probe")
-    with pytest.raises(errors.RemoteError, match="answered text/html"):
+    with pytest.raises(errors.BadAnswerError, match=r"unusable answer \(HTTP 200, text/html\): an HTML page"):
         ls_client.call("GET", "user/login/", what="probe")
 
 
