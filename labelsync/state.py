@@ -36,6 +36,18 @@ JSON = Any
 
 MASK_TYPES = ("SEMANTIC_MASK", "INSTANCE_MASK", "PANOPTIC_MASK")
 
+GEOMETRY_KEY = {
+    "BOX2D": "box2d",
+    "BOX3D": "box3d",
+    "POLYGON": "polygon",
+    "MULTI_POLYGON": "multiPolygon",
+    "RLE": "rle",
+    "POLYLINE2D": "polyline2d",
+    "MULTI_POLYLINE2D": "multiPolyline2d",
+    "KEYPOINTS2D": "keypoints2d",
+}
+"""Where each list type of label JSON keeps an object's geometry (``docs/labels.md``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Blob:

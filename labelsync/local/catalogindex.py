@@ -3,7 +3,7 @@
 :class:`CatalogIndex` maps each label type to its category names, mask category ids,
 attributes (global and per parent category) and keypoint definitions;
 :func:`compile_attribute` turns an attribute spec into a fast predicate. The label types and
-their geometry keys (:data:`LABEL_TYPES`, :data:`GEOMETRY_KEY`) live here too. Pure: no I/O.
+the label types (:data:`LABEL_TYPES`) live here too; geometry keys are :data:`labelsync.state.GEOMETRY_KEY`. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from labelsync.local.labels import is_number
-from labelsync.state import MASK_TYPES
+from labelsync.state import GEOMETRY_KEY, MASK_TYPES
 
 LABEL_TYPES = (
     "CLASSIFICATION",
@@ -29,16 +29,6 @@ LABEL_TYPES = (
     *MASK_TYPES,
 )
 
-GEOMETRY_KEY = {
-    "BOX2D": "box2d",
-    "BOX3D": "box3d",
-    "POLYGON": "polygon",
-    "MULTI_POLYGON": "multiPolygon",
-    "RLE": "rle",
-    "POLYLINE2D": "polyline2d",
-    "MULTI_POLYLINE2D": "multiPolyline2d",
-    "KEYPOINTS2D": "keypoints2d",
-}
 _COMMON = frozenset(("category", "attributes", "instance"))
 ALLOWED_KEYS = {t: _COMMON | {g} for t, g in GEOMETRY_KEY.items()}
 ALLOWED_KEYS["POLYLINE2D"] = ALLOWED_KEYS["POLYLINE2D"] | {"beizerPointTypes"}

@@ -26,21 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labelsync.plan.model import FileChange, LabelState
-from labelsync.state import Item
+from labelsync.state import GEOMETRY_KEY, Item
 
 __all__ = ["LabelDelta", "diff_labels", "label_of", "labels_equal", "summarise"]
 
-GEOMETRY_KEY = {
-    "BOX2D": "box2d",
-    "BOX3D": "box3d",
-    "POLYGON": "polygon",
-    "MULTI_POLYGON": "multiPolygon",
-    "RLE": "rle",
-    "POLYLINE2D": "polyline2d",
-    "MULTI_POLYLINE2D": "multiPolyline2d",
-    "KEYPOINTS2D": "keypoints2d",
-}
-"""Where each list type keeps its geometry (as in ``labelsync/local/labelcheck.py``)."""
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
