@@ -2,8 +2,8 @@
 
 :class:`CatalogIndex` maps each label type to its category names, mask category ids,
 attributes (global and per parent category) and keypoint definitions;
-:func:`compile_attribute` turns an attribute spec into a fast predicate. The label types and
-the label types (:data:`LABEL_TYPES`) live here too; geometry keys are :data:`labelsync.state.GEOMETRY_KEY`. Pure: no I/O.
+:func:`compile_attribute` turns an attribute spec into a fast predicate. The label types
+(:data:`LABEL_TYPES`) live here too; geometry keys are :data:`labelsync.state.GEOMETRY_KEY`. Pure: no I/O.
 """
 
 from __future__ import annotations
