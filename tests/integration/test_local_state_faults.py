@@ -9,7 +9,6 @@ transaction that wrote anything fails at commit with SQLite's own error for ``SQ
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -19,31 +18,12 @@ from typing import Any
 
 import pytest
 
-from labelsync.cli import main
 from labelsync.emulator.deepen import store as deepen_store
 from labelsync.emulator.tensorbay import db as tensorbay_db
+from tests.support.inproc import run, snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = {"tensorbay": ("quickstart", "tensorbay.sqlite3"), "deepen": ("deepen-images", "deepen.sqlite3")}
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    else:  # pragma: no cover - main always exits
-        code = 0
-    out = capsys.readouterr()
-    return code, out.out + out.err
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".labelsync" not in p.parts
-    }
 
 
 def one_error(code: int, text: str) -> str:
