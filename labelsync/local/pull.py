@@ -33,7 +33,7 @@ cannot be held by these formats: a remote mask label refuses the pull.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -94,20 +94,7 @@ def merge_labels(
     """
     local = read_labels(path) if path.exists() else {}
     out = SegmentPull(path=path, records=dict(local))
-    for remote_path in sorted(remote):
-        label = remote[remote_path]
-        problem = remote_path_problem(remote_path)
-        if problem is not None:
-            raise RemoteError(
-                f"{where}: the remote holds an item at {remote_path!r}, which is not a safe relative path",
-                hint="nothing was pulled; fix or remove that item on the remote",
-            )
-        item = items.get(remote_path)
-        if item is None:
-            out.skipped += 1 if label else 0
-            continue
-        if sent_form(label) == item.label:
-            continue
+    for remote_path, label, item in _changed(remote, items, out, where):
         record = local.get(remote_path)
         new = _local_form(label, record, item, path, root, out.masks, where=where)
         if new:
@@ -217,19 +204,7 @@ def merge_foreign(
     Raises :class:`RemoteError` for an unsafe remote path and :class:`LocalDataError` for a
     mask label, which the format cannot hold."""
     out = ForeignPull(labels, {rp: r.label for rp, r in labels.records.items()})
-    for remote_path in sorted(remote):
-        label = remote[remote_path]
-        if remote_path_problem(remote_path) is not None:
-            raise RemoteError(
-                f"{where}: the remote holds an item at {remote_path!r}, which is not a safe relative path",
-                hint="nothing was pulled; fix or remove that item on the remote",
-            )
-        item = items.get(remote_path)
-        if item is None:
-            out.skipped += 1 if label else 0
-            continue
-        if sent_form(label) == item.label:
-            continue
+    for remote_path, label, _item in _changed(remote, items, out, where):
         masks = [k for k, v in label.items() if isinstance(v, RemoteMask)]
         if masks:
             raise LocalDataError(
@@ -271,3 +246,22 @@ def write_foreign(
 
 __all__ = ["ForeignPull", "SegmentPull", "default_mask_path", "merge_foreign", "merge_labels", "sent_form",
            "write_foreign", "write_pull"]
+
+
+def _changed(remote: Mapping[str, Any], items: Mapping[str, Any], out: Any, where: str) -> Iterator[tuple[str, Any, Any]]:
+    """``(remote path, remote label, local item)`` of each remote label that differs from the
+    local one, in path order. An unsafe remote path refuses the whole pull; a label of a file
+    the manifest does not hold is counted in ``out.skipped``."""
+    for remote_path in sorted(remote):
+        label = remote[remote_path]
+        if remote_path_problem(remote_path) is not None:
+            raise RemoteError(
+                f"{where}: the remote holds an item at {remote_path!r}, which is not a safe relative path",
+                hint="nothing was pulled; fix or remove that item on the remote",
+            )
+        item = items.get(remote_path)
+        if item is None:
+            out.skipped += 1 if label else 0
+            continue
+        if sent_form(label) != item.label:
+            yield remote_path, label, item
