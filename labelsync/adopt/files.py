@@ -53,6 +53,18 @@ class NewFiles:
         """Remember ``path`` (a file or directory another writer created) for :meth:`rollback`."""
         self.trees.append(path)
 
+    def move_in(self, source: Path, path: Path) -> None:
+        """Rename ``source`` (a staged file or directory on the same file system) to the new
+        ``path``; :class:`UsageError` if ``path`` exists."""
+        self.refuse_existing([path])
+        self.mkdir(path.parent)
+        try:
+            os.rename(source, path)
+        except OSError as exc:
+            raise LocalDataError(f"cannot write {self.display(path)}: {exc.strerror or exc}",
+                                 hint="import into a writable directory; nothing was kept") from exc
+        self.trees.append(path)
+
     def create(self, path: Path, data: bytes) -> None:
         """Write ``data`` to the new file ``path`` atomically; :class:`UsageError` if it exists."""
         self.mkdir(path.parent)

@@ -14,25 +14,33 @@
    only), the label files in ``fmt``, and the manifest last. Any failure removes everything
    written.
 
-Only the ``tensorbay`` format keeps item timestamps and masks; the other formats need the
-images (``with_data``) for their sizes.
+A foreign format (``coco``, ``voc``, ``yolo``, ``labelme``, ``kitti``) needs the images
+(``with_data``) for their sizes, and KITTI the frames' calibration files (``calib``). It holds
+the dataset or the import refuses with one line (:mod:`.fidelity`), nothing written: first for
+what it has no place for (label types, item timestamps, masks), before any download; then
+the segments are written to a hidden staging directory next to the target and read back the
+way ``plan`` reads them, and only files that give back every remote label exactly are moved
+into place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from labelsync.adopt.fidelity import Losses, roundtrip_losses, static_losses
 from labelsync.adopt.files import NewFiles
 from labelsync.adopt.layout import MANIFEST, manifest_doc, manifest_text, segment_layout
 from labelsync.errors import NotFoundError, RemoteError, UsageError
-from labelsync.formats.names import DEFAULT, WRITABLE
+from labelsync.formats.names import DEFAULT, IMPORTABLE
 from labelsync.local.labels import LabelRecord, dump_labels, remote_path_problem
 from labelsync.local.pull import default_mask_path
 from labelsync.providers.contract import ProviderSpec
-from labelsync.state import MASK_TYPES, Dataset, Desired, Item, Policy, RemoteMask, canonical_json
+from labelsync.state import MASK_TYPES, Dataset, Desired, Item, Policy, RemoteMask
 
 CATALOG_UNREADABLE = "catalog_unreadable"
 """The :attr:`~labelsync.state.Live.info` key a provider sets when it cannot read the
@@ -40,6 +48,7 @@ dataset's catalog (its live catalog is then the probe's, empty)."""
 
 PROBE_DIGEST = "sha256:" + "0" * 64
 """The digest of the probe: no commit records it, so read_live reads the whole state."""
+
 
 
 @dataclass
@@ -67,18 +76,24 @@ def probe(spec: ProviderSpec, remote: str, name: str) -> Desired:
 
 def import_dataset(
     provider: Any, spec: ProviderSpec, *, remote: str, name: str, directory: Path, fmt: str = DEFAULT,
-    with_data: bool = False, show: Path | None = None,
+    with_data: bool = False, show: Path | None = None, calib: Path | None = None,
 ) -> ImportResult:
-    """Write dataset ``name`` of ``remote`` under ``directory`` (see the module docstring).
+    """Write dataset ``name`` of ``remote`` under ``directory`` (see the module docstring);
+    ``calib`` is the KITTI calibration directory (``<frame>.txt`` files) for ``fmt`` kitti.
 
     Raises :class:`UsageError` for a format that cannot hold the dataset or an existing
     target, :class:`NotFoundError` when the remote has no such dataset, and whatever the
     provider raises (:class:`~labelsync.errors.UnsupportedError` when it cannot give a
     data file's bytes); nothing stays written then."""
-    if fmt not in WRITABLE:
-        raise UsageError(f"import cannot write label format {fmt!r}", hint=f"use one of: {', '.join(WRITABLE)}")
+    if fmt not in IMPORTABLE:
+        raise UsageError(f"import cannot write label format {fmt!r}", hint=f"use one of: {', '.join(IMPORTABLE)}")
     if fmt != DEFAULT and not with_data:
         raise UsageError(f"--format {fmt} needs the images (for their sizes)", hint="add --with-data, or use --format tensorbay")
+    if fmt == "kitti" and calib is None:
+        raise UsageError("--format kitti needs the frames' calibration files, which a remote dataset does not hold",
+                         hint="add --calib DIR (a KITTI calib directory, <frame>.txt per frame), or use --format tensorbay")
+    if calib is not None and fmt != "kitti":
+        raise UsageError("--calib belongs to --format kitti", hint="leave --calib out, or add --format kitti")
     desired = probe(spec, remote, name)
     state = provider.read_live(desired)
     live = state.dataset
@@ -95,22 +110,44 @@ def import_dataset(
     block = spec.settings_model.block_from_live(live)
     doc = manifest_doc(live, remote=remote, block_key=spec.name, block=block, fmt=fmt, with_sensors=bool(spec.capabilities.fusion))
     result.warnings.extend(_check_doc(doc, live, spec, block))
-    has_masks = any(t in item.label for seg in live.segments.values() for item in seg.items.values() for t in MASK_TYPES)
-    if has_masks and fmt != DEFAULT:
-        raise UsageError(f"dataset '{name}' has mask labels, which format {fmt} cannot hold", hint="import with --format tensorbay")
-    if fmt != DEFAULT and any(i.timestamp is not None for s in live.segments.values() for i in s.items.values()):
-        result.warnings.append(f"format {fmt} keeps no item timestamps; plan will show them as changes (--format tensorbay keeps them)")
+    lost = static_losses(fmt, live)
+    if lost:
+        raise lost.error()
     files.refuse_existing([directory / MANIFEST, *(directory / segment_layout(s, fmt).dir for s in live.segments)])
+    has_masks = any(t in item.label for seg in live.segments.values() for item in seg.items.values() for t in MASK_TYPES)
     pulled = provider.pull_labels(desired) if has_masks else {}
     try:
-        for seg_name in sorted(live.segments):
-            _write_segment(provider, live, seg_name, directory, fmt, with_data, pulled.get(seg_name, {}), files, result)
+        if fmt == DEFAULT:
+            for seg_name in sorted(live.segments):
+                _write_segment(provider, live, seg_name, directory, fmt, with_data, pulled.get(seg_name, {}), files, result)
+        else:
+            _write_staged(provider, live, directory, fmt, calib, files, result)
         origin = f"imported by `labelsync import {remote} {name}`; edit it like any manifest"
         files.create(directory / MANIFEST, manifest_text(doc, origin=origin).encode("utf-8"))
     except BaseException:
         files.rollback()
         raise
     return result
+
+
+def _write_staged(provider: Any, live: Dataset, directory: Path, fmt: str, calib: Path | None, files: NewFiles,
+                  result: ImportResult) -> None:
+    """Write every segment in ``fmt`` to a hidden staging directory, read it back, and move
+    it into ``directory`` only when it holds every remote label (else :class:`UsageError`)."""
+    anchor = next(p for p in (directory, *directory.parents) if p.is_dir())
+    stage = Path(tempfile.mkdtemp(prefix=".labelsync-import-", dir=anchor))
+    try:
+        staged = NewFiles(files.show)
+        losses = Losses(fmt)
+        for seg_name in sorted(live.segments):
+            _write_segment(provider, live, seg_name, stage, fmt, True, {}, staged, result, calib=calib, losses=losses)
+        if losses:
+            raise losses.error()
+        for seg_name in sorted(live.segments):
+            rel = segment_layout(seg_name, fmt).dir
+            files.move_in(stage / rel, directory / rel)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _check_doc(doc: dict[str, Any], live: Dataset, spec: ProviderSpec, block: dict[str, Any]) -> list[str]:
@@ -137,7 +174,8 @@ def _check_doc(doc: dict[str, Any], live: Dataset, spec: ProviderSpec, block: di
 
 def _write_segment(
     provider: Any, live: Dataset, seg_name: str, directory: Path, fmt: str, with_data: bool,
-    pulled: dict[str, Any], files: NewFiles, result: ImportResult,
+    pulled: dict[str, Any], files: NewFiles, result: ImportResult, *, calib: Path | None = None,
+    losses: Losses | None = None,
 ) -> None:
     seg = live.segments[seg_name]
     layout = segment_layout(seg_name, fmt)
@@ -166,6 +204,7 @@ def _write_segment(
             result.labelled += 1 if label else 0
         files.create(label_path, dump_labels(records).encode("utf-8"))
         return
+    from labelsync.local.labelsets import read_label_set
     from labelsync.local.labelwrite import write_labels_as, yolo_names
 
     labels = {rp: dict(item.label) for rp, item in seg.items.items() if item.label}
@@ -175,26 +214,29 @@ def _write_segment(
         names = yolo_names(live.catalog)
         files.create(directory / layout.classes, "".join(f"{n}\n" for n in names).encode("utf-8"))
         options["classes"] = directory / layout.classes
-    if fmt in ("voc", "yolo", "labelme"):
+    if layout.calib is not None and calib is not None:
+        options["calib"] = directory / layout.calib
+        _copy_calib(calib, labels, options["calib"], files)
+    if fmt in ("voc", "yolo", "labelme", "kitti"):
         files.mkdir(label_path)
     else:
         files.claim(label_path)
     write_labels_as(fmt, label_path, labels, data_dir=data_dir, options=options, catalog=live.catalog)
-    result.warnings.extend(_lost(fmt, label_path, labels, data_dir, options, files.display(label_path)))
+    back = read_label_set(fmt, label_path, display=layout.labels, data_dir=data_dir, options=options)
+    roundtrip_losses(losses if losses is not None else Losses(fmt), seg_name, labels,
+                     {rp: r.label for rp, r in back.records.items() if r.label}, back.diagnostics)
 
 
-def _lost(fmt: str, path: Path, labels: dict[str, dict[str, Any]], data_dir: Path, options: dict[str, Path], shown: str) -> list[str]:
-    """A warning when ``fmt`` read back does not give ``labels`` (what the format cannot hold)."""
-    from labelsync.local.labelsets import read_label_set
-
-    back = read_label_set(fmt, path, display=shown, data_dir=data_dir, options=options)
-    read = {rp: r.label for rp, r in back.records.items() if r.label}
-    differ = sorted(rp for rp in set(labels) | set(read) if canonical_json(labels.get(rp)) != canonical_json(read.get(rp)))
-    if not differ:
-        return []
-    return [f"{shown}: format {fmt} does not hold {len(differ)} of the {len(labels)} labels exactly (e.g. {differ[0]!r}: "
-            "attributes, classifications or instance ids it has no place for); plan will show them as changes "
-            "(--format tensorbay holds every label)"]
+def _copy_calib(calib: Path, labels: dict[str, dict[str, Any]], target: Path, files: NewFiles) -> None:
+    """Copy ``calib/<frame>.txt`` of every labelled KITTI frame into ``target``."""
+    frames = sorted({Path(rp.partition("/")[2]).stem for rp in labels})
+    files.mkdir(target)
+    for frame in frames:
+        source = calib / f"{frame}.txt"
+        if not source.is_file():
+            raise UsageError(f"{source} does not exist: frame {frame!r} needs its calibration file",
+                             hint="give --calib the KITTI calib directory holding <frame>.txt for every frame")
+        files.create(target / source.name, source.read_bytes())
 
 
 def _check_blob(item: Item, data: bytes, where: str) -> None:

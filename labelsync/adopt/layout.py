@@ -7,6 +7,7 @@ Under the import directory ``DIR``, each segment gets its own directory::
     DIR/<segment>/labels.jsonl               (tensorbay; masks under DIR/<segment>/masks/)
     DIR/<segment>/annotations.json           (coco)
     DIR/<segment>/labels/                    (voc, labelme, yolo; yolo adds DIR/<segment>/classes.txt)
+    DIR/<segment>/label_2/, calib/           (kitti: data/image_2/<frame>.png, data/velodyne/<frame>.bin)
 
 The manifest names the remote, the provider's block (``spec.<provider>``), the live catalog
 as it is, and per segment its description, sensors, ``data`` and ``labels``.
@@ -34,19 +35,23 @@ class SegmentLayout:
     data: str
     labels: str
     classes: str | None = None
+    calib: str | None = None
 
     def label_source(self, fmt: str) -> dict[str, Any]:
         source: dict[str, Any] = {"path": self.labels} if fmt == DEFAULT else {"format": fmt, "path": self.labels}
         if self.classes is not None:
             source["classes"] = self.classes
+        if self.calib is not None:
+            source["calib"] = self.calib
         return source
 
 
 def segment_layout(segment: str, fmt: str) -> SegmentLayout:
     """Where segment ``segment``'s data and labels (in format ``fmt``) go."""
-    labels = {DEFAULT: "labels.jsonl", "coco": "annotations.json"}.get(fmt, "labels")
+    labels = {DEFAULT: "labels.jsonl", "coco": "annotations.json", "kitti": "label_2"}.get(fmt, "labels")
     classes = f"{segment}/classes.txt" if fmt == "yolo" else None
-    return SegmentLayout(segment, segment, f"{segment}/data", f"{segment}/{labels}", classes)
+    calib = f"{segment}/calib" if fmt == "kitti" else None
+    return SegmentLayout(segment, segment, f"{segment}/data", f"{segment}/{labels}", classes, calib)
 
 
 def manifest_doc(

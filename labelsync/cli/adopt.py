@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from labelsync.errors import UsageError
-from labelsync.formats.names import DEFAULT, WRITABLE
+from labelsync.formats.names import DEFAULT, IMPORTABLE
 from labelsync.plan.model import format_bytes
 
 
@@ -22,9 +22,12 @@ from labelsync.plan.model import format_bytes
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where to write the manifest and files (default: ./DATASET).")
 @click.option("--with-data", is_flag=True, help="Also download the data files (needed for plan to show no changes).")
-@click.option("--format", "fmt", type=click.Choice(WRITABLE), default=DEFAULT, show_default=True,
-              help="The label format to write (all but tensorbay need --with-data, for image sizes).")
-def import_(remote: str, dataset: str, directory: Path | None, with_data: bool, fmt: str) -> int:
+@click.option("--format", "fmt", type=click.Choice(IMPORTABLE), default=DEFAULT, show_default=True,
+              help="The label format to write (all but tensorbay need --with-data, for image sizes); "
+                   "refused, nothing written, when it cannot hold every remote label.")
+@click.option("--calib", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="--format kitti: the KITTI calib directory (<frame>.txt per frame), copied in.")
+def import_(remote: str, dataset: str, directory: Path | None, with_data: bool, fmt: str, calib: Path | None) -> int:
     """Adopt a dataset that exists on REMOTE: write its manifest, labels and (with
     --with-data) data files, so that `labelsync plan` on them shows no changes.
 
@@ -51,7 +54,7 @@ def import_(remote: str, dataset: str, directory: Path | None, with_data: bool, 
         conn = connections.get(remote)
         spec = PROVIDERS[conn.remote.provider]
         result = import_dataset(conn.provider, spec, remote=remote, name=dataset, directory=target, fmt=fmt,
-                                with_data=with_data, show=cwd)
+                                with_data=with_data, show=cwd, calib=calib.absolute() if calib else None)
     shown = _show(result.manifest, cwd)
     data = f", {result.data_files} data files ({format_bytes(result.data_bytes)})" if with_data else ""
     masks = f", {result.masks} masks" if result.masks else ""

@@ -5,7 +5,6 @@ loopback to the emulator, as tests/emulator/test_tensorbay_sdk.py connects it), 
 from __future__ import annotations
 
 import json
-import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -109,24 +108,23 @@ def test_sdk_dataset_imported_with_data_then_plan_shows_no_changes(server: str, 
     assert "No changes" in plan.out
 
 
-@pytest.mark.parametrize("fmt", ["coco", "voc", "labelme", "yolo"])
-def test_sdk_dataset_imported_in_another_format_says_what_it_cannot_hold(
-    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+@pytest.mark.parametrize(("fmt", "line"), [
+    ("coco", "1 CLASSIFICATION label, 1 SEMANTIC_MASK label and 3 timestamps: --format coco cannot hold them (e.g. train/img0.png)"),
+    ("voc", "1 CLASSIFICATION label, 1 SEMANTIC_MASK label and 3 timestamps: --format voc cannot hold them (e.g. train/img0.png)"),
+    ("yolo", "1 CLASSIFICATION label, 1 SEMANTIC_MASK label and 3 timestamps: --format yolo cannot hold them (e.g. train/img0.png)"),
+    ("labelme", "1 SEMANTIC_MASK label and 3 timestamps: --format labelme cannot hold them (e.g. train/img0.png)"),
+])
+def test_sdk_dataset_another_format_cannot_hold_is_refused_before_anything_is_written(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, line: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    sdk_upload(server, tmp_path / "sdk", masks=False)
+    sdk_upload(server, tmp_path / "sdk", masks=True)
     root = repo(tmp_path / "repo", server)
     result = run_cli(["import", "tb", "city", "--with-data", "--format", fmt, "--dir", "out"], root, TOKEN)
-    assert result.code == 0, result.text
-    assert f"format {fmt} keeps no item timestamps" in result.out
-    assert run_cli(["validate", "out"], root, TOKEN).code == 0, run_cli(["validate", "out"], root, TOKEN).text
-    # attributes and the classification have no place in these formats: import says so
-    lost = re.search(rf"format {fmt} does not hold (\d) of the 3 labels exactly", result.out)
-    assert lost, result.out
-    plan = run_cli(["plan", "out", "--detailed-exitcode"], root, TOKEN)
-    assert plan.code == 2, plan.text
-    # every item has a timestamp, which only JSON Lines keeps: all three labels change
-    assert "0 to create, 3 to update, 0 to delete, 0 to replace; 0 B to upload" in plan.out
+    assert result.code == 1, result.text
+    assert result.err.splitlines()[0] == f"Error: {line}", result.err
+    assert "Traceback" not in result.err and result.out == ""
+    assert sorted(p.name for p in root.iterdir()) == ["labelsync.yaml"]
 
 
 def test_import_refuses_an_existing_target_and_writes_nothing(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
