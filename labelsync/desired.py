@@ -43,7 +43,7 @@ from typing import Any
 
 from labelsync import __version__
 from labelsync.errors import ConfigError, LocalDataError
-from labelsync.local.frames import Frame, build_frames, read_timestamps
+from labelsync.local.frames import Frame, build_frames, read_frame_ids, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
 from labelsync.local.labels import LabelRecord
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
@@ -127,8 +127,13 @@ def _segment_plan(
                 timestamps_path = resolve_inside(root, base, seg.frames.timestamps)
                 sp.inputs.append((timestamps_path, None))
                 timestamps = read_timestamps(timestamps_path)
+        frame_ids = None
+        if seg.frames is not None and seg.frames.ids is not None:
+            ids_path = resolve_inside(root, base, seg.frames.ids)
+            sp.inputs.append((ids_path, None))
+            frame_ids = read_frame_ids(ids_path)
         frames, diags = build_frames(
-            seg.name, sp.files, list(sensors), timestamps=timestamps, complete=complete
+            seg.name, sp.files, list(sensors), timestamps=timestamps, frame_ids=frame_ids, complete=complete
         )
         if diags:
             more = f" (and {len(diags) - 1} more problems)" if len(diags) > 1 else ""

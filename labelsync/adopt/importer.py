@@ -34,6 +34,7 @@ from typing import Any
 
 from labelsync.adopt.fidelity import Losses, roundtrip_losses, static_losses
 from labelsync.adopt.files import NewFiles
+from labelsync.adopt.frames import frames_entries, segment_frames
 from labelsync.adopt.layout import MANIFEST, manifest_doc, manifest_text, segment_layout
 from labelsync.errors import NotFoundError, RemoteError, UsageError
 from labelsync.formats.names import DEFAULT, IMPORTABLE
@@ -108,7 +109,10 @@ def import_dataset(
         result.warnings.append(f"{spec.title} does not give this dataset's catalog back; it lists the categories its labels use "
                                "(add the unused ones and attributes yourself)")
     block = spec.settings_model.block_from_live(live)
-    doc = manifest_doc(live, remote=remote, block_key=spec.name, block=block, fmt=fmt, with_sensors=bool(spec.capabilities.fusion))
+    fusion = bool(spec.capabilities.fusion)
+    frames = {s: segment_frames(s, seg) for s, seg in live.segments.items()} if fusion else {}
+    doc = manifest_doc(live, remote=remote, block_key=spec.name, block=block, fmt=fmt, with_sensors=fusion,
+                       frames=frames_entries(frames))
     result.warnings.extend(_check_doc(doc, live, spec, block))
     lost = static_losses(fmt, live)
     if lost:
@@ -122,6 +126,9 @@ def import_dataset(
                 _write_segment(provider, live, seg_name, directory, fmt, with_data, pulled.get(seg_name, {}), files, result)
         else:
             _write_staged(provider, live, directory, fmt, calib, files, result)
+        for f in frames.values():
+            if f.ids_path is not None and f.ids_json is not None:
+                files.create(directory / f.ids_path, f.ids_json)
         origin = f"imported by `labelsync import {remote} {name}`; edit it like any manifest"
         files.create(directory / MANIFEST, manifest_text(doc, origin=origin).encode("utf-8"))
     except BaseException:

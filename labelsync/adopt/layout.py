@@ -7,6 +7,7 @@ Under the import directory ``DIR``, each segment gets its own directory::
     DIR/<segment>/labels.jsonl               (tensorbay; masks under DIR/<segment>/masks/)
     DIR/<segment>/annotations.json           (coco)
     DIR/<segment>/labels/                    (voc, labelme, yolo; yolo adds DIR/<segment>/classes.txt)
+    DIR/<segment>/frame-ids.json             (fusion frames labelsync did not create: frames.ids)
     DIR/<segment>/label_2/, calib/           (kitti: data/image_2/<frame>.png, data/velodyne/<frame>.bin)
 
 The manifest names the remote, the provider's block (``spec.<provider>``), the live catalog
@@ -55,9 +56,11 @@ def segment_layout(segment: str, fmt: str) -> SegmentLayout:
 
 
 def manifest_doc(
-    live: Dataset, *, remote: str, block_key: str, block: Mapping[str, Any], fmt: str, with_sensors: bool
+    live: Dataset, *, remote: str, block_key: str, block: Mapping[str, Any], fmt: str, with_sensors: bool,
+    frames: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The manifest (a JSON value) that declares ``live`` as it is on ``remote``."""
+    """The manifest (a JSON value) that declares ``live`` as it is on ``remote``; ``frames``
+    gives fusion segments their ``frames`` entry (:mod:`.frames`)."""
     spec: dict[str, Any] = {"remote": remote}
     if block:
         spec[block_key] = dict(block)
@@ -73,6 +76,8 @@ def manifest_doc(
         if with_sensors and seg.sensors:
             entry["sensors"] = [dict(seg.sensors[s]) for s in sorted(seg.sensors)]
         entry["data"] = {"path": layout.data}
+        if frames and name in frames:
+            entry["frames"] = dict(frames[name])
         entry["labels"] = layout.label_source(fmt)
         segments.append(entry)
     spec["segments"] = segments

@@ -23,7 +23,8 @@ given ``10 * i + 10`` seconds for its ID only, as the TensorBay SDK does for fra
 IDs (so adding a frame before others changes their IDs: give timestamps for stable IDs
 under insertions).
 
-Frame IDs: a ULID (26 characters of Crockford base32 over 128 bits) whose 48-bit time
+Frame IDs: an ID file (``frames.ids``) maps frame names to the ULIDs of frames another tool
+created (:func:`read_frame_ids`); a listed frame keeps its ID. Otherwise the ID is a ULID (26 characters of Crockford base32 over 128 bits) whose 48-bit time
 part is the frame timestamp in milliseconds and whose 80-bit "random" part is the first 80
 bits of ``SHA-256(segment name + "/" + frame name)``: the same input gives the same ID on
 every run and every machine, and IDs sort by time.
@@ -141,12 +142,37 @@ def read_timestamps(path: Path) -> dict[str, float]:
     return out
 
 
+def read_frame_ids(path: Path) -> dict[str, str]:
+    """Read a frame ID file: a JSON object of frame name -> 26-character ULID (Crockford
+    base32). Raises :class:`LocalDataError` (one line) otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LocalDataError(f"frame ID file {path} does not exist", hint="create it or fix frames.ids") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LocalDataError(f"cannot read frame ID file {path}: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LocalDataError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise LocalDataError(f"{path}: must be a JSON object of frame name -> frame ID",
+                             hint='e.g. {"0001": "00000009RG7MZKAEM1HPQ9BKXE"}')
+    for name, value in data.items():
+        if not (isinstance(value, str) and len(value) == 26 and value[0] in "01234567"
+                and all(c in CROCKFORD for c in value)):
+            raise LocalDataError(f"{path}: frame {name!r} has ID {value!r}, which is not a ULID",
+                                 hint="a ULID is 26 characters of Crockford base32, e.g. 00000009RG7MZKAEM1HPQ9BKXE")
+    return dict(data)
+
+
 def build_frames(
     segment: str,
     files: Sequence[LocalFile],
     sensors: Sequence[str],
     *,
     timestamps: Mapping[str, float] | None = None,
+    frame_ids: Mapping[str, str] | None = None,
     complete: bool = True,
     file: str = "",
     line: int = 0,
@@ -157,7 +183,8 @@ def build_frames(
 
     Pure. Returns the frames in name order and a diagnostic per problem (see the module
     docstring); ``file``/``line``/``column``/``json_path`` locate them (the manifest's
-    segment). A frame with a problem of its own (no timestamp, missing sensor) is left out.
+    segment). A frame with a problem of its own (no timestamp, missing sensor, an ID another
+    frame has) is left out. ``frame_ids`` (:func:`read_frame_ids`) gives listed frames their ID.
     """
     diags: list[Diagnostic] = []
 
@@ -195,6 +222,7 @@ def build_frames(
             f"declare a sensor named {d!r} or exclude the directory; sensors: {', '.join(sorted(known)) or 'none'}",
         )
     frames: list[Frame] = []
+    taken: dict[str, str] = {}
     for index, name in enumerate(sorted(by_frame)):
         slot = by_frame[name]
         missing = [s for s in sensors if s not in slot]
@@ -214,9 +242,13 @@ def build_frames(
                 continue
             ts = timestamps[name]
         try:
-            fid = frame_id(segment, name, ts if ts is not None else default_timestamp(index))
+            fid = (frame_ids or {}).get(name) or frame_id(segment, name, ts if ts is not None else default_timestamp(index))
         except ValueError as exc:
             problem(f"frame {name!r}: {exc}")
             continue
+        if fid in taken:
+            problem(f"frames {taken[fid]!r} and {name!r} have the same ID {fid}", "give each frame its own ID in frames.ids")
+            continue
+        taken[fid] = name
         frames.append(Frame(name, index, fid, ts, {s: slot[s] for s in sensors if s in slot}))
     return frames, diags

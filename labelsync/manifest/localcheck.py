@@ -20,7 +20,7 @@ from labelsync.errors import LocalDataError
 from labelsync.formats.names import DEFAULT as DEFAULT_FORMAT
 from labelsync.local import paths as local_paths
 from labelsync.local import scan as local_scan
-from labelsync.local.frames import build_frames, read_timestamps
+from labelsync.local.frames import build_frames, read_frame_ids, read_timestamps
 from labelsync.local.labelcheck import check_label_set
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.renamed import follow_renames, rename_warning
@@ -159,6 +159,10 @@ def _check_segment(
         problems = _declared(doc, root, base, seg.frames.timestamps, here + ("frames", "timestamps"), "file")
         timestamps_ok = not problems
         out += problems
+    if seg.frames is not None and seg.frames.ids is not None:
+        problems = _declared(doc, root, base, seg.frames.ids, here + ("frames", "ids"), "file")
+        timestamps_ok = timestamps_ok and not problems
+        out += problems
     if seg.labels is not None:
         where = here + ("labels", "path")
         problems = _declared(doc, root, base, seg.labels.path, where, "file" if seg.labels.is_file else "dir")
@@ -199,12 +203,21 @@ def _frame_problems(
             timestamps = read_timestamps(base / frames.timestamps)
         except LocalDataError as err:
             return [doc.diagnostic(here + ("frames", "timestamps"), err.message, hint=err.hint)]
+    frame_ids = None
+    if frames is not None and frames.ids is not None:
+        if not timestamps_ok:
+            return []
+        try:
+            frame_ids = read_frame_ids(base / frames.ids)
+        except LocalDataError as err:
+            return [doc.diagnostic(here + ("frames", "ids"), err.message, hint=err.hint)]
     line, column = doc.position(where)
     _, diags = build_frames(
         seg.name,
         files,
         [s.name for s in seg.sensors or []],
         timestamps=timestamps,
+        frame_ids=frame_ids,
         complete=frames.complete if frames is not None else True,
         file=doc.file,
         line=line,

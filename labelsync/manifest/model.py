@@ -327,12 +327,16 @@ class Frames(_Model):
     does. The stable frame ID is a ULID derived from that timestamp and a hash of segment
     and frame name.
 
+    ``ids`` (optional): a JSON file ``{"0001": "<ULID>", ...}`` giving frames another tool
+    created their IDs (``labelsync import`` writes it); other frames get the derived ID.
+
     With ``complete: true`` (the default) every frame must have a file for every sensor;
     a frame missing a sensor is a validation error.
     """
 
     layout: Literal["sensor-dirs"] = "sensor-dirs"
     timestamps: Annotated[str, Field(min_length=1)] | None = None
+    ids: Annotated[str, Field(min_length=1)] | None = None
     complete: bool = True
 
 
