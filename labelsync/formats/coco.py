@@ -74,6 +74,7 @@ def parse(text: str, *, file: str = "<coco>") -> Parsed:
     parsed.catalog = _catalog(reader)
     index = reader.image_index
     parsed.locate = lambda rp: reader.doc.at(("images", index[rp])) if rp in index else (1, 1)
+    parsed.locate_object = reader.object_at
     return parsed
 
 

@@ -54,6 +54,31 @@ class CocoReader:
         """annotation id -> the label objects it became, by type (for the writer)."""
         self.image_index: dict[str, int] = {}
         """file_name -> index in ``images`` (to locate an image's problems)."""
+        self.anns: list[Any] = []
+        self._objects: dict[tuple[Any, str], list[int]] | None = None
+
+    def object_at(self, remote_path: str, kind: str, index: int, rest: tuple[str | int, ...]) -> tuple[int, int] | None:
+        """The position of the annotation that became object ``index`` of ``kind`` in the label
+        of ``remote_path`` (its ``category_id`` when ``rest`` starts with ``category``). The
+        first call indexes every annotation's objects in one pass (only problems ask)."""
+        if self._objects is None:
+            self._objects = {}
+            files = {iid: image.get("file_name") for iid, image in self.images.items()}
+            done: set[int] = set()
+            for i, a in enumerate(self.anns):
+                aid = a.get("id") if type(a) is dict else None
+                frag = self.fragments.get(aid) if type(aid) is int and aid not in done else None
+                if frag is None or type(aid) is not int:
+                    continue
+                done.add(aid)
+                for t, objs in frag.items():
+                    self._objects.setdefault((files.get(a.get("image_id")), t), []).extend([i] * len(objs))
+        at = self._objects.get((remote_path, kind)) or []
+        if not 0 <= index < len(at):
+            return None
+        a = self.anns[at[index]]
+        key = "category_id" if rest and rest[0] == "category" and "category_id" in a else None
+        return self.doc.at(("annotations", at[index], key) if key is not None else ("annotations", at[index]))
 
     def err(self, path: tuple[str | int, ...], message: str, fix: str | None = None) -> None:
         self.add(self.doc.problem(path, message, fix))
@@ -71,6 +96,7 @@ class CocoReader:
         self.read_images(top.get("images"))
         anns = top.get("annotations")
         if isinstance(anns, list):
+            self.anns = anns
             self.read_annotations(anns)
         return self.parsed
 

@@ -45,6 +45,10 @@ class Parsed:
     locate: Callable[[str], tuple[int, int]] | None = None
     """remotePath -> 1-based (line, column) of its entry in the label file, when the format
     knows it (COCO: the image); computed only when asked (on a problem)."""
+    locate_object: Callable[[str, str, int, tuple[str | int, ...]], tuple[int, int] | None] | None = None
+    """``(remotePath, label type, index in that type's list, the rest of the JSON path)`` ->
+    1-based (line, column) of the source object (COCO: the annotation, at its ``category_id``
+    for a category problem), or ``None``; computed only when asked."""
 
     @property
     def ok(self) -> bool:

@@ -139,9 +139,14 @@ def read_foreign(
     out.fingerprint = _files_digest(fmt, [path, *options.values()])
     origin = parsed.origin
     item_at = parsed.locate
+    object_at = parsed.locate_object
 
     def locator(remote_path: str, jpath: JsonPath, key: bool) -> tuple[str, int, int]:
         file = origin.get(remote_path, display)
+        if object_at is not None and len(jpath) >= 3 and jpath[0] == "label" and isinstance(jpath[2], int):
+            found = object_at(remote_path, str(jpath[1]), jpath[2], tuple(jpath[3:]))
+            if found is not None:
+                return file, found[0], found[1]
         if item_at is not None:
             line, col = item_at(remote_path)
             return file, line, col
