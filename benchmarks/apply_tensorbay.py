@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/apply_tensorbay.py [--files 5000] [--size 65536] [--latency-ms 20]
                                                    [--jobs 32] [--sdk-jobs 8] [--skip-sdk]
-                                                   [--engines pool,httpx,aiohttp] [--rounds 3]
+                                                   [--engines pool,httpx,aiohttp] [--rounds 3] [--profile]
 
 Generates ``--files`` files of ``--size`` deterministic random bytes in a temp dir, starts
 the TensorBay emulator in a separate process (``benchmarks/common.py serve``: the same app
@@ -24,6 +24,9 @@ shipped ``pool``, ``httpx.AsyncClient``, ``aiohttp``), and ``--rounds N`` repeat
 SDK and to the first engine (each engine's run gets a fresh dataset and a fresh hash
 cache). ``NAME@TREE`` is engine NAME of another checkout at TREE (its ``PYTHONPATH``; compile
 its bytecode first), to compare with the code before a change in the same run.
+
+``--profile`` runs labelsync with ``LABELSYNC_PROFILE=1`` and prints its phase times
+(start-up, scan and hash, plan, open, files, commit; ``labelsync/phases.py``).
 
 Prints both wall times (process start to exit, and for the SDK also the time of its calls
 alone), the ratio SDK/labelsync, the requests each run made (counted by the emulator), the
@@ -98,6 +101,7 @@ def main() -> None:
     parser.add_argument("--skip-sdk", action="store_true")
     parser.add_argument("--engines", default="", help="comma list of upload engines to compare (benchmarks/upload_engines.py)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="print labelsync's phase times (LABELSYNC_PROFILE=1)")
     parser.add_argument("--sdk-worker", nargs=4, metavar=("URL", "NAME", "DIR", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sdk_worker:
@@ -154,10 +158,11 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
     shutil.rmtree(repo / ".labelsync", ignore_errors=True)
     emu.reset()  # type: ignore[attr-defined]
     command = [*ENGINE_RUNNER, engine] if engine else LABELSYNC
-    env = None
+    env: dict[str, str] | None = {"LABELSYNC_PROFILE": "1"} if args.profile else None
     if "@" in engine:  # NAME@TREE: engine NAME of another checkout (e.g. the code before a change)
         name_in_tree, tree = engine.split("@", 1)
-        command, env = [sys.executable, str(Path(tree) / "benchmarks" / "upload_engines.py"), name_in_tree], {"PYTHONPATH": tree}
+        command = [sys.executable, str(Path(tree) / "benchmarks" / "upload_engines.py"), name_in_tree]
+        env = {**(env or {}), "PYTHONPATH": tree}
     ls = check(run([*command, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo, env=env), what="labelsync apply")
     ls_stats = emu.measure()  # type: ignore[attr-defined]
     ls_server_s = ls_stats["span"]
@@ -169,7 +174,12 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
     print(f"    routes: {fmt_routes(ls_stats)}")
     ls_bound = lower_bound(ls_stats["total"], args.jobs, latency)
     print(f"    lower bound = requests / jobs * latency = ceil({ls_stats['total']} / {args.jobs}) * {args.latency_ms:g} ms = {ls_bound:.2f} s; wall / bound = {ls.wall / ls_bound:.2f}x")
-    tail = [line for line in (ls.out + ls.err).splitlines() if line.strip()][-3:]
+    err = ls.err
+    if args.profile:
+        at = err.find("labelsync profile:")
+        profile, err = (err[at:], err[:at]) if at >= 0 else ("(no profile printed)", err)
+        print("    " + profile.rstrip().replace("\n", "\n    "))
+    tail = [line for line in (ls.out + err).splitlines() if line.strip()][-3:]
     print("    output tail: " + " | ".join(tail))
     return ls
 

@@ -21,7 +21,7 @@ import traceback
 
 import click
 
-from labelsync import __version__
+from labelsync import __version__, phases
 from labelsync.cli import output
 from labelsync.errors import LabelsyncError
 from labelsync.redact import install_log_filter, redact
@@ -76,6 +76,11 @@ def _setup_logging() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its code; the single place errors become exit codes."""
+    if phases.ENABLED:
+        phases.add("start-up (interpreter, imports)", phases.process_age())
+        import atexit
+
+        atexit.register(phases.report)
     try:
         _setup_logging()
     except ValueError:  # an unknown LABELSYNC_LOG_LEVEL

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from labelsync import phases
 from labelsync.cli import output
 from labelsync.engine.apply import apply_plan, check_applicable
 from labelsync.engine.connect import Connections
@@ -49,10 +50,12 @@ def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desi
         if not p.exists():
             raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
     root = find_root(targets[0])
-    manifests = load_manifests(targets, root=root)
+    with phases.phase("read manifests, labels"):
+        manifests = load_manifests(targets, root=root)
     cache = HashCache(root)
     try:
-        desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
+        with phases.phase("scan, hash (desired state)"):
+            desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
     finally:
         close = getattr(cache, "close", None)
         if close:
@@ -161,26 +164,32 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     """
     if _is_plan_file(paths):
         origin = str(paths[0])
-        the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
+        with phases.phase("read the saved plan"):
+            the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
         root = _plan_root(the_plan)
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
         _check_plan_tag(the_plan, _tag_option(tag), origin)
-        desired = _saved_plan_desired(the_plan, root)
+        with phases.phase("desired state (all)"):
+            desired = _saved_plan_desired(the_plan, root)
         saved = True
     else:
-        desired, root = load_desired(paths)
+        with phases.phase("desired state (all)"):
+            desired, root = load_desired(paths)
         saved = False
     with Connections(remotes_of(root), root, jobs=jobs) as conns:
         if not saved:
-            the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
-            click.echo(render(the_plan, "text", verbose=verbose), nl=False)
+            with phases.phase("plan (remote state, diff)"):
+                the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
+            with phases.phase("render the plan"):
+                click.echo(render(the_plan, "text", verbose=verbose), nl=False)
         if not the_plan.has_changes:
             if saved:
                 click.echo("The plan has no changes; nothing to apply.")
             return 0
         check_applicable(the_plan)
         if saved:
-            check_changes(the_plan, desired, conns, root, origin=origin)
+            with phases.phase("check the saved plan"):
+                check_changes(the_plan, desired, conns, root, origin=origin)
         if not auto_approve and not saved:
             _confirm()
         options = ApplyOptions(
@@ -193,7 +202,8 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
 
         events = make_progress(sys.stderr, ci=output.is_ci())
         try:
-            results = apply_plan(the_plan, conns, options, events)
+            with phases.phase("apply"):
+                results = apply_plan(the_plan, conns, options, events)
         except KeyboardInterrupt:
             raise Interrupted(
                 "apply interrupted; what was sent is kept on the remote (the open draft, or the upload session)",

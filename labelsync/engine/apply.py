@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from labelsync import phases
 from labelsync.engine.connect import Connections
 from labelsync.engine.transfer import transfer_segment
 from labelsync.errors import PlanError
@@ -66,7 +67,8 @@ def apply_plan(plan: Plan, connections: Connections, options: ApplyOptions, even
 def apply_dataset(session: Session, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
     """Drive ``session`` through ``plan`` (see the module docstring); returns what was done."""
     by_kind = _by_kind(plan)
-    opened = session.open()  # raises StalePlanError (having released what it took) when the remote moved
+    with phases.phase("apply: open (lock, checks)"):
+        opened = session.open()  # raises StalePlanError (having released what it took) when the remote moved
     messages = list(opened.messages)
     try:
         if opened.held:
@@ -90,20 +92,24 @@ def apply_dataset(session: Session, plan: DatasetPlan, options: ApplyOptions, ev
             # label changes that bring mask files go through the transfer path too
             registered = [c for c in by_kind.get(Kind.FILE, []) if c.action is not Action.DELETE]
             registered += [c for c in labels if c.after.masks]
-            files_sent, bytes_sent = _transfer(session, plan, registered, events, pool)
+            with phases.phase("apply: files (send, register)"):
+                files_sent, bytes_sent = _transfer(session, plan, registered, events, pool)
             not_sent = _not_sent(registered) if session.reuses_content else []
             if not_sent:
                 events.message(f"{plan.name}: not sent: {'; '.join(not_sent)}")
-            _labels(session, [c for c in labels if not c.after.masks], events, pool)
-            _deletions(session, by_kind, events, pool)
+            with phases.phase("apply: labels, deletions"):
+                _labels(session, [c for c in labels if not c.after.masks], events, pool)
+                _deletions(session, by_kind, events, pool)
         events.phase(plan.name, "commit")
-        revision = session.commit(options.message, options.source)
+        with phases.phase("apply: commit"):
+            revision = session.commit(options.message, options.source)
     except BaseException as exc:
         better = session.close(exc)
         if better is not None:
             raise better from exc
         raise
-    session.close(None)
+    with phases.phase("apply: close (release)"):
+        session.close(None)
     messages.extend(session.messages)
     return ApplyResult(
         name=plan.name,

@@ -16,21 +16,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, TextIO
 
 from labelsync.engine.events import ApplyEvents
 from labelsync.plan.model import format_bytes
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 __all__ = ["PlainProgress", "RichProgress", "format_eta", "make_progress"]
 
@@ -187,6 +179,17 @@ class RichProgress:
     """A rich progress bar (files done/total, bytes, rate, ETA) for a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
+        # rich is imported here: CI runs (plain lines) do not pay its ~40 ms import
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self._console = Console(file=stream)
         self._progress = Progress(
             TextColumn("{task.description}"),

@@ -3,7 +3,8 @@
 1. every distinct blob (file or mask, by SHA-1) that a planned file needs and the remote
    lacks is handed to :meth:`Session.transfer`, which sends them concurrently (e.g.
    the asyncio upload engine, ``--jobs`` at a time) and reports each one as stored;
-2. as soon as all blobs of a file are stored, the file joins the pending batch; a full batch
+2. as soon as all blobs of a file are stored (collected every :data:`POLL_SECONDS`, at once
+   on a failure or the last blob), the file joins the pending batch; a full batch
    (:meth:`Session.register_batch`) is registered on the worker pool while the uploads go
    on, and a partial batch once it waited :data:`FLUSH_SECONDS`; the rest at the end.
 
@@ -29,14 +30,23 @@ FLUSH_SECONDS = 2.0
 """A partial batch is registered once it has waited this long."""
 
 
+POLL_SECONDS = 0.05
+"""The engine collects stored blobs this often (sooner on a failure or the last blob): one
+wake-up per poll instead of one thread switch per blob on the upload thread's hot path."""
+
+
 class _Report:
     """The :class:`~labelsync.providers.session.TransferReport` of one segment: bytes go to
-    the progress display and the count, stored blobs onto the engine's queue."""
+    the progress display and the count, stored blobs onto the engine's queue; ``wake`` is set
+    on a failure and once ``expected`` blobs were reported."""
 
-    def __init__(self, events: ApplyEvents) -> None:
+    def __init__(self, events: ApplyEvents, expected: int) -> None:
         self.events = events
         self.queue: SimpleQueue[tuple[str, BaseException | None, bool]] = SimpleQueue()
+        self.wake = threading.Event()
         self.bytes = 0
+        self.expected = expected
+        self._reported = 0
         self._lock = threading.Lock()
 
     def sent(self, n: int, *, display: bool = True) -> None:
@@ -47,6 +57,20 @@ class _Report:
 
     def stored(self, checksum: str, error: BaseException | None = None, *, sent: bool = True) -> None:
         self.queue.put((checksum, error, sent))
+        with self._lock:
+            self._reported += 1
+            last = self._reported >= self.expected
+        if error is not None or last:
+            self.wake.set()
+
+    def drain(self) -> list[tuple[str, BaseException | None, bool]]:
+        """What was reported since the last drain (never blocks)."""
+        out = []
+        while True:
+            try:
+                out.append(self.queue.get_nowait())
+            except Empty:
+                return out
 
 
 def transfer_segment(
@@ -109,8 +133,8 @@ def transfer_segment(
             callbacks.append(pool.submit(register, chunk))
             last_flush = time.monotonic()
 
-    report = _Report(events)
     blobs = list(pending.values())
+    report = _Report(events, len(blobs))
     files = [c.after for c in changes]
     transfer = session.transfer(segment, files, blobs, report) if blobs else None
     try:
@@ -118,23 +142,25 @@ def transfer_segment(
         while transfer is not None and outstanding and not errors:
             flush(False)
             transfer.tick()
-            try:
-                checksum, error, sent = report.queue.get(timeout=FLUSH_SECONDS)
-            except Empty:
+            report.wake.wait(POLL_SECONDS)
+            report.wake.clear()
+            stored = report.drain()
+            if not stored:
                 if transfer.done() and report.queue.empty():  # the transfer stopped, some blobs unreported
                     transfer.wait()
                     raise ApplyError("the upload engine stopped before reporting every file", hint="run apply again: it resumes") from None
                 continue
-            outstanding -= 1
-            if error is not None:
-                errors.append(error)
-                continue
-            remote_blobs.add(checksum)
-            sent_files += sent and checksum in data_blobs
-            for change in waiting.pop(checksum, []):
-                missing_of[id(change)] -= 1
-                if missing_of[id(change)] == 0:
-                    batch.append(change)
+            for checksum, error, sent in stored:
+                outstanding -= 1
+                if error is not None:
+                    errors.append(error)
+                    continue
+                remote_blobs.add(checksum)
+                sent_files += sent and checksum in data_blobs
+                for change in waiting.pop(checksum, []):
+                    missing_of[id(change)] -= 1
+                    if missing_of[id(change)] == 0:
+                        batch.append(change)
     except BaseException:
         if transfer is not None:
             transfer.stop()  # interrupted: start nothing more; closing the client cancels the rest

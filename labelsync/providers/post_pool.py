@@ -11,7 +11,10 @@ loop on a daemon thread, and this module is its orchestration and its retry loop
 * :meth:`PostPool.run` sends one POST per item of an iterable, ``connections`` at a time; an
   item's request is prepared only when a connection is free for it, so at most
   ``connections`` bodies are in memory (prepared on the loop for small items, on a worker
-  thread for large ones);
+  thread for large ones). With ``read_ahead`` small items are instead prepared
+  :data:`CHUNK` at a time on a reader thread, a bounded window ahead of the connections,
+  so that reading and hashing files (mostly outside the GIL) runs beside the event loop
+  instead of on it;
 * each POST goes through a :class:`~labelsync.providers.transport.Transport`, once per
   attempt: :class:`~labelsync.providers.transport.Connections` (direct, TLS, through the
   environment's proxy) unless a test injects an ``httpx.BaseTransport``;
@@ -33,7 +36,9 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -51,6 +56,10 @@ LARGE_BODY = 1 << 20
 """Bodies above this size are prepared on a worker thread instead of the event loop."""
 LARGE_BUDGET = 256 << 20
 """Large bodies in memory at once, in bytes (one body is always let through)."""
+CHUNK = 16
+"""Small items prepared per reader-thread task with ``read_ahead`` (one thread hop per chunk)."""
+READERS = 2
+"""Reader threads of a pool (``read_ahead``)."""
 log = logging.getLogger("labelsync.http")
 T = TypeVar("T")
 
@@ -107,6 +116,7 @@ class PostPool:
         self._loop = asyncio.new_event_loop()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._budget = _Budget(LARGE_BUDGET)
+        self._readers: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._loop.run_forever, name="labelsync-uploads", daemon=True)
         self._thread.start()
@@ -120,13 +130,17 @@ class PostPool:
         done: Callable[[T, BaseException | None], None],
         *,
         size: Callable[[T], int] = lambda item: 0,
+        read_ahead: bool = False,
     ) -> Batch[T]:
         """POST one request per item, ``connections`` at a time; returns at once.
 
         ``prepare(item)`` builds the request when a connection is free. Items whose
         ``size(item)`` exceeds :data:`LARGE_BODY` are prepared on a worker thread, and only
         as many of them as fit in :data:`LARGE_BUDGET` bytes (at least one) are in memory at
-        once. ``done(item, error)`` is called on the pool's thread after each item:
+        once. With ``read_ahead``, the other items are prepared on the pool's reader threads
+        :data:`CHUNK` at a time, at most ``2 * connections`` (rounded up to chunks) ahead of
+        the requests, in item order (``prepare`` must then be thread-safe); a prepared item
+        is not sent once the batch stopped. ``done(item, error)`` is called on the pool's thread after each item:
         ``error`` is None once the answer is 2xx, else the labelsync error of the failed
         request or what ``prepare`` raised. It must be quick (``queue.put``). Should ``done``
         or the iteration of ``items`` raise, the batch stops and :meth:`Batch.wait` raises it.
@@ -135,25 +149,40 @@ class PostPool:
             raise RuntimeError("the upload pool is closed")
         batch: Batch[T] = Batch()
         source = iter(items)
+        ahead = _ReadAhead(source, prepare, size, self._reader_pool(), depth=max(2, -(-2 * self.connections // CHUNK))) if read_ahead else None
 
         async def worker() -> None:
             loop = asyncio.get_running_loop()
             while not batch.stopped:
+                ready: Post | BaseException | None = None
                 try:
-                    item = next(source)
+                    if ahead is None:
+                        item = next(source)
+                    else:
+                        got = await ahead.next()
+                        if got is None:
+                            return
+                        item, ready = got
                 except StopIteration:
                     return
                 except Exception as exc:
                     batch.fail(exc)
                     return
+                if batch.stopped:
+                    return  # prepared ahead, but the batch stopped meanwhile: not sent, not reported
                 error: BaseException | None = None
-                nbytes = size(item)
+                nbytes = size(item) if ready is None else 0
                 large = nbytes > LARGE_BODY
                 try:
                     if large:
                         await self._budget.acquire(nbytes)
                     try:
-                        post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
+                        if isinstance(ready, BaseException):
+                            raise ready
+                        if ready is not None:
+                            post = ready
+                        else:
+                            post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
                         await self._post(post)
                     finally:
                         if large:
@@ -199,6 +228,13 @@ class PostPool:
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
             self._loop.close()
+        if self._readers is not None:
+            self._readers.shutdown(wait=False, cancel_futures=True)
+
+    def _reader_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._readers is None:
+            self._readers = concurrent.futures.ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="labelsync-read")
+        return self._readers
 
     # ------------------------------------------------------------------ loop side
 
@@ -241,6 +277,60 @@ def _too_large(post: Post) -> errors.BadAnswerError:
         f"{post.what} (POST {urlsplit(post.url).path}): the answer is larger than the {cap / limits.MiB:g} MiB cap of an upload answer",
         hint="the storage host (or a proxy in front of it) is misbehaving; check the remote's url and try again later",
     )
+
+
+class _ReadAhead(Generic[T]):
+    """Items of ``source`` with their prepared request (or what ``prepare`` raised), made
+    :data:`CHUNK` at a time on ``readers``, at most ``depth`` chunks ahead; lives on the loop.
+    An item larger than :data:`LARGE_BODY` comes unprepared (``None``): the worker prepares
+    it within the large-body budget."""
+
+    def __init__(
+        self,
+        source: Iterator[T],
+        prepare: Callable[[T], Post],
+        size: Callable[[T], int],
+        readers: concurrent.futures.ThreadPoolExecutor,
+        *,
+        depth: int,
+    ) -> None:
+        self.source, self.readers, self.depth = source, readers, depth
+        self.chunks: deque[asyncio.Future[list[tuple[T, Post | BaseException | None]]]] = deque()
+        self.ready: deque[tuple[T, Post | BaseException | None]] = deque()
+        self.exhausted = False
+
+        def prepare_all(chunk: list[T]) -> list[tuple[T, Post | BaseException | None]]:
+            out: list[tuple[T, Post | BaseException | None]] = []
+            for item in chunk:
+                if size(item) > LARGE_BODY:
+                    out.append((item, None))
+                    continue
+                try:
+                    out.append((item, prepare(item)))
+                except Exception as exc:
+                    out.append((item, exc))
+            return out
+
+        self._prepare_all = prepare_all
+
+    def _fill(self) -> None:
+        """Start chunks until ``depth`` are under way; raises what iterating ``source`` raised."""
+        while not self.exhausted and len(self.chunks) < self.depth:
+            chunk = list(islice(self.source, CHUNK))
+            if len(chunk) < CHUNK:
+                self.exhausted = True
+            if chunk:
+                self.chunks.append(asyncio.wrap_future(self.readers.submit(self._prepare_all, chunk)))
+
+    async def next(self) -> tuple[T, Post | BaseException | None] | None:
+        """The next item and its request; None once every item was handed out."""
+        while not self.ready:
+            self._fill()
+            if not self.chunks:
+                return None
+            self.ready.extend(await self.chunks.popleft())
+        self._fill()
+        return self.ready.popleft()
 
 
 class _Budget:

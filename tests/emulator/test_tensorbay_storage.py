@@ -219,3 +219,15 @@ def test_malformed_upload_is_an_s3_style_json_error(tensorbay_server: EmbeddedSe
         f"{tensorbay_server.url}/storage/upload", data={"key": "x"}, files={"file": ("", b"x")}
     )
     assert response.status_code == 403 and response.json()["code"] == "AccessDenied"  # no policy at all
+
+
+def test_split_multipart_names_parts_by_their_content_disposition_header_in_any_case() -> None:
+    from labelsync.emulator.tensorbay.storage import read_form, split_multipart
+
+    body = (
+        b"--b\r\ncontent-type: text/plain\r\n  CONTENT-DISPOSITION : form-data; name=key\r\n\r\nds/abc\r\n"
+        b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\r\n\x00\r\n--b--\r\n"
+    )
+    assert split_multipart(body, b"b") == [(b"key", b"ds/abc"), (b"file", b"\x00")]
+    assert read_form("multipart/form-data; boundary=b", body) == ({"key": "ds/abc"}, b"\x00")
+    assert read_form('multipart/form-data; boundary="b"', body) == ({"key": "ds/abc"}, b"\x00")  # quoted: the general parser

@@ -157,3 +157,57 @@ def test_providers_do_not_import_the_engine() -> None:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{path.relative_to(root)}: {n}" for n in names if n == "labelsync.engine" or n.startswith("labelsync.engine.")]
     assert offenders == []
+
+
+class Paced:
+    """A transfer that reports its blobs from another thread, a few at a time, counting
+    how often the engine's loop came round (``tick``)."""
+
+    def __init__(self, blobs: Sequence[BlobTransfer], report: TransferReport) -> None:
+        import threading
+        import time
+
+        self.ticks = 0
+
+        def run() -> None:
+            for i, blob in enumerate(blobs):
+                report.sent(blob.size)
+                report.stored(blob.checksum)
+                if i % 50 == 49:
+                    time.sleep(0.005)
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def tick(self) -> None:
+        self.ticks += 1
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self) -> None:
+        self.thread.join()
+
+
+def test_stored_blobs_are_collected_in_bulk_not_one_wake_up_each() -> None:
+    n = 3000
+    blobs = [Blob(f"{i:040x}", 1) for i in range(n)]
+    plan = DatasetPlan("d", "r", "p", "normal", "base", "sha256:" + "0" * 64, changes=tuple(file(f"f{i}", b) for i, b in enumerate(blobs)))
+    transfers: list[Paced] = []
+
+    class Session(Recording):
+        def transfer(self, segment: str, files: Sequence[FileChange], blobs: Sequence[BlobTransfer], report: TransferReport) -> Paced:
+            transfers.append(Paced(blobs, report))
+            return transfers[-1]
+
+        def register_batch(self, segment: str, labels: bool) -> int:
+            return 200
+
+    session = Session()
+    result = apply_dataset(session, plan, ApplyOptions(root=Path(".")), NullEvents())
+    registered = [p for c in session.calls if c[0] == "register" for p in c[2]]
+    assert sorted(registered) == sorted(f"f{i}" for i in range(n)) and result.files_uploaded == n
+    assert transfers[0].ticks < n / 10, transfers[0].ticks  # one loop per poll, not per blob

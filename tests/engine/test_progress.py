@@ -186,3 +186,14 @@ def test_files_sent_once_never_count_more_bytes_than_planned() -> None:
     for name, size in (("a", 256), ("copy", 256), ("b", 50)):  # copy: same content as a, sent once
         events.file_done(name, size, uploaded=True)
     assert out.getvalue().splitlines()[-1].startswith("3/3 files done, 306 B/306 B sent")
+
+
+def test_plain_progress_does_not_import_rich() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys; from labelsync.engine.progress import make_progress; "
+        "make_progress(io.StringIO(), ci=True).message('x'); assert 'rich' not in sys.modules, 'rich imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

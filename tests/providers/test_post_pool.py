@@ -323,3 +323,34 @@ def test_a_done_callback_that_raises_stops_the_batch_and_close_is_clean(scripted
         pool.close()
     assert 1 <= len(calls) <= 4  # each worker stopped at its first failure
     assert server.requests == len(calls)
+
+
+def test_read_ahead_prepares_off_the_event_loop_and_a_stop_sends_nothing_more(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (OK, False))
+    pool = PostPool(connections=4)
+    send = posts_to(server.url)
+    threads: set[str] = set()
+    results: queue.SimpleQueue[tuple[int, BaseException | None]] = queue.SimpleQueue()
+    batches: list[Batch[int]] = []
+
+    def prepare(i: int) -> Post:
+        threads.add(threading.current_thread().name)
+        if i == 150:
+            raise errors.LocalDataError("data/150.bin: file changed since it was planned")
+        return send(i)
+
+    def done(item: int, error: BaseException | None) -> None:
+        results.put((item, error))
+        if error is not None:
+            batches[0].stop()
+
+    try:
+        batches.append(pool.run(range(1000), prepare, done, read_ahead=True))
+        batches[0].wait(timeout=30)
+    finally:
+        pool.close()
+    seen = dict(results.get() for _ in range(results.qsize()))
+    assert threads and all(name.startswith("labelsync-read") for name in threads), threads  # reading and hashing beside the loop
+    assert isinstance(seen[150], errors.LocalDataError)
+    assert all(seen[i] is None for i in range(150))  # in order, every item before the failure sent
+    assert server.requests == len(seen) - 1 < 150 + 4  # after the stop, only the requests in flight

@@ -322,8 +322,9 @@ class TensorBayClient:
     ) -> Batch[T]:
         """S3-style form POSTs to storage, one per item, ``uploads`` at a time; returns at once.
 
-        ``prepare(item)`` gives ``(host, policy fields, key, data)`` when a connection is free
-        for the item; ``done(item, error)`` reports each item (see :meth:`PostPool.run`).
+        ``prepare(item)`` gives ``(host, policy fields, key, data)``, on a reader thread a
+        bounded window ahead of the connections (so it must be thread-safe); ``done(item,
+        error)`` reports each item (see :meth:`PostPool.run`, ``read_ahead``).
         """
 
         def post(item: T) -> Post:
@@ -337,7 +338,7 @@ class TensorBayClient:
                     connections=self._uploads, timeout=120, stats=self._storage_args["stats"], user_agent=USER_AGENT,
                     transport=self._storage_args["transport"],
                 )  # fmt: skip
-        return self._posts.run(items, post, done, size=size)
+        return self._posts.run(items, post, done, size=size, read_ahead=True)
 
     def callback(self, dataset_id: str, number: int, segment: str, objects: list[dict[str, Any]]) -> None:
         self.call("PUT", f"datasets/{dataset_id}/multi/callback", what=f"register {len(objects)} file(s) in '{segment}'", json={"segmentName": segment, "objects": objects, "draftNumber": number})

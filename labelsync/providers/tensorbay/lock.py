@@ -116,9 +116,13 @@ class DraftLock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def acquire(self) -> int:
-        """The draft number to write to; raises ConflictError when someone else holds the branch."""
-        drafts = self.client.open_drafts(self.dataset_id, self.branch)
+    def acquire(self, *, fresh: bool = False) -> int:
+        """The draft number to write to; raises ConflictError when someone else holds the branch.
+
+        ``fresh``: the dataset was created by this very run, so it has no draft of an
+        interrupted run to resume: the draft is opened without listing the open ones first
+        (a racing run's draft still makes the server refuse ours, reported as busy)."""
+        drafts = [] if fresh else self.client.open_drafts(self.dataset_id, self.branch)
         if drafts:
             draft = drafts[0]
             holder = self._dead_holder(draft)

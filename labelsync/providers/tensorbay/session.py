@@ -68,9 +68,9 @@ class TensorBaySession:
             problem = tag_taken(self.client, plan.remote_id, plan.name, plan.tag)
             if problem is not None:
                 raise ConflictError(problem, hint="plan again with another --tag")
-        self.dataset_id = self._ensure_dataset()
+        self.dataset_id, created = self._ensure_dataset()
         lock = self.lock = DraftLock(self.client, self.dataset_id, plan.branch, plan.desired_digest)
-        self.draft = lock.acquire()
+        self.draft = lock.acquire(fresh=created)
         # Holding the draft, the branch cannot move any more: the one stale check, here
         # (another apply may have committed between this run's plan and its lock).
         head = self.client.branch_head(self.dataset_id, plan.branch)
@@ -88,24 +88,30 @@ class TensorBaySession:
         notes.append(f"resumed draft #{self.draft}")
         return Opened(resumed=True, held=self._held(), messages=tuple(notes))
 
-    def _ensure_dataset(self) -> str:
+    def _ensure_dataset(self) -> tuple[str, bool]:
+        """``(dataset id, created by this call)``. A planned dataset is created at once (one
+        request); only when the name is taken (409) is the existing one looked up: an
+        interrupted apply's dataset, still at the root commit, is resumed into."""
         plan = self.plan
         creates = [c for c in plan.changes if c.kind is Kind.DATASET and c.action is Action.CREATE]
         if plan.remote_id and not creates:
-            return plan.remote_id
-        found = self.client.find_dataset(plan.name)
-        if found is not None:
-            info = self.client.get_dataset(str(found["id"]))
-            if info.get("commitId") not in (None, ROOT_COMMIT):
-                raise StalePlanError(
-                    f"dataset '{plan.name}' was created and committed to since the plan was made",
-                    hint="run plan again",
-                )
-            return str(found["id"])  # created by an interrupted apply: resume into it
+            return plan.remote_id, False
         self.events.phase(plan.name, "create")
         after = creates[0].after if creates else {}
         alias = (after.get("settings") or {}).get("alias", "")
-        return self.client.create_dataset(plan.name, fusion=plan.kind == "fusion", alias=alias)
+        try:
+            return self.client.create_dataset(plan.name, fusion=plan.kind == "fusion", alias=alias), True
+        except ConflictError:
+            found = self.client.find_dataset(plan.name)
+            if found is None:
+                raise
+        info = self.client.get_dataset(str(found["id"]))
+        if info.get("commitId") not in (None, ROOT_COMMIT):
+            raise StalePlanError(
+                f"dataset '{plan.name}' was created and committed to since the plan was made",
+                hint="run plan again",
+            )
+        return str(found["id"]), False  # created by an interrupted apply: resume into it
 
     def _held(self) -> dict[str, dict[str, Item]]:
         """The items of the resumed draft, for the segments the plan writes files or labels to."""
