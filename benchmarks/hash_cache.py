@@ -35,6 +35,8 @@ from labelsync.local.labelcheck import check_labels
 from labelsync.local.labels import read_labels
 from labelsync.local.scan import scan_dir
 from labelsync.manifest.model import Manifest
+from labelsync.manifest.remotes import BUILTIN_REMOTES
+from labelsync.manifest.validate import LoadedManifest, ManifestSet
 
 OLD_NS = 1_600_000_000_000_000_000
 
@@ -138,15 +140,15 @@ def main() -> None:
                 },
             }
         )
+        remote = BUILTIN_REMOTES[m.spec.remote]
+        manifests = ManifestSet(root, {remote.name: remote}, [LoadedManifest(m, root / "bench.yaml", "bench.yaml", 1, 0, remote)])
         with HashCache(root) as cache:
             desired, dt_resolve = timed(
                 "resolve_desired (warm cache)",
                 resolve_desired,
-                [(root / "bench.yaml", m)],
-                root,
+                manifests,
                 cache=cache,
                 jobs=args.jobs,
-                remotes={},
             )
         assert len(desired[0].dataset.segments["s"].items) == len(files)
 

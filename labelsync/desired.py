@@ -2,8 +2,8 @@
 
 :func:`resolve_desired` turns each validated manifest into a :class:`~labelsync.state.Desired`:
 
-* ``Dataset``: ``name`` from ``metadata.name``; ``provider`` as
-  :func:`~labelsync.manifest.semantic.provider_of` decides (the remote's); ``kind``,
+* ``Dataset``: ``name`` from ``metadata.name``; ``provider`` is the remote's
+  (:attr:`~labelsync.manifest.validate.LoadedManifest.provider`); ``kind``,
   ``branch``, ``settings`` and ``notes`` from the provider's block (``spec.<provider>``, see
   :class:`~labelsync.providers.contract.ProviderSettings`); ``catalog`` is
   :func:`~labelsync.manifest.model.catalog_json`.
@@ -25,10 +25,10 @@ bad label line, a label for a file that is not in the data, a broken frame layou
 :class:`~labelsync.errors.LocalDataError` with one line; ``labelsync validate`` reports
 all such problems at once beforehand (:mod:`labelsync.manifest.localcheck`).
 
-Manifests may be given as a :class:`~labelsync.manifest.validate.ManifestSet` (or any
-sequence of :class:`~labelsync.manifest.validate.LoadedManifest`: ``manifest``, ``file``,
-``display``, ``line``, ``remote``), as ``(path, Manifest)`` pairs, or as objects with a
-``manifest`` and a ``doc`` (:class:`~labelsync.manifest.semantic.Located`).
+The input is the one thing validation produces: the
+:class:`~labelsync.manifest.validate.ManifestSet` (root, remotes, each manifest with its
+file, line and remote, and the data listings and label sets already read), so nothing is
+found, read or decided a second time.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelsync import __version__
-from labelsync.errors import ConfigError, LocalDataError
+from labelsync.errors import LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_frame_ids, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
 from labelsync.local.labels import LabelRecord
@@ -52,33 +52,11 @@ from labelsync.local.renamed import follow_renames
 from labelsync.local.scan import LocalFile, Scans, stat_file
 from labelsync.manifest.model import Manifest, catalog_json, sensor_json
 from labelsync.manifest.renaming import catalog_renames
-from labelsync.manifest.semantic import provider_of
 from labelsync.providers.registry import DEFAULT_PROVIDER
 from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
 
-
-def _unpack(entry: Any) -> tuple[Manifest, Path, str, str | None]:
-    """``(manifest, manifest file, "file:line", provider or None)`` of one input entry."""
-    if isinstance(entry, tuple) and len(entry) == 2:
-        a, b = entry
-        if isinstance(b, Manifest):
-            return b, Path(a), f"{a}:1", None
-        if isinstance(a, Manifest):
-            return a, Path(b), f"{b}:1", None
-    manifest = getattr(entry, "manifest", None)
-    if isinstance(manifest, Manifest):
-        remote = getattr(entry, "remote", None)
-        provider = getattr(remote, "provider", None)
-        doc = getattr(entry, "doc", None)
-        if doc is not None:
-            return manifest, Path(doc.file), f"{doc.file}:{getattr(doc, 'line', 1)}", provider
-        for attr in ("file", "path"):
-            value = getattr(entry, attr, None)
-            if value is not None:
-                line = getattr(entry, "line", 1)
-                display = getattr(entry, "display", None) or value
-                return manifest, Path(value), f"{display}:{line}", provider
-    raise TypeError(f"resolve_desired: cannot read a manifest and its file from {type(entry).__name__}")
+if TYPE_CHECKING:
+    from labelsync.manifest.validate import ManifestSet
 
 
 class _SegmentPlan:
@@ -363,38 +341,19 @@ def _resolve_items(plans: list[_SegmentPlan], cache: HashCache, jobs: int) -> di
     return out
 
 
-def resolve_desired(
-    manifests: Iterable[Any],
-    root: Path,
-    *,
-    cache: HashCache,
-    jobs: int = 4,
-    remotes: Mapping[str, Any] | None = None,
-) -> list[Desired]:
-    """Resolve every manifest into a :class:`Desired`, in input order (see the module docstring).
+def resolve_desired(manifests: ManifestSet, *, cache: HashCache, jobs: int = 4) -> list[Desired]:
+    """Resolve every manifest of ``manifests`` into a :class:`Desired`, in input order (see
+    the module docstring).
 
-    ``remotes`` (name -> :class:`~labelsync.manifest.remotes.Remote`) gives each manifest's
-    provider; when ``None`` they are loaded from ``<root>/labelsync.yaml`` (built-in
-    remotes when there is none). Raises :class:`LocalDataError` for local data that cannot
-    be resolved as declared.
+    Each manifest's provider is its remote's; paths resolve against ``manifests.root``; the
+    data listings and label sets validation made (``scans``, ``label_reads``) are reused, so
+    each input is read once per command. Raises :class:`LocalDataError` for local data that
+    cannot be resolved as declared.
     """
-    if remotes is None:
-        remotes = getattr(manifests, "remotes", None)
-    if remotes is None:
-        try:
-            from labelsync.manifest.remotes import load_remotes
-
-            remotes = load_remotes(root)
-        except ConfigError:
-            remotes = None
-    scans = getattr(manifests, "scans", None) or Scans()  # reuse what validation listed
-    reads = getattr(manifests, "label_reads", None) or LabelReads()  # and the labels it read
-    out: list[Desired] = []
-    for entry in manifests:
-        manifest, file, where, provider = _unpack(entry)
-        provider = provider or provider_of(manifest, remotes) or DEFAULT_PROVIDER
-        out.append(
-            resolve_dataset(manifest, file, root, cache=cache, jobs=jobs, provider=provider, where=where, scans=scans,
-                            reads=reads)
+    return [
+        resolve_dataset(
+            entry.manifest, entry.file, manifests.root, cache=cache, jobs=jobs, provider=entry.provider,
+            where=entry.where, scans=manifests.scans, reads=manifests.label_reads,
         )
-    return out
+        for entry in manifests
+    ]

@@ -15,6 +15,8 @@ from labelsync.errors import LocalDataError
 from labelsync.local.frames import decode_ulid_ms, frame_id
 from labelsync.local.hashcache import HashCache
 from labelsync.manifest.model import Manifest
+from labelsync.manifest.remotes import BUILTIN_REMOTES, Remote
+from labelsync.manifest.validate import LoadedManifest, ManifestSet
 from labelsync.state import Blob, MaskFile, Policy, dataset_digest
 
 
@@ -65,9 +67,14 @@ def normal_spec(**extra: Any) -> dict[str, Any]:
     }
 
 
-def resolve(root: Path, m: Manifest, **kw: Any) -> Any:
+def resolve(root: Path, m: Manifest, *, provider: str | None = None, **kw: Any) -> Any:
+    """resolve_desired of ``m`` as declared in ``manifests/city.yaml`` (its remote: the
+    built-in one, or a local remote of ``provider``)."""
+    remote = BUILTIN_REMOTES[m.spec.remote] if provider is None else Remote(m.spec.remote, provider)
+    file = root / "manifests" / "city.yaml"
+    loaded = LoadedManifest(m, file, str(file), 1, 0, remote)
     with HashCache(root) as cache:
-        return resolve_desired([(root / "manifests" / "city.yaml", m)], root, cache=cache, **kw)
+        return resolve_desired(ManifestSet(root, {remote.name: remote}, [loaded]), cache=cache, **kw)
 
 
 def test_normal_dataset(repo: Path) -> None:
@@ -108,7 +115,7 @@ def test_deepen_dataset_settings(repo: Path) -> None:
     spec = normal_spec(deepen={"datasetType": "images", "labellingMode": "label_by_label", "tags": ["t"],
                                "pipeline": [{"stage": "Labelling", "canEdit": True}]})
     del spec["tensorbay"]
-    [d] = resolve(repo, manifest(spec), remotes={})
+    [d] = resolve(repo, manifest(spec), provider="deepen")
     assert (d.dataset.provider, d.dataset.kind) == ("deepen", "images")
     assert d.dataset.settings == {
         "dataset_type": "images", "labelling_mode": "label_by_label", "tags": ["t"],
@@ -197,7 +204,7 @@ def test_loaded_manifests_from_files(repo: Path) -> None:
     (repo / ".git").mkdir()
     loaded = load_manifests([repo / "manifests"])
     with HashCache(repo) as cache:
-        [d] = resolve_desired(loaded, repo, cache=cache)
+        [d] = resolve_desired(loaded, cache=cache)
     assert d.dataset.provider == "tensorbay"
     assert sorted(d.dataset.segments["day"].items) == ["a.jpg", "sub/b.jpg"]
     assert d.manifest.endswith("city.yaml:1")

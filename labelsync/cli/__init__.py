@@ -10,6 +10,10 @@ default ``WARNING``).
 
 Exit codes: 0 success or no changes, 1 error, 2 changes present (``plan
 --detailed-exitcode``), 3 internal error, 130 interrupted.
+
+Start-up: the group knows each command's module (:data:`COMMAND_MODULES`) and imports it
+only when that command runs (``--help`` imports the command modules, which import little
+themselves: each command imports what it needs when it runs).
 """
 
 from __future__ import annotations
@@ -26,8 +30,41 @@ from labelsync.cli import output
 from labelsync.errors import LabelsyncError
 from labelsync.redact import install_log_filter, redact
 
+COMMAND_MODULES: dict[str, str] = {
+    "init": "init",
+    "validate": "validate",
+    "migrate": "migrate",
+    "plan": "sync",
+    "apply": "sync",
+    "show": "sync",
+    "stats": "stats",
+    "status": "status",
+    "pull": "status",
+    "convert": "convert",
+    "import": "adopt",
+    "emulator": "emulator",
+    "action-run": "action",
+}
+"""Command name -> its module under ``labelsync.cli`` (whose ``COMMANDS`` list holds it)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMAND_MODULES` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            import importlib
+
+            module = importlib.import_module(f"labelsync.cli.{COMMAND_MODULES[cmd_name]}")
+            for command in module.COMMANDS:
+                self.commands.setdefault(str(command.name), command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labelsync")
 @click.option(
     "--deadline", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
@@ -47,17 +84,6 @@ def cli(deadline: float | None) -> None:
     from labelsync.providers import limits
 
     limits.set_command_deadline(deadline if deadline is not None else limits.command_deadline_from_env())
-
-
-def _register() -> None:
-    from labelsync.cli import action, adopt, convert, emulator, init, migrate, stats, status, sync, validate
-
-    for module in (init, validate, migrate, sync, stats, status, convert, adopt, emulator, action):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def _setup_logging() -> None:

@@ -13,7 +13,6 @@ import click
 
 from labelsync.errors import UsageError
 from labelsync.formats.names import DEFAULT, IMPORTABLE
-from labelsync.plan.model import format_bytes
 
 
 @click.command("import")
@@ -42,6 +41,7 @@ def import_(remote: str, dataset: str, directory: Path | None, with_data: bool, 
     from labelsync.engine.connect import Connections
     from labelsync.local.git import find_root
     from labelsync.manifest.remotes import load_remotes
+    from labelsync.plan.model import format_bytes
     from labelsync.providers.registry import PROVIDERS
 
     cwd = Path.cwd()

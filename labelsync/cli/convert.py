@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,13 +22,9 @@ from labelsync.cli.sync import paths_argument
 from labelsync.errors import UsageError
 from labelsync.formats.names import DEFAULT as DEFAULT_FORMAT
 from labelsync.formats.names import WRITABLE
-from labelsync.local.labelsets import LabelSet, effective_catalog, read_segment_labels
-from labelsync.local.labelwrite import write_labels_as, yolo_names
-from labelsync.local.paths import resolve_inside
-from labelsync.local.renamed import follow_renames
-from labelsync.manifest.model import catalog_json
-from labelsync.manifest.renaming import catalog_renames
-from labelsync.state import MASK_TYPES
+
+if TYPE_CHECKING:  # the modules the command needs are imported when it runs
+    from labelsync.local.labelsets import LabelSet
 
 TARGETS = WRITABLE
 
@@ -42,6 +38,8 @@ def _show(path: Path) -> str:
 
 def _rebase_masks(labels: dict[str, dict[str, Any]], source: LabelSet, out: Path) -> dict[str, dict[str, Any]]:
     """Mask paths (relative to the source label file) made relative to ``out``'s directory."""
+    from labelsync.state import MASK_TYPES
+
     src_dir = source.path.parent
     result: dict[str, dict[str, Any]] = {}
     for rp, label in labels.items():
@@ -69,7 +67,13 @@ def convert(paths: tuple[Path, ...], target: str, segment: str | None, out: Path
       labelsync convert examples/coco --to yolo -o /tmp/yolo-labels
       labelsync convert examples/quickstart --to coco -o instances.json
     """
+    from labelsync.local.labelsets import effective_catalog, read_segment_labels
+    from labelsync.local.labelwrite import write_labels_as, yolo_names
+    from labelsync.local.paths import resolve_inside
+    from labelsync.local.renamed import follow_renames
     from labelsync.manifest import load_manifests
+    from labelsync.manifest.model import catalog_json
+    from labelsync.manifest.renaming import catalog_renames
 
     manifests = load_manifests(list(paths) or [Path(".")])
     root = manifests.root

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from labelsync.providers.contract import ProviderSpec
-from labelsync.providers.registry import DEFAULT_PROVIDER, PROVIDERS
+if TYPE_CHECKING:
+    from labelsync.providers.contract import ProviderSpec
 
 
 def client_environment(
@@ -100,13 +100,38 @@ def _common(default_port: int, default_dir: str, token_env: str, default_remote:
     return decorate
 
 
-@click.group("emulator")
+class _Emulators(click.Group):
+    """The ``emulator`` group: one subcommand per registered provider with an emulator, made
+    when first listed or asked for (so ``labelsync --help`` does not import the registry)."""
+
+    def _load(self) -> None:
+        if getattr(self, "_loaded", False):
+            return
+        from labelsync.providers.registry import PROVIDERS
+
+        for spec in PROVIDERS.values():
+            if spec.emulator is not None and spec.name not in self.commands:
+                self.add_command(_command(spec))
+        self._loaded = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("emulator", cls=_Emulators)
 def emulator() -> None:
     """Run a local emulator of a labelling platform (for tests, benchmarks and trying things out)."""
 
 
 def _command(spec: ProviderSpec) -> click.Command:
     """The ``labelsync emulator <name>`` subcommand of one provider."""
+    from labelsync.providers.registry import DEFAULT_PROVIDER
+
     assert spec.emulator is not None
     emu = spec.emulator
     default_remote = "default" if spec.name == DEFAULT_PROVIDER else spec.name
@@ -144,11 +169,6 @@ def _command(spec: ProviderSpec) -> click.Command:
         fn = click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS private key (HTTPS).")(fn)
         fn = click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS certificate (HTTPS).")(fn)
     return click.command(spec.name)(fn)
-
-
-for _spec in PROVIDERS.values():
-    if _spec.emulator is not None:
-        emulator.add_command(_command(_spec))
 
 
 COMMANDS: list[click.Command] = [emulator]

@@ -32,12 +32,11 @@ import click
 import pathspec
 
 from labelsync.errors import UsageError
-from labelsync.local.git import find_root, tracked_files
-from labelsync.manifest.remotes import BUILTIN_REMOTES, CONFIG_FILE
-from labelsync.manifest.validate import STATE_DIR, display_name
 
 GITIGNORE = ".gitignore"
-STATE_PATTERN = f"{STATE_DIR}/"
+STATE_PATTERN = ".labelsync/"
+"""``STATE_DIR`` (:mod:`labelsync.manifest.validate`) as an ignore line; written out so that
+``labelsync --help`` does not import the manifest stack (a test checks they agree)."""
 STATE_COMMENT = "# labelsync: this machine's state (embedded emulator database and signing key, caches)"
 
 
@@ -51,11 +50,15 @@ class Step:
     detail: str
 
     def line(self) -> str:
+        from labelsync.manifest.validate import display_name
+
         return f"{self.verb} {display_name(self.path)}: {self.detail}"
 
 
 def config_template() -> str:
     """The ``labelsync.yaml`` that ``init`` writes: valid as it is (no remotes of its own)."""
+    from labelsync.manifest.remotes import BUILTIN_REMOTES
+
     width = max(len(name) for name in BUILTIN_REMOTES)
     builtins = []
     for remote in BUILTIN_REMOTES.values():
@@ -88,6 +91,8 @@ def config_template() -> str:
 
 
 def _cannot(path: Path, exc: OSError) -> UsageError:
+    from labelsync.manifest.validate import display_name
+
     return UsageError(f"cannot write {display_name(path)}: {exc.strerror or exc}",
                       hint="run init in a writable directory; nothing was changed in that file")
 
@@ -135,6 +140,8 @@ def write_atomic(path: Path, data: bytes, *, create: bool) -> bool:
 
 def write_config(root: Path) -> Step:
     """Create ``root/labelsync.yaml`` from :func:`config_template` unless it exists."""
+    from labelsync.manifest.remotes import BUILTIN_REMOTES, CONFIG_FILE
+
     path = root / CONFIG_FILE
     if path.exists() or path.is_symlink() or not write_atomic(path, config_template().encode(), create=True):
         return Step("kept", path, "it exists; not changed")
@@ -160,6 +167,8 @@ def ignore_state(root: Path) -> Step:
     An existing file keeps every byte (line endings and encoding included); a symlinked
     ``.gitignore`` is updated at its target.
     """
+    from labelsync.manifest.validate import display_name
+
     link = root / GITIGNORE
     path = link.resolve() if link.is_symlink() else link
     try:
@@ -209,6 +218,9 @@ def init(directory: Path | None) -> None:
     directory with a labelsync.yaml, else the git top level, else the working directory.
     Existing files are never replaced; running init again changes nothing.
     """
+    from labelsync.local.git import find_root, tracked_files
+    from labelsync.manifest.validate import STATE_DIR
+
     root = directory if directory is not None else find_root(Path.cwd())
     for step in run_init(root):
         click.echo(step.line())

@@ -15,11 +15,6 @@ from pathlib import Path
 import click
 
 from labelsync.cli.sync import paths_argument
-from labelsync.local.labelsets import read_segment_labels
-from labelsync.local.migrate import migrate_label_set
-from labelsync.local.paths import resolve_inside
-from labelsync.manifest.model import catalog_json
-from labelsync.manifest.renaming import catalog_renames
 
 
 def _show(path: Path) -> str:
@@ -39,7 +34,12 @@ def migrate(paths: tuple[Path, ...]) -> int:
       labelsync migrate                      # every manifest under the working directory
       labelsync migrate examples/quickstart
     """
+    from labelsync.local.labelsets import read_segment_labels
+    from labelsync.local.migrate import migrate_label_set
+    from labelsync.local.paths import resolve_inside
     from labelsync.manifest import load_manifests
+    from labelsync.manifest.model import catalog_json
+    from labelsync.manifest.renaming import catalog_renames
 
     manifests = load_manifests(list(paths) or [Path(".")])
     root = manifests.root

@@ -15,10 +15,7 @@ from typing import Any
 
 import click
 
-from labelsync.cli.sync import load_desired, paths_argument, remotes_of
-from labelsync.engine.connect import Connections
-from labelsync.plan.render_stats import text_lines
-from labelsync.plan.stats import dataset_stats, stat_rows
+from labelsync.cli.sync import load_desired_set, paths_argument
 
 STATS_FORMAT_VERSION = 1
 
@@ -35,10 +32,12 @@ def stats(paths: tuple[Path, ...], remote: bool, fmt: str) -> int:
       labelsync stats examples/quickstart
       labelsync stats examples/quickstart --remote --format json
     """
-    desired, root = load_desired(paths)
+    from labelsync.engine.connect import Connections
+
+    desired, root, manifests = load_desired_set(paths)
     results: list[dict[str, Any]] = []
     if remote:
-        with Connections(remotes_of(root), root) as conns:
+        with Connections(manifests.remotes, root) as conns:
             for want in desired:
                 live = conns.get(want.dataset.remote).provider.read_live(want)
                 proven = not live.complete
@@ -57,6 +56,8 @@ def stats(paths: tuple[Path, ...], remote: bool, fmt: str) -> int:
 
 
 def _result(local: Any, live: Any, *, exists: bool | None, proven: bool) -> dict[str, Any]:
+    from labelsync.plan.stats import dataset_stats
+
     out: dict[str, Any] = {"name": local.name, "local": dataset_stats(local)}
     if exists is not None:
         out["remote"] = dataset_stats(live, local.catalog) if live is not None else None
@@ -65,6 +66,9 @@ def _result(local: Any, live: Any, *, exists: bool | None, proven: bool) -> dict
 
 
 def _text(result: dict[str, Any], remote: bool) -> list[str]:
+    from labelsync.plan.render_stats import text_lines
+    from labelsync.plan.stats import stat_rows
+
     name = result["name"]
     if not remote:
         head = f"dataset {name} (local labels)"

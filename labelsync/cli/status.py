@@ -18,28 +18,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from labelsync.cli import output
-from labelsync.cli.sync import load_desired, load_desired_set, paths_argument, remotes_of
-from labelsync.engine.connect import Connections
+from labelsync.cli.sync import load_desired_set, paths_argument
 from labelsync.errors import LabelsyncError
-from labelsync.local.labelcheck import check_labels
-from labelsync.local.labelsets import DEFAULT_FORMAT, LabelSet, read_segment_labels
-from labelsync.local.paths import resolve_inside
-from labelsync.local.pull import (
-    ForeignPull,
-    SegmentPull,
-    merge_foreign,
-    merge_labels,
-    write_foreign,
-    write_pull,
-)
-from labelsync.plan.differ import build_dataset_plan
-from labelsync.providers.registry import PROVIDERS
-from labelsync.state import Desired
+
+if TYPE_CHECKING:  # the modules each command needs are imported when it runs
+    from labelsync.local.labelsets import LabelSet
+    from labelsync.local.pull import ForeignPull, SegmentPull
+    from labelsync.state import Desired
 
 STATUS_FORMAT_VERSION = 1
 
@@ -58,6 +48,8 @@ def _describe(desired: Desired, facts: dict[str, Any]) -> list[str]:
     else:
         n = facts.get("changes")
         sync = "NOT in sync with the manifest" + (f" ({n} change(s); run plan)" if n else " (run plan)")
+    from labelsync.providers.registry import PROVIDERS
+
     lines: list[str] = PROVIDERS[ds.provider].load("describe_status")(head, sync, facts)
     return lines
 
@@ -77,10 +69,14 @@ def status(paths: tuple[Path, ...], fmt: str) -> int:
       labelsync status examples/deepen-images
       labelsync status --format json
     """
-    desired, root = load_desired(paths)
+    from labelsync.engine.connect import Connections
+    from labelsync.plan.differ import build_dataset_plan
+    from labelsync.providers.registry import PROVIDERS
+
+    desired, root, manifests = load_desired_set(paths)
     report: list[dict[str, Any]] = []
     failed = False
-    with Connections(remotes_of(root), root) as conns:
+    with Connections(manifests.remotes, root) as conns:
         for want in desired:
             ds = want.dataset
             entry: dict[str, Any] = {"name": ds.name, "provider": ds.provider, "remote": ds.remote, "manifest": want.manifest}
@@ -129,6 +125,9 @@ class _Target:
 def _label_files(manifests: Any) -> dict[tuple[str, str], dict[str, _Target]]:
     """``(remote, dataset name) -> segment -> target`` for segments with ``labels``; foreign
     formats come from the label sets validation already read."""
+    from labelsync.local.labelsets import DEFAULT_FORMAT, read_segment_labels
+    from labelsync.local.paths import resolve_inside
+
     out: dict[tuple[str, str], dict[str, _Target]] = {}
     root = manifests.root
     for entry in manifests:
@@ -169,10 +168,14 @@ def pull(paths: tuple[Path, ...]) -> int:
     Example:
       labelsync pull examples/deepen-images && git diff
     """
+    from labelsync.engine.connect import Connections
+    from labelsync.local.labelcheck import check_labels
+    from labelsync.local.pull import ForeignPull, merge_foreign, merge_labels, write_foreign, write_pull
+
     desired, root, manifests = load_desired_set(paths)
     files = _label_files(manifests)
     merged: list[tuple[Desired, str, _Target, SegmentPull | ForeignPull]] = []
-    with Connections(remotes_of(root), root) as conns:
+    with Connections(manifests.remotes, root) as conns:
         for want in desired:
             ds = want.dataset
             targets = files.get((ds.remote, ds.name), {})

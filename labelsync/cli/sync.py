@@ -10,23 +10,20 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from labelsync import phases
 from labelsync.cli import output
-from labelsync.engine.apply import apply_plan, check_applicable
-from labelsync.engine.connect import Connections
-from labelsync.engine.planning import git_output, git_source, make_plan
-from labelsync.engine.saved import check_changes, check_digests, check_sources, manifest_path
 from labelsync.errors import Interrupted, StalePlanError, UsageError
-from labelsync.plan.model import Plan, format_bytes
-from labelsync.plan.render_markdown import render_markdown
-from labelsync.plan.render_text import render_text
-from labelsync.plan.serialize import dumps_plan, loads_plan
-from labelsync.providers.session import DEFAULT_JOBS, ApplyOptions
-from labelsync.state import Desired
+from labelsync.providers.session import DEFAULT_JOBS
+
+if TYPE_CHECKING:  # the modules each command needs are imported when it runs
+    from labelsync.manifest.remotes import Remote
+    from labelsync.manifest.validate import ManifestSet
+    from labelsync.plan.model import Plan
+    from labelsync.state import Desired
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 
@@ -37,9 +34,11 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
     return desired, root
 
 
-def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path, Any]:
+def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path, ManifestSet]:
     """:func:`load_desired` plus the :class:`~labelsync.manifest.validate.ManifestSet` it came
-    from (its label sets, already read, for commands that write labels back)."""
+    from: its ``remotes`` (``labelsync.yaml`` as validation read it: commands connect with
+    these, never reading the file again) and its label sets, already read, for commands that
+    write labels back."""
     from labelsync.desired import resolve_desired
     from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
@@ -52,19 +51,15 @@ def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desi
     root = find_root(targets[0])
     with phases.phase("read manifests, labels"):
         manifests = load_manifests(targets, root=root)
-    cache = HashCache(root)
-    try:
-        with phases.phase("scan, hash (desired state)"):
-            desired = resolve_desired(manifests, root, cache=cache, jobs=jobs, remotes=manifests.remotes)
-    finally:
-        close = getattr(cache, "close", None)
-        if close:
-            close()
+    with phases.phase("scan, hash (desired state)"), HashCache(root) as cache:
+        desired = resolve_desired(manifests, cache=cache, jobs=jobs)
     return desired, root, manifests
 
 
-def remotes_of(root: Path) -> dict[str, Any]:
-    """The remotes of the repository at ``root`` (``labelsync.yaml``, built-ins, environment)."""
+def remotes_of(root: Path) -> dict[str, Remote]:
+    """The remotes of the repository at ``root`` (``labelsync.yaml``, built-ins, environment),
+    for a command that loads no manifests (a command that does uses the
+    :class:`~labelsync.manifest.validate.ManifestSet`'s ``remotes``)."""
     from labelsync.manifest.remotes import load_remotes
 
     return load_remotes(root)
@@ -94,13 +89,19 @@ def render(plan: Plan, fmt: str, *, verbose: bool = False) -> str:
     """The plan in ``fmt``. Text and markdown render the same values that ``-o`` saves (the
     serialised form round-trips exactly; tests/plan/test_render.py holds that)."""
     if fmt == "json":
+        from labelsync.plan.serialize import dumps_plan
+
         return dumps_plan(plan)
     if fmt == "html":
         from labelsync.plan.render_html import render_html
 
         return render_html(plan)
     if fmt == "markdown":
+        from labelsync.plan.render_markdown import render_markdown
+
         return render_markdown(plan, marker="<!-- labelsync-plan -->")
+    from labelsync.plan.render_text import render_text
+
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     return render_text(plan, verbose=verbose, style=click.style if colour else None)
 
@@ -124,8 +125,14 @@ def plan(
       labelsync plan -o plan.json --format markdown --detailed-exitcode
       labelsync plan --format html -o plan.html
     """
-    desired, root = load_desired(paths)
-    with Connections(remotes_of(root), root) as conns:
+    from labelsync.engine.apply import check_applicable
+    from labelsync.engine.connect import Connections
+    from labelsync.engine.planning import make_plan
+    from labelsync.plan.model import format_bytes
+    from labelsync.plan.serialize import dumps_plan
+
+    desired, root, manifests = load_desired_set(paths)
+    with Connections(manifests.remotes, root) as conns:
         the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
     if fmt == "html" and out is not None:
         report = render(the_plan, fmt)
@@ -162,6 +169,14 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
       labelsync apply examples/quickstart --auto-approve
       labelsync plan -o plan.json && labelsync apply plan.json
     """
+    from labelsync.engine.apply import apply_plan, check_applicable
+    from labelsync.engine.connect import Connections
+    from labelsync.engine.planning import git_source, make_plan
+    from labelsync.engine.saved import check_changes, check_sources
+    from labelsync.plan.model import format_bytes
+    from labelsync.plan.serialize import loads_plan
+    from labelsync.providers.session import ApplyOptions
+
     if _is_plan_file(paths):
         origin = str(paths[0])
         with phases.phase("read the saved plan"):
@@ -170,13 +185,14 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
         _check_plan_tag(the_plan, _tag_option(tag), origin)
         with phases.phase("desired state (all)"):
-            desired = _saved_plan_desired(the_plan, root)
+            desired, remotes = _saved_plan_desired(the_plan, root)
         saved = True
     else:
         with phases.phase("desired state (all)"):
-            desired, root = load_desired(paths)
+            desired, root, manifests = load_desired_set(paths)
+        remotes = manifests.remotes
         saved = False
-    with Connections(remotes_of(root), root, jobs=jobs) as conns:
+    with Connections(remotes, root, jobs=jobs) as conns:
         if not saved:
             with phases.phase("plan (remote state, diff)"):
                 the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
@@ -254,6 +270,8 @@ def _confirm() -> None:
 
 def _git_message(root: Path) -> str:
     """The message of the git commit being applied (``""`` outside git)."""
+    from labelsync.engine.planning import git_output
+
     return git_output(root, "log", "-1", "--format=%B")
 
 
@@ -269,9 +287,12 @@ def _plan_root(the_plan: Plan) -> Path:
     return find_root(Path.cwd())
 
 
-def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
-    """The desired state now of the datasets a saved plan names; refuses the plan when its
-    manifests are missing here or its local desired state changed since it was made."""
+def _saved_plan_desired(the_plan: Plan, root: Path) -> tuple[list[Desired], dict[str, Remote]]:
+    """The desired state now of the datasets a saved plan names, and the remotes; refuses the
+    plan when its manifests are missing here or its local desired state changed since it was
+    made."""
+    from labelsync.engine.saved import check_digests, manifest_path
+
     unnamed = [d.name for d in the_plan.datasets if not d.manifest]
     if unnamed:
         raise StalePlanError(
@@ -286,10 +307,10 @@ def _saved_plan_desired(the_plan: Plan, root: Path) -> list[Desired]:
             hint="apply the plan from the repository it was made in, or plan again",
         )
     if not manifests:
-        return []
-    desired, _ = load_desired(manifests)
+        return [], remotes_of(root)
+    desired, _, loaded = load_desired_set(manifests)
     check_digests(the_plan, desired)
-    return desired
+    return desired, loaded.remotes
 
 
 @click.command()
@@ -303,6 +324,8 @@ def show(planfile: Path, fmt: str, verbose: bool) -> int:
     Example:
       labelsync show plan.json --format markdown
     """
+    from labelsync.plan.serialize import loads_plan
+
     the_plan = loads_plan(planfile.read_text(encoding="utf-8"), origin=str(planfile))
     click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
     return 0

@@ -22,8 +22,6 @@ import click
 from labelsync.cli import output
 from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.errors import ManifestError
-from labelsync.local.git import find_root, tracked_files
-from labelsync.manifest.validate import STATE_DIR, run, tracked_state_warning
 
 JSON_FORMAT_VERSION = 1
 PATH_HINT = "paths are relative to the manifest file"
@@ -46,6 +44,9 @@ def _hint(errors: list[Diagnostic]) -> str:
 @click.option("--no-local", is_flag=True, help="Skip the data directory and label file checks.")
 def validate(paths: tuple[Path, ...], fmt: str, no_local: bool) -> None:
     """Validate manifests (default: the current directory) without contacting any remote."""
+    from labelsync.local.git import find_root, tracked_files
+    from labelsync.manifest.validate import STATE_DIR, run, tracked_state_warning
+
     targets = list(paths) or [Path.cwd()]
     root = find_root(targets[0])
     result = run(targets, check_local=not no_local, root=root)

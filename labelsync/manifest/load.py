@@ -309,11 +309,17 @@ def parse_text(file: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
     return docs, diags
 
 
-def read_documents(path: Path, display: str | None = None) -> tuple[list[Document], list[Diagnostic]]:
-    """Read the YAML documents of ``path``; ``display`` is the file name used in messages."""
+def read_documents(
+    path: Path, display: str | None = None, *, raw: bytes | None = None
+) -> tuple[list[Document], list[Diagnostic]]:
+    """Read the YAML documents of ``path``; ``display`` is the file name used in messages.
+
+    ``raw`` are the file's bytes when the caller already read them (at most
+    :data:`MAX_FILE_BYTES`): the file is then not read again.
+    """
     file = display if display is not None else str(path)
     try:
-        size = path.stat().st_size
+        size = len(raw) if raw is not None else path.stat().st_size
         if size > MAX_FILE_BYTES:
             return [], [
                 Diagnostic(
@@ -321,7 +327,8 @@ def read_documents(path: Path, display: str | None = None) -> tuple[list[Documen
                     "", "split it into several files",
                 )
             ]
-        raw = path.read_bytes()
+        if raw is None:
+            raw = path.read_bytes()
     except FileNotFoundError:
         return [], [Diagnostic(file, 0, 0, "file does not exist")]
     except IsADirectoryError:

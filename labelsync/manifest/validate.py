@@ -27,7 +27,7 @@ from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.local.labelsets import LabelReads
 from labelsync.local.scan import Scans
 from labelsync.manifest import localcheck, semantic
-from labelsync.manifest.load import Document, read_documents
+from labelsync.manifest.load import MAX_FILE_BYTES, Document, read_documents
 from labelsync.manifest.model import API_VERSION, KIND, Manifest
 from labelsync.manifest.remotes import CONFIG_FILE, Remote, find_root, read_remotes
 from labelsync.manifest.schema import schema_diagnostics
@@ -100,17 +100,26 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def _looks_like_manifest(path: Path) -> bool:
-    """A YAML file met while expanding a directory is a manifest when it mentions apiVersion or kind.
+_HEAD_BYTES = 1024 * 1024
+
+
+def _looks_like_manifest(path: Path, contents: dict[Path, bytes] | None = None) -> bool:
+    """A YAML file met while expanding a directory is a manifest when it mentions apiVersion
+    or kind (in its first MiB).
 
     This keeps other YAML (CI workflows, tool configs) out of ``labelsync validate dir/``;
-    a file named explicitly is always validated.
+    a file named explicitly is always validated. A file within the manifest size limit is
+    read whole, and its bytes kept in ``contents`` (when given), so that validation parses
+    them without reading the file again.
     """
     try:
         with path.open("rb") as fh:
-            head = fh.read(1024 * 1024)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError:
         return True
+    if contents is not None and len(data) <= MAX_FILE_BYTES:
+        contents[path] = data
+    head = data[:_HEAD_BYTES]
     return b"apiVersion" in head or b"kind" in head
 
 
@@ -172,8 +181,11 @@ def read_ignore_rules(root: Path) -> tuple[IgnoreRules, list[Diagnostic]]:
     return IgnoreRules(root.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)), diags
 
 
-def _search(directory: Path, ignore: IgnoreRules | None) -> tuple[list[Path], int]:
-    """The manifest files below ``directory`` and how many paths ``ignore`` left out."""
+def _search(
+    directory: Path, ignore: IgnoreRules | None, contents: dict[Path, bytes] | None = None
+) -> tuple[list[Path], int]:
+    """The manifest files below ``directory`` and how many paths ``ignore`` left out (the
+    bytes of those read whole go to ``contents``, see :func:`_looks_like_manifest`)."""
     found: list[Path] = []
     skipped = 0
     base = directory.resolve()
@@ -195,19 +207,22 @@ def _search(directory: Path, ignore: IgnoreRules | None) -> tuple[list[Path], in
                 skipped += 1
                 continue
             candidate = Path(dirpath, name)
-            if candidate.is_file() and _looks_like_manifest(candidate):
+            if candidate.is_file() and _looks_like_manifest(candidate, contents):
                 found.append(candidate)
     return sorted(found), skipped
 
 
-def expand_paths(paths: Sequence[Path], ignore: IgnoreRules | None = None) -> tuple[list[Path], list[Diagnostic]]:
+def expand_paths(
+    paths: Sequence[Path], ignore: IgnoreRules | None = None, contents: dict[Path, bytes] | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
     """The manifest files named by ``paths``: files as given, directories searched recursively.
 
     In a directory: ``*.yaml``/``*.yml`` files that look like manifests, skipping hidden
     directories and files, ``labelsync.yaml`` and whatever ``ignore`` (the repository's
     ``.gitignore`` and ``.labelsyncignore``) excludes; sorted, each file once. The ignore
     rules only prune the search: a file named in ``paths`` is always read, and a named
-    directory that the rules exclude is searched without them.
+    directory that the rules exclude is searched without them. ``contents`` receives the
+    bytes of the files the search already read (to tell manifests from other YAML).
     """
     files: list[Path] = []
     diags: list[Diagnostic] = []
@@ -222,7 +237,7 @@ def expand_paths(paths: Sequence[Path], ignore: IgnoreRules | None = None) -> tu
     for path in paths:
         if path.is_dir():
             rules = None if ignore is not None and ignore.ignores(path.resolve(), is_dir=True) else ignore
-            found, skipped = _search(path, rules)
+            found, skipped = _search(path, rules, contents)
             if not found:
                 note = f" ({skipped} path(s) excluded by {' and '.join(IGNORE_FILES)})" if skipped else ""
                 diags.append(Diagnostic(display_name(path), 0, 0, f"no manifest (*.yaml, *.yml) found in this directory{note}"))
@@ -296,7 +311,8 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
         root = find_root(paths[0] if paths else Path.cwd())
     remotes, diags = read_remotes(root)
     ignore, ignore_diags = read_ignore_rules(root)
-    files, found_diags = expand_paths(paths, ignore)
+    contents: dict[Path, bytes] = {}
+    files, found_diags = expand_paths(paths, ignore, contents)
     diags += ignore_diags + found_diags
     loaded: list[LoadedManifest] = []
     scans = Scans()
@@ -304,7 +320,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     located: list[semantic.Located] = []
     for file in files:
         display = display_name(file)
-        docs, doc_diags = read_documents(file, display)
+        docs, doc_diags = read_documents(file, display, raw=contents.pop(file, None))
         diags += doc_diags
         for doc in docs:
             problem = _version_problem(doc)

@@ -24,7 +24,7 @@ from tests.support.repo import run_cli
 
 def _resolve(root: Path) -> tuple[list[str], list]:  # type: ignore[type-arg]
     result = run([root], root=root)
-    desired = resolve_desired(result.manifests, root, cache=HashCache(root), remotes=result.manifests.remotes)
+    desired = resolve_desired(result.manifests, cache=HashCache(root))
     return [str(d) for d in result.diagnostics], desired
 
 
