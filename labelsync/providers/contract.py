@@ -122,6 +122,14 @@ class ProviderSettings(BaseModel):
         settings."""
         return {}
 
+    @classmethod
+    def probe_settings(cls, name: str) -> dict[str, JSON]:
+        """The desired ``settings`` ``labelsync import REMOTE NAME`` reads the remote with
+        (its probe's :attr:`labelsync.state.Dataset.settings`): how ``NAME`` is looked up.
+        ``{}`` (the defaults) unless the provider adopts things it did not make by another
+        key (Label Studio: a project title)."""
+        return {}
+
 
 class RemoteSettings(BaseModel):
     """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``).

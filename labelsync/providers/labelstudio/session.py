@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
 
-from labelsync.errors import ApplyError, ConflictError, NotFoundError
+from labelsync.errors import ApplyError, ConflictError, NotFoundError, UnsupportedError
 from labelsync.plan.model import Action, BlobTransfer, Change, DatasetPlan, FileChange, Kind
 from labelsync.providers.labelstudio import live as L
 from labelsync.providers.labelstudio import wire
@@ -145,6 +145,13 @@ class LabelStudioSession:
         self.events.phase(plan.name, "project")
         changes = {c.kind: c for c in plan.changes if c.kind in (Kind.DATASET, Kind.CATALOG)}
         catalog_change = changes.get(Kind.CATALOG)
+        if plan.remote_id is not None and plan.remote_id.startswith("adopted:"):
+            raise UnsupportedError(
+                f"Label Studio project {plan.remote_id.partition(':')[2]} was imported (labelsync did not make it): "
+                f"apply does not write to an adopted project yet",
+                hint="plan, status and pull work on it; to apply, give the dataset its own project (remove "
+                "spec.labelstudio.adopted and title) and apply that",
+            )
         if plan.remote_id is not None:
             try:
                 project = self.client.get_project(int(plan.remote_id))

@@ -35,9 +35,29 @@ class LabelStudioSettings(ProviderSettings):
 
     title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)] | None = None
     """The project title (at most 50 characters); default ``labelsync:<dataset name>``."""
+    adopted: bool = False
+    """The project was made in Label Studio, not by labelsync (``labelsync import``): it is the
+    project of exactly ``title``, read through its own label config (``docs/labelstudio.md``)."""
 
     def settings_json(self) -> dict[str, Any]:
-        return {"title": self.title} if self.title else {}
+        out: dict[str, Any] = {"title": self.title} if self.title else {}
+        if self.adopted:
+            out["adopted"] = True
+        return out
+
+    @classmethod
+    def block_from_live(cls, dataset: Any) -> dict[str, Any]:
+        settings = dict(getattr(dataset, "settings", {}) or {})
+        out: dict[str, Any] = {"title": settings["title"]} if settings.get("title") else {}
+        if settings.get("adopted"):
+            out["adopted"] = True
+        return out
+
+    @classmethod
+    def probe_settings(cls, name: str) -> dict[str, Any]:
+        """``labelsync import REMOTE PROJECT``: the project titled exactly ``PROJECT`` (made in
+        Label Studio), else labelsync's project of dataset ``PROJECT``."""
+        return {"title": name, "adopted": True}
 
 
 SPEC = ProviderSpec(
