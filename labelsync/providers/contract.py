@@ -135,9 +135,17 @@ class RemoteSettings(BaseModel):
     """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``).
 
     ``required_for_servers`` lists the keys a remote must give unless its url is ``local``.
+    :meth:`url_problem` is the provider's own rule for the remote's url (checked when
+    ``labelsync.yaml`` is read, so ``validate`` reports it).
     """
 
     required_for_servers: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def url_problem(cls, url: str) -> tuple[str, str] | None:
+        """``(message, fix)``, one line each, when this provider's remotes cannot use ``url``
+        (``local`` is the embedded emulator); None when it can. Default: any url."""
+        return None
 
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=to_camel,

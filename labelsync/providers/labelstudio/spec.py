@@ -12,7 +12,13 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from labelsync.providers.contract import ALL_LABEL_TYPES, Capabilities, ProviderSettings, ProviderSpec
+from labelsync.providers.contract import (
+    ALL_LABEL_TYPES,
+    Capabilities,
+    ProviderSettings,
+    ProviderSpec,
+    RemoteSettings,
+)
 from labelsync.providers.labelstudio.project import MAX_TITLE
 
 LABEL_TYPES = frozenset({"CLASSIFICATION", "BOX2D", "POLYGON", "POLYLINE2D", "KEYPOINTS2D", "SEMANTIC_MASK"})
@@ -60,12 +66,26 @@ class LabelStudioSettings(ProviderSettings):
         return {"title": name, "adopted": True}
 
 
+class LabelStudioRemote(RemoteSettings):
+    """A Label Studio remote in ``labelsync.yaml``: no extra keys; its url must be a server."""
+
+    @classmethod
+    def url_problem(cls, url: str) -> tuple[str, str] | None:
+        if url != "local":
+            return None
+        return (
+            "Label Studio has no embedded emulator, so url 'local' (the default) cannot be used",
+            "start Label Studio (label-studio start --no-browser --port 8080) and give its URL: url: http://127.0.0.1:8080",
+        )
+
+
 SPEC = ProviderSpec(
     name="labelstudio",
     title="Label Studio",
     token_env="LABEL_STUDIO_TOKEN",
     capabilities=Capabilities(content_mutable=True, deletes_labels=True, fusion=False, label_types=LABEL_TYPES),
     settings_model=LabelStudioSettings,
+    remote_model=LabelStudioRemote,
     connect="labelsync.providers.labelstudio:connect",
     check="labelsync.providers.labelstudio.checks:check",
     describe_status="labelsync.providers.labelstudio.status:describe",
