@@ -19,6 +19,12 @@ labelsync reads its own projects (:mod:`.live`), with three differences:
 * **Content**: a task without ``data.sha1`` is downloaded and hashed by the provider
   (once per run), so the plan can compare it with the local file.
 
+Apply writes an adopted project as its own (:mod:`.session`), with the project's names: new
+and changed tasks get the image in ``data.<image variable>`` too (other data fields stay),
+predictions use the project's control names (:func:`outgoing`), the description keeps the
+people's text above labelsync's marker and record, and the label config is never rewritten
+(a catalog change is a blocked plan: the config is the project's).
+
 Pure: no I/O.
 """
 
@@ -50,6 +56,8 @@ class Controls:
 
     image_key: str
     """The task data key the image is in (``$image`` -> ``image``)."""
+    image_name: str
+    """The name of the ``Image`` tag (results' ``to_name``)."""
     renames: Mapping[str, str]
     """The project's control name -> labelsync's (``label`` -> ``box2d``)."""
     catalog: Mapping[str, Any]
@@ -93,7 +101,7 @@ def read_config(xml: str, *, where: str = "the project") -> Controls:
             categories.append(category)
         catalog[ctype] = {"categories": categories}
         renames[name] = TAGS[ctype][1]
-    return Controls(image_key=image_key, renames=renames, catalog=catalog, skipped=tuple(skipped))
+    return Controls(image_key=image_key, image_name=image_name, renames=renames, catalog=catalog, skipped=tuple(skipped))
 
 
 def renamed(results: Iterable[Mapping[str, Any]], controls: Controls) -> list[dict[str, Any]]:
@@ -105,6 +113,14 @@ def renamed(results: Iterable[Mapping[str, Any]], controls: Controls) -> list[di
         if target is not None:
             out.append({**item, "from_name": target, "to_name": IMAGE})
     return out
+
+
+def outgoing(results: Iterable[Mapping[str, Any]], controls: Controls) -> list[dict[str, Any]]:
+    """labelsync's ``results`` with the project's own control and image names (what apply
+    writes into an adopted project's predictions)."""
+    back = {ours: theirs for theirs, ours in controls.renames.items()}
+    return [{**item, "from_name": back.get(str(item.get("from_name")), item.get("from_name")), "to_name": controls.image_name}
+            for item in results]
 
 
 def view(task: wire.Task, controls: Controls) -> wire.Task:

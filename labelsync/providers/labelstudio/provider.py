@@ -91,8 +91,8 @@ class LabelStudioProvider:
             return Live(dataset=None, refusals=refusals, info={"requests": self.requests() - started})
         state = read_state(project.description) or State()
         head = str(project.id)
-        # an adopted project labelsync has not written yet: the session refuses to write it
-        remote_id = head if controls is None or marked_for(project.description, ds.name) else f"{A.ADOPTED}:{head}"
+        # the session writes an adopted project with the project's own names
+        remote_id = head if controls is None else f"{A.ADOPTED}:{head}"
         if state.digest is not None and state.proves(desired.digest, project):
             proven = {"requests": self.requests() - started}
             log.info("dataset %s: proven unchanged in %d request(s)", ds.name, proven["requests"])
@@ -106,7 +106,13 @@ class LabelStudioProvider:
         else:
             catalog = state.catalog if state.catalog and project.label_config == label_config(state.catalog) else _approximate(project)
             keyed = L.by_key(tasks)
-        refusals = self._config_refusals(ds.catalog, project) if dict(ds.catalog) != catalog else ()
+        if dict(ds.catalog) == catalog:
+            refusals = ()
+        elif controls is not None:
+            refusals = (f"the catalog of '{ds.name}' differs from the label config of Label Studio project {project.id}, which "
+                        "labelsync adopted and never rewrites: change the config in Label Studio, or the manifest's catalog back",)
+        else:
+            refusals = self._config_refusals(ds.catalog, project)
         segments, drift = self._segments(ds, keyed, catalog, controls)
         if drift:
             shown = ", ".join(f"{seg}/{path}" for seg, path in drift[:3]) + (" ..." if len(drift) > 3 else "")

@@ -80,14 +80,45 @@ def test_import_of_a_users_project_then_plan_shows_no_changes(labelstudio, ls_cl
         assert plan.code == 0, plan.text
         assert "No changes" in plan.out
 
-        # the project is the user's: a change is planned, and apply says it does not write it
+        # apply writes the adopted project with its own names; the people's work stays
+        ls_client.update_project(made["id"], description="Pets of the team.")
         (root / "pets/default/data/new.png").write_bytes(image(20))
+        lines = (root / "pets/default/labels.jsonl").read_text()
+        new_label = {"BOX2D": [{"box2d": {"xmin": 4, "ymin": 3, "xmax": 20, "ymax": 15}, "category": "dog"}]}
+        (root / "pets/default/labels.jsonl").write_text(
+            lines + json.dumps({"remotePath": "new.png", "label": new_label}) + "\n"
+            + json.dumps({"remotePath": "empty.png", "label": {"CLASSIFICATION": {"category": "rainy"}}}) + "\n")
+        (root / "pets/default/data/dog.png").unlink()
+        manifest_path = root / "pets/dataset.yaml"
+        manifest_path.write_text(manifest_path.read_text().replace("spec:\n", "spec:\n  prune: true\n", 1))
         changed = cli(["plan", "pets"], root, token)
-        assert "new.png" in changed.out, changed.out
+        assert "new.png" in changed.out and "dog.png" in changed.out, changed.out
         applied = cli(["apply", "--auto-approve", "pets"], root, token)
-        assert applied.code != 0 and "was imported (labelsync did not make it)" in applied.text, applied.text
-        assert "Traceback" not in applied.text
-        assert ls_client.get_project(made["id"]).task_number == 3
+        assert applied.code == 0, applied.text
+        project = ls_client.get_project(made["id"])
+        assert project.label_config == CONFIG  # never rewritten
+        assert project.description.startswith("Pets of the team.\n")
+        tasks = {t.data["photo"].rsplit("/", 1)[1].split("-", 1)[-1]: t for t in ls_client.iter_tasks(made["id"], fields="all")}
+        assert sorted(tasks) == ["cat.png", "empty.png", "new.png"]
+        assert tasks["new.png"].data["remotePath"] == "new.png" and ls_client.download(tasks["new.png"].data["photo"]) == image(20)
+        [region] = tasks["new.png"].predictions[0].result
+        assert (region["from_name"], region["to_name"], region["value"]["rectanglelabels"]) == ("label", "img", ["dog"])
+        [choice] = [p for p in tasks["empty.png"].predictions if p.model_version == "labelsync"][0].result
+        assert (choice["from_name"], choice["value"]["choices"]) == ("weather", ["rainy"])
+        assert len(tasks["cat.png"].annotations) == 2 and tasks["cat.png"].predictions == []  # human work untouched
+        replan = cli(["plan", "--detailed-exitcode", "pets"], root, token)
+        assert replan.code == 0, replan.text
+        assert "No changes" in replan.out
+
+        # the config is the project's: a catalog change is blocked, never a PATCH
+        from ruamel.yaml import YAML
+
+        doc = YAML(typ="safe", pure=True).load(manifest_path.read_text())
+        doc["spec"]["catalog"]["CLASSIFICATION"]["categories"].append({"name": "foggy"})
+        manifest_path.write_text(json.dumps(doc))
+        blocked = cli(["apply", "--auto-approve", "pets"], root, token)
+        assert blocked.code != 0 and "labelsync adopted and never rewrites" in blocked.text, blocked.text
+        assert ls_client.get_project(made["id"]).label_config == CONFIG
     finally:
         ls_client.delete_project(made["id"])
 
