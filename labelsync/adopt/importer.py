@@ -47,6 +47,10 @@ CATALOG_UNREADABLE = "catalog_unreadable"
 """The :attr:`~labelsync.state.Live.info` key a provider sets when it cannot read the
 dataset's catalog (its live catalog is then the probe's, empty)."""
 
+WARNINGS = "warnings"
+"""The :attr:`~labelsync.state.Live.info` key of one-line warnings a provider gives an
+import (what it does not take from the remote); shown with the import's own."""
+
 PROBE_DIGEST = "sha256:" + "0" * 64
 """The digest of the probe: no commit records it, so read_live reads the whole state."""
 
@@ -71,7 +75,7 @@ def probe(spec: ProviderSpec, remote: str, name: str) -> Desired:
     """The :class:`Desired` that asks ``read_live`` for dataset ``name`` as it is."""
     settings = spec.settings_model()
     dataset = Dataset(name=name, provider=spec.name, kind=settings.dataset_kind(), remote=remote,
-                      branch=settings.branch_name() or "main")
+                      branch=settings.branch_name() or "main", settings=spec.settings_model.probe_settings(name))
     return Desired(dataset=dataset, policy=Policy(), digest=PROBE_DIGEST, manifest=f"remote '{remote}'")
 
 
@@ -102,6 +106,7 @@ def import_dataset(
         raise NotFoundError(f"remote '{remote}' has no dataset '{name}'", hint="check the name (it is case-sensitive)")
     files = NewFiles(show or Path.cwd())
     result = ImportResult(manifest=directory / MANIFEST, provider=spec.name, segments=len(live.segments))
+    result.warnings.extend(str(w) for w in state.info.get(WARNINGS) or ())
     if state.info.get(CATALOG_UNREADABLE) and not live.catalog:
         from labelsync.formats.tensorbay import catalog_of
 

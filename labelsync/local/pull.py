@@ -102,6 +102,7 @@ def merge_labels(
         elif record is not None:
             del out.records[remote_path]
         out.changed = out.changed or (new != record.label if record is not None else bool(new))
+    out.changed = out.changed or bool(out.masks)  # a mask's bytes changed under the same path
     return out
 
 

@@ -211,6 +211,9 @@ def _remote(doc: Document, name: str, raw: dict[str, Any]) -> tuple[Remote | Non
     problems: list[Diagnostic] = []
     if ":" not in entry.url and entry.url != LOCAL:
         problems.append(doc.diagnostic(where + ("url",), f"url {entry.url!r} is neither 'local' nor an http(s) URL"))
+    refused = spec.remote_model.url_problem(entry.url)
+    if refused is not None:
+        problems.append(doc.diagnostic(where + ("url",) if "url" in raw else where, f"remote {name!r}: {refused[0]}", hint=refused[1]))
     settings = {**(spec.local_remote_defaults if entry.url == LOCAL else {}), **extra}
     for key in spec.remote_model.required_for_servers:
         if entry.url != LOCAL and not settings.get(key):
@@ -233,6 +236,9 @@ def _overridden(remote: Remote, env: Mapping[str, str]) -> tuple[Remote, list[Di
     if url == remote.url and settings == dict(remote.settings):
         return remote, []
     problems = []
+    refused = spec.remote_model.url_problem(url) if url != remote.url else None
+    if refused is not None:
+        problems.append(Diagnostic(env_var_for(remote.name), 0, 0, f"remote {remote.name!r}: {refused[0]}", hint=refused[1]))
     if url != LOCAL:
         for key in spec.remote_model.required_for_servers:
             if not settings.get(key) or settings.get(key) == spec.local_remote_defaults.get(key):

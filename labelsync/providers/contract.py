@@ -122,14 +122,30 @@ class ProviderSettings(BaseModel):
         settings."""
         return {}
 
+    @classmethod
+    def probe_settings(cls, name: str) -> dict[str, JSON]:
+        """The desired ``settings`` ``labelsync import REMOTE NAME`` reads the remote with
+        (its probe's :attr:`labelsync.state.Dataset.settings`): how ``NAME`` is looked up.
+        ``{}`` (the defaults) unless the provider adopts things it did not make by another
+        key (Label Studio: a project title)."""
+        return {}
+
 
 class RemoteSettings(BaseModel):
     """Base of the provider-specific keys of a remote in ``labelsync.yaml`` (e.g. ``clientId``).
 
     ``required_for_servers`` lists the keys a remote must give unless its url is ``local``.
+    :meth:`url_problem` is the provider's own rule for the remote's url (checked when
+    ``labelsync.yaml`` is read, so ``validate`` reports it).
     """
 
     required_for_servers: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def url_problem(cls, url: str) -> tuple[str, str] | None:
+        """``(message, fix)``, one line each, when this provider's remotes cannot use ``url``
+        (``local`` is the embedded emulator); None when it can. Default: any url."""
+        return None
 
     model_config = ConfigDict(
         extra="forbid", strict=True, frozen=True, populate_by_name=True, alias_generator=to_camel,

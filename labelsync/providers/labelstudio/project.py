@@ -79,6 +79,15 @@ def describe(name: str, state: State) -> str:
     return f"{HEADER.format(name=name)}\n{MARKER}{name}\n{STATE}{text}"
 
 
+def describe_keeping(name: str, state: State, previous: str | None) -> str:
+    """:func:`describe` after the lines of ``previous`` that are not labelsync's (the
+    description people gave a project labelsync adopted stays)."""
+    theirs = [line for line in (previous or "").splitlines()
+              if not line.startswith((MARKER, STATE)) and line != HEADER.format(name=name)]
+    text = "\n".join(theirs).rstrip()
+    return (text + "\n" if text else "") + describe(name, state)
+
+
 def marked_for(description: str | None, name: str) -> bool:
     """True when the description carries the marker line of dataset ``name``."""
     return f"{MARKER}{name}" in (description or "").splitlines()

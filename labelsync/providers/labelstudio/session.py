@@ -21,6 +21,11 @@ The engine (:mod:`labelsync.engine.apply`) drives it:
 * :meth:`~LabelStudioSession.commit`: record the desired digest and the project's counters
   in its description; the revision is the project id;
 * :meth:`~LabelStudioSession.close`: nothing to release.
+
+A project labelsync adopted (``labelsync import``; the plan's remote id is
+``adopted:<id>``) is written with its own names (:mod:`.adopted`): it may carry no marker
+yet (its first apply adds one, below the people's description), but never another
+dataset's.
 """
 
 from __future__ import annotations
@@ -33,14 +38,17 @@ from typing import Any
 
 from labelsync.errors import ApplyError, ConflictError, NotFoundError
 from labelsync.plan.model import Action, BlobTransfer, Change, DatasetPlan, FileChange, Kind
+from labelsync.providers.labelstudio import adopted as A
 from labelsync.providers.labelstudio import live as L
 from labelsync.providers.labelstudio import wire
 from labelsync.providers.labelstudio.client import LabelStudioClient, UploadFile, upload_batches
 from labelsync.providers.labelstudio.config import label_config
 from labelsync.providers.labelstudio.project import (
+    MARKER,
     State,
     counters,
     describe,
+    describe_keeping,
     marked_for,
     read_state,
     title_for,
@@ -128,6 +136,8 @@ class LabelStudioSession:
         self.streams = max(1, min(jobs, UPLOAD_STREAMS))
         self.project: wire.Project | None = None
         self.catalog: dict[str, Any] = {}
+        self.controls: A.Controls | None = None
+        """The project's own names, when labelsync adopted it (``spec.labelstudio.adopted``)."""
         self.tasks: dict[L.Key, wire.Task] = {}
         self.all_tasks: list[wire.Task] = []
         self.images: dict[str, str] = {}
@@ -145,12 +155,13 @@ class LabelStudioSession:
         self.events.phase(plan.name, "project")
         changes = {c.kind: c for c in plan.changes if c.kind in (Kind.DATASET, Kind.CATALOG)}
         catalog_change = changes.get(Kind.CATALOG)
+        adopted = plan.remote_id is not None and plan.remote_id.startswith(A.ADOPTED + ":")
         if plan.remote_id is not None:
             try:
-                project = self.client.get_project(int(plan.remote_id))
+                project = self.client.get_project(int(plan.remote_id.rpartition(":")[2]))
             except NotFoundError:
                 raise stale_plan(plan, None) from None
-            if not marked_for(project.description, plan.name):
+            if not marked_for(project.description, plan.name) and not (adopted and MARKER not in (project.description or "")):
                 raise stale_plan(plan, None)
             if plan.base is not None and str(project.id) != plan.base:
                 raise stale_plan(plan, str(project.id))
@@ -173,19 +184,32 @@ class LabelStudioSession:
         self.catalog = dict(state.catalog)
         self.all_tasks = list(self.client.iter_tasks(project.id, fields="all", include="id,data,predictions"))
         self.tasks = L.by_key(self.all_tasks)
+        if adopted:
+            self.controls = A.read_config(project.label_config, where=f"Label Studio project {project.id}")
+            self.catalog = dict(self.controls.catalog)
+            self.tasks = A.keys(self.all_tasks, self.controls)[0]
         for task in self.tasks.values():
             blob, image = L.blob_of(task), task.data.get("image")
             if blob is not None and isinstance(image, str):
                 self.images.setdefault(blob.checksum, image)
         if state.digest is not None:
-            self.client.update_project(project.id, description=describe(plan.name, state.dirty()))
+            self.client.update_project(project.id, description=self._describe(state.dirty(), project))
         return Opened()
+
+    def _describe(self, state: State, project: wire.Project) -> str:
+        """The description recording ``state`` (an adopted project keeps its people's text)."""
+        if self.controls is None:
+            return describe(self.plan.name, state)
+        return describe_keeping(self.plan.name, state, project.description)
 
     def put(self, change: Change) -> str | None:
         if change.kind is not Kind.CATALOG:
             return None  # settings, notes, segments and sensors are nothing Label Studio stores
         assert self.project is not None
         catalog = dict(change.after or {})
+        if self.controls is not None:
+            raise ApplyError(f"'{self.plan.name}': the label config of an adopted project is its own; labelsync does not rewrite it",
+                             hint="change the config in Label Studio, or the manifest's catalog back")
         xml = label_config(catalog)
         if xml != self.project.label_config:
             refusals = self.client.validate_config(xml, self.project.id)
@@ -219,13 +243,14 @@ class LabelStudioSession:
 
     def _results(self, f: FileChange, where: str) -> list[dict[str, Any]]:
         mask = next((m for m in f.masks if m.kind == L.MASK), None)
-        return L.results_for(
+        results = L.results_for(
             f.label or {},
             self.catalog,
             self.options.root / (f.source or ""),
             self.options.root / mask.source if mask is not None and mask.source else None,
             where=where,
         )
+        return results if self.controls is None else A.outgoing(results, self.controls)
 
     def register(self, segment: str, changes: Sequence[Change]) -> None:
         """One call at a time (imports are not repeated blindly); none after one failed."""
@@ -258,14 +283,16 @@ class LabelStudioSession:
             if image is None:
                 raise ApplyError(f"{change.address}: the project holds no file with its content", hint="run `labelsync plan` again")
             data = L.task_data(image, segment, f.remote_path, f.blob.checksum, f.blob.size)
+            if self.controls is not None:
+                data[self.controls.image_key] = image  # where the project's config shows it
             if task is None:
                 entry: dict[str, Any] = {"data": data}
                 if results:
                     entry["predictions"] = [{"model_version": L.MODEL_VERSION, "result": results}]
                 new.append(entry)
                 continue
-            if task.data != data:
-                self.client.update_task(task.id, data)
+            if {**task.data, **data} != task.data:
+                self.client.update_task(task.id, {**task.data, **data})  # other data fields stay
             relabel.append((task, results))
         for chunk in _chunks(new, IMPORT_BATCH):
             self.client.import_tasks(project_id, list(chunk))
@@ -290,8 +317,9 @@ class LabelStudioSession:
         segment = change.segment or L.DEFAULT_SEGMENT
         path = change.before.remote_path if change.kind is Kind.FILE else None
         ids = []
+        theirs = {t.id: k for k, t in self.tasks.items()}
         for task in self.all_tasks:
-            key = L.key_of(task)
+            key = L.key_of(task) or theirs.get(task.id)
             if key is not None and key[0] == segment and (path is None or key[1] == path):
                 ids.append(task.id)
         with self._gone_lock:
@@ -306,7 +334,7 @@ class LabelStudioSession:
         project = self.client.get_project(self.project.id)
         tasks, predictions, annotations = counters(project)
         state = State(self.catalog, self.plan.desired_digest, tasks, predictions, annotations)
-        self.client.update_project(project.id, description=describe(self.plan.name, state))
+        self.client.update_project(project.id, description=self._describe(state, project))
         return str(project.id)
 
     def close(self, error: BaseException | None) -> BaseException | None:
