@@ -86,6 +86,13 @@ def bytes_per_file(work: Path, files: int, size: int, change: int) -> None:
     after_plan, peak = tracemalloc.get_traced_memory()
     line(f"diff ({len(plan.changes):,} changes)", after_plan - after_live, peak - after_live, n)
     print(f"total retained {(after_plan - base) / n:.1f} B/file over {n:,} files; {time.perf_counter() - t:.2f} s")
+    del plan
+    empty = Live(dataset=None)
+    start = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    initial = build_dataset_plan(want, empty, root=str(repo))
+    now, peak = tracemalloc.get_traced_memory()
+    line(f"initial plan ({len(initial.changes):,} changes)", now - start, peak - start, n)
     tracemalloc.stop()
 
 

@@ -43,6 +43,9 @@ def make_plan(desired: Sequence[Desired], connections: Connections, root: Path, 
 def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | None = None) -> tuple[Live, DatasetPlan]:
     """Read ``want``'s live state and plan it: ``(live, plan)``.
 
+    A plan proven a no-op by the recorded digest (``noop_proven``) carries no ``stats``
+    and never reads the desired items, so an unchanged tree is not looked up file by file.
+
     The tag is part of the plan of a dataset with changes on a provider with tags
     (tensorbay); a tag that already exists there blocks the plan, so apply refuses it before
     anything is written. Other providers, and datasets with no changes, get no tag.
@@ -50,9 +53,11 @@ def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | No
     live = provider.read_live(want)
     capabilities = PROVIDERS[want.dataset.provider].capabilities
     planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
-    # A proven no-op may leave the live dataset unread: it equals the desired one.
-    live_side = live.dataset if live.complete else want.dataset
-    planned = replace(planned, stats=plan_stats(live_side, want.dataset))
+    if not planned.noop_proven:
+        # A proven no-op has no statistics to show (before equals after), and counting them
+        # would build every item that its recorded digest made unnecessary (LazyItems).
+        live_side = live.dataset if live.complete else want.dataset
+        planned = replace(planned, stats=plan_stats(live_side, want.dataset))
     planned = plan_renames(planned, want, live, capabilities, root=str(root))
     if tag and planned.has_changes and capabilities.versioned:
         planned = replace(planned, tag=tag)
