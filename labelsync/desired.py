@@ -167,7 +167,7 @@ def _segment_plan(
         sp.label_set = found
         sp.inputs.append((label_path, f"{found.format}:{found.fingerprint}"))
         sp.labels = found.records
-        known = {f.rel for f in sp.files}
+        known = set(sp.files.rels) if isinstance(sp.files, ScanList) else {f.rel for f in sp.files}
         for rp, record in sp.labels.items():
             if rp not in known:
                 file, line, _ = found.where(rp)
@@ -305,7 +305,15 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
         h.update(f"\0segment\0{sp.name}\0".encode())
         masks = [sp.masks[rp][t] for rp in sorted(sp.masks) for t in sorted(sp.masks[rp])]
         first = True
-        for chunk in (*_chunks(sp.files), masks):
+        files = sp.files
+        if isinstance(files, ScanList) and files.rels:  # the columns as they are: hashed in C
+            h.update(f"\0columns\0{files.base}\0".encode())
+            h.update("\0".join(files.rels).encode("utf-8", "surrogateescape"))
+            for column in (files.sizes, files.mtimes, files.inodes, files.ctimes):
+                h.update(column.tobytes())
+            newest = max(newest, max(files.mtimes))
+            files = []
+        for chunk in (*_chunks(files), masks):
             if not chunk:
                 continue
             text = "\n".join([f"{f.rel}\0{f.path}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}" for f in chunk])

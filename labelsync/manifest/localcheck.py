@@ -146,7 +146,7 @@ def _check_segment(
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
-                known = {f.rel for f in files}
+                known = set(files.rels)  # the scan's column: no tuple per file
                 scanned = files
                 if not files:
                     out.append(
