@@ -103,6 +103,42 @@ def report(label: str, result, stats) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+LOCAL_SIDE = (
+    "import sys, time; from pathlib import Path; t = time.perf_counter(); "
+    "from labelsync.cli.sync import load_desired; [d], _ = load_desired([Path(sys.argv[1])]); "
+    "print(f'{time.perf_counter() - t:.3f}')"
+)
+
+
+def noop_only(work: Path) -> None:
+    """Warm no-op plans of a kept DIR, its local side alone (load, scan, fingerprint: a
+    process that resolves the desired state and stops) and ``find DATA -printf``, alternated."""
+    repo = work / "repo"
+    with emulator(work / "emulator") as emu:
+        write_repo(repo, emu.url, "bench-noop")
+        check(run_labelsync(["plan", str(repo)], repo), ok=(0, 2), what="warm-up plan")
+        for _ in range(2):
+            emu.reset()
+            report("no-op plan (warm)", check(run_labelsync(["plan", str(repo), "--detailed-exitcode"], repo), what="no-op plan"), emu.measure())
+            find_s, find_cpu = timed([f"find {repo / 'data'} -printf '%s %T@\\n' > /dev/null"], shell=True)
+            local_s, local_cpu = timed([sys.executable, "-c", LOCAL_SIDE, str(repo)])
+            print(f"local side {local_s:.2f} s ({local_cpu:.2f} CPU-s)   find -printf {find_s:.2f} s ({find_cpu:.2f} CPU-s)   "
+                  f"ratio {local_s / find_s:.2f} wall, {local_cpu / find_cpu:.2f} CPU   load {os.getloadavg()[0]:.2f}")
+
+
+def timed(command: list[str], *, shell: bool = False) -> tuple[float, float]:
+    """``(wall s, CPU s of the children)`` of one command (CPU: what a loaded machine cannot blur)."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(command[0] if shell else command, shell=shell, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100_000)
@@ -111,7 +147,13 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, help="a DIR kept by --keep DIR (or noop_plan.py --keep DIR)")
     parser.add_argument("--keep", type=Path, help="generate into DIR and keep it (for --reuse DIR)")
     parser.add_argument("--bytes-per-file", action="store_true", help="in-process tracemalloc figures per stage instead")
+    parser.add_argument("--noop", action="store_true", help="with --reuse DIR: warm no-op plans, their local side, find -printf")
     args = parser.parse_args()
+    if args.noop:
+        if not args.reuse:
+            parser.error("--noop needs --reuse DIR")
+        noop_only(args.reuse.resolve())
+        return
 
     cleanup = None
     if args.bytes_per_file:
