@@ -17,7 +17,12 @@ and measures:
 * ``apply --auto-approve`` of that change;
 * a no-op ``plan`` afterwards (should be "no changes").
 
-Target: each under 500 MB.
+Target (issue 15): each under 1 GB at 1,000,000 files.
+
+``--keep DIR`` generates into DIR (and keeps it, with the emulator's state) instead of a temp
+dir; ``--reuse DIR`` then starts from it (generate once, measure again). ``--bytes-per-file``
+measures in-process instead, with ``tracemalloc``, what each stage of a plan retains per file
+(scan, desired state, live state, the diff of a change), with no emulator.
 """
 
 from __future__ import annotations
@@ -25,11 +30,70 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from common import OLD_NS, check, emulator, generate_files, run_labelsync, write_repo
+
+
+def bytes_per_file(work: Path, files: int, size: int, change: int) -> None:
+    """tracemalloc figures per stage of a plan of ``files`` files, in this process."""
+    import tracemalloc
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from labelsync.cli.sync import load_desired
+    from labelsync.columns import TableBuilder
+    from labelsync.plan.differ import build_dataset_plan
+    from labelsync.state import Dataset, Live, Segment
+
+    repo = work / "repo"
+    if not (repo / "data").is_dir():
+        generate_files(repo / "data", files, size, per_dir=1000)
+    write_repo(repo, "http://127.0.0.1:9", "bench-bytes")
+    load_desired([repo])  # fills the hash cache: what follows is a warm plan
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+
+    def line(what: str, retained: int, peak: int, n: int) -> None:
+        print(f"{what:<40} retained {retained / n:7.1f} B/file   peak {peak / n:7.1f} B/file   ({retained / 2**20:7.1f} MB)")
+
+    t = time.perf_counter()
+    [want], _ = load_desired([repo])
+    items = want.dataset.segments["train"].items
+    n = len(items)  # LazyItems (a remembered digest): built now
+    now, peak = tracemalloc.get_traced_memory()
+    line("scan + hash cache + desired state", now - base, peak - base, n)
+    tracemalloc.reset_peak()
+    rows = TableBuilder()  # the live side as the paged listing builds it, --change files differ
+    step = max(1, n // max(1, change))
+    for i, item in enumerate(items.values()):
+        assert item.blob is not None
+        checksum = item.blob.checksum if i % step else "0" * 40
+        rows.add_plain(item.remote_path, checksum, item.blob.size)
+    live_items = rows.table()
+    after_live, peak = tracemalloc.get_traced_memory()
+    line("live state (listing as columns)", after_live - now, peak - now, n)
+    live = Live(
+        dataset=Dataset(name=want.dataset.name, provider="tensorbay", kind="normal", remote=want.dataset.remote,
+                        branch=want.dataset.branch, catalog=want.dataset.catalog,
+                        segments={"train": Segment(name="train", items=live_items)}),
+        head="c" * 32,
+    )
+    tracemalloc.reset_peak()
+    plan = build_dataset_plan(want, live, root=str(repo))
+    after_plan, peak = tracemalloc.get_traced_memory()
+    line(f"diff ({len(plan.changes):,} changes)", after_plan - after_live, peak - after_live, n)
+    print(f"total retained {(after_plan - base) / n:.1f} B/file over {n:,} files; {time.perf_counter() - t:.2f} s")
+    del plan
+    empty = Live(dataset=None)
+    start = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    initial = build_dataset_plan(want, empty, root=str(repo))
+    now, peak = tracemalloc.get_traced_memory()
+    line(f"initial plan ({len(initial.changes):,} changes)", now - start, peak - start, n)
+    tracemalloc.stop()
 
 
 def report(label: str, result, stats) -> None:  # type: ignore[no-untyped-def]
@@ -39,17 +103,72 @@ def report(label: str, result, stats) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+LOCAL_SIDE = (
+    "import sys, time; from pathlib import Path; t = time.perf_counter(); "
+    "from labelsync.cli.sync import load_desired; [d], _ = load_desired([Path(sys.argv[1])]); "
+    "print(f'{time.perf_counter() - t:.3f}')"
+)
+
+
+def noop_only(work: Path) -> None:
+    """Warm no-op plans of a kept DIR, its local side alone (load, scan, fingerprint: a
+    process that resolves the desired state and stops) and ``find DATA -printf``, alternated."""
+    repo = work / "repo"
+    with emulator(work / "emulator") as emu:
+        write_repo(repo, emu.url, "bench-noop")
+        check(run_labelsync(["plan", str(repo)], repo), ok=(0, 2), what="warm-up plan")
+        for _ in range(2):
+            emu.reset()
+            report("no-op plan (warm)", check(run_labelsync(["plan", str(repo), "--detailed-exitcode"], repo), what="no-op plan"), emu.measure())
+            find_s, find_cpu = timed([f"find {repo / 'data'} -printf '%s %T@\\n' > /dev/null"], shell=True)
+            local_s, local_cpu = timed([sys.executable, "-c", LOCAL_SIDE, str(repo)])
+            print(f"local side {local_s:.2f} s ({local_cpu:.2f} CPU-s)   find -printf {find_s:.2f} s ({find_cpu:.2f} CPU-s)   "
+                  f"ratio {local_s / find_s:.2f} wall, {local_cpu / find_cpu:.2f} CPU   load {os.getloadavg()[0]:.2f}")
+
+
+def timed(command: list[str], *, shell: bool = False) -> tuple[float, float]:
+    """``(wall s, CPU s of the children)`` of one command (CPU: what a loaded machine cannot blur)."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(command[0] if shell else command, shell=shell, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--change", type=int, default=1000, help="files changed (and as many added)")
-    parser.add_argument("--reuse", type=Path, help="a DIR kept by noop_plan.py --keep DIR")
+    parser.add_argument("--reuse", type=Path, help="a DIR kept by --keep DIR (or noop_plan.py --keep DIR)")
+    parser.add_argument("--keep", type=Path, help="generate into DIR and keep it (for --reuse DIR)")
+    parser.add_argument("--bytes-per-file", action="store_true", help="in-process tracemalloc figures per stage instead")
+    parser.add_argument("--noop", action="store_true", help="with --reuse DIR: warm no-op plans, their local side, find -printf")
     args = parser.parse_args()
+    if args.noop:
+        if not args.reuse:
+            parser.error("--noop needs --reuse DIR")
+        noop_only(args.reuse.resolve())
+        return
 
     cleanup = None
+    if args.bytes_per_file:
+        work = (args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="ls-bench-mem-"))).resolve()
+        try:
+            bytes_per_file(work, args.files, args.size, args.change)
+        finally:
+            if not (args.reuse or args.keep):
+                shutil.rmtree(work, ignore_errors=True)
+        return
     if args.reuse:
         work = args.reuse.resolve()
+    elif args.keep:
+        work = args.keep.resolve()
+        work.mkdir(parents=True, exist_ok=True)
     else:
         cleanup = tempfile.TemporaryDirectory(prefix="ls-bench-mem-")
         work = Path(cleanup.name)
@@ -57,6 +176,7 @@ def main() -> None:
         repo = work / "repo"
         if not args.reuse:
             generate_files(repo / "data", args.files, args.size, per_dir=1000)
+            print(f"generated at load {os.getloadavg()[0]:.2f}")
         files = sum(1 for p in (repo / "data").rglob("*") if p.is_file())
         print(f"{files:,} files in {repo / 'data'}")
         with emulator(work / "emulator") as emu:
@@ -84,6 +204,7 @@ def main() -> None:
             report("apply (the change)", check(run_labelsync(["apply", str(repo), "--auto-approve"], repo), what="apply"), emu.measure())
             emu.reset()
             report("plan after apply (no-op)", check(run_labelsync(["plan", str(repo), "--detailed-exitcode"], repo), ok=(0,), what="no-op plan"), emu.measure())
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if cleanup is not None:
             cleanup.cleanup()

@@ -37,11 +37,12 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labelsync import __version__
+from labelsync.columns import ItemTable
 from labelsync.errors import LocalDataError
 from labelsync.local.frames import Frame, build_frames, read_frame_ids, read_timestamps
 from labelsync.local.hashcache import RACY_WINDOW_NS, HashCache
@@ -49,11 +50,21 @@ from labelsync.local.labels import LabelRecord
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.local.renamed import follow_renames
-from labelsync.local.scan import LocalFile, Scans, stat_file
+from labelsync.local.scan import LocalFile, ScanList, Scans, stat_file
 from labelsync.manifest.model import Manifest, catalog_json, sensor_json
 from labelsync.manifest.renaming import catalog_renames
 from labelsync.providers.registry import DEFAULT_PROVIDER
-from labelsync.state import MASK_TYPES, Dataset, Desired, Item, MaskFile, Policy, Segment, dataset_digest
+from labelsync.state import (
+    MASK_TYPES,
+    Blob,
+    Dataset,
+    Desired,
+    Item,
+    MaskFile,
+    Policy,
+    Segment,
+    dataset_digest,
+)
 
 if TYPE_CHECKING:
     from labelsync.manifest.validate import ManifestSet
@@ -66,7 +77,7 @@ class _SegmentPlan:
         self.name = name
         self.description = description
         self.sensors = sensors
-        self.files: list[LocalFile] = []
+        self.files: Sequence[LocalFile] = []
         self.frames: dict[str, tuple[Frame, str]] = {}  # rel -> (frame, sensor)
         self.labels: dict[str, LabelRecord] = {}
         self.label_set: LabelSet | None = None
@@ -139,7 +150,7 @@ def _segment_plan(
         sp.label_set = found
         sp.inputs.append((label_path, f"{found.format}:{found.fingerprint}"))
         sp.labels = found.records
-        known = {f.rel for f in sp.files}
+        known = set(sp.files.rels) if isinstance(sp.files, ScanList) else {f.rel for f in sp.files}
         for rp, record in sp.labels.items():
             if rp not in known:
                 file, line, _ = found.where(rp)
@@ -237,12 +248,12 @@ class LazyItems(Mapping[str, Item]):
     """A segment's items, built on first use: a plan proven a no-op by its digest never
     needs them, so an unchanged tree is not looked up file by file."""
 
-    def __init__(self, build: Callable[[], dict[str, dict[str, Item]]], segment: str) -> None:
-        self._build: Callable[[], dict[str, dict[str, Item]]] | None = build
+    def __init__(self, build: Callable[[], Mapping[str, Mapping[str, Item]]], segment: str) -> None:
+        self._build: Callable[[], Mapping[str, Mapping[str, Item]]] | None = build
         self._segment = segment
-        self._items: dict[str, Item] = {}
+        self._items: Mapping[str, Item] = {}
 
-    def _get(self) -> dict[str, Item]:
+    def _get(self) -> Mapping[str, Item]:
         if self._build is not None:  # every segment's items come from one batch
             self._items, self._build = self._build()[self._segment], None
         return self._items
@@ -274,12 +285,24 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
     h.update(manifest.model_dump_json(by_alias=True).encode())
     newest = 0
     for sp in plans:
-        files = list(sp.files)
-        for rp in sorted(sp.masks):
-            files.extend(sp.masks[rp][t] for t in sorted(sp.masks[rp]))
         h.update(f"\0segment\0{sp.name}\0".encode())
-        h.update("\n".join(f"{f.rel}\0{f.path}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}" for f in files).encode())
-        newest = max([newest, *(f.mtime_ns for f in files)])
+        masks = [sp.masks[rp][t] for rp in sorted(sp.masks) for t in sorted(sp.masks[rp])]
+        first = True
+        files = sp.files
+        if isinstance(files, ScanList) and files.rels:  # the columns as they are: hashed in C
+            h.update(f"\0columns\0{files.base}\0".encode())
+            h.update("\0".join(files.rels).encode("utf-8", "surrogateescape"))
+            for column in (files.sizes, files.mtimes, files.inodes, files.ctimes):
+                h.update(column.tobytes())
+            newest = max(newest, max(files.mtimes))
+            files = []
+        for chunk in (*_chunks(files), masks):
+            if not chunk:
+                continue
+            text = "\n".join([f"{f.rel}\0{f.path}\0{f.size}\0{f.mtime_ns}\0{f.inode}\0{f.ctime_ns}" for f in chunk])
+            h.update((text if first else "\n" + text).encode())  # the same bytes as one join
+            first = False
+            newest = max([newest, *(f.mtime_ns for f in chunk)])
         for path, content in sp.inputs:
             if content is not None:  # identified by what was parsed: no racy window
                 h.update(f"\0{path}\0{content}".encode())
@@ -293,6 +316,12 @@ def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Pat
     return h.hexdigest(), newest
 
 
+def _chunks(files: Sequence[LocalFile], size: int = 4096) -> Iterator[Sequence[LocalFile]]:
+    """``files`` a slice at a time (a scan's columns are read as tuples one slice at a time)."""
+    for start in range(0, len(files), size):
+        yield files[start : start + size]
+
+
 @functools.cache
 def code_identity() -> str:
     """labelsync's version and the path, size and mtime of each of its modules (a few ms)."""
@@ -304,41 +333,53 @@ def code_identity() -> str:
     return h.hexdigest()
 
 
-def _resolve_items(plans: list[_SegmentPlan], cache: HashCache, jobs: int) -> dict[str, dict[str, Item]]:
-    """Every segment's items: the data and mask files hashed in one batch, labels attached."""
-    batch: list[LocalFile] = []
+def _resolve_items(plans: list[_SegmentPlan], cache: HashCache, jobs: int) -> dict[str, ItemTable]:
+    """Every segment's items as an :class:`~labelsync.columns.ItemTable`: its data files'
+    digests straight from the hash cache's columns (no object per plain file), labelled,
+    framed or masked files as full items in the table's ``extras``."""
+    out: dict[str, ItemTable] = {}
     for sp in plans:
-        batch.extend(sp.files)
-        for refs in sp.masks.values():
-            batch.extend(refs.values())
-    blobs = iter(cache.digest_all(batch, jobs=jobs))
-    out: dict[str, dict[str, Item]] = {}
-    for sp in plans:
-        file_blobs = [next(blobs) for _ in sp.files]
-        mask_files: dict[str, dict[str, MaskFile]] = {
-            rp: {t: MaskFile(next(blobs), f.path) for t, f in refs.items()} for rp, refs in sp.masks.items()
-        }
-        items: dict[str, Item] = {}
-        if not sp.labels and not sp.frames and not mask_files:  # plain files: the common big case
-            for f, blob in zip(sp.files, file_blobs, strict=True):
-                items[f.rel] = Item(f.rel, blob, {}, None, None, None, f.path, {})
-            out[sp.name] = items
-            continue
-        for f, blob in zip(sp.files, file_blobs, strict=True):
-            record = sp.labels.get(f.rel)
-            masks = mask_files.get(f.rel, {})
-            label = _sent_label(record.label, masks) if record is not None else {}
-            timestamp = record.timestamp if record is not None else None
-            frame_id = sensor_name = None
-            framed = sp.frames.get(f.rel)
-            if framed is not None:
-                frame, sensor_name = framed
-                frame_id = frame.frame_id
-                if timestamp is None:
-                    timestamp = frame.timestamp
-            items[f.rel] = Item(f.rel, blob, label, timestamp, frame_id, sensor_name, f.path, masks)
-        out[sp.name] = items
+        files = sp.files
+        sums, sizes = cache.digest_columns(files, jobs=jobs)
+        mask_refs = [(rp, t, f) for rp, refs in sp.masks.items() for t, f in refs.items()]
+        mask_sums, mask_sizes = cache.digest_columns([f for _, _, f in mask_refs], jobs=jobs)
+        mask_files: dict[str, dict[str, MaskFile]] = {}
+        for k, (rp, t, f) in enumerate(mask_refs):
+            blob = Blob(mask_sums[20 * k : 20 * k + 20].hex(), mask_sizes[k])
+            mask_files.setdefault(rp, {})[t] = MaskFile(blob, f.path)
+        base = _shared_base(files)
+        paths = files.rels if isinstance(files, ScanList) else [f.rel for f in files]
+        extras: dict[int, Item] = {}
+        if sp.labels or sp.frames or mask_files or base is None:
+            for i, f in enumerate(files):
+                record = sp.labels.get(f.rel)
+                framed = sp.frames.get(f.rel)
+                if record is None and framed is None and f.rel not in mask_files and base is not None:
+                    continue  # a plain row: the columns hold it
+                masks = mask_files.get(f.rel, {})
+                label = _sent_label(record.label, masks) if record is not None else {}
+                timestamp = record.timestamp if record is not None else None
+                frame_id = sensor_name = None
+                if framed is not None:
+                    frame, sensor_name = framed
+                    frame_id = frame.frame_id
+                    if timestamp is None:
+                        timestamp = frame.timestamp
+                blob = Blob(sums[20 * i : 20 * i + 20].hex(), sizes[i])
+                extras[i] = Item(f.rel, blob, label, timestamp, frame_id, sensor_name, f.path, masks)
+        out[sp.name] = ItemTable(paths, sums, sizes, extras, base)
     return out
+
+
+def _shared_base(files: Sequence[LocalFile]) -> str | None:
+    """The directory every file's path is ``base + rel`` of, or None when there is none."""
+    if isinstance(files, ScanList):
+        return files.base
+    bases = {(f[1], f[2]) for f in files}
+    if len(bases) == 1:
+        base, cut = bases.pop()
+        return base if cut == 0 else None
+    return None if bases else ""
 
 
 def resolve_desired(manifests: ManifestSet, *, cache: HashCache, jobs: int = 4) -> list[Desired]:

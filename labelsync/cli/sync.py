@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,8 +65,8 @@ def remotes_of(root: Path) -> dict[str, Remote]:
     return load_remotes(root)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temp file in the same directory, then rename).
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, as they come) to ``path`` atomically (a temp file in the same directory, then rename).
 
     Raises :class:`UsageError` (one line) when the path cannot be written; nothing is left
     half-written.
@@ -78,7 +78,10 @@ def write_atomic(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}", hint="choose a writable path for -o") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -129,7 +132,7 @@ def plan(
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import make_plan
     from labelsync.plan.model import format_bytes
-    from labelsync.plan.serialize import dumps_plan
+    from labelsync.plan.serialize import iter_plan_json
 
     desired, root, manifests = load_desired_set(paths)
     with Connections(manifests.remotes, root) as conns:
@@ -141,7 +144,7 @@ def plan(
         output.err_line(f"Wrote the HTML report to {out} ({format_bytes(len(report.encode('utf-8')))}).")
     else:
         if out is not None:
-            write_atomic(out, dumps_plan(the_plan))
+            write_atomic(out, iter_plan_json(the_plan))  # written as encoded: never held as text
         click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
         if out is not None and fmt != "json":
             output.err_line(f"Saved the plan to {out}. Apply exactly this plan with: labelsync apply {out}")
@@ -172,15 +175,14 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     from labelsync.engine.apply import apply_plan, check_applicable
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import git_source, make_plan
-    from labelsync.engine.saved import check_changes, check_sources
+    from labelsync.engine.saved import check_changes, check_sources, read_saved_plan
     from labelsync.plan.model import format_bytes
-    from labelsync.plan.serialize import loads_plan
     from labelsync.providers.session import ApplyOptions
 
     if _is_plan_file(paths):
         origin = str(paths[0])
         with phases.phase("read the saved plan"):
-            the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)
+            the_plan = read_saved_plan(paths[0], origin=origin)  # line by line: never held as text
         root = _plan_root(the_plan)
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
         _check_plan_tag(the_plan, _tag_option(tag), origin)
@@ -324,9 +326,9 @@ def show(planfile: Path, fmt: str, verbose: bool) -> int:
     Example:
       labelsync show plan.json --format markdown
     """
-    from labelsync.plan.serialize import loads_plan
+    from labelsync.engine.saved import read_saved_plan
 
-    the_plan = loads_plan(planfile.read_text(encoding="utf-8"), origin=str(planfile))
+    the_plan = read_saved_plan(planfile, origin=str(planfile))
     click.echo(render(the_plan, fmt, verbose=verbose), nl=False)
     return 0
 

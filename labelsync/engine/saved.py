@@ -29,11 +29,29 @@ from labelsync.engine.planning import plan_dataset
 from labelsync.errors import LocalDataError, PlanError, StalePlanError
 from labelsync.local.paths import resolve_inside
 from labelsync.plan.model import Change, DatasetPlan, FileChange, Plan, Replacement
-from labelsync.plan.serialize import change_to_dict
+from labelsync.plan.serialize import LayoutMismatch, change_to_dict, loads_plan, plan_from_lines
 from labelsync.providers.base import stale_plan
 from labelsync.state import Desired, canonical_json
 
 _HINT = "run `labelsync plan -o FILE` again and review the new plan"
+
+
+def read_saved_plan(path: Path, *, origin: str) -> Plan:
+    """The plan saved in ``path`` (``plan -o``), read line by line (a plan of a million
+    files is never held as text or as dicts); a file laid out otherwise is read whole as
+    JSON. Raises :class:`PlanError` (one line naming ``origin``) when it is unreadable, not
+    a labelsync plan, or of another format version."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                return plan_from_lines(fh, origin=origin)
+            except LayoutMismatch:
+                pass
+        return loads_plan(Path(path).read_text(encoding="utf-8"), origin=origin)
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{origin}: not a labelsync plan file (not UTF-8 text)", hint=_HINT) from exc
+    except OSError as exc:
+        raise PlanError(f"{origin}: cannot read the plan: {exc.strerror or exc}", hint=_HINT) from exc
 
 
 def plan_sources(change: Change) -> Iterable[str | None]:

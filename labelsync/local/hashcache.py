@@ -42,15 +42,21 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from labelsync.local.hashing import hash_files
 from labelsync.local.scan import LocalFile
 from labelsync.state import Blob
 
 CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
+HASH_CHUNK = 50_000
+"""Misses are hashed and their rows written this many files at a time (bounded memory)."""
+RUN_MIN = 64
+"""Fewer sorted files than this under one base are looked up one by one, not by a merge."""
 RACY_WINDOW_NS = 2_000_000_000
 SCHEMA_VERSION = 3
 
@@ -95,8 +101,6 @@ class HashCache:
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self.db_path = str(path) if path is not None else os.path.join(self.root, CACHE_RELPATH)
         self.stats = CacheStats()
-        self._rows: dict[str, str] | None = None
-        """Trusted rows only: ``"path\0size\0mtime_ns\0inode\0ctime_ns"`` -> SHA-1 hex."""
         self._conn: sqlite3.Connection | None = None
         self._rebuilt = False
 
@@ -171,23 +175,6 @@ class HashCache:
         """``path`` relative to the repository root when inside it (the cache's key)."""
         return path[len(self._prefix) :] if path.startswith(self._prefix) else path
 
-    def _load(self) -> dict[str, str]:
-        """All trusted rows in one query, keyed by path and stat (built by SQLite, in C)."""
-        if self._rows is not None:
-            return self._rows
-        conn = self._connect()
-        query = (
-            "SELECT path || char(0) || size || char(0) || mtime_ns || char(0) || inode || char(0) || ctime_ns, sha1 "
-            "FROM hashes WHERE mtime_ns < hashed_ns - ?"
-        )
-        try:
-            rows = dict(conn.execute(query, (RACY_WINDOW_NS,)))
-        except sqlite3.DatabaseError:
-            conn = self._conn = self._rebuild()
-            rows = dict(conn.execute(query, (RACY_WINDOW_NS,)))
-        self._rows = rows
-        return rows
-
     def recall(self, slot: str, inputs: str) -> str | None:
         """The digest remembered for ``slot`` when it was computed from ``inputs``; else None."""
         try:
@@ -228,46 +215,134 @@ class HashCache:
 
     def digest_all(self, files: Sequence[LocalFile], jobs: int = 4) -> list[Blob]:
         """Return the blob of every file, in order (see the module docstring for the contract)."""
-        rows = self._load()
-        stats = CacheStats(files=len(files), rebuilt=self._rebuilt)
-        out: list[Blob | None] = [None] * len(files)
-        misses: list[int] = []
-        miss_keys: list[str] = []
-        get = rows.get if rows else None  # an empty cache (a cold run): every file is a miss
-        key_of = self._base_key
-        bases: dict[str, str] = {}  # a scan's files share one base string: strip the root once
-        for i, (rel, base, cut, size, mtime_ns, inode, ctime_ns) in enumerate(files):
-            bk = bases.get(base)
-            if bk is None:
-                bk = bases[base] = key_of(base)
-            k = f"{bk}{rel[cut:]}"
-            sha1 = None if get is None else get(f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}")
-            if sha1 is None:
-                misses.append(i)
-                miss_keys.append(k)
-            else:
-                out[i] = Blob(sha1, size)
-        stats.hits = len(files) - len(misses)
-        if misses:
+        sums, sizes = self.digest_columns(files, jobs)
+        return [Blob(sums[20 * i : 20 * i + 20].hex(), sizes[i]) for i in range(len(files))]
+
+    def digest_columns(self, files: Sequence[LocalFile], jobs: int = 4) -> tuple[bytearray, array[int]]:
+        """:meth:`digest_all` as columns: the SHA-1 digests (20 bytes per file, in order, in one
+        ``bytearray``) and the sizes hashed (``array('q')``). No per-file object outlives the call.
+
+        Lookups merge each run of files that share a base directory and come sorted (a
+        :class:`~labelsync.local.scan.ScanList`) with the cache rows under that directory,
+        read in path order from SQLite (nothing is loaded into a dict); other files are looked
+        up one by one. Misses are hashed and written :data:`HASH_CHUNK` files at a time.
+        """
+        n = len(files)
+        stats = CacheStats(files=n, rebuilt=self._rebuilt)
+        sums = bytearray(20 * n)
+        sizes = array("q", bytes(8 * n))
+        misses = array("q")
+        for start, stop, bk in self._runs(files):
+            self._lookup_run(files, start, stop, bk, sums, sizes, misses)
+        stats.rebuilt = self._rebuilt
+        stats.hits = n - len(misses)
+        for c in range(0, len(misses), HASH_CHUNK):
+            chunk = misses[c : c + HASH_CHUNK]
             hashed_ns = time.time_ns()
-            todo = [files[i] for i in misses]
-            results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs)  # path, size
+            todo = [files[i] for i in chunk]
+            results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs, raw=True)
             new: list[tuple[str, int, int, int, int, str, int]] = []
-            trusted_before = hashed_ns - RACY_WINDOW_NS
-            for i, k, (_, _, _, scanned, mtime_ns, inode, ctime_ns), (sha1, size) in zip(
-                misses, miss_keys, todo, results, strict=True
-            ):
-                out[i] = Blob(sha1, size)
+            for i, (rel, base, cut, scanned, mtime_ns, inode, ctime_ns), (size, digest) in zip(chunk, todo, results, strict=True):
+                sums[20 * i : 20 * i + 20] = digest
+                sizes[i] = size
+                stats.bytes_hashed += size
                 if size == scanned:  # else it changed since the scan: hashed as read, not cached
-                    new.append((k, size, mtime_ns, inode, ctime_ns, sha1, hashed_ns))
-                    if mtime_ns < trusted_before:
-                        rows[f"{k}\0{size}\0{mtime_ns}\0{inode}\0{ctime_ns}"] = sha1
-            stats.hashed = len(misses)
-            stats.bytes_hashed = sum(size for _, size in results)
+                    new.append((self._base_key(base) + rel[cut:], size, mtime_ns, inode, ctime_ns, digest.hex(), hashed_ns))
             self._store(new)
+        stats.hashed = len(misses)
         self.stats = stats
-        return out  # type: ignore[return-value]  # every slot is filled above
+        return sums, sizes
+
+    def _runs(self, files: Sequence[LocalFile]) -> Iterator[tuple[int, int, str | None]]:
+        """``(start, stop, base key)`` of each run of files sharing a base (``cut == 0``) in
+        ascending ``rel`` order; ``None`` for a file looked up alone."""
+        rels = getattr(files, "rels", None)
+        if rels is not None:  # a ScanList: one sorted run
+            if rels:
+                yield 0, len(rels), self._base_key(files.base)  # type: ignore[attr-defined]
+            return
+        i, n = 0, len(files)
+        while i < n:
+            rel, base, cut = files[i][0], files[i][1], files[i][2]
+            j = i + 1
+            if cut == 0:
+                prev = rel
+                while j < n and files[j][1] is base and files[j][2] == 0 and files[j][0] > prev:
+                    prev = files[j][0]
+                    j += 1
+            if cut == 0 and j - i >= RUN_MIN:
+                yield i, j, self._base_key(base)
+            else:
+                for k in range(i, j):
+                    yield k, k + 1, None
+            i = j
+
+    def _lookup_run(
+        self, files: Sequence[LocalFile], start: int, stop: int, bk: str | None,
+        sums: bytearray, sizes: array[int], misses: array[int],
+    ) -> None:
+        """Fill the trusted cache hits of ``files[start:stop]``; add the others to ``misses``."""
+        if bk is None:  # one file: a point lookup
+            rel, base, cut, size, mtime_ns, inode, ctime_ns = files[start]
+            rows = self._query(
+                f"SELECT {_COLUMNS} FROM hashes WHERE path = ? AND mtime_ns < hashed_ns - ?",
+                (self._base_key(base) + rel[cut:], RACY_WINDOW_NS),
+            )
+            row = next(rows, None)
+            if row is not None and row[1:5] == (size, mtime_ns, inode, ctime_ns) and _fill(sums, sizes, start, row):
+                return
+            misses.append(start)
+            return
+        where = "path >= ? AND path < ? AND " if bk else ""
+        args: tuple[Any, ...] = (bk, bk[:-1] + chr(ord(bk[-1]) + 1)) if bk else ()
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM hashes WHERE {where}mtime_ns < hashed_ns - ? ORDER BY path", (*args, RACY_WINDOW_NS)
+        )
+        row = next(rows, None)
+        cut = len(bk)
+        for i in range(start, stop):
+            rel, _, _, size, mtime_ns, inode, ctime_ns = files[i]
+            # rows come in path order, the files in rel order under one base: skip rows before
+            while row is not None and row[0][cut:] < rel:
+                row = next(rows, None)
+            if (
+                row is not None and row[0][cut:] == rel and row[1:5] == (size, mtime_ns, inode, ctime_ns)
+                and _fill(sums, sizes, i, row)
+            ):
+                continue
+            misses.append(i)
+
+    def _query(self, sql: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql``, streamed; none when the cache cannot be read (rebuilt afresh)."""
+        try:
+            conn = self._connect()
+            cursor = conn.execute(sql, args)
+            cursor.arraysize = 4096
+            while True:
+                batch = cursor.fetchmany()
+                if not batch:
+                    return
+                yield from batch
+        except sqlite3.DatabaseError:
+            self._conn = self._rebuild()
+            return
 
     def digest(self, file: LocalFile) -> Blob:
         """The blob of one file (through the cache)."""
         return self.digest_all([file], jobs=1)[0]
+
+
+_COLUMNS = "path, size, mtime_ns, inode, ctime_ns, sha1"
+
+
+def _fill(sums: bytearray, sizes: array[int], i: int, row: tuple[Any, ...]) -> bool:
+    """Put a cache row's digest in row ``i`` of the columns; False when the row is malformed."""
+    try:
+        digest = bytes.fromhex(row[5])
+    except (TypeError, ValueError):
+        return False
+    if len(digest) != 20:
+        return False
+    sums[20 * i : 20 * i + 20] = digest
+    sizes[i] = row[1]
+    return True

@@ -34,6 +34,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, overload
 
 BUFFER_SIZE = 1 << 20
 RECORD = struct.Struct("<q20s")
@@ -135,10 +136,23 @@ class _Worker:
         return self.result
 
 
+@overload
 def hash_files(
-    paths: Sequence[str], sizes: Sequence[int], jobs: int = 4, *, processes: bool = False
-) -> list[tuple[str, int]]:
-    """``(sha1_hex, bytes_read)`` of every path, in order (see the module docstring).
+    paths: Sequence[str], sizes: Sequence[int], jobs: int = ..., *, processes: bool = ..., raw: Literal[False] = ...
+) -> list[tuple[str, int]]: ...
+
+
+@overload
+def hash_files(
+    paths: Sequence[str], sizes: Sequence[int], jobs: int = ..., *, processes: bool = ..., raw: Literal[True]
+) -> list[tuple[int, bytes]]: ...
+
+
+def hash_files(
+    paths: Sequence[str], sizes: Sequence[int], jobs: int = 4, *, processes: bool = False, raw: bool = False
+) -> list[tuple[str, int]] | list[tuple[int, bytes]]:
+    """``(sha1_hex, bytes_read)`` of every path, in order (see the module docstring); with
+    ``raw=True`` ``(bytes_read, 20-byte digest)`` instead (no hex string per file).
 
     The shares run on threads of this process (``open``, ``readv`` and SHA-1 of more than 2 KiB
     release the GIL); ``processes=True`` runs all but one in worker processes instead. The
@@ -149,7 +163,7 @@ def hash_files(
     total = sum(sizes)
     workers = max(1, min(jobs, os.cpu_count() or 1, max(n // MIN_FILES_PER_WORKER, total // MIN_BYTES_PER_WORKER, 1)))
     if workers == 1 or n < 2:
-        return _finish(paths, _hash_share(paths, sizes))
+        return _finish(paths, _hash_share(paths, sizes), raw)
     records: list[list[tuple[int, bytes]]]
     if processes:
         shares = [_Worker(paths[w::workers], sizes[w::workers]) for w in range(1, workers)]
@@ -163,15 +177,14 @@ def hash_files(
     merged: list[tuple[int, bytes]] = [(0, b"")] * n
     for w, part in enumerate(records):
         merged[w::workers] = part
-    return _finish(paths, merged)
+    return _finish(paths, merged, raw)
 
 
-def _finish(paths: Sequence[str], records: list[tuple[int, bytes]]) -> list[tuple[str, int]]:
-    out = [(digest.hex(), size) for size, digest in records]
-    for i, (_, size) in enumerate(out):
+def _finish(paths: Sequence[str], records: list[tuple[int, bytes]], raw: bool = False) -> Any:
+    for i, (size, _) in enumerate(records):
         if size < 0:
             raise _error(paths[i], size)
-    return out
+    return records if raw else [(digest.hex(), size) for size, digest in records]
 
 
 def sha1_file(path: str, size: int = -1) -> tuple[str, int]:

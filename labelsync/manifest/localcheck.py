@@ -11,7 +11,7 @@ the user can cause.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def _check_segment(
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     known: set[str] | None = None
-    scanned: list[LocalFile] | None = None
+    scanned: Sequence[LocalFile] | None = None
     timestamps_ok = True
     if seg.data is not None:
         where = here + ("data", "path")
@@ -146,7 +146,7 @@ def _check_segment(
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
-                known = {f.rel for f in files}
+                known = set(files.rels)  # the scan's column: no tuple per file
                 scanned = files
                 if not files:
                     out.append(
@@ -190,7 +190,7 @@ def _check_segment(
 
 
 def _frame_problems(
-    doc: Document, seg: Segment, here: JsonPath, base: Path, files: list[LocalFile], timestamps_ok: bool
+    doc: Document, seg: Segment, here: JsonPath, base: Path, files: Sequence[LocalFile], timestamps_ok: bool
 ) -> list[Diagnostic]:
     """Problems of the fusion frame layout (:func:`labelsync.local.frames.build_frames`)."""
     timestamps = None

@@ -25,9 +25,10 @@ what changed inside catalogs and other JSON documents. The rules:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
+from labelsync.columns import ItemTable
 from labelsync.plan.catalogdiff import attribute_breaks
 from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import (
@@ -102,11 +103,11 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept:
     ds = desired.dataset
     prefix = f"dataset.{ds.name}"
     remote = live.dataset
-    known: set[str] = set()
+    known: Container[str] = frozenset()
     if remote is None:
         yield Change(Action.CREATE, Kind.DATASET, prefix, after={"kind": ds.kind, "settings": dict(ds.settings)})
     else:
-        known = _live_checksums(remote.segments.values())
+        known = LiveContent(remote.segments.values())
         if remote.kind != ds.kind:
             yield Change(
                 Action.REPLACE,
@@ -150,7 +151,7 @@ def _diff_segment(
     live: Segment | None,
     desired: Desired,
     root: str,
-    known: set[str],
+    known: Container[str],
     sent: set[str],
     warnings: list[str],
     kept: Counter[str],
@@ -165,10 +166,8 @@ def _diff_segment(
             yield Change(Action.CREATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, after=sensor)
         elif old != sensor:
             yield Change(Action.UPDATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=old, after=sensor)
-    items = seg.items
-    for path in sorted(items):
-        want = items[path]
-        have = live.items.get(path)
+    extra_files: list[str] = []
+    for path, want, have in _pairs(seg.items, live.items, extra_files):
         if have is not None and have.blob is not None and want.blob == have.blob:
             if not _same_label_part(want, have):
                 send = _to_send(want, known, sent, masks_only=True)
@@ -192,7 +191,6 @@ def _diff_segment(
             after=_file_after(want, root, send),
             upload_bytes=sum(size for _, size in send),
         )
-    extra_files = [p for p in live.items if p not in items]
     extra_sensors = [s for s in live.sensors if s not in seg.sensors]
     if desired.policy.prune:
         for path in sorted(extra_files):
@@ -211,7 +209,39 @@ def _diff_segment(
             warnings.append(f"segment '{seg.name}': remote sensor(s) {', '.join(sorted(extra_sensors))} left alone (prune is off)")
 
 
-def _to_send(item: Item, known: set[str], sent: set[str], *, masks_only: bool) -> list[tuple[str, int]]:
+def _pairs(
+    items: Mapping[str, Item], live: Mapping[str, Item], extra: list[str]
+) -> Iterator[tuple[str, Item, Item | None]]:
+    """``(path, desired item, live item or None)`` in path order, for every desired path that
+    may need a change; the live paths the desired side lacks are appended to ``extra``.
+
+    Two :class:`~labelsync.columns.ItemTable` sides are merged row by row (both are sorted)
+    and a row that is a bare path and blob on both sides with equal digests and sizes is
+    skipped without building either item: an unchanged file costs no object.
+    """
+    if not (isinstance(items, ItemTable) and isinstance(live, ItemTable)):
+        for path in sorted(items):
+            yield path, items[path], live.get(path)
+        extra.extend(sorted(p for p in live if p not in items))
+        return
+    mine, theirs = items.paths, live.paths
+    j, m = 0, len(theirs)
+    plain_mine, plain_theirs = items.is_plain, live.is_plain
+    key_mine, key_theirs = items.row_key, live.row_key
+    for i, path in enumerate(mine):
+        while j < m and theirs[j] < path:
+            extra.append(theirs[j])
+            j += 1
+        if j < m and theirs[j] == path:
+            if not (plain_mine(i) and plain_theirs(j) and key_mine(i) == key_theirs(j)):
+                yield path, items.item(i), live.item(j)
+            j += 1
+        else:
+            yield path, items.item(i), None
+    extra.extend(theirs[j:])
+
+
+def _to_send(item: Item, known: Container[str], sent: set[str], *, masks_only: bool) -> list[tuple[str, int]]:
     """The blobs (checksum, size) of ``item`` this change must upload: not on the remote and
     not already sent by an earlier change of the plan (identical content is sent once)."""
     blobs = [] if masks_only or item.blob is None else [(item.blob.checksum, item.blob.size)]
@@ -258,18 +288,63 @@ def _relative(path: str | None, root: str) -> str | None:
     return path[len(prefix):] if path.startswith(prefix) else path
 
 
-def _live_checksums(segments: Iterable[Segment]) -> set[str]:
-    """Content the remote already holds: data files and the mask files of their labels."""
-    out: set[str] = set()
-    for seg in segments:
-        for item in seg.items.values():
-            if item.blob is not None:
-                out.add(item.blob.checksum)
-            for kind in MASK_TYPES:
-                mask = item.label.get(kind) if isinstance(item.label, dict) else None
-                if isinstance(mask, dict) and isinstance(mask.get("checksum"), str):
-                    out.add(mask["checksum"])
-    return out
+class LiveContent(Container[str]):
+    """Content the remote already holds (data files and the mask files of their labels), as
+    SHA-1 hex: ``checksum in known``. Built on the first question (a plan with nothing to
+    send never asks), as one sorted ``bytes`` of 20-byte digests searched by bisection,
+    plus a small set for what is not a plain digest (mask checksums, odd spellings)."""
+
+    def __init__(self, segments: Iterable[Segment]) -> None:
+        self._segments: list[Segment] | None = list(segments)
+        self._sorted = b""
+        self._other: set[str] = set()
+
+    def _build(self) -> None:
+        assert self._segments is not None
+        digests: list[bytes] = []
+        for seg in self._segments:
+            items = seg.items
+            if isinstance(items, ItemTable):
+                sums = items.sums
+                digests += [bytes(sums[20 * i : 20 * i + 20]) for i in range(len(items)) if items.sizes[i] >= 0 and i not in items.extras]
+                rows: Iterable[Item] = (items.item(i) for i in items.extras)
+            else:
+                rows = items.values()
+            for item in rows:
+                if item.blob is not None:
+                    self._other.add(item.blob.checksum)
+                for kind in MASK_TYPES:
+                    mask = item.label.get(kind) if isinstance(item.label, dict) else None
+                    if isinstance(mask, dict) and isinstance(mask.get("checksum"), str):
+                        self._other.add(mask["checksum"])
+        digests.sort()
+        self._sorted = b"".join(digests)
+        self._segments = None
+
+    def __contains__(self, checksum: object) -> bool:
+        if self._segments is not None:
+            self._build()
+        if not isinstance(checksum, str):
+            return False
+        if checksum in self._other:
+            return True
+        try:
+            want = bytes.fromhex(checksum)
+        except ValueError:
+            return False
+        if len(want) != 20 or want.hex() != checksum:
+            return False
+        data, lo, hi = self._sorted, 0, len(self._sorted) // 20
+        while lo < hi:
+            mid = (lo + hi) // 2
+            got = data[20 * mid : 20 * mid + 20]
+            if got < want:
+                lo = mid + 1
+            elif got > want:
+                hi = mid
+            else:
+                return True
+        return False
 
 
 def _notes(notes: Mapping[str, Any]) -> dict[str, Any]:

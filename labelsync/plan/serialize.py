@@ -15,6 +15,7 @@ file's JSON is its item fingerprint plus ``source``, ``send`` and ``masks``
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from labelsync.errors import PlanError
@@ -93,12 +94,7 @@ def plan_from_dict(doc: Any, *, origin: str = "plan") -> Plan:
     """
     if not isinstance(doc, dict) or "datasets" not in doc:
         raise PlanError(f"{origin}: not a labelsync plan file", hint="create one with `labelsync plan -o FILE`")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanError(
-            f"{origin}: plan format_version {version!r} is not supported (this labelsync reads {FORMAT_VERSION})",
-            hint="re-create the plan with this version of labelsync",
-        )
+    version = _check_version(doc, origin)
     try:
         datasets = tuple(_dataset_from_dict(d) for d in doc["datasets"])
         return Plan(
@@ -110,6 +106,91 @@ def plan_from_dict(doc: Any, *, origin: str = "plan") -> Plan:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _check_version(doc: dict[str, Any], origin: str) -> int:
+    """The plan's format version; :class:`PlanError` when it is not the one this labelsync
+    reads (a plan made by another version)."""
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanError(
+            f"{origin}: plan format_version {version!r} is not supported (this labelsync reads {FORMAT_VERSION})",
+            hint="re-create the plan with this version of labelsync",
+        )
+    return FORMAT_VERSION
+
+
+class LayoutMismatch(Exception):
+    """The text is not laid out as :func:`iter_plan_json` writes it (it may still be valid
+    JSON: read it whole with :func:`loads_plan`)."""
+
+
+def plan_from_lines(lines: Iterable[str], *, origin: str = "plan") -> Plan:
+    """Read a plan as :func:`iter_plan_json` wrote it, line by line: each change becomes a
+    :class:`Change` as its line is read, so neither the text nor a dict of the document is
+    held whole. The same checks as :func:`plan_from_dict` (format version first).
+
+    Raises :class:`LayoutMismatch` when the text is laid out otherwise (then read it with
+    :func:`loads_plan`), :class:`PlanError` when it is laid out so but is not a valid plan.
+    """
+    it = iter(lines)
+    if next(it, None) != "{\n":
+        raise LayoutMismatch
+    head: dict[str, Any] = {}
+    datasets: list[DatasetPlan] = []
+    try:
+        for line in it:
+            if line == ' "datasets": [\n':
+                break
+            if not (line.startswith(' "') and line.endswith(",\n")):
+                raise LayoutMismatch
+            head.update(json.loads("{" + line[:-2] + "}"))
+            if len(head) == 1:
+                _check_version(head, origin)  # a plan of another version is refused before more is read
+        else:
+            raise LayoutMismatch
+        _check_version(head, origin)
+        for line in it:
+            if line == " ]\n":
+                break
+            closed = line.endswith(',"changes": []}\n') or line.endswith(',"changes": []},\n')
+            if not line.startswith("  {") or not (closed or line.endswith(',"changes": [\n')):
+                raise LayoutMismatch
+            fields = json.loads(line[2 : line.rindex(',"changes": [')] + "}")
+            changes: list[Change] = []
+            if not closed:
+                for change_line in it:
+                    if change_line in ("  ]}\n", "  ]},\n"):
+                        break
+                    if not change_line.startswith("   {"):
+                        raise LayoutMismatch
+                    changes.append(_change_from_dict(json.loads(change_line.rstrip().rstrip(","))))
+                else:
+                    raise LayoutMismatch
+            datasets.append(_replace(_dataset_from_dict({**fields, "changes": ()}), changes=tuple(changes)))
+        else:
+            raise LayoutMismatch
+        if next(it, None) != "}\n" or next(it, None) is not None:
+            raise LayoutMismatch
+        return Plan(
+            datasets=tuple(datasets),
+            created_at=str(head.get("created_at", "")),
+            root=str(head.get("root", "")),
+            source=dict(head.get("source") or {}),
+            format_version=FORMAT_VERSION,
+        )
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise LayoutMismatch from exc
+        raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _replace(dataset: DatasetPlan, **fields: Any) -> DatasetPlan:
+    from dataclasses import replace
+
+    return replace(dataset, **fields)
 
 
 def _dataset_from_dict(d: dict[str, Any]) -> DatasetPlan:
@@ -231,25 +312,37 @@ def dumps_plan(plan: Plan) -> str:
 
     One line per change keeps saved plans readable in a diff and lets the C encoder do the
     work (an indented ``json.dumps`` falls back to the pure-Python encoder, which needs
-    several times the memory on a plan of 100,000 files). Each change is encoded as it is
-    reached, so no second copy of the plan is built as dicts.
+    several times the memory on a plan of 100,000 files). See :func:`iter_plan_json` to
+    write it without holding the text.
     """
+    return "".join(iter_plan_json(plan))
+
+
+def iter_plan_json(plan: Plan) -> Iterator[str]:
+    """The text of :func:`dumps_plan` in pieces (a line each): write them to a file as they
+    come (``fh.writelines(iter_plan_json(plan))``) and no copy of the plan, as dicts or as
+    text, is ever held; each change is encoded as it is reached."""
     doc = plan_to_dict(_without_changes(plan))
     doc["summary"] = _summary(plan)
     del doc["datasets"]
-    lines = ["{"]
-    lines += [f" {_ENCODER.encode(key)}: {_ENCODER.encode(value)}," for key, value in doc.items()]
-    lines.append(' "datasets": [')
+    yield "{\n"
+    for key, value in doc.items():
+        yield f" {_ENCODER.encode(key)}: {_ENCODER.encode(value)},\n"
+    yield ' "datasets": [\n'
     for i, dataset in enumerate(plan.datasets):
         fields = _dataset_to_dict(_replace_changes(dataset))
         del fields["changes"]
         head = _ENCODER.encode(fields)[:-1]  # without the closing brace
-        body = ",\n".join("   " + _ENCODER.encode(change_to_dict(change)) for change in dataset.changes)
-        tail = "}" + ("," if i < len(plan.datasets) - 1 else "")
-        lines.append(f"  {head},\"changes\": [" + (f"\n{body}\n  ]" if body else "]") + tail)
-    lines.append(" ]")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        tail = "}" + ("," if i < len(plan.datasets) - 1 else "") + "\n"
+        if not dataset.changes:
+            yield f'  {head},"changes": []{tail}'
+            continue
+        yield f'  {head},"changes": [\n'
+        last = len(dataset.changes) - 1
+        for k, change in enumerate(dataset.changes):
+            yield "   " + _ENCODER.encode(change_to_dict(change)) + (",\n" if k < last else "\n")
+        yield "  ]" + tail
+    yield " ]\n}\n"
 
 
 def _replace_changes(dataset: DatasetPlan) -> DatasetPlan:

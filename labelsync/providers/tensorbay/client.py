@@ -24,8 +24,10 @@ a per-thread httpx client.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -149,6 +151,42 @@ class TensorBayClient:
         if total and len(pages[-1]) == PAGE and page(total):
             raise _incomplete(what, f"totalCount says {total} but more items follow")
         return items
+
+    def iter_all(self, path: str, key: str, *, what: str, params: V | None = None, workers: int = 8) -> Iterator[Any]:
+        """:meth:`list_all` as a stream: the items page by page, in order, with at most
+        ``2 * workers`` pages fetched ahead, so a million-item listing is never held whole.
+
+        The same proof of completeness is checked as the pages go and at the end: an
+        incomplete listing raises :class:`RemoteError` after its last item, so a consumer
+        that builds something from the stream must let the error discard it.
+        """
+        query = dict(params or {})
+        shape = w.PAGES[key]
+
+        def page(offset: int) -> list[Any]:
+            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE}, shape=shape)
+            return list(body[key])
+
+        first = self.call("GET", path, what=what, params={**query, "offset": 0, "limit": PAGE}, shape=shape)
+        total = int(first["totalCount"])
+        last = list(first[key])
+        offsets = iter(range(PAGE, total, PAGE))
+        count, pending = 0, len(range(PAGE, total, PAGE))
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, pending))) as pool:
+            ahead = deque(pool.submit(page, o) for o in itertools.islice(offsets, 2 * workers))
+            while True:
+                count += len(last)
+                yield from last
+                if not ahead:
+                    break
+                if len(last) != PAGE:
+                    raise _incomplete(what, f"a page of {len(last)} items came before the last page")
+                last = ahead.popleft().result()
+                ahead.extend(pool.submit(page, o) for o in itertools.islice(offsets, 1))
+        if count != total:
+            raise _incomplete(what, f"totalCount says {total} but {count} items came")
+        if total and len(last) == PAGE and page(total):
+            raise _incomplete(what, f"totalCount says {total} but more items follow")
 
     # ------------------------------------------------------------------ datasets
 
@@ -297,6 +335,10 @@ class TensorBayClient:
 
     def delete_sensor(self, dataset_id: str, number: int, segment: str, name: str) -> None:
         self.call("DELETE", f"datasets/{dataset_id}/sensors", what=f"delete sensor '{name}'", json={"segmentName": segment, "sensorName": name, "draftNumber": number})
+
+    def iter_details(self, dataset_id: str, segment: str, v: V, *, workers: int = 8) -> Iterator[dict[str, Any]]:
+        """:meth:`list_details` streamed page by page (see :meth:`iter_all`)."""
+        return self.iter_all(f"datasets/{dataset_id}/data/details", "dataDetails", what=f"list data of '{segment}'", params={"segmentName": segment, **v}, workers=workers)
 
     def list_details(self, dataset_id: str, segment: str, v: V, *, workers: int = 8) -> list[dict[str, Any]]:
         return self.list_all(f"datasets/{dataset_id}/data/details", "dataDetails", what=f"list data of '{segment}'", params={"segmentName": segment, **v}, workers=workers)

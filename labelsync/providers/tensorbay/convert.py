@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from labelsync.columns import ItemTable, TableBuilder
 from labelsync.plan.model import FileChange
 from labelsync.state import MASK_TYPES, Blob, Item, RemoteMask
 
@@ -70,25 +71,31 @@ def _item(entry: Mapping[str, Any], frame_id: str | None = None) -> Item:
     )
 
 
-def live_items(details: Iterable[Mapping[str, Any]], *, fusion: bool) -> tuple[dict[str, Item], bool]:
-    """``(items by remote path, verified)`` from ``data/details`` entries.
+def live_items(details: Iterable[Mapping[str, Any]], *, fusion: bool) -> tuple[ItemTable, bool]:
+    """``(items by remote path, verified)`` from ``data/details`` entries, as columns
+    (:class:`~labelsync.columns.ItemTable`: a plain entry, no label, costs no object).
 
     ``verified`` is False when any entry lacks ``checksum``/``fileSize`` (a server without
     the labelsync extension): such items have ``blob=None``.
     """
-    items: dict[str, Item] = {}
+    rows = TableBuilder()
     verified = True
     for entry in details:
         if fusion:
             for sub in entry.get("frame", []):
                 item = _item(sub, frame_id=str(entry["frameId"]))
-                items[item.remote_path] = item
+                rows.add(item)
                 verified = verified and item.blob is not None
+        elif not entry.get("label") and entry.get("timestamp") is None and entry.get("sensorName") is None:
+            checksum, size = entry.get("checksum"), entry.get("fileSize")
+            ok = isinstance(checksum, str) and isinstance(size, int)
+            rows.add_plain(str(entry["remotePath"]), checksum if ok else None, size if ok else None)
+            verified = verified and ok
         else:
             item = _item(entry)
-            items[item.remote_path] = item
+            rows.add(item)
             verified = verified and item.blob is not None
-    return items, verified
+    return rows.table(), verified
 
 
 def callback_object(f: FileChange) -> dict[str, Any]:

@@ -93,7 +93,7 @@ class TensorBayProvider:
         for seg in self.client.list_segments(dataset_id, v):
             name = str(seg["name"])
             sensors = {s["name"]: s for s in self.client.get_sensors(dataset_id, name, v)} if kind == "fusion" else {}
-            items, ok = live_items(self.client.list_details(dataset_id, name, v), fusion=kind == "fusion")
+            items, ok = live_items(self.client.iter_details(dataset_id, name, v), fusion=kind == "fusion")
             verified = verified and ok
             segments[name] = Segment(name=name, sensors=sensors, items=items, description=str(seg.get("description") or ""))
         dataset = Dataset(

@@ -113,11 +113,11 @@ class TensorBaySession:
             )
         return str(found["id"]), False  # created by an interrupted apply: resume into it
 
-    def _held(self) -> dict[str, dict[str, Item]]:
+    def _held(self) -> dict[str, Mapping[str, Item]]:
         """The items of the resumed draft, for the segments the plan writes files or labels to."""
         segments = {str(c.segment) for c in self.plan.changes if c.kind in (Kind.FILE, Kind.LABEL)}
         existing = {s["name"] for s in self.client.list_segments(self.dataset_id, {"draftNumber": self.draft})}
-        held: dict[str, dict[str, Item]] = {}
+        held: dict[str, Mapping[str, Item]] = {}
         for segment in sorted(segments & existing):
             details = self.client.list_details(self.dataset_id, segment, {"draftNumber": self.draft})
             held[segment], _ = live_items(details, fusion=self.plan.kind == "fusion")
