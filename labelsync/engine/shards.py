@@ -35,7 +35,7 @@ from labelsync.engine.shardreport import (
     write_report,
 )
 from labelsync.engine.shardspec import ShardSpec, shard_of
-from labelsync.errors import ApplyError, PlanError, UsageError
+from labelsync.errors import ApplyError, PlanError, StalePlanError, UsageError
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import BlobTransfer, Change, DatasetPlan, FileChange, Kind
 from labelsync.providers.base import Provider
@@ -46,7 +46,6 @@ from labelsync.providers.session import (
     ApplyResult,
     Opened,
     TransferReport,
-    stale_plan,
 )
 from labelsync.providers.sharding import ShardedSession
 from labelsync.renames import Renames
@@ -159,8 +158,12 @@ def run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider,
     Returns the shard's counts; its report is written last."""
     keep = in_shard(index, spec.shards)
     live = provider.read_live(replace(desired, digest=UNKNOWN_DIGEST))
-    if live.head != spec.base:
-        raise stale_plan(replace(_finish_plan(spec, UNKNOWN_DIGEST), base=spec.base), live.head)
+    if live.head != spec.base:  # the finish committed already, or someone did
+        raise StalePlanError(
+            f"branch '{spec.branch}' of dataset '{spec.dataset}' moved from {(spec.base or 'nothing')[:12]} to "
+            f"{(live.head or 'nothing')[:12]} since --prepare (this sharded apply was finished, or another commit landed)",
+            hint="nothing to do if it was finished; else prepare again: labelsync apply --prepare -o FILE --shards N",
+        )
     plan = share_plan(desired, live, keep, options.root, lambda kind: kind in SHARE_KINDS)
     plan = replace(plan, base=spec.base, remote_id=str(spec.prepared.get("datasetId") or plan.remote_id or ""))
     stats = {"files": 0, "changes": len(plan.changes), "uploaded": 0, "bytes": 0}

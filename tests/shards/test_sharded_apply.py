@@ -78,3 +78,61 @@ def test_a_provider_that_cannot_shard_refuses_at_prepare(tmp_path: Path) -> None
     assert "cannot split an apply into shards" in result.err
     assert len([line for line in result.err.splitlines() if line.strip()]) <= 2, result.err
     assert not (repo / "shards.json").exists()
+
+
+def test_sharded_update_with_prune_deletes_relabels_and_adds_then_replan_is_a_noop(tmp_path: Path, emulator: Remote) -> None:
+    repo = make_repo(tmp_path / "repo", emulator.url, n=20, prune=True)
+    assert cli(repo, "apply", ".", "--auto-approve").code == 0
+    make_repo(repo, emulator.url, n=26, prune=True)  # six new files; relabel below; remove three
+    for i in range(3):
+        (repo / "data" / f"f{i:03d}.bin").unlink()
+    lines = [json.loads(line) for line in (repo / "labels.jsonl").read_text().splitlines()]
+    kept = [dict(line, label={"BOX2D": [{"box2d": {"xmin": 2, "ymin": 2, "xmax": 7, "ymax": 8}, "category": "bus"}]})
+            for line in lines if line["remotePath"] not in {f"f{i:03d}.bin" for i in range(3)}]
+    (repo / "labels.jsonl").write_text("".join(json.dumps(line) + "\n" for line in kept))
+    prepare(repo, 3)
+    for i in (1, 2, 3):
+        result = cli(repo, "apply", "shards.json", "--shard", f"{i}/3")
+        assert result.code == 0, result.text
+    result = cli(repo, "apply", "shards.json", "--finish")
+    assert result.code == 0, result.text
+    items = emulator.items("ds1")
+    assert sorted(items) == [f"f{i:03d}.bin" for i in range(3, 26)]
+    assert {d["label"]["BOX2D"][0]["category"] for d in items.values() if d.get("label", {}).get("BOX2D")} == {"bus"}
+    assert len(emulator.commits("ds1")) == 2
+    _no_op(repo)
+
+
+def test_finish_refuses_when_the_remote_lacks_a_reported_item_and_names_its_shard(tmp_path: Path, emulator: Remote) -> None:
+    repo = make_repo(tmp_path / "repo", emulator.url, n=8)
+    spec_path = prepare(repo, 2)
+    for i in (1, 2):
+        assert cli(repo, "apply", "shards.json", "--shard", f"{i}/2").code == 0
+    spec = json.loads(spec_path.read_text())
+    ds, draft = spec["prepared"]["datasetId"], spec["prepared"]["draft"]
+    report = json.loads((repo / "shard-reports" / "shard-0002-of-0002.json").read_text())
+    gone = report["segments"]["train"][0][0]
+    answer = emulator.http.request(
+        "DELETE", f"datasets/{ds}/data", json={"segmentName": "train", "draftNumber": draft, "remotePath": gone}
+    )
+    assert answer.status_code < 300, answer.text
+    result = cli(repo, "apply", "shards.json", "--finish")
+    assert result.code == 1, result.text
+    assert "shard(s) 2 reported" in result.err and gone in result.err
+    assert cli(repo, "apply", "shards.json", "--shard", "2/2").code == 0  # the re-run puts it back
+    assert cli(repo, "apply", "shards.json", "--finish").code == 0
+    assert gone in emulator.items("ds1")
+    # the sharded apply is over: its draft is committed, so a late shard is refused clearly
+    late = cli(repo, "apply", "shards.json", "--shard", "1/2")
+    assert late.code == 1 and "since --prepare (this sharded apply was finished" in late.err, late.text
+    _no_op(repo)
+
+
+def test_a_shard_of_an_abandoned_sharded_apply_is_refused(tmp_path: Path, emulator: Remote) -> None:
+    repo = make_repo(tmp_path / "repo", emulator.url, n=6)
+    spec = json.loads(prepare(repo, 2).read_text())
+    ds, draft = spec["prepared"]["datasetId"], spec["prepared"]["draft"]
+    assert emulator.http.patch(f"datasets/{ds}/drafts/{draft}", json={"status": "CLOSED"}).status_code < 300
+    result = cli(repo, "apply", "shards.json", "--shard", "1/2")
+    assert result.code == 1 and f"draft #{draft} of dataset 'ds1' is no longer held for this sharded apply" in result.err, result.text
+    assert "Traceback" not in result.err
