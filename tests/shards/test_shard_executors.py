@@ -88,3 +88,30 @@ def test_a_shard_killed_mid_upload_and_run_again_reaches_the_same_end_state(tmp_
         assert _state(remote, "ds1") == _plain(tmp_path, remote, 400)
         assert cli(repo, "plan", ".", "--detailed-exitcode").code == 0
         remote.http.close()
+
+
+def test_the_local_executor_names_the_failed_shards(tmp_path: Path, emulator: Remote) -> None:
+    import json
+
+    repo = make_repo(tmp_path / "repo", emulator.url, n=6)
+    spec = json.loads(prepare(repo, 2).read_text())
+    ds, draft = spec["prepared"]["datasetId"], spec["prepared"]["draft"]
+    assert emulator.http.patch(f"datasets/{ds}/drafts/{draft}", json={"status": "CLOSED"}).status_code < 300
+    result = cli(repo, "apply", "shards.json", "--executor", "local", "--jobs", "2")
+    assert result.code == 1, result.text
+    assert "shard(s) 1, 2 of 2 failed" in result.err and "no longer held" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_sharded_options_outside_a_sharded_apply_are_usage_errors(tmp_path: Path, emulator: Remote) -> None:
+    repo = make_repo(tmp_path / "repo", emulator.url, n=2)
+    for args, message in (
+        (["-o", "x.json", "."], "-o belongs to a sharded apply"),
+        (["--prepare", "--finish", "."], "--prepare and --finish cannot be combined"),
+        (["--prepare", "."], "--prepare needs -o FILE and --shards N"),
+        (["dataset.yaml", "--shard", "1/2"], "not a labelsync-shards/v1 file"),
+        (["--shard", "0/2", "x"], "takes the shards file"),
+    ):
+        result = cli(repo, "apply", *args)
+        assert result.code != 0 and message in result.err, (args, result.text)
+        assert "Traceback" not in result.err
