@@ -45,7 +45,7 @@ def shard_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def run(paths: tuple[Path, ...], *, jobs: int, message: str, prepare: bool, out: Path | None, shards: int | None, shard: str | None,
+def run(paths: tuple[Path, ...], *, jobs: int, message: str, tag: str | None, prepare: bool, out: Path | None, shards: int | None, shard: str | None,
         finish: bool, report_dir: Path | None, executor: str | None, scheduler: str | None, max_rps: float | None) -> int | None:
     """Handle a sharded apply; None when none of its modes was asked for (a plain apply)."""
     modes = [name for name, on in (("--prepare", prepare), ("--shard", shard), ("--finish", finish), ("--executor", executor)) if on]
@@ -55,6 +55,8 @@ def run(paths: tuple[Path, ...], *, jobs: int, message: str, prepare: bool, out:
         if extra:
             raise UsageError(f"{extra[0]} belongs to a sharded apply", hint="use it with --prepare, --shard, --finish or --executor")
         return None
+    if tag is not None:
+        raise UsageError("--tag is not offered by a sharded apply", hint="tag the commit after --finish, or apply without shards")
     if len(modes) > 1:
         raise UsageError(f"{modes[0]} and {modes[1]} cannot be combined", hint="run the steps one by one (docs/scaling.md)")
     if prepare:

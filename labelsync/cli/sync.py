@@ -164,7 +164,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     """
     from labelsync.cli import shards
 
-    sharded = shards.run(paths, jobs=jobs, message=message, **sharding)
+    sharded = shards.run(paths, jobs=jobs, message=message, tag=tag, **sharding)
     if sharded is not None:
         return sharded
     if _is_plan_file(paths):

@@ -156,6 +156,13 @@ def prepare(desired: Desired, provider: Provider, shards: int, options: ApplyOpt
 def run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path) -> dict[str, int]:
     """Step 2 for shard ``index``: ``desired`` holds (at least) the share's items, hashed.
     Returns the shard's counts; its report is written last."""
+    try:
+        return _run_shard(spec, index, desired, provider, options, events, report_dir)
+    finally:
+        events.done()
+
+
+def _run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path) -> dict[str, int]:
     keep = in_shard(index, spec.shards)
     live = provider.read_live(replace(desired, digest=UNKNOWN_DIGEST))
     if live.head != spec.base:  # the finish committed already, or someone did
@@ -169,10 +176,7 @@ def run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider,
     stats = {"files": 0, "changes": len(plan.changes), "uploaded": 0, "bytes": 0}
     if plan.changes:
         session = _session(provider, plan, options, events)
-        try:
-            result = apply_dataset(_Role(session, lambda: session.resume(spec.prepared)), plan, options, events)
-        finally:
-            events.done()
+        result = apply_dataset(_Role(session, lambda: session.resume(spec.prepared)), plan, options, events)
         stats.update(uploaded=result.files_uploaded, bytes=result.bytes_uploaded)
     share = {name: {p: i for p, i in seg.items.items() if keep(p)} for name, seg in desired.dataset.segments.items()}
     stats["files"] = sum(len(v) for v in share.values())
@@ -202,8 +206,8 @@ def finish(spec: ShardSpec, provider: Provider, report_dir: Path, options: Apply
     digest = dataset_digest(dataset, prune=bool(spec.desired.get("prune")))
     plan = _finish_plan(spec, digest)
     session = _session(provider, plan, options, events)
-    session.resume(spec.prepared)
     try:
+        session.resume(spec.prepared)
         _check_held(spec, session, dataset)
         events.phase(spec.dataset, "commit")
         revision = session.finish(spec.prepared, digest, options.message or spec.message, options.source or spec.source)
