@@ -87,6 +87,7 @@ def _prepare(paths: tuple[Path, ...], out: Path, shards: int, jobs: int, message
     from labelsync.local.git import find_root
     from labelsync.redact import redact_url
 
+    _check_writable(out)  # before the lock is taken: a lock without its shards file would be stuck
     targets = list(paths) or [Path(".")]
     root = find_root(targets[0])
     desired = load_unhashed(targets, root)
@@ -118,6 +119,18 @@ def _prepare(paths: tuple[Path, ...], out: Path, shards: int, jobs: int, message
     click.echo(f"Prepared a sharded apply of {spec.dataset} in {shards} shard(s)" + (f" (draft #{draft})" if draft else "") + f"; wrote {out}.")
     click.echo(f"Next: labelsync apply {out} --shard I/{shards} for I = 1..{shards}, then labelsync apply {out} --finish")
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    import os
+
+    parent = out.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}", hint="choose a writable path for -o") from exc
+    if out.is_dir() or not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {out}", hint="choose a writable file path for -o")
 
 
 def _shard(spec_path: Path, spec: Any, text: str, reports: Path, jobs: int, max_rps: float | None) -> int:

@@ -115,3 +115,10 @@ def test_sharded_options_outside_a_sharded_apply_are_usage_errors(tmp_path: Path
         result = cli(repo, "apply", *args)
         assert result.code != 0 and message in result.err, (args, result.text)
         assert "Traceback" not in result.err
+
+
+def test_an_unwritable_shards_file_is_refused_before_the_lock_is_taken(tmp_path: Path, emulator: Remote) -> None:
+    repo = make_repo(tmp_path / "repo", emulator.url, n=2)
+    result = cli(repo, "apply", "--prepare", "-o", "dataset.yaml/shards.json", "--shards", "2", ".")
+    assert result.code == 1 and "cannot write dataset.yaml/shards.json" in result.err, result.text
+    assert cli(repo, "apply", ".", "--auto-approve").code == 0  # no sharded lock was left behind
