@@ -10,12 +10,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from labelsync import phases
 from labelsync.cli import output
+from labelsync.cli.shards import shard_options
 from labelsync.errors import Interrupted, StalePlanError, UsageError
 from labelsync.providers.session import DEFAULT_JOBS
 
@@ -164,14 +165,22 @@ def _is_plan_file(paths: tuple[Path, ...]) -> bool:
 @click.option("-m", "--message", default="", help="Commit message (default: the git commit being applied).")
 @click.option("--tag", default=None, help="Tag the new commit (providers with commits).")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool) -> int:
+@shard_options
+def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool, **sharding: Any) -> int:
     """Change the remote to match the manifests (or apply a saved plan file exactly).
 
     \b
     Examples:
       labelsync apply examples/quickstart --auto-approve
       labelsync plan -o plan.json && labelsync apply plan.json
+      labelsync apply --prepare -o shards.json --shards 4 .   (sharded: docs/scaling.md)
     """
+    from labelsync.cli import shards
+
+    sharded = shards.run(paths, jobs=jobs, message=message, tag=tag, **sharding)
+    if sharded is not None:
+        return sharded
+
     from labelsync.engine.apply import apply_plan, check_applicable
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import git_source, make_plan
