@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from labelsync.cli import output
+from labelsync.cli.shards import shard_options
 from labelsync.engine.apply import apply_plan, check_applicable
 from labelsync.engine.connect import Connections
 from labelsync.engine.planning import git_output, git_source, make_plan
@@ -151,14 +152,21 @@ def _is_plan_file(paths: tuple[Path, ...]) -> bool:
 @click.option("-m", "--message", default="", help="Commit message (default: the git commit being applied).")
 @click.option("--tag", default=None, help="Tag the new commit (providers with commits).")
 @click.option("-v", "--verbose", is_flag=True, help="List every change instead of folding long lists.")
-def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool) -> int:
+@shard_options
+def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, tag: str | None, verbose: bool, **sharding: Any) -> int:
     """Change the remote to match the manifests (or apply a saved plan file exactly).
 
     \b
     Examples:
       labelsync apply examples/quickstart --auto-approve
       labelsync plan -o plan.json && labelsync apply plan.json
+      labelsync apply --prepare -o shards.json --shards 4 .   (sharded: docs/scaling.md)
     """
+    from labelsync.cli import shards
+
+    sharded = shards.run(paths, jobs=jobs, message=message, **sharding)
+    if sharded is not None:
+        return sharded
     if _is_plan_file(paths):
         origin = str(paths[0])
         the_plan = loads_plan(paths[0].read_text(encoding="utf-8"), origin=origin)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labelsync import errors
-from labelsync.providers import limits
+from labelsync.providers import budget, limits
 from labelsync.redact import redact_url
 
 __all__ = [
@@ -181,6 +181,7 @@ class Attempts:
         """Before each attempt: raises DeadlineError past the command's deadline; starts
         the attempt's clock (:attr:`end`, :attr:`by_command`)."""
         check_deadline(self.label)
+        budget.before_request()  # the process's rate budget and shared Retry-After pauses (off by default)
         self.stats._sent()
         self.end, self.by_command = request_end()
 
@@ -200,6 +201,8 @@ class Attempts:
     def answered(self, status: int, retry_after: str | None) -> float | None:
         """An answer: the wait before asking again, or None to return it."""
         self.stats._answered(status)
+        if status in (429, 503) and retry_after is not None:
+            budget.retry_after(parse_retry_after(retry_after, self.policy.clock))
         delay = self.policy.after_status(self.attempt, status, retry_after) if self.retryable else None
         return self._next(delay, f"HTTP {status}")
 

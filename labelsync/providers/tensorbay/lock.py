@@ -24,6 +24,11 @@ Should a run find later that its draft was committed or taken over by another ru
 refused, or the lock line no longer its own), :meth:`DraftLock.taken_over` turns that into
 the same clear "another labelsync apply" error. Two applies racing to open a draft are
 decided by the server, which refuses a second OPEN draft on a branch.
+
+A sharded apply (``apply --prepare``) holds its draft beyond its process: after opening it,
+:meth:`DraftLock.hold_for_shards` stops the heartbeat and writes ``beat=sharded``. Such a
+draft is never taken over or replaced: every other apply (and another ``--prepare``) is
+refused until ``--finish`` commits it, or the user closes it.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ SETTLE = 1.0
 """Seconds between writing the lock line of a takeover and reading it back."""
 WATCH = 25.0
 """How long to watch a lock held on another host for a heartbeat before calling it dead."""
+SHARDED = "sharded"
 _LOCK_RE = re.compile(r"labelsync-lock: host=(\S+) pid=(\d+) run=(\S+) beat=(\S+)(?: digest=(\S+))?")
 
 
@@ -63,6 +69,11 @@ class Holder:
     @property
     def released(self) -> bool:
         return self.beat == "released"
+
+    @property
+    def sharded(self) -> bool:
+        """Held by a sharded apply (between ``--prepare`` and ``--finish``)."""
+        return self.beat == SHARDED
 
     def runs_here(self) -> bool | None:
         """True/False when the holder is on this host (pid check); None for another host."""
@@ -152,6 +163,11 @@ class DraftLock:
                 "open: someone else is writing to this branch",
                 hint="commit or close that draft, then run apply again",
             )
+        if holder.sharded:
+            raise ConflictError(
+                f"branch '{self.branch}' is held by a sharded apply in draft #{number} (prepared on host {holder.host})",
+                hint="finish it (labelsync apply SHARDS.json --finish), or close that draft to abandon it",
+            )
         if holder.released:
             return holder
         here = holder.runs_here()
@@ -222,6 +238,21 @@ class DraftLock:
                 self.client.update_draft(self.dataset_id, self.number, description=self._line())
             except RemoteError:
                 pass  # the next beat tries again; the apply itself reports real failures
+
+    def hold_for_shards(self) -> None:
+        """Keep the draft for a sharded apply: stop the heartbeat and mark the lock line
+        ``beat=sharded`` (see the module docstring)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        assert self.number is not None
+        self.client.update_draft(self.dataset_id, self.number, description=self._line(SHARDED))
+
+    def sharded_by(self, number: int, run: str) -> bool:
+        """Whether draft ``number`` is open and held for the sharded apply ``run``."""
+        draft = self._find(number)
+        holder = parse_holder(draft.get("description")) if draft else None
+        return holder is not None and holder.sharded and holder.run == run
 
     def abandon(self) -> None:
         """Give the draft up unused: close it when this run opened it, else release it."""

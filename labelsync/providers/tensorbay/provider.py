@@ -23,6 +23,7 @@ from labelsync.providers.tensorbay.convert import (
     read_trailer,
 )
 from labelsync.providers.tensorbay.session import TensorBaySession
+from labelsync.providers.tensorbay.sharding import ShardedTensorBaySession
 from labelsync.providers.tensorbay.tags import tag_taken
 from labelsync.state import Dataset, Desired, Live, Segment
 
@@ -117,6 +118,10 @@ class TensorBayProvider:
     def session(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> TensorBaySession:
         """The apply session of ``plan`` (one draft, which is the branch's lock)."""
         return TensorBaySession(self.client, plan, options, events)
+
+    def shard_session(self, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ShardedTensorBaySession:
+        """A session of a sharded apply (:mod:`labelsync.providers.sharding`)."""
+        return ShardedTensorBaySession(self.client, plan, options, events)
 
     # ------------------------------------------------------------------ status / pull
 
