@@ -208,3 +208,30 @@ def test_run_script_applies_the_jobs_in_order_and_waits_for_each() -> None:
         '"$here/finish-job.yml"', "job/labelsync-finish",
     ]
     assert subprocess.run(["sh", "-n", str(K8S / "run.sh")]).returncode == 0
+
+
+# -- the launchers use the CLI as it is -----------------------------------------------------
+
+
+def _labelsync_commands() -> list[str]:
+    """Every ``labelsync ...`` command line of the launchers."""
+    found = []
+    for job in _load(WORKFLOW)["jobs"].values():
+        found += [" ".join(str(s["run"]).split()) for s in job["steps"] if str(s.get("run", "")).startswith("labelsync ")]
+    for name in ("prepare-job.yml", "shards-job.yml", "finish-job.yml"):
+        found.append(_command(_container(_job(name))))
+    return found
+
+
+def test_every_option_the_launchers_pass_is_an_option_of_apply() -> None:
+    from click.testing import CliRunner
+
+    from labelsync.cli import cli
+
+    help_text = CliRunner().invoke(cli, ["apply", "--help"]).output
+    commands = _labelsync_commands()
+    assert len(commands) == 6
+    for command in commands:
+        assert command.startswith("labelsync apply "), command
+        for option in re.findall(r"(?<!\S)(--?[a-z][a-z-]*)", command):
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", help_text), f"{option} ({command})"
