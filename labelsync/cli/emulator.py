@@ -4,7 +4,9 @@ One subcommand per registered provider that has an emulator
 (:class:`~labelsync.providers.contract.EmulatorSpec`). Each takes ``--host`` (default
 127.0.0.1), ``--port``, ``--data-dir`` (state kept across restarts), ``--token``
 (repeatable; default from the provider's token variable, else the emulator's documented
-local token), and the fault knobs ``--latency-ms``, ``--fail-rate`` and ``--seed``; an
+local token), the fault knobs ``--latency-ms``, ``--fail-rate`` and ``--seed``, and
+``--client-bandwidth`` (e.g. ``10MB/s``: the request bodies each source address may send per
+second, one machine's uplink; see :mod:`labelsync.emulator.bandwidth`); an
 emulator that can serve HTTPS also takes ``--certfile``/``--keyfile`` (the official
 TensorBay SDK only accepts https URLs). On startup each prints the URL it serves and the
 exact environment a labelsync client needs to use it, ready to copy: the remote's URL
@@ -57,6 +59,18 @@ def _print_environment(remote_name: str, lines: list[str]) -> None:
         click.echo(f"  {line}")
 
 
+def _bandwidth(ctx: click.Context, param: click.Parameter, value: str | None) -> float:
+    """``--client-bandwidth`` in bytes/s (0 when not given)."""
+    if value is None:
+        return 0.0
+    from labelsync.emulator.bandwidth import parse_rate
+
+    try:
+        return parse_rate(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _common(default_port: int, default_dir: str, token_env: str, default_remote: str) -> Any:
     def decorate(fn: Any) -> Any:
         options = [
@@ -85,6 +99,13 @@ def _common(default_port: int, default_dir: str, token_env: str, default_remote:
                 help="Share of requests answered with 500/503/429 or a dropped connection.",
             ),
             click.option("--seed", type=int, default=None, help="Seed of the fault injection (reproducible runs)."),
+            click.option(
+                "--client-bandwidth",
+                callback=_bandwidth,
+                default=None,
+                metavar="RATE",
+                help="Cap the request bodies of each source address (one machine's uplink), e.g. 10MB/s or 512KiB/s.",
+            ),
             click.option(
                 "--remote",
                 "remote_name",
@@ -144,6 +165,7 @@ def _command(spec: ProviderSpec) -> click.Command:
         latency_ms: float,
         fail_rate: float,
         seed: int | None,
+        client_bandwidth: float,
         remote_name: str,
         certfile: str | None = None,
         keyfile: str | None = None,
@@ -153,12 +175,14 @@ def _command(spec: ProviderSpec) -> click.Command:
         module = spec.emulator_module()
         from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
 
-        faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed)
+        faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed, client_bandwidth=client_bandwidth)
         app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
         scheme = "https" if certfile else "http"
         url = f"{scheme}://{host}:{port}{emu.client_path}"
         served = f"{scheme}://{host}:{port}{emu.api_path or emu.client_path}"
         click.echo(f"{spec.title} emulator serving {served} (remote url {url}, state in {data_dir})")
+        if client_bandwidth:
+            click.echo(f"Request bodies capped at {client_bandwidth / 1e6:g} MB/s per source address")
         click.echo(f"Tokens: {'as given' if tokens else f'the built-in local token {module.LOCAL_TOKEN}'}")
         _print_environment(remote_name, client_environment(remote_name, url, spec, tokens, module.LOCAL_TOKEN))
         serve_forever(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile)

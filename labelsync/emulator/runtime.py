@@ -10,6 +10,8 @@ off by default.
   response starts with a Content-Length and is cut off, so the client sees the peer close
   mid-response). Faults are decided *before* the request reaches the app, so a faulted
   request never changes state. Paths under ``/_admin`` are never faulted.
+* ``client_bandwidth``: bytes/s each source address may send in request bodies, shared by
+  its connections (:class:`~labelsync.emulator.bandwidth.ClientBandwidth`; 0: no cap).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+if TYPE_CHECKING:
+    from labelsync.emulator.bandwidth import ClientBandwidth
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,12 +49,19 @@ class FaultConfig:
     seed: int | None = None
     error_body: Callable[[int], dict[str, Any]] | None = None
     """Builds the JSON body of an injected error from its status (each emulator's format)."""
+    client_bandwidth: float = 0.0
+    """Request-body bytes per second per source address (0: unlimited)."""
 
 
 class Knobs:
     """ASGI middleware applying a :class:`FaultConfig` to every HTTP request."""
 
     def __init__(self, app: ASGIApp, config: FaultConfig) -> None:
+        self.bandwidth: ClientBandwidth | None = None
+        if config.client_bandwidth > 0:
+            from labelsync.emulator.bandwidth import ClientBandwidth
+
+            app = self.bandwidth = ClientBandwidth(app, config.client_bandwidth)
         self.app = app
         self.config = config
         self._random = random.Random(config.seed)

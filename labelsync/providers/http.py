@@ -63,6 +63,7 @@ from labelsync.providers.api_errors import (
     translate_transport_errors,
 )
 from labelsync.providers.retry import RETRY_STATUSES, Attempts, RetryPolicy, Stats, log_retry
+from labelsync.providers.source_address import source_address
 from labelsync.redact import redact, redact_url, register_secret
 
 __all__ = [
@@ -254,12 +255,13 @@ def make_client(
     least to the number of worker threads sharing the client. ``timeout`` applies to connect,
     read, write and pool waits separately. Redirects are not followed by default (a GCS
     resumable upload answers 308 without meaning a redirect). The counts of requests and
-    retries are in ``stats`` (or :func:`client_stats`).
+    retries are in ``stats`` (or :func:`client_stats`). Connections bind
+    ``LABELSYNC_SOURCE_ADDRESS`` when set (:mod:`~labelsync.providers.source_address`).
     """
     for secret in [*secrets, *header_secrets(headers)]:
         register_secret(secret)
     inner = transport or httpx.HTTPTransport(
-        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool), retries=0, local_address=source_address()
     )
     deadline.install(inner)
     retries = limits.max_retries() if max_retries is None else max_retries

@@ -22,6 +22,7 @@ read pass the cap, however it is framed). It never retries: :class:`~labelsync.p
 (the server closed it while idle) is sent again at once on a fresh one; every step must make
 progress within ``timeout`` (an idle timeout: a big body may take longer in all); an answer
 that comes before the body is all sent (a 413 from a server that stops reading) is returned.
+Connections bind :func:`~labelsync.providers.source_address.source_address` when it is set.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import httpx
 
 from labelsync.errors import UsageError
 from labelsync.providers import http1, limits
+from labelsync.providers.source_address import source_address
 from labelsync.redact import redact_url, register_secret
 
 __all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
@@ -125,6 +127,8 @@ class Connections:
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._tls: ssl.SSLContext | None = None
         self._proxies: dict[_Origin, SplitResult | None] = {}
+        bind = source_address()
+        self._local = (bind, 0) if bind else None
 
     async def send(self, post: Post, user_agent: str) -> Answer:
         parts = urlsplit(post.url)
@@ -175,9 +179,9 @@ class Connections:
         try:
             async with asyncio.timeout(self.timeout):
                 if proxy is None:
-                    reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD)
+                    reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD, local_addr=self._local)
                 else:
-                    reader, writer = await asyncio.open_connection(proxy.hostname, proxy.port or 80, limit=MAX_HEAD)
+                    reader, writer = await asyncio.open_connection(proxy.hostname, proxy.port or 80, limit=MAX_HEAD, local_addr=self._local)
                     if tls is not None:
                         await self._tunnel(reader, writer, origin, url)
                         await writer.start_tls(tls, server_hostname=host)
