@@ -9,7 +9,9 @@ are inline SVG. The report holds:
 * each changed image item (a file or label change whose labels differ, at most
   ``image_limit``, then a count), with its before and after labels drawn over the picture:
   boxes, polygons, polylines, keypoints and masks, coloured by category
-  (:func:`category_colour`), with a legend, and the label-level diff under it;
+  (:func:`category_colour`), with a legend, and the label-level diff under it; a category
+  the plan renames keeps its colour: the before side draws the old name in the new name's
+  colour, titled ``bus -> coach``, and the legend reads ``coach (renamed from bus)``;
 * items that are not images (point clouds, ...) as a table of their label-level diffs.
 
 The file size is bounded: pictures are embedded while their total stays under ``budget``
@@ -28,9 +30,10 @@ from typing import Any
 
 from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
-from labelsync.plan.render_stats import changed_rows, row_what
+from labelsync.plan.render_stats import change_cell, changed_rows, row_what
 from labelsync.plan.render_text import callouts, counts_text, summary_rows
 from labelsync.plan.report_images import Picture, load_mask, load_picture
+from labelsync.renames import Renames
 
 __all__ = ["IMAGE_SUFFIXES", "category_colour", "render_html"]
 
@@ -80,7 +83,8 @@ def render_html(
     for dataset in plan.datasets:
         body.append(_dataset(dataset, state))
     legend = "".join(
-        f'<span><i style="background:{category_colour(c)}"></i>{_e(c)}</span>' for c in sorted(state.categories)
+        f'<span><i style="background:{category_colour(c)}"></i>{_e(c)}{_e(_renamed_from(state, c))}</span>'
+        for c in sorted(state.categories)
     )
     if legend:
         body.insert(2, f'<h2>Legend</h2><p class="legend">{legend}</p>')
@@ -108,6 +112,8 @@ class _State:
         self.embedded = 0
         self.used = 0
         self.categories: set[str] = set()
+        self.renames = Renames()
+        self.renamed: dict[str, set[str]] = {}  # new category -> old names drawn
 
     def path(self, source: Any) -> Path | None:
         if not isinstance(source, str) or not source:
@@ -139,6 +145,11 @@ class _State:
         return pic
 
 
+def _renamed_from(state: _State, category: str) -> str:
+    old = sorted(state.renamed.get(category, ()))
+    return f" (renamed from {', '.join(old)})" if old else ""
+
+
 def _summary(plan: Plan) -> str:
     rows = []
     for d in plan.datasets:
@@ -150,10 +161,10 @@ def _summary(plan: Plan) -> str:
         out.append("<h2>Summary</h2><table><tr><th>Dataset</th><th>Segment</th><th>Changes</th></tr>" + "".join(rows) + "</table>")
     stats = []
     for d in plan.datasets:
-        for s in changed_rows(d.stats)[0]:
+        for s in changed_rows(d.stats, d.renames)[0]:
             stats.append(
                 f"<tr><td>{_e(d.name)}</td><td>{_e(s.segment)}</td><td>{_e(row_what(s))}</td>"
-                f'<td class="n">{s.before:,}</td><td class="n">{s.after:,}</td><td class="n">{s.delta:+,}</td></tr>'
+                f'<td class="n">{s.before:,}</td><td class="n">{s.after:,}</td><td class="n">{change_cell(s)}</td></tr>'
             )
     if stats:
         out.append(
@@ -169,6 +180,7 @@ def _summary(plan: Plan) -> str:
 
 
 def _dataset(dataset: DatasetPlan, state: _State) -> str:
+    state.renames = Renames.from_json(dataset.renames) if dataset.renames else Renames()
     figures: list[str] = []
     table: list[str] = []
     for change in dataset.changes:
@@ -223,7 +235,7 @@ def _figure(change: Change, segment: str, name: str, diff_text: str, state: _Sta
             note = " (new file)"
         elif title == "before" and change.kind is Kind.FILE and change.action is Action.UPDATE:
             note = " (drawn over the new image)"
-        svg = _svg(ref, width, height, label, side_masks, state)
+        svg = _svg(ref, width, height, label, side_masks, state, before=title == "before")
         panels.append(f'<div class="panel"><h4>{title}{note}</h4>{svg}</div>')
     caption = f"{segment}/{name}" if segment else name
     marker = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}.get(change.action, "")
@@ -264,7 +276,8 @@ def _points_of(value: Any) -> list[tuple[float, float]]:
     return []
 
 
-def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], masks: Mapping[str, str | None], state: _State) -> str:
+def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], masks: Mapping[str, str | None], state: _State,
+         *, before: bool = False) -> str:
     longest = max(width, height, 1)
     scale = max(min(1.0, _DISPLAY / longest), min(4.0, 240 / longest))  # small images are enlarged
     parts = [
@@ -280,20 +293,24 @@ def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], mas
                 parts.append(f'<image href="{overlay.uri}" x="0" y="0" width="{width}" height="{height}" preserveAspectRatio="none"/>')
     radius = max(width, height) / 150
     for label_type, one in _each(label):
-        parts.append(_shape(label_type, one, radius, state))
+        parts.append(_shape(label_type, one, radius, state, before=before))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _shape(label_type: str, one: Any, radius: float, state: _State) -> str:
+def _shape(label_type: str, one: Any, radius: float, state: _State, *, before: bool = False) -> str:
     if not isinstance(one, Mapping):
         return ""
     category = str(one.get("category") or label_type.lower())
-    colour = category_colour(category)
+    renames = state.renames.types.get(label_type)
+    new = renames.categories.get(category) if before and renames else None
+    colour = category_colour(new or category)
     stroke = f'stroke="{colour}" stroke-width="2" vector-effect="non-scaling-stroke"'
-    title = f"<title>{_e(label_type.lower())} {_e(category)}</title>"
+    title = f"<title>{_e(label_type.lower())} {_e(category)}{_e(f' -> {new}' if new else '')}</title>"
     if label_type in _DRAWN:
-        state.categories.add(category)
+        state.categories.add(new or category)
+        if new:
+            state.renamed.setdefault(new, set()).add(category)
     if label_type == "BOX2D" and isinstance(one.get("box2d"), Mapping):
         g = one["box2d"]
         try:

@@ -10,7 +10,10 @@ JSON, per segment and label type::
 Attribute values are counted for enum attributes (an ``enum`` or a ``boolean`` type in the
 catalog), keyed by their compact JSON (``"red"`` is ``'"red"'``, true is ``"true"``).
 :func:`stat_rows` lines two sides up as rows ``before -> after`` with the delta, the input
-of the text and markdown tables (``labelsync/plan/render_stats.py``).
+of the text and markdown tables (``labelsync/plan/render_stats.py``). Given a plan's renames
+(:class:`labelsync.renames.Renames` or its JSON), the before side is read with the new names,
+so a renamed category is one row ``bus -> coach  312 -> 312`` (``StatRow.renamed``) rather
+than ``bus 312 -> 0`` and ``coach 0 -> 312``; renamed attributes and enum values likewise.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labelsync.renames import Renames, TypeRenames, canon
 from labelsync.state import Dataset, Item
 
 __all__ = ["StatRow", "dataset_stats", "plan_stats", "stat_rows", "touches"]
@@ -95,7 +99,9 @@ class StatRow:
 
     ``what`` is ``items``/``unlabelled`` (``type`` and ``name`` empty), ``labels`` (all labels
     of ``type``), ``category`` (``name`` is the category) or ``attribute`` (``name`` is
-    ``attr=value``, or ``attr`` for a non-enum attribute).
+    ``attr=value``, or ``attr`` for a non-enum attribute). ``renamed`` is True when the row
+    follows a rename (``name`` then reads ``bus -> coach``, ``colour="red" -> "crimson"``); a
+    renamed row counts as changed even when its counts are equal.
     """
 
     segment: str
@@ -104,6 +110,7 @@ class StatRow:
     name: str
     before: int
     after: int
+    renamed: bool = False
 
     @property
     def delta(self) -> int:
@@ -111,15 +118,47 @@ class StatRow:
 
     @property
     def changed(self) -> bool:
-        return self.before != self.after
+        return self.before != self.after or self.renamed
 
 
 def _entry(stats: Mapping[str, Any] | None, segment: str) -> Mapping[str, Any]:
     return ((stats or {}).get("segments") or {}).get(segment) or {}
 
 
-def stat_rows(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[StatRow]:
-    """Every row of the two sides, in segment order (after's first), then type and name."""
+def _follow(types: Mapping[str, Any], renames: Renames) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """One side's ``types`` with ``renames`` followed (counts of old and new names merged),
+    and the display names of the rows that follow a rename, keyed ``(type, category)`` or
+    ``(type, attribute, value key)``."""
+    out: dict[str, Any] = {}
+    shown: dict[tuple[str, ...], str] = {}
+    for label_type, entry in types.items():
+        r = renames.types.get(label_type) or TypeRenames()
+        entry = entry or {}
+        cats: dict[str, int] = {}
+        for cat, n in (entry.get("categories") or {}).items():
+            new = r.categories.get(cat, cat)
+            cats[new] = cats.get(new, 0) + int(n)
+            if new != cat:
+                shown[(label_type, new)] = f"{cat} -> {new}"
+        attrs: dict[str, dict[str, int]] = {}
+        for attr, counts in (entry.get("attributes") or {}).items():
+            new_attr = r.attributes.get(attr, attr)
+            into = attrs.setdefault(new_attr, {})
+            for key, n in (counts or {}).items():
+                new_key = key if key == "*" else canon(r.value(new_attr, json.loads(key)))
+                into[new_key] = into.get(new_key, 0) + int(n)
+                if new_attr != attr or new_key != key:
+                    a = f"{attr} -> {new_attr}" if new_attr != attr else attr
+                    v = "" if key == "*" else (f"={key} -> {new_key}" if new_key != key else f"={key}")
+                    shown[(label_type, new_attr, new_key)] = a + v
+        out[label_type] = {**entry, "categories": cats, "attributes": attrs}
+    return out, shown
+
+
+def stat_rows(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, renames: Any = None) -> list[StatRow]:
+    """Every row of the two sides, in segment order (after's first), then type and name;
+    ``before`` read with ``renames`` (a plan's, see the module docstring) followed."""
+    r = renames if isinstance(renames, Renames) else Renames.from_json(renames) if renames else Renames()
     seg_names = list((after or {}).get("segments") or {})
     seg_names += [s for s in ((before or {}).get("segments") or {}) if s not in seg_names]
     rows: list[StatRow] = []
@@ -128,18 +167,23 @@ def stat_rows(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None)
         rows.append(StatRow(seg, "items", "", "", int(a.get("items", 0)), int(b.get("items", 0))))
         rows.append(StatRow(seg, "unlabelled", "", "", int(a.get("unlabelled", 0)), int(b.get("unlabelled", 0))))
         ta, tb = a.get("types") or {}, b.get("types") or {}
+        shown: dict[tuple[str, ...], str] = {}
+        if r:
+            ta, shown = _follow(ta, r)
         for label_type in sorted(set(ta) | set(tb)):
             x, y = ta.get(label_type) or {}, tb.get(label_type) or {}
             rows.append(StatRow(seg, "labels", label_type, "", int(x.get("labels", 0)), int(y.get("labels", 0))))
             ca, cb = x.get("categories") or {}, y.get("categories") or {}
             for cat in sorted(set(ca) | set(cb)):
-                rows.append(StatRow(seg, "category", label_type, cat, int(ca.get(cat, 0)), int(cb.get(cat, 0))))
+                label = shown.get((label_type, cat))
+                rows.append(StatRow(seg, "category", label_type, label or cat, int(ca.get(cat, 0)), int(cb.get(cat, 0)), label is not None))
             aa, ab = x.get("attributes") or {}, y.get("attributes") or {}
             for attr in sorted(set(aa) | set(ab)):
                 va, vb = aa.get(attr) or {}, ab.get(attr) or {}
                 for value in sorted(set(va) | set(vb)):
-                    name = attr if value == "*" else f"{attr}={value}"
-                    rows.append(StatRow(seg, "attribute", label_type, name, int(va.get(value, 0)), int(vb.get(value, 0))))
+                    label = shown.get((label_type, attr, value))
+                    name = label or (attr if value == "*" else f"{attr}={value}")
+                    rows.append(StatRow(seg, "attribute", label_type, name, int(va.get(value, 0)), int(vb.get(value, 0)), label is not None))
     return rows
 
 
