@@ -10,7 +10,8 @@ JSON, per segment and label type::
 Attribute values are counted for enum attributes (an ``enum`` or a ``boolean`` type in the
 catalog), keyed by their compact JSON (``"red"`` is ``'"red"'``, true is ``"true"``).
 :func:`stat_rows` lines two sides up as rows ``before -> after`` with the delta, the input
-of the text and markdown tables (``labelsync/plan/render_stats.py``). Given a plan's renames
+of the text and markdown tables (``labelsync/plan/render_stats.py``); a side whose ``items``
+is ``None`` did not count items (a remote's totals), and gets no item rows. Given a plan's renames
 (:class:`labelsync.renames.Renames` or its JSON), the before side is read with the new names,
 so a renamed category is one row ``bus -> coach  312 -> 312`` (``StatRow.renamed``) rather
 than ``bus 312 -> 0`` and ``coach 0 -> 312``; renamed attributes and enum values likewise.
@@ -26,7 +27,7 @@ from typing import Any
 from labelsync.renames import Renames, TypeRenames, canon
 from labelsync.state import Dataset, Item
 
-__all__ = ["StatRow", "dataset_stats", "plan_stats", "stat_rows", "touches"]
+__all__ = ["StatRow", "dataset_stats", "enum_only", "plan_stats", "pooled", "stat_rows", "touches"]
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -91,6 +92,47 @@ def plan_stats(live: Dataset | None, desired: Dataset) -> dict[str, Any]:
         attrs = [*(old.get("attributes") or []), *((spec or {}).get("attributes") or [])]
         catalog[label_type] = {**(spec or {}), "attributes": attrs}
     return {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
+
+
+def pooled(stats: Mapping[str, Any], name: str, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    """One side's statistics with every segment summed into one segment ``name`` (to line
+    up with a remote that counts the whole dataset), without the label types ``leave_out``."""
+    skip = set(leave_out)
+    total: dict[str, Any] = {"items": 0, "unlabelled": 0, "types": {}}
+    for seg in (stats.get("segments") or {}).values():
+        for key in ("items", "unlabelled"):
+            total[key] = None if total[key] is None or seg.get(key) is None else total[key] + int(seg[key])
+        for label_type, entry in (seg.get("types") or {}).items():
+            if label_type in skip:
+                continue
+            into = total["types"].setdefault(label_type, {"labels": 0, "categories": {}, "attributes": {}})
+            into["labels"] += int(entry.get("labels", 0))
+            for cat, n in (entry.get("categories") or {}).items():
+                into["categories"][cat] = into["categories"].get(cat, 0) + int(n)
+            for attr, counts in (entry.get("attributes") or {}).items():
+                values = into["attributes"].setdefault(attr, {})
+                for value, n in (counts or {}).items():
+                    values[value] = values.get(value, 0) + int(n)
+    return {"segments": {name: total}}
+
+
+def enum_only(stats: Mapping[str, Any], catalog: Mapping[str, Any]) -> dict[str, Any]:
+    """A side whose attribute values are all counted (a remote's totals) with the values of
+    attributes that are not enums in ``catalog`` folded into ``"*"``, like :func:`dataset_stats`."""
+    enums = _enum_attributes(catalog)
+    segments: dict[str, Any] = {}
+    for name, seg in (stats.get("segments") or {}).items():
+        types = {}
+        for label_type, entry in (seg.get("types") or {}).items():
+            attrs = {}
+            for attr, counts in (entry.get("attributes") or {}).items():
+                if attr in enums.get(label_type, ()):
+                    attrs[attr] = dict(counts)
+                else:
+                    attrs[attr] = {"*": sum(int(n) for n in counts.values())}
+            types[label_type] = {**entry, "attributes": attrs}
+        segments[name] = {**seg, "types": types}
+    return {**stats, "segments": segments}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +206,9 @@ def stat_rows(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
     rows: list[StatRow] = []
     for seg in seg_names:
         a, b = _entry(before, seg), _entry(after, seg)
-        rows.append(StatRow(seg, "items", "", "", int(a.get("items", 0)), int(b.get("items", 0))))
-        rows.append(StatRow(seg, "unlabelled", "", "", int(a.get("unlabelled", 0)), int(b.get("unlabelled", 0))))
+        for what in ("items", "unlabelled"):  # None: that side did not count items
+            if a.get(what, 0) is not None and b.get(what, 0) is not None:
+                rows.append(StatRow(seg, what, "", "", int(a.get(what, 0)), int(b.get(what, 0))))
         ta, tb = a.get("types") or {}, b.get("types") or {}
         shown: dict[tuple[str, ...], str] = {}
         if r:
