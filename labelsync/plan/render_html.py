@@ -11,7 +11,12 @@ are inline SVG. The report holds:
   boxes, polygons, polylines, keypoints and masks, coloured by category
   (:func:`category_colour`), with a legend, and the label-level diff under it; a category
   the plan renames keeps its colour: the before side draws the old name in the new name's
-  colour, titled ``bus -> coach``, and the legend reads ``coach (renamed from bus)``;
+  colour, titled ``bus -> coach``, and the legend reads ``coach (renamed from bus)``; mask
+  pixels are coloured by their category too (:func:`mask_colours`: a semantic mask's value
+  is a category id, a panoptic mask's value an instance whose ``info`` names its category;
+  an instance mask's instances get one colour each), the names from the plan's
+  ``stats["masks"]`` (the desired catalog's ids), and the legend lists the mask categories
+  a mask holds;
 * items that are not images (point clouds, ...) as a table of their label-level diffs.
 
 The file size is bounded: pictures are embedded while their total stays under ``budget``
@@ -35,7 +40,7 @@ from labelsync.plan.render_text import callouts, counts_text, summary_rows
 from labelsync.plan.report_images import Picture, load_mask, load_picture
 from labelsync.renames import Renames
 
-__all__ = ["IMAGE_SUFFIXES", "category_colour", "render_html"]
+__all__ = ["IMAGE_SUFFIXES", "category_colour", "mask_colours", "render_html"]
 
 IMAGE_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"))
 _DISPLAY = 420  # CSS pixels of the longer side of each panel
@@ -57,6 +62,21 @@ def category_colour(name: str) -> str:
     h = int(hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], 16)
     r, g, b = colorsys.hls_to_rgb((h % 360) / 360, 0.45, 0.85)
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def mask_colours(mask_type: str, value: Any, ids: Mapping[str, str]) -> dict[int, str]:
+    """Pixel value -> category name of one mask: ``value`` is the label's mask entry (its
+    ``info``), ``ids`` the catalog's ``{str(categoryId): name}`` of ``mask_type``. A value
+    with no category is left out (an instance mask's instances, an unknown id)."""
+    out: dict[int, str] = {}
+    if mask_type == "PANOPTIC_MASK":
+        for one in (value.get("info") if isinstance(value, Mapping) else None) or []:
+            if isinstance(one, Mapping) and isinstance(one.get("instanceId"), int):
+                name = ids.get(str(one.get("categoryId")))
+                if name:
+                    out[one["instanceId"]] = name
+        return out
+    return {int(k): v for k, v in ids.items() if k.isdigit() and v}
 
 
 def _n(value: float) -> str:
@@ -113,6 +133,7 @@ class _State:
         self.used = 0
         self.categories: set[str] = set()
         self.renames = Renames()
+        self.mask_ids: Mapping[str, Mapping[str, str]] = {}
         self.renamed: dict[str, set[str]] = {}  # new category -> old names drawn
 
     def path(self, source: Any) -> Path | None:
@@ -134,14 +155,17 @@ class _State:
         self.embedded += 1
         return pic
 
-    def mask(self, source: Any) -> Picture | None:
+    def mask(self, source: Any, names: Mapping[int, str], prefix: str) -> Picture | None:
+        """The mask at ``source`` coloured by category (``names``: pixel value -> category;
+        other values by ``prefix`` and the value); its categories join the legend."""
         path = self.path(source)
         if path is None or not path.is_file():
             return None
-        pic = load_mask(path, lambda v: category_colour(str(v)), max_side=self.max_side)
+        pic = load_mask(path, lambda v: category_colour(names.get(v) or f"{prefix} {v}"), max_side=self.max_side)
         if pic is None or self.used + pic.size > self.budget:
             return None
         self.used += pic.size
+        self.categories.update(names[v] for v in pic.values if v in names)
         return pic
 
 
@@ -181,6 +205,8 @@ def _summary(plan: Plan) -> str:
 
 def _dataset(dataset: DatasetPlan, state: _State) -> str:
     state.renames = Renames.from_json(dataset.renames) if dataset.renames else Renames()
+    masks = dataset.stats.get("masks") if isinstance(dataset.stats, Mapping) else None
+    state.mask_ids = masks if isinstance(masks, Mapping) else {}
     figures: list[str] = []
     table: list[str] = []
     for change in dataset.changes:
@@ -288,7 +314,10 @@ def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], mas
         parts.append(f'<use href="#{ref}"/>')
     for mask_type, source in sorted(masks.items()):
         if mask_type in label:
-            overlay = state.mask(source)
+            ids = state.mask_ids.get(mask_type)
+            names = mask_colours(mask_type, label[mask_type], ids if isinstance(ids, Mapping) else {})
+            prefix = "instance" if mask_type == "INSTANCE_MASK" else mask_type.lower()
+            overlay = state.mask(source, names, prefix)
             if overlay is not None:
                 parts.append(f'<image href="{overlay.uri}" x="0" y="0" width="{width}" height="{height}" preserveAspectRatio="none"/>')
     radius = max(width, height) / 150

@@ -34,11 +34,12 @@ def require_pillow() -> Any:
 @dataclass(frozen=True, slots=True)
 class Picture:
     """An embedded image: the original size (label coordinates are in it) and the data URI
-    of the downscaled copy."""
+    of the downscaled copy; for a mask, ``values``: the pixel values it holds (0 aside)."""
 
     width: int
     height: int
     uri: str
+    values: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
@@ -77,6 +78,7 @@ def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | N
             grey = img.convert("L") if img.mode not in ("L", "P", "I", "I;16") else img
             if grey.mode != "L":
                 grey = grey.point(lambda v: v % 256).convert("L")
+            values = tuple(sorted(v for _, v in grey.getcolors(256) or () if v))
             grey = grey.resize(_fit(width, height, max_side), image_mod.Resampling.NEAREST)
             palette: list[int] = []
             for value in range(256):
@@ -91,7 +93,7 @@ def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | N
             rgba.save(buf, "PNG", optimize=True)
     except (OSError, ValueError, SyntaxError):
         return None
-    return Picture(width, height, f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}")
+    return Picture(width, height, f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}", values)
 
 
 def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:

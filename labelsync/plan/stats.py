@@ -27,7 +27,9 @@ from typing import Any
 from labelsync.renames import Renames, TypeRenames, canon
 from labelsync.state import Dataset, Item
 
-__all__ = ["StatRow", "dataset_stats", "enum_only", "plan_stats", "pooled", "stat_rows", "touches"]
+__all__ = ["MASK_TYPES", "StatRow", "dataset_stats", "enum_only", "mask_categories", "plan_stats", "pooled", "stat_rows", "touches"]
+
+MASK_TYPES = ("SEMANTIC_MASK", "INSTANCE_MASK", "PANOPTIC_MASK")
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -84,14 +86,36 @@ def dataset_stats(dataset: Dataset | None, catalog: Mapping[str, Any] | None = N
     return {"segments": segments}
 
 
+def mask_categories(catalog: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Mask type -> ``{str(categoryId): category name}`` of ``catalog`` (what a mask pixel
+    value means: a semantic mask's value is a category id; a panoptic mask's value is an
+    instance whose ``info`` names its category id; an instance mask's catalog names only
+    special values). Types without ids are left out."""
+    out: dict[str, dict[str, str]] = {}
+    for mask_type in MASK_TYPES:
+        spec = catalog.get(mask_type)
+        ids = {
+            str(c["categoryId"]): str(c.get("name", ""))
+            for c in (spec or {}).get("categories") or [] if isinstance(spec, Mapping)
+            if isinstance(c, Mapping) and isinstance(c.get("categoryId"), int)
+        }
+        if ids:
+            out[mask_type] = ids
+    return out
+
+
 def plan_stats(live: Dataset | None, desired: Dataset) -> dict[str, Any]:
-    """``{"before": live stats, "after": desired stats}``, enum attributes from either catalog."""
+    """``{"before": live stats, "after": desired stats}``, enum attributes from either catalog;
+    with ``"masks"``: the desired catalog's :func:`mask_categories` when it has any (the
+    HTML report colours mask pixels by category with it)."""
     catalog = {**(dict(live.catalog) if live else {})}
     for label_type, spec in desired.catalog.items():
         old = catalog.get(label_type) or {}
         attrs = [*(old.get("attributes") or []), *((spec or {}).get("attributes") or [])]
         catalog[label_type] = {**(spec or {}), "attributes": attrs}
-    return {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
+    out = {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
+    masks = mask_categories(desired.catalog)
+    return {**out, "masks": masks} if masks else out
 
 
 def pooled(stats: Mapping[str, Any], name: str, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
