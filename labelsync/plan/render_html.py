@@ -8,8 +8,11 @@ are inline SVG. The report holds:
   blocked reasons and warnings) and the label statistics that change;
 * each changed image item (a file or label change whose labels differ, at most
   ``image_limit``, then a count), with its before and after labels drawn over the picture:
-  boxes, polygons, polylines, keypoints and masks, coloured by category
-  (:func:`category_colour`), with a legend, and the label-level diff under it; a category
+  boxes, polygons, polylines, keypoints and masks, coloured by category, with a legend
+  (in colour order), and the label-level diff under it. Each category of the report has
+  its own colour (:func:`report_colours`: a fixed, well-separated palette assigned in the
+  desired catalogs' category order, from the plan's ``stats["categories"]``, so stable for a
+  given catalog; a name outside the catalogs takes the next colour when first drawn); a category
   the plan renames keeps its colour: the before side draws the old name in the new name's
   colour, titled ``bus -> coach``, and the legend reads ``coach (renamed from bus)``; mask
   pixels are coloured by their category too (:func:`mask_colours`: a semantic mask's value
@@ -26,8 +29,6 @@ its own size and how many pictures it embeds.
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import html
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -35,12 +36,14 @@ from typing import Any
 
 from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
+from labelsync.plan.palette import CategoryColours
 from labelsync.plan.render_stats import change_cell, changed_rows, row_what
 from labelsync.plan.render_text import callouts, counts_text, summary_rows
 from labelsync.plan.report_images import Picture, load_mask, load_picture
+from labelsync.plan.stats import MASK_TYPES
 from labelsync.renames import Renames
 
-__all__ = ["IMAGE_SUFFIXES", "category_colour", "mask_colours", "render_html"]
+__all__ = ["IMAGE_SUFFIXES", "mask_colours", "render_html", "report_colours"]
 
 IMAGE_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"))
 _DISPLAY = 420  # CSS pixels of the longer side of each panel
@@ -57,11 +60,19 @@ pre{background:#f6f8fa;padding:6px;margin:6px 0;white-space:pre-wrap}
 """
 
 
-def category_colour(name: str) -> str:
-    """The colour of a category everywhere in the report (``#rrggbb``, stable across runs)."""
-    h = int(hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], 16)
-    r, g, b = colorsys.hls_to_rgb((h % 360) / 360, 0.45, 0.85)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+def report_colours(plan: Plan) -> CategoryColours:
+    """The category colours of ``plan``'s report: seeded with the categories of the label
+    types the report draws, dataset by dataset in plan order, each in its desired catalog's
+    order (``stats["categories"]``); a renamed category is there under its new name, and the
+    report draws its old name in that colour."""
+    drawn = _DRAWN | set(MASK_TYPES)
+    order = []
+    for d in plan.datasets:
+        pairs = d.stats.get("categories") if isinstance(d.stats, Mapping) else None
+        for pair in pairs if isinstance(pairs, list) else []:
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in drawn and isinstance(pair[1], str):
+                order.append(pair[1])
+    return CategoryColours(order)
 
 
 def mask_colours(mask_type: str, value: Any, ids: Mapping[str, str]) -> dict[int, str]:
@@ -98,13 +109,13 @@ def render_html(
     """The report for ``plan`` (see the module docstring). Images are read from each file
     change's ``source`` under ``root`` (default: the plan's root)."""
     base = root if root is not None else (Path(plan.root) if plan.root else None)
-    state = _State(base, image_limit, budget, max_side)
+    state = _State(base, image_limit, budget, max_side, report_colours(plan))
     body = [f"<h1>labelsync plan</h1><p><b>{_e(plan.summary_line())}</b></p>", _summary(plan)]
     for dataset in plan.datasets:
         body.append(_dataset(dataset, state))
     legend = "".join(
-        f'<span><i style="background:{category_colour(c)}"></i>{_e(c)}{_e(_renamed_from(state, c))}</span>'
-        for c in sorted(state.categories)
+        f'<span><i style="background:{state.colours(c)}"></i>{_e(c)}{_e(_renamed_from(state, c))}</span>'
+        for c in sorted(state.categories, key=state.colours.rank)
     )
     if legend:
         body.insert(2, f'<h2>Legend</h2><p class="legend">{legend}</p>')
@@ -123,10 +134,12 @@ def render_html(
 
 
 class _State:
-    """What the report has used so far: drawn items, embedded bytes, categories seen."""
+    """What the report has used so far: drawn items, embedded bytes, categories seen, and
+    the category colours."""
 
-    def __init__(self, root: Path | None, limit: int, budget: int, max_side: int) -> None:
+    def __init__(self, root: Path | None, limit: int, budget: int, max_side: int, colours: CategoryColours) -> None:
         self.root, self.limit, self.budget, self.max_side = root, limit, budget, max_side
+        self.colours = colours
         self.drawn = 0
         self.skipped = 0
         self.embedded = 0
@@ -161,7 +174,7 @@ class _State:
         path = self.path(source)
         if path is None or not path.is_file():
             return None
-        pic = load_mask(path, lambda v: category_colour(names.get(v) or f"{prefix} {v}"), max_side=self.max_side)
+        pic = load_mask(path, lambda v: self.colours(names.get(v) or f"{prefix} {v}"), max_side=self.max_side)
         if pic is None or self.used + pic.size > self.budget:
             return None
         self.used += pic.size
@@ -333,7 +346,7 @@ def _shape(label_type: str, one: Any, radius: float, state: _State, *, before: b
     category = str(one.get("category") or label_type.lower())
     renames = state.renames.types.get(label_type)
     new = renames.categories.get(category) if before and renames else None
-    colour = category_colour(new or category)
+    colour = state.colours(new or category)
     stroke = f'stroke="{colour}" stroke-width="2" vector-effect="non-scaling-stroke"'
     title = f"<title>{_e(label_type.lower())} {_e(category)}{_e(f' -> {new}' if new else '')}</title>"
     if label_type in _DRAWN:

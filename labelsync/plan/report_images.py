@@ -70,7 +70,9 @@ def load_picture(path: Path, *, max_side: int = 512, quality: int = 70) -> Pictu
 
 def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | None:
     """A mask image (one value per pixel) coloured by ``colour_of(value) -> "#rrggbb"``,
-    value 0 transparent, downscaled (nearest) and encoded as a PNG data URI."""
+    value 0 transparent, downscaled (nearest) and encoded as a PNG data URI. ``colour_of``
+    is called once per value the mask holds (0 aside), in increasing order, and for no other
+    value (it may hand out colours as it is asked)."""
     image_mod = require_pillow()
     try:
         with image_mod.open(path) as img:
@@ -81,8 +83,9 @@ def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | N
             values = tuple(sorted(v for _, v in grey.getcolors(256) or () if v))
             grey = grey.resize(_fit(width, height, max_side), image_mod.Resampling.NEAREST)
             palette: list[int] = []
+            present = set(values)
             for value in range(256):
-                c = colour_of(value)
+                c = colour_of(value) if value in present else "#000000"
                 palette += [int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)]
             coloured = grey.convert("P")
             coloured.putpalette(palette)

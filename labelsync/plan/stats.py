@@ -27,7 +27,7 @@ from typing import Any
 from labelsync.renames import Renames, TypeRenames, canon
 from labelsync.state import Dataset, Item
 
-__all__ = ["MASK_TYPES", "StatRow", "dataset_stats", "enum_only", "mask_categories", "plan_stats", "pooled", "stat_rows", "touches"]
+__all__ = ["MASK_TYPES", "StatRow", "catalog_categories", "dataset_stats", "enum_only", "mask_categories", "plan_stats", "pooled", "stat_rows", "touches"]
 
 MASK_TYPES = ("SEMANTIC_MASK", "INSTANCE_MASK", "PANOPTIC_MASK")
 
@@ -104,18 +104,36 @@ def mask_categories(catalog: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     return out
 
 
+def catalog_categories(catalog: Mapping[str, Any]) -> list[list[str]]:
+    """``[[label type, category name], ...]`` of ``catalog`` in its order (label types as
+    listed, each type's categories as listed): the HTML report assigns category colours in
+    this order. A list of pairs, so the order survives any JSON round trip."""
+    out: list[list[str]] = []
+    for label_type, spec in catalog.items():
+        for c in (spec or {}).get("categories") or [] if isinstance(spec, Mapping) else []:
+            if isinstance(c, Mapping) and isinstance(c.get("name"), str) and c["name"]:
+                out.append([str(label_type), c["name"]])
+    return out
+
+
 def plan_stats(live: Dataset | None, desired: Dataset) -> dict[str, Any]:
     """``{"before": live stats, "after": desired stats}``, enum attributes from either catalog;
     with ``"masks"``: the desired catalog's :func:`mask_categories` when it has any (the
-    HTML report colours mask pixels by category with it)."""
+    HTML report colours mask pixels by category with it); with ``"categories"``: the desired
+    catalog's :func:`catalog_categories` when it has any (the report's colour order)."""
     catalog = {**(dict(live.catalog) if live else {})}
     for label_type, spec in desired.catalog.items():
         old = catalog.get(label_type) or {}
         attrs = [*(old.get("attributes") or []), *((spec or {}).get("attributes") or [])]
         catalog[label_type] = {**(spec or {}), "attributes": attrs}
-    out = {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
+    out: dict[str, Any] = {"before": dataset_stats(live, catalog), "after": dataset_stats(desired, catalog)}
     masks = mask_categories(desired.catalog)
-    return {**out, "masks": masks} if masks else out
+    if masks:
+        out["masks"] = masks
+    categories = catalog_categories(desired.catalog)
+    if categories:
+        out["categories"] = categories
+    return out
 
 
 def pooled(stats: Mapping[str, Any], name: str, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:

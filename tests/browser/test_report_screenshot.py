@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, Plan
-from labelsync.plan.render_html import category_colour, render_html
+from labelsync.plan.render_html import render_html, report_colours
 from labelsync.state import Blob
 
 pytestmark = pytest.mark.browser
@@ -94,7 +94,7 @@ def test_the_box_of_a_known_label_is_drawn_at_the_right_pixels_in_its_colour(tmp
     img = image_mod.open(shot).convert("RGB")
     panels = grey_panels(img)
     assert len(panels) == 2, panels  # before and after, side by side
-    car = tuple(int(category_colour("car")[i : i + 2], 16) for i in (1, 3, 5))
+    car = tuple(int(report_colours(plan)("car")[i : i + 2], 16) for i in (1, 3, 5))
     px = img.load()
     for (x0, y0, x1, y1), (bx0, by0, bx1, by1) in zip(panels, (BEFORE, AFTER), strict=True):
         sx, sy = (x1 - x0 + 1) / WIDTH, (y1 - y0 + 1) / HEIGHT

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, MaskUpload, Plan
-from labelsync.plan.render_html import category_colour, render_html
+from labelsync.plan.render_html import render_html, report_colours
 from labelsync.plan.stats import plan_stats
 from labelsync.state import Blob, Dataset
 
@@ -54,7 +54,9 @@ def test_plan_stats_carry_the_mask_category_ids() -> None:
 
 
 def test_a_semantic_mask_is_drawn_in_its_categories_colours(tmp_path: Path) -> None:
-    doc = render_html(mask_plan(tmp_path, "SEMANTIC_MASK", {(0, 20): 1, (20, 40): 2}, {"path": "m.png"}))
+    plan = mask_plan(tmp_path, "SEMANTIC_MASK", {(0, 20): 1, (20, 40): 2}, {"path": "m.png"})
+    doc = render_html(plan)
+    category_colour = report_colours(plan)
     img = overlay(doc)
     assert img.getpixel((5, 5))[:3] == rgb(category_colour("road"))
     assert img.getpixel((30, 5))[:3] == rgb(category_colour("sky"))
@@ -65,7 +67,9 @@ def test_a_semantic_mask_is_drawn_in_its_categories_colours(tmp_path: Path) -> N
 
 def test_a_panoptic_mask_colours_each_instance_by_its_category(tmp_path: Path) -> None:
     info = [{"instanceId": 5, "categoryId": 7}, {"instanceId": 6, "categoryId": 7}, {"instanceId": 9, "categoryId": 1}]
-    doc = render_html(mask_plan(tmp_path, "PANOPTIC_MASK", {(0, 10): 5, (10, 20): 6, (20, 40): 9}, {"path": "m.png", "info": info}))
+    plan = mask_plan(tmp_path, "PANOPTIC_MASK", {(0, 10): 5, (10, 20): 6, (20, 40): 9}, {"path": "m.png", "info": info})
+    doc = render_html(plan)
+    category_colour = report_colours(plan)
     img = overlay(doc)
     tree = rgb(category_colour("tree"))
     assert img.getpixel((5, 5))[:3] == tree and img.getpixel((15, 5))[:3] == tree  # two trees, one colour

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, Plan
-from labelsync.plan.render_html import category_colour, render_html
+from labelsync.plan.render_html import render_html, report_colours
 from labelsync.plan.render_markdown import render_markdown
 from labelsync.plan.render_stats import changed_rows
 from labelsync.plan.render_text import render_text
@@ -76,10 +76,11 @@ def test_text_markdown_and_html_tables_show_the_rename(tmp_path: Path) -> None:
 
 
 def test_html_draws_the_followers_in_the_new_colour_and_the_legend_names_the_rename(tmp_path: Path) -> None:
-    doc = render_html(_plan(tmp_path))
-    coach = category_colour("coach")
+    plan = _plan(tmp_path)
+    doc = render_html(plan)
+    coach = report_colours(plan)("coach")
     rects = re.findall(r'<rect [^>]*stroke="(#[0-9a-f]{6})"[^>]*data-category="(\w+)"', doc)
     assert rects == [(coach, "bus"), (coach, "coach")], rects
     assert "<title>box2d bus -&gt; coach</title>" in doc
     assert f'<i style="background:{coach}"></i>coach (renamed from bus)</span>' in doc
-    assert category_colour("bus") not in doc
+    assert doc.count('<i style="background:') == 1  # the old name takes no colour of its own
