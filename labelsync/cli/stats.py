@@ -1,10 +1,18 @@
 """``labelsync stats``: label statistics of the local labels, and of the remote's.
 
 Thin: resolve the manifests, count (:mod:`labelsync.plan.stats`), render
-(:mod:`labelsync.plan.render_stats`). With ``--remote`` each dataset's live labels are read
-through its provider (the listed labels), shown as ``remote -> local`` with the delta. A
-remote whose recorded desired-state digest equals the local one is not listed: it holds
-exactly the local labels.
+(:mod:`labelsync.plan.render_stats`). With ``--remote`` each dataset's live side is shown as
+``remote -> local`` with the delta, read in the cheapest way the provider offers:
+
+* its platform's own statistics, when the provider has the optional hook
+  ``label_statistics(desired) -> stats | None`` (docs/providers.md) and it answers: counts for
+  the dataset as a whole, so the local side is summed over its segments to line up, without
+  the label types the remote does not count (``uncounted``) and without item counts;
+* otherwise its listed labels (``read_live``), per segment. A remote whose recorded
+  desired-state digest equals the local one is not listed: it holds exactly the local labels.
+
+The JSON output names which it was: ``remote_source`` is ``statistics``, ``labels`` or
+``recorded-digest``.
 """
 
 from __future__ import annotations
@@ -39,7 +47,13 @@ def stats(paths: tuple[Path, ...], remote: bool, fmt: str) -> int:
     if remote:
         with Connections(manifests.remotes, root) as conns:
             for want in desired:
-                live = conns.get(want.dataset.remote).provider.read_live(want)
+                provider = conns.get(want.dataset.remote).provider
+                hook = getattr(provider, "label_statistics", None)
+                totals = hook(want) if callable(hook) else None
+                if totals is not None:
+                    results.append(_totals(want.dataset, totals))
+                    continue
+                live = provider.read_live(want)
                 proven = not live.complete
                 side = want.dataset if proven else live.dataset
                 results.append(_result(want.dataset, side, exists=side is not None, proven=proven))
@@ -62,7 +76,27 @@ def _result(local: Any, live: Any, *, exists: bool | None, proven: bool) -> dict
     if exists is not None:
         out["remote"] = dataset_stats(live, local.catalog) if live is not None else None
         out["remote_proven_equal"] = proven
+        out["remote_source"] = "recorded-digest" if proven else "labels"
     return out
+
+
+def _totals(local: Any, totals: dict[str, Any]) -> dict[str, Any]:
+    """The result of a remote that answered its own statistics (one pooled segment)."""
+    from labelsync.plan.stats import dataset_stats, enum_only, pooled
+
+    name = next(iter(totals.get("segments") or {}), "(all segments)")
+    remote = enum_only({"segments": totals.get("segments") or {}}, local.catalog)
+    mine = dataset_stats(local)
+    held = {t for seg in mine["segments"].values() for t in seg.get("types") or {}}
+    uncounted = [t for t in totals.get("uncounted") or () if t in held]  # named only when local has them
+    return {
+        "name": local.name,
+        "local": pooled(mine, name, leave_out=uncounted),
+        "remote": remote,
+        "remote_proven_equal": False,
+        "remote_source": "statistics",
+        "uncounted": uncounted,
+    }
 
 
 def _text(result: dict[str, Any], remote: bool) -> list[str]:
@@ -75,6 +109,9 @@ def _text(result: dict[str, Any], remote: bool) -> list[str]:
         return [head, *(f"  {line}" for line in text_lines(stat_rows(None, result["local"]), single=True))]
     if result["remote"] is None:
         head = f"dataset {name} (remote -> local; not on the remote)"
+    elif result.get("remote_source") == "statistics":
+        left = ", ".join(result.get("uncounted") or ())
+        head = f"dataset {name} (remote -> local; the remote's label statistics, all segments" + (f", {left} not counted)" if left else ")")
     elif result["remote_proven_equal"]:
         head = f"dataset {name} (remote -> local; the remote's recorded digest equals the local one)"
     else:

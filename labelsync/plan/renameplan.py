@@ -139,12 +139,15 @@ def split_followers(changes: Sequence[Change], renames: Any) -> tuple[list[Chang
 
 
 def followers_line(followers: Followers, renames: Any) -> str | None:
-    """``~ 312 labels of 200 items follow the renames (bus -> coach)``, or ``None``."""
+    """``~ 312 labels of 200 items follow the renames (bus -> coach)`` (``1 label of 1 item
+    follows``), or ``None``. Items whose labels also change otherwise are not counted here:
+    they are listed, their diff read with the new names."""
     if not followers.items:
         return None
     names = ", ".join(f"{o} -> {n}" for _, _, o, n, _ in Renames.from_json(renames).lines())
     s = "" if followers.items == 1 else "s"
-    return f"~ {followers.labels:,} label{'' if followers.labels == 1 else 's'} of {followers.items:,} item{s} follow the renames ({names})"
+    one = followers.labels == 1
+    return f"~ {followers.labels:,} label{'' if one else 's'} of {followers.items:,} item{s} follow{'s' if one else ''} the renames ({names})"
 
 
 def _same_rest(change: Change) -> bool:

@@ -8,8 +8,18 @@ are inline SVG. The report holds:
   blocked reasons and warnings) and the label statistics that change;
 * each changed image item (a file or label change whose labels differ, at most
   ``image_limit``, then a count), with its before and after labels drawn over the picture:
-  boxes, polygons, polylines, keypoints and masks, coloured by category
-  (:func:`category_colour`), with a legend, and the label-level diff under it;
+  boxes, polygons, polylines, keypoints and masks, coloured by category, with a legend
+  (in colour order), and the label-level diff under it. Each category of the report has
+  its own colour (:func:`report_colours`: a fixed, well-separated palette assigned in the
+  desired catalogs' category order, from the plan's ``stats["categories"]``, so stable for a
+  given catalog; a name outside the catalogs takes the next colour when first drawn); a category
+  the plan renames keeps its colour: the before side draws the old name in the new name's
+  colour, titled ``bus -> coach``, and the legend reads ``coach (renamed from bus)``; mask
+  pixels are coloured by their category too (:func:`mask_colours`: a semantic mask's value
+  is a category id, a panoptic mask's value an instance whose ``info`` names its category;
+  an instance mask's instances get one colour each), the names from the plan's
+  ``stats["masks"]`` (the desired catalog's ids), and the legend lists the mask categories
+  a mask holds;
 * items that are not images (point clouds, ...) as a table of their label-level diffs.
 
 The file size is bounded: pictures are embedded while their total stays under ``budget``
@@ -19,8 +29,6 @@ its own size and how many pictures it embeds.
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import html
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -28,11 +36,14 @@ from typing import Any
 
 from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes
-from labelsync.plan.render_stats import changed_rows, row_what
+from labelsync.plan.palette import CategoryColours
+from labelsync.plan.render_stats import change_cell, changed_rows, row_what
 from labelsync.plan.render_text import callouts, counts_text, summary_rows
 from labelsync.plan.report_images import Picture, load_mask, load_picture
+from labelsync.plan.stats import MASK_TYPES
+from labelsync.renames import Renames
 
-__all__ = ["IMAGE_SUFFIXES", "category_colour", "render_html"]
+__all__ = ["IMAGE_SUFFIXES", "mask_colours", "render_html", "report_colours"]
 
 IMAGE_SUFFIXES = frozenset((".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"))
 _DISPLAY = 420  # CSS pixels of the longer side of each panel
@@ -49,11 +60,34 @@ pre{background:#f6f8fa;padding:6px;margin:6px 0;white-space:pre-wrap}
 """
 
 
-def category_colour(name: str) -> str:
-    """The colour of a category everywhere in the report (``#rrggbb``, stable across runs)."""
-    h = int(hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], 16)
-    r, g, b = colorsys.hls_to_rgb((h % 360) / 360, 0.45, 0.85)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+def report_colours(plan: Plan) -> CategoryColours:
+    """The category colours of ``plan``'s report: seeded with the categories of the label
+    types the report draws, dataset by dataset in plan order, each in its desired catalog's
+    order (``stats["categories"]``); a renamed category is there under its new name, and the
+    report draws its old name in that colour."""
+    drawn = _DRAWN | set(MASK_TYPES)
+    order = []
+    for d in plan.datasets:
+        pairs = d.stats.get("categories") if isinstance(d.stats, Mapping) else None
+        for pair in pairs if isinstance(pairs, list) else []:
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in drawn and isinstance(pair[1], str):
+                order.append(pair[1])
+    return CategoryColours(order)
+
+
+def mask_colours(mask_type: str, value: Any, ids: Mapping[str, str]) -> dict[int, str]:
+    """Pixel value -> category name of one mask: ``value`` is the label's mask entry (its
+    ``info``), ``ids`` the catalog's ``{str(categoryId): name}`` of ``mask_type``. A value
+    with no category is left out (an instance mask's instances, an unknown id)."""
+    out: dict[int, str] = {}
+    if mask_type == "PANOPTIC_MASK":
+        for one in (value.get("info") if isinstance(value, Mapping) else None) or []:
+            if isinstance(one, Mapping) and isinstance(one.get("instanceId"), int):
+                name = ids.get(str(one.get("categoryId")))
+                if name:
+                    out[one["instanceId"]] = name
+        return out
+    return {int(k): v for k, v in ids.items() if k.isdigit() and v}
 
 
 def _n(value: float) -> str:
@@ -75,12 +109,13 @@ def render_html(
     """The report for ``plan`` (see the module docstring). Images are read from each file
     change's ``source`` under ``root`` (default: the plan's root)."""
     base = root if root is not None else (Path(plan.root) if plan.root else None)
-    state = _State(base, image_limit, budget, max_side)
+    state = _State(base, image_limit, budget, max_side, report_colours(plan))
     body = [f"<h1>labelsync plan</h1><p><b>{_e(plan.summary_line())}</b></p>", _summary(plan)]
     for dataset in plan.datasets:
         body.append(_dataset(dataset, state))
     legend = "".join(
-        f'<span><i style="background:{category_colour(c)}"></i>{_e(c)}</span>' for c in sorted(state.categories)
+        f'<span><i style="background:{state.colours(c)}"></i>{_e(c)}{_e(_renamed_from(state, c))}</span>'
+        for c in sorted(state.categories, key=state.colours.rank)
     )
     if legend:
         body.insert(2, f'<h2>Legend</h2><p class="legend">{legend}</p>')
@@ -99,15 +134,20 @@ def render_html(
 
 
 class _State:
-    """What the report has used so far: drawn items, embedded bytes, categories seen."""
+    """What the report has used so far: drawn items, embedded bytes, categories seen, and
+    the category colours."""
 
-    def __init__(self, root: Path | None, limit: int, budget: int, max_side: int) -> None:
+    def __init__(self, root: Path | None, limit: int, budget: int, max_side: int, colours: CategoryColours) -> None:
         self.root, self.limit, self.budget, self.max_side = root, limit, budget, max_side
+        self.colours = colours
         self.drawn = 0
         self.skipped = 0
         self.embedded = 0
         self.used = 0
         self.categories: set[str] = set()
+        self.renames = Renames()
+        self.mask_ids: Mapping[str, Mapping[str, str]] = {}
+        self.renamed: dict[str, set[str]] = {}  # new category -> old names drawn
 
     def path(self, source: Any) -> Path | None:
         if not isinstance(source, str) or not source:
@@ -128,15 +168,23 @@ class _State:
         self.embedded += 1
         return pic
 
-    def mask(self, source: Any) -> Picture | None:
+    def mask(self, source: Any, names: Mapping[int, str], prefix: str) -> Picture | None:
+        """The mask at ``source`` coloured by category (``names``: pixel value -> category;
+        other values by ``prefix`` and the value); its categories join the legend."""
         path = self.path(source)
         if path is None or not path.is_file():
             return None
-        pic = load_mask(path, lambda v: category_colour(str(v)), max_side=self.max_side)
+        pic = load_mask(path, lambda v: self.colours(names.get(v) or f"{prefix} {v}"), max_side=self.max_side)
         if pic is None or self.used + pic.size > self.budget:
             return None
         self.used += pic.size
+        self.categories.update(names[v] for v in pic.values if v in names)
         return pic
+
+
+def _renamed_from(state: _State, category: str) -> str:
+    old = sorted(state.renamed.get(category, ()))
+    return f" (renamed from {', '.join(old)})" if old else ""
 
 
 def _summary(plan: Plan) -> str:
@@ -150,10 +198,10 @@ def _summary(plan: Plan) -> str:
         out.append("<h2>Summary</h2><table><tr><th>Dataset</th><th>Segment</th><th>Changes</th></tr>" + "".join(rows) + "</table>")
     stats = []
     for d in plan.datasets:
-        for s in changed_rows(d.stats)[0]:
+        for s in changed_rows(d.stats, d.renames)[0]:
             stats.append(
                 f"<tr><td>{_e(d.name)}</td><td>{_e(s.segment)}</td><td>{_e(row_what(s))}</td>"
-                f'<td class="n">{s.before:,}</td><td class="n">{s.after:,}</td><td class="n">{s.delta:+,}</td></tr>'
+                f'<td class="n">{s.before:,}</td><td class="n">{s.after:,}</td><td class="n">{change_cell(s)}</td></tr>'
             )
     if stats:
         out.append(
@@ -169,6 +217,9 @@ def _summary(plan: Plan) -> str:
 
 
 def _dataset(dataset: DatasetPlan, state: _State) -> str:
+    state.renames = Renames.from_json(dataset.renames) if dataset.renames else Renames()
+    masks = dataset.stats.get("masks") if isinstance(dataset.stats, Mapping) else None
+    state.mask_ids = masks if isinstance(masks, Mapping) else {}
     figures: list[str] = []
     table: list[str] = []
     for change in dataset.changes:
@@ -223,7 +274,7 @@ def _figure(change: Change, segment: str, name: str, diff_text: str, state: _Sta
             note = " (new file)"
         elif title == "before" and change.kind is Kind.FILE and change.action is Action.UPDATE:
             note = " (drawn over the new image)"
-        svg = _svg(ref, width, height, label, side_masks, state)
+        svg = _svg(ref, width, height, label, side_masks, state, before=title == "before")
         panels.append(f'<div class="panel"><h4>{title}{note}</h4>{svg}</div>')
     caption = f"{segment}/{name}" if segment else name
     marker = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}.get(change.action, "")
@@ -264,7 +315,8 @@ def _points_of(value: Any) -> list[tuple[float, float]]:
     return []
 
 
-def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], masks: Mapping[str, str | None], state: _State) -> str:
+def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], masks: Mapping[str, str | None], state: _State,
+         *, before: bool = False) -> str:
     longest = max(width, height, 1)
     scale = max(min(1.0, _DISPLAY / longest), min(4.0, 240 / longest))  # small images are enlarged
     parts = [
@@ -275,25 +327,32 @@ def _svg(ref: str | None, width: int, height: int, label: Mapping[str, Any], mas
         parts.append(f'<use href="#{ref}"/>')
     for mask_type, source in sorted(masks.items()):
         if mask_type in label:
-            overlay = state.mask(source)
+            ids = state.mask_ids.get(mask_type)
+            names = mask_colours(mask_type, label[mask_type], ids if isinstance(ids, Mapping) else {})
+            prefix = "instance" if mask_type == "INSTANCE_MASK" else mask_type.lower()
+            overlay = state.mask(source, names, prefix)
             if overlay is not None:
                 parts.append(f'<image href="{overlay.uri}" x="0" y="0" width="{width}" height="{height}" preserveAspectRatio="none"/>')
     radius = max(width, height) / 150
     for label_type, one in _each(label):
-        parts.append(_shape(label_type, one, radius, state))
+        parts.append(_shape(label_type, one, radius, state, before=before))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _shape(label_type: str, one: Any, radius: float, state: _State) -> str:
+def _shape(label_type: str, one: Any, radius: float, state: _State, *, before: bool = False) -> str:
     if not isinstance(one, Mapping):
         return ""
     category = str(one.get("category") or label_type.lower())
-    colour = category_colour(category)
+    renames = state.renames.types.get(label_type)
+    new = renames.categories.get(category) if before and renames else None
+    colour = state.colours(new or category)
     stroke = f'stroke="{colour}" stroke-width="2" vector-effect="non-scaling-stroke"'
-    title = f"<title>{_e(label_type.lower())} {_e(category)}</title>"
+    title = f"<title>{_e(label_type.lower())} {_e(category)}{_e(f' -> {new}' if new else '')}</title>"
     if label_type in _DRAWN:
-        state.categories.add(category)
+        state.categories.add(new or category)
+        if new:
+            state.renamed.setdefault(new, set()).add(category)
     if label_type == "BOX2D" and isinstance(one.get("box2d"), Mapping):
         g = one["box2d"]
         try:

@@ -131,9 +131,9 @@ def _head(plan: Plan, marker: str | None) -> str:
                 f"| {c['replace']:,} | {format_bytes(row.upload_bytes)} |"
             )
         lines.append("")
-    stat_rows = [(d.name, row) for d in plan.datasets for row in changed_rows(d.stats)[0]]
+    stat_rows = [(d.name, row) for d in plan.datasets for row in changed_rows(d.stats, d.renames)[0]]
     if stat_rows:
-        same = sum(changed_rows(d.stats)[1] for d in plan.datasets)
+        same = sum(changed_rows(d.stats, d.renames)[1] for d in plan.datasets)
         lines += ["**Label statistics** (counts that change, before -> after)", ""]
         lines += markdown_table(stat_rows)
         lines += ["", f"{same:,} counts unchanged.", ""] if same else [""]

@@ -12,7 +12,7 @@ from typing import Any
 
 from labelsync.plan.stats import StatRow, stat_rows
 
-__all__ = ["STATS_LIMIT", "changed_rows", "counts_text", "markdown_table", "row_what", "text_lines"]
+__all__ = ["STATS_LIMIT", "change_cell", "changed_rows", "counts_text", "markdown_table", "row_what", "text_lines"]
 
 STATS_LIMIT = 100
 """Changed rows shown per plan view before the rest are counted."""
@@ -34,14 +34,15 @@ def counts_text(row: StatRow, *, single: bool = False) -> str:
     if single:
         return f"{row.after:,}"
     text = f"{row.before:,} -> {row.after:,}"
-    return text + (f" ({row.delta:+,})" if row.changed else "")
+    return text + (f" ({row.delta:+,})" if row.delta else "")
 
 
-def changed_rows(stats: Mapping[str, Any] | None) -> tuple[list[StatRow], int]:
-    """The rows of a plan's ``stats`` whose count changes, and how many rows did not."""
+def changed_rows(stats: Mapping[str, Any] | None, renames: Any = None) -> tuple[list[StatRow], int]:
+    """The rows of a plan's ``stats`` whose count changes or that follow one of the plan's
+    ``renames`` (``bus -> coach  312 -> 312``), and how many rows did not."""
     if not stats:
         return [], 0
-    rows = stat_rows(stats.get("before"), stats.get("after"))
+    rows = stat_rows(stats.get("before"), stats.get("after"), renames)
     changed = [r for r in rows if r.changed]
     return changed, len(rows) - len(changed)
 
@@ -70,12 +71,17 @@ def markdown_table(rows: Sequence[tuple[str, StatRow]], *, limit: int = STATS_LI
     ]
     for dataset, r in rows[:limit]:
         out.append(
-            f"| {_cell(dataset)} | {_cell(r.segment)} | {_cell(row_what(r))} | {r.before:,} | {r.after:,} | {r.delta:+,} |"
+            f"| {_cell(dataset)} | {_cell(r.segment)} | {_cell(row_what(r))} | {r.before:,} | {r.after:,} | {change_cell(r)} |"
         )
     if len(rows) > limit:
         out.append("")
         out.append(f"... and {len(rows) - limit:,} more changed counts (`labelsync stats` lists all).")
     return out
+
+
+def change_cell(row: StatRow) -> str:
+    """The change column: ``+47``, ``-3``, ``0``, or ``renamed`` for a rename with equal counts."""
+    return "renamed" if row.renamed and not row.delta else f"{row.delta:+,}" if row.delta else "0"
 
 
 def _cell(text: str) -> str:

@@ -144,7 +144,7 @@ def summary_rows(dataset: DatasetPlan) -> list[SummaryRow]:
 def stats_lines(dataset: DatasetPlan, *, limit: int = STATS_LIMIT) -> list[str]:
     """The label counts this plan changes (``labels (before -> after):`` then one row per
     segment, type and category/attribute value), and how many counts stay the same."""
-    changed, unchanged = changed_rows(dataset.stats)
+    changed, unchanged = changed_rows(dataset.stats, dataset.renames)
     if not changed:
         return []
     out = ["labels (before -> after):"]

@@ -34,11 +34,12 @@ def require_pillow() -> Any:
 @dataclass(frozen=True, slots=True)
 class Picture:
     """An embedded image: the original size (label coordinates are in it) and the data URI
-    of the downscaled copy."""
+    of the downscaled copy; for a mask, ``values``: the pixel values it holds (0 aside)."""
 
     width: int
     height: int
     uri: str
+    values: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
@@ -69,7 +70,9 @@ def load_picture(path: Path, *, max_side: int = 512, quality: int = 70) -> Pictu
 
 def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | None:
     """A mask image (one value per pixel) coloured by ``colour_of(value) -> "#rrggbb"``,
-    value 0 transparent, downscaled (nearest) and encoded as a PNG data URI."""
+    value 0 transparent, downscaled (nearest) and encoded as a PNG data URI. ``colour_of``
+    is called once per value the mask holds (0 aside), in increasing order, and for no other
+    value (it may hand out colours as it is asked)."""
     image_mod = require_pillow()
     try:
         with image_mod.open(path) as img:
@@ -77,10 +80,12 @@ def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | N
             grey = img.convert("L") if img.mode not in ("L", "P", "I", "I;16") else img
             if grey.mode != "L":
                 grey = grey.point(lambda v: v % 256).convert("L")
+            values = tuple(sorted(v for _, v in grey.getcolors(256) or () if v))
             grey = grey.resize(_fit(width, height, max_side), image_mod.Resampling.NEAREST)
             palette: list[int] = []
+            present = set(values)
             for value in range(256):
-                c = colour_of(value)
+                c = colour_of(value) if value in present else "#000000"
                 palette += [int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)]
             coloured = grey.convert("P")
             coloured.putpalette(palette)
@@ -91,7 +96,7 @@ def load_mask(path: Path, colour_of: Any, *, max_side: int = 512) -> Picture | N
             rgba.save(buf, "PNG", optimize=True)
     except (OSError, ValueError, SyntaxError):
         return None
-    return Picture(width, height, f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}")
+    return Picture(width, height, f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}", values)
 
 
 def _fit(width: int, height: int, max_side: int) -> tuple[int, int]:

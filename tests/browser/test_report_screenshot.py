@@ -1,4 +1,5 @@
-"""The HTML report in a real browser: headless Chromium draws a known box at the right pixels.
+"""The HTML report in a real browser: headless Chromium draws a known box at the right pixels,
+and a semantic mask in its category's legend colour.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it). Without it the test is skipped with
 the reason, unless ``LABELSYNC_REQUIRE`` lists ``browser`` (CI), which makes that a failure.
@@ -6,15 +7,17 @@ the reason, unless ``LABELSYNC_REQUIRE`` lists ``browser`` (CI), which makes tha
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, Plan
-from labelsync.plan.render_html import category_colour, render_html
-from labelsync.state import Blob
+from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, MaskUpload, Plan
+from labelsync.plan.render_html import render_html, report_colours
+from labelsync.plan.stats import plan_stats
+from labelsync.state import Blob, Dataset
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +97,7 @@ def test_the_box_of_a_known_label_is_drawn_at_the_right_pixels_in_its_colour(tmp
     img = image_mod.open(shot).convert("RGB")
     panels = grey_panels(img)
     assert len(panels) == 2, panels  # before and after, side by side
-    car = tuple(int(category_colour("car")[i : i + 2], 16) for i in (1, 3, 5))
+    car = tuple(int(report_colours(plan)("car")[i : i + 2], 16) for i in (1, 3, 5))
     px = img.load()
     for (x0, y0, x1, y1), (bx0, by0, bx1, by1) in zip(panels, (BEFORE, AFTER), strict=True):
         sx, sy = (x1 - x0 + 1) / WIDTH, (y1 - y0 + 1) / HEIGHT
@@ -109,3 +112,41 @@ def test_the_box_of_a_known_label_is_drawn_at_the_right_pixels_in_its_colour(tmp
             assert near(px, *at(x, y), car), (at(x, y), px[at(x, y)])
         assert near(px, *at(mid_x, mid_y), GREY, tol=12)  # the inside is the picture, not filled
         assert near(px, *at(bx0 - 8, mid_y), GREY, tol=12)  # and nothing is drawn outside the box
+
+
+def test_a_semantic_mask_is_drawn_in_its_categorys_legend_colour(tmp_path: Path) -> None:
+    browser = chromium()
+    image_mod = pytest.importorskip("PIL.Image", reason="the html extra (Pillow) is not installed")
+    image_mod.new("RGB", (WIDTH, HEIGHT), GREY).save(tmp_path / "a.png")
+    mask = image_mod.new("L", (WIDTH, HEIGHT), 0)
+    mask.paste(2, (80, 30, 120, 70))  # category id 2: sky (the catalog's second category)
+    mask.save(tmp_path / "m.png")
+    change = Change(
+        Action.UPDATE, Kind.LABEL, "dataset.city/segment.day/label.a.png", segment="day", before=LabelState({}),
+        after=FileChange("a.png", Blob("0" * 40, 1), label={"SEMANTIC_MASK": {"path": "m.png"}}, source="a.png",
+                         masks=(MaskUpload("SEMANTIC_MASK", Blob("1" * 40, 2), "m.png"),)),
+    )  # fmt: skip
+    catalog = {"SEMANTIC_MASK": {"categories": [{"categoryId": 1, "name": "road"}, {"categoryId": 2, "name": "sky"}]}}
+    stats = plan_stats(None, Dataset("city", "tensorbay", "normal", catalog=catalog))
+    plan = Plan(datasets=(DatasetPlan("city", "r", "tensorbay", "normal", "c", "d", changes=(change,), stats=stats),), root=str(tmp_path))
+    page = tmp_path / "plan.html"
+    doc = render_html(plan)
+    page.write_text(doc, encoding="utf-8")
+    legend = dict((name, colour) for colour, name in re.findall(r'<i style="background:(#[0-9a-f]{6})"></i>([^<]+)</span>', doc))
+    assert list(legend) == ["sky"], legend
+    shot = tmp_path / "shot.png"
+    screenshot(browser, page, shot, tmp_path / "profile")
+
+    img = image_mod.open(shot).convert("RGB")
+    panels = grey_panels(img)
+    assert len(panels) == 2, panels
+    x0, y0, x1, y1 = panels[1]  # the after panel holds the mask
+    sx, sy = (x1 - x0 + 1) / WIDTH, (y1 - y0 + 1) / HEIGHT
+    sky = tuple(int(legend["sky"][i : i + 2], 16) for i in (1, 3, 5))
+    alpha = 150 / 255  # the overlay's opacity (report_images.load_mask)
+    blended = tuple(round(c * alpha + g * (1 - alpha)) for c, g in zip(sky, GREY, strict=True))
+    px = img.load()
+    for x, y in ((90, 40), (100, 50), (110, 60)):
+        at = (round(x0 + x * sx), round(y0 + y * sy))
+        assert near(px, *at, blended, tol=24), (at, px[at], blended)
+    assert near(px, round(x0 + 40 * sx), round(y0 + 50 * sy), GREY, tol=12)  # value 0: the picture shows through

@@ -44,10 +44,11 @@ def test_plan_shows_label_diffs_and_statistics_and_stats_command(emulator: Remot
     remote = run_cli(["stats", ".", "--remote", "--format", "json"], root, TOKEN)
     assert remote.code == 0, remote.text
     [entry] = json.loads(remote.out)["datasets"]
-    assert entry["remote"]["segments"]["train"]["types"]["BOX2D"]["categories"] == {"car": 1, "bus": 1}
-    assert entry["local"]["segments"]["train"]["types"]["BOX2D"]["categories"] == {"car": 2}
+    assert entry["remote_source"] == "statistics"  # the emulator has the endpoint
+    assert entry["remote"]["segments"]["(all segments)"]["types"]["BOX2D"]["categories"] == {"car": 1, "bus": 1}
+    assert entry["local"]["segments"]["(all segments)"]["types"]["BOX2D"]["categories"] == {"car": 2}
     text = run_cli(["stats", ".", "--remote"], root, TOKEN)
-    assert "  train  BOX2D bus             1 -> 0 (-1)\n" in text.out
+    assert "  (all segments)  BOX2D bus     1 -> 0 (-1)\n" in text.out, text.out
 
 
 def test_files_kept_because_prune_is_off_are_drift(emulator: Remote, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, LabelState, MaskUpload, Plan
-from labelsync.plan.render_html import category_colour, render_html
+from labelsync.plan.render_html import render_html, report_colours
 from labelsync.state import Blob
 
 Image = pytest.importorskip("PIL.Image", reason="the html extra (Pillow) is not installed: pip install 'labelsync[html]'")
@@ -47,7 +47,9 @@ def test_self_contained_boxes_polygons_keypoints_and_legend(tmp_path: Path) -> N
         "POLYLINE2D": [{"category": "lane", "polyline2d": [{"x": 1, "y": 1}, {"x": 9, "y": 9}]}],
         "KEYPOINTS2D": [{"category": "person", "keypoints2d": [{"x": 3, "y": 4, "v": 2}]}],
     }
-    doc = render_html(plan_of(label_change("a.png", {"BOX2D": [box("car", 30, 20, 150, 80)]}, after), root=tmp_path))
+    plan = plan_of(label_change("a.png", {"BOX2D": [box("car", 30, 20, 150, 80)]}, after), root=tmp_path)
+    doc = render_html(plan)
+    category_colour = report_colours(plan)
     assert doc.startswith("<!DOCTYPE html>")
     # no network: every src/href is a data: URI (the SVG namespace is an identifier, not a fetch)
     refs = re.findall(r'(?:src|href)="([^"]*)"', doc)

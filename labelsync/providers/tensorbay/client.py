@@ -308,6 +308,12 @@ class TensorBayClient:
     def get_catalog(self, dataset_id: str, v: V) -> dict[str, Any]:
         return dict(self.call("GET", f"datasets/{dataset_id}/labels/catalogs", what="read catalog", params=v, shape=w.Catalog)["catalog"])
 
+    def get_label_statistics(self, dataset_id: str, v: V) -> dict[str, Any]:
+        """``labelStatistics`` of version ``v`` (per label type: object counts by category and
+        attribute value; api/tensorbay.md §2.3). A server without the endpoint answers 404."""
+        return dict(self.call("GET", f"datasets/{dataset_id}/labels/statistics", what="read label statistics", params=v,
+                              shape=w.LabelStatistics)["labelStatistics"])
+
     def put_catalog(self, dataset_id: str, number: int, catalog: Mapping[str, Any]) -> None:
         self.call("PUT", f"datasets/{dataset_id}/labels/catalogs", what="update catalog", json={"catalog": catalog, "draftNumber": number})
 

@@ -110,6 +110,15 @@ class TensorBayProvider:
         )
         return replace(live, dataset=dataset, verified=verified)
 
+    def label_statistics(self, desired: Desired) -> dict[str, Any] | None:
+        """The live label statistics from TensorBay's statistics endpoint, or ``None`` to list
+        the labels instead (:func:`labelsync.providers.tensorbay.statistics.remote_statistics`)."""
+        from labelsync.providers.tensorbay.statistics import remote_statistics
+
+        ds = desired.dataset
+        dataset_id, _, branch = self._head(ds.name, ds.branch)
+        return remote_statistics(self.client, dataset_id, str(branch["commitId"]) if branch else None)
+
     def tag_problem(self, live: Live, name: str, tag: str) -> str | None:
         return tag_taken(self.client, live.remote_id, name, tag)
 

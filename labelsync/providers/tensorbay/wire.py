@@ -87,6 +87,11 @@ class Catalog(TypedDict):
 
 
 @wire
+class LabelStatistics(TypedDict):
+    labelStatistics: dict[str, Any]
+
+
+@wire
 class Segment(TypedDict):
     name: str
     description: NotRequired[str | None]
