@@ -29,7 +29,8 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Container, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, overload
@@ -336,6 +337,32 @@ class ScanList(Sequence[LocalFile]):
         base, new = self.base, _record
         for row in zip(self.rels, self.sizes, self.mtimes, self.inodes, self.ctimes, strict=True):
             yield new(LocalFile, (row[0], base, 0, *row[1:]))
+
+
+class SortedRels(Container[str]):
+    """Membership in a sorted list of ``rel`` strings (a :class:`ScanList`'s column) by
+    bisection: no set of every path is built for a few lookups."""
+
+    __slots__ = ("rels",)
+
+    def __init__(self, rels: list[str]) -> None:
+        self.rels = rels
+
+    def __contains__(self, rel: object) -> bool:
+        if not isinstance(rel, str):
+            return False
+        rels = self.rels
+        i = bisect_left(rels, rel)
+        return i < len(rels) and rels[i] == rel
+
+
+def rel_index(files: Sequence[LocalFile], lookups: int) -> Container[str]:
+    """A membership test for the ``rel`` of ``files``, for about ``lookups`` lookups: the
+    sorted column itself when that is cheaper (a :class:`ScanList` and few lookups: each
+    O(log n)), else a set."""
+    if isinstance(files, ScanList):
+        return SortedRels(files.rels) if lookups * 8 < len(files.rels) else set(files.rels)
+    return {f.rel for f in files}
 
 
 class Scans:

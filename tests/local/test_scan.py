@@ -123,3 +123,14 @@ def test_stat_file(tmp_path: Path) -> None:
     assert stat_file(tmp_path / "m.png").size == 5
     with pytest.raises(LocalDataError, match="does not exist"):
         stat_file(tmp_path / "no.png")
+
+
+def test_rel_index_bisects_a_scan_for_few_lookups_and_sets_for_many(tmp_path: Path) -> None:
+    from labelsync.local.scan import SortedRels, rel_index
+
+    make(tmp_path, *[f"data/d{i % 3}/f{i:02}.bin" for i in range(40)], "data/a-b")
+    files = scan_dir(tmp_path, tmp_path / "data")
+    few, many = rel_index(files, 2), rel_index(files, 40)
+    assert isinstance(few, SortedRels) and isinstance(many, set)
+    for probe in ["a-b", "d0/f00.bin", "d2/f38.bin", "d1/f39.bin", "a", "d0", "d0/", "zz", "", 3]:
+        assert (probe in few) is (probe in many) is (probe in set(files.rels)), probe
