@@ -50,7 +50,7 @@ from labelsync.local.labels import LabelRecord
 from labelsync.local.labelsets import LabelReads, LabelSet, effective_catalog, read_segment_labels
 from labelsync.local.paths import resolve_inside
 from labelsync.local.renamed import follow_renames
-from labelsync.local.scan import LocalFile, ScanList, Scans, stat_file
+from labelsync.local.scan import LocalFile, ScanList, Scans, rel_index, stat_file
 from labelsync.manifest.model import Manifest, catalog_json, sensor_json
 from labelsync.manifest.renaming import catalog_renames
 from labelsync.providers.registry import DEFAULT_PROVIDER
@@ -150,7 +150,7 @@ def _segment_plan(
         sp.label_set = found
         sp.inputs.append((label_path, f"{found.format}:{found.fingerprint}"))
         sp.labels = found.records
-        known = set(sp.files.rels) if isinstance(sp.files, ScanList) else {f.rel for f in sp.files}
+        known = rel_index(sp.files, len(sp.labels))
         for rp, record in sp.labels.items():
             if rp not in known:
                 file, line, _ = found.where(rp)

@@ -36,7 +36,7 @@ The per-label rules (:class:`~labelsync.local.labelrules.LabelChecker`, over a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from labelsync.local.labelsets import LabelSet, read_jsonl
 def check_label_set(
     labels: LabelSet,
     catalog: Mapping[str, Any],
-    known_paths: set[str] | frozenset[str] | None = None,
+    known_paths: Container[str] | None = None,
     *,
     root: Path | None = None,
 ) -> list[Diagnostic]:
@@ -89,7 +89,7 @@ def check_label_set(
 def check_labels(
     label_file: Path,
     catalog: Mapping[str, Any],
-    known_paths: set[str] | frozenset[str] | None = None,
+    known_paths: Container[str] | None = None,
     *,
     root: Path | None = None,
     display: str | None = None,

@@ -12,11 +12,16 @@ Contract of :func:`scan_dir`:
   :class:`LocalDataError` when they resolve outside it; a dangling symlink is an error too.
   A directory symlink to one of its own ancestors (a loop) is skipped.
 * ``data_dir`` itself must exist, be a directory and lie inside ``root``.
+* The walk yields files in ``rel`` order itself (each directory's entries sorted, a
+  directory as its name plus ``/``, and visited in that order), so no sort of the whole
+  scan follows.
 * Cost: one ``open`` + ``os.scandir`` of the directory's descriptor per directory and one
   ``stat`` per selected file (``DirEntry.stat``: an ``fstatat`` relative to that descriptor,
-  no walk of the full path; file types come from ``scandir`` itself); patterns are compiled
-  once. Exclude patterns that match a directory prune the walk below it. Each file is one
-  compact :class:`LocalFile` tuple sharing the data directory's path string.
+  no walk of the full path; file types come from ``scandir`` itself), the stats of a
+  directory's files taken in one comprehension; patterns are compiled once. Exclude
+  patterns that match a directory prune the walk below it. A descriptor stays open per
+  directory level being walked. The files are columns (:class:`ScanList`) sharing the data
+  directory's path string.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from array import array
-from collections.abc import Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Container, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from labelsync.errors import LocalDataError
 from labelsync.local.paths import is_inside
@@ -147,75 +154,151 @@ def scan_dir(
 
     rels: list[str] = []
     sizes, mtimes, inodes, ctimes = array("q"), array("q"), array("Q"), array("q")
-    add_rel, add_size, add_mtime, add_inode, add_ctime = rels.append, sizes.append, mtimes.append, inodes.append, ctimes.append
     base = top.rstrip(os.sep) + os.sep  # every file's path is base + rel
-    # (absolute dir as found, its real path, rel prefix with trailing "/", real paths of the
-    # directories above it): a directory symlink to one of its own ancestors is a loop.
+    out = (rels, sizes, mtimes, inodes, ctimes)
+    # One frame per open directory, deepest last: (its items still to visit, in path order;
+    # its descriptor; absolute dir as found; its real path; rel prefix with trailing "/";
+    # real paths of the directories above it: a directory symlink to one of them is a loop).
     top_real = os.path.realpath(top)
-    stack: list[tuple[str, str, str, frozenset[str]]] = [(top, top_real, "", frozenset())]
-    while stack:
-        abs_dir, dir_real, prefix, ancestors = stack.pop()
-        dir_fd = -1
-        try:
-            if _SCANDIR_FD:  # entries' stat is then an fstatat relative to the directory: no path walk
-                dir_fd = os.open(abs_dir, _DIR_FLAGS)
-                it = os.scandir(dir_fd)
+    stack: list[_Frame] = []
+    stack.append(_open_dir(top, top_real, "", frozenset(), root_real, root_prefix, exc_match))
+    try:
+        while stack:
+            items, fd, abs_dir, dir_real, prefix, ancestors = frame = stack[-1]
+            while items:
+                item = items.pop()
+                if type(item) is list:  # a run of files, in name order
+                    _stat_files(item, abs_dir, prefix, inc, inc_match, exc_match, out)
+                    continue
+                name, real = item
+                stack.append(_open_dir(
+                    abs_dir + os.sep + name, real, prefix + name + "/", ancestors | {dir_real},
+                    root_real, root_prefix, exc_match,
+                ))
+                break
             else:
-                it = os.scandir(abs_dir)
-        except OSError as err:
-            if dir_fd >= 0:
-                os.close(dir_fd)
-            raise LocalDataError(f"cannot read directory {abs_dir}: {err.strerror}") from err
-        try:
-            with it:
-                for entry in it:
-                    name = entry.name
-                    if name[0] == ".":
+                stack.pop()
+                if frame[1] >= 0:
+                    os.close(frame[1])
+    finally:
+        for frame in stack:
+            if frame[1] >= 0:
+                os.close(frame[1])
+    return ScanList(base, rels, sizes, mtimes, inodes, ctimes)
+
+
+_Frame = tuple[list[Any], int, str, str, str, frozenset[str]]
+_name = attrgetter("name")
+
+
+def _open_dir(
+    abs_dir: str, dir_real: str, prefix: str, ancestors: frozenset[str],
+    root_real: str, root_prefix: str, exc_match: Callable[[str], object] | None,
+) -> _Frame:
+    """List one directory into a frame of :func:`scan_dir`'s walk: its visible entries as
+    runs of files (lists of ``DirEntry``, name order) and subdirectories (``(name, real
+    path)``), in path order (a directory sorts as its name plus ``/``) and reversed, so that
+    ``pop()`` yields the next. Symlinks are checked here (inside the repository, not
+    dangling); excluded directories and symlink loops are left out."""
+    dir_fd = -1
+    try:
+        if _SCANDIR_FD:  # entries' stat is then an fstatat relative to the directory: no path walk
+            dir_fd = os.open(abs_dir, _DIR_FLAGS)
+            it = os.scandir(dir_fd)
+        else:
+            it = os.scandir(abs_dir)
+        dirs: list[tuple[str, str]] = []
+        with it:
+            entries = list(it)
+        # the common case first, in one comprehension: visible regular files
+        files = [e for e in entries if e.is_file(follow_symlinks=False) and e.name[0] != "."]
+        if len(files) < len(entries):
+            for entry in entries:
+                name = entry.name
+                if name[0] == "." or entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.is_symlink():
+                    found = abs_dir + os.sep + name
+                    real = os.path.realpath(found)
+                    if real != root_real and not real.startswith(root_prefix):
+                        raise LocalDataError(
+                            f"{found} is a symlink to {real}, outside the repository",
+                            hint="copy the file into the repository or remove the symlink",
+                        )
+                    if not os.path.exists(real):
+                        raise LocalDataError(f"{found} is a dangling symlink", hint="remove it or fix its target")
+                    if not os.path.isdir(real):
+                        files.append(entry)
                         continue
-                    rel = prefix + name
-                    try:
-                        if entry.is_symlink():
-                            found = abs_dir + os.sep + name
-                            real = os.path.realpath(found)
-                            if real != root_real and not real.startswith(root_prefix):
-                                raise LocalDataError(
-                                    f"{found} is a symlink to {real}, outside the repository",
-                                    hint="copy the file into the repository or remove the symlink",
-                                )
-                            if not os.path.exists(real):
-                                raise LocalDataError(f"{found} is a dangling symlink", hint="remove it or fix its target")
-                            is_dir = os.path.isdir(real)
-                        elif entry.is_file(follow_symlinks=False):
-                            is_dir = False
-                        else:
-                            is_dir = entry.is_dir(follow_symlinks=False)
-                            if not is_dir:
-                                continue  # sockets, FIFOs, devices
-                            real = dir_real + os.sep + name
-                        if is_dir:
-                            if real == dir_real or real in ancestors:
-                                continue  # a symlink loop
-                            if exc_match is not None and exc_match(rel):
-                                continue
-                            stack.append((abs_dir + os.sep + name, real, rel + "/", ancestors | {dir_real}))
-                            continue
-                        if inc is None or (inc_match is not None and inc_match(rel) is None):
-                            continue
-                        if exc_match is not None and exc_match(rel):
-                            continue
-                        st = entry.stat()
-                    except OSError as err:
-                        raise LocalDataError(f"cannot read {abs_dir + os.sep + name}: {err.strerror}") from err
-                    if st.st_mode & 0o170000 == 0o100000:  # S_ISREG
-                        add_rel(rel)
-                        add_size(st.st_size)
-                        add_mtime(st.st_mtime_ns)
-                        add_inode(st.st_ino)
-                        add_ctime(st.st_ctime_ns)
-        finally:
-            if dir_fd >= 0:
-                os.close(dir_fd)
-    return ScanList.sorted_from(base, rels, sizes, mtimes, inodes, ctimes)
+                elif entry.is_dir(follow_symlinks=False):
+                    real = dir_real + os.sep + name
+                else:
+                    continue  # sockets, FIFOs, devices
+                if real == dir_real or real in ancestors:
+                    continue  # a symlink loop
+                if exc_match is not None and exc_match(prefix + name):
+                    continue
+                dirs.append((name, real))
+    except OSError as err:
+        if dir_fd >= 0:
+            os.close(dir_fd)
+        raise LocalDataError(f"cannot read directory {abs_dir}: {err.strerror}") from err
+    except BaseException:
+        if dir_fd >= 0:
+            os.close(dir_fd)
+        raise
+    files.sort(key=_name)
+    items: list[Any]
+    if not dirs:
+        items = [files] if files else []
+    else:  # merge: a file "a-b" sorts before the directory "a" ("a/..."), "a0" after it
+        keyed = sorted([(f.name, 0, f) for f in files] + [(d[0] + "/", 1, d) for d in dirs])
+        items = []
+        for _, is_dir, what in keyed:
+            if is_dir:
+                items.append(what)
+            elif items and type(items[-1]) is list:
+                items[-1].append(what)
+            else:
+                items.append([what])
+        items.reverse()
+    return items, dir_fd, abs_dir, dir_real, prefix, ancestors
+
+
+def _stat_files(
+    entries: list[os.DirEntry[str]], abs_dir: str, prefix: str, inc: object | None,
+    inc_match: Callable[[str], object] | None, exc_match: Callable[[str], object] | None,
+    out: tuple[list[str], array[int], array[int], array[int], array[int]],
+) -> None:
+    """Append the selected regular files among ``entries`` (one directory's, in name order)
+    to the columns ``out``: one ``stat`` each (following a symlink), no other call."""
+    if inc is None:
+        return
+    if inc_match is not None or exc_match is not None:
+        kept = []
+        for e in entries:
+            rel = prefix + e.name
+            if (inc_match is None or inc_match(rel) is not None) and (exc_match is None or not exc_match(rel)):
+                kept.append(e)
+        entries = kept
+    try:
+        sts = [e.stat() for e in entries]
+    except OSError:
+        for e in entries:  # which one
+            try:
+                e.stat()
+            except OSError as err:
+                raise LocalDataError(f"cannot read {abs_dir + os.sep + e.name}: {err.strerror}") from err
+        raise
+    if not all([st.st_mode & 0o170000 == 0o100000 for st in sts]):  # S_ISREG (not a FIFO behind a symlink)
+        pairs = [(e, st) for e, st in zip(entries, sts, strict=True) if st.st_mode & 0o170000 == 0o100000]
+        entries, sts = [p[0] for p in pairs], [p[1] for p in pairs]
+    rels, sizes, mtimes, inodes, ctimes = out
+    rels.extend([prefix + e.name for e in entries])
+    sizes.extend([st.st_size for st in sts])
+    mtimes.extend([st.st_mtime_ns for st in sts])
+    inodes.extend([st.st_ino for st in sts])
+    ctimes.extend([st.st_ctime_ns for st in sts])
 
 
 class ScanList(Sequence[LocalFile]):
@@ -236,16 +319,6 @@ class ScanList(Sequence[LocalFile]):
         self.inodes = inodes
         self.ctimes = ctimes
 
-    @classmethod
-    def sorted_from(cls, base: str, rels: list[str], *cols: array[int]) -> ScanList:
-        """The columns (``rels``, sizes, mtimes, inodes, ctimes, in scan order) sorted by ``rel``."""
-        n = len(rels)
-        if any(rels[i] > rels[i + 1] for i in range(n - 1)):
-            order = sorted(range(n), key=rels.__getitem__)
-            rels = [rels[i] for i in order]
-            cols = tuple(array(c.typecode, [c[i] for i in order]) for c in cols)
-        return cls(base, rels, *cols)
-
     def __len__(self) -> int:
         return len(self.rels)
 
@@ -264,6 +337,32 @@ class ScanList(Sequence[LocalFile]):
         base, new = self.base, _record
         for row in zip(self.rels, self.sizes, self.mtimes, self.inodes, self.ctimes, strict=True):
             yield new(LocalFile, (row[0], base, 0, *row[1:]))
+
+
+class SortedRels(Container[str]):
+    """Membership in a sorted list of ``rel`` strings (a :class:`ScanList`'s column) by
+    bisection: no set of every path is built for a few lookups."""
+
+    __slots__ = ("rels",)
+
+    def __init__(self, rels: list[str]) -> None:
+        self.rels = rels
+
+    def __contains__(self, rel: object) -> bool:
+        if not isinstance(rel, str):
+            return False
+        rels = self.rels
+        i = bisect_left(rels, rel)
+        return i < len(rels) and rels[i] == rel
+
+
+def rel_index(files: Sequence[LocalFile], lookups: int) -> Container[str]:
+    """A membership test for the ``rel`` of ``files``, for about ``lookups`` lookups: the
+    sorted column itself when that is cheaper (a :class:`ScanList` and few lookups: each
+    O(log n)), else a set."""
+    if isinstance(files, ScanList):
+        return SortedRels(files.rels) if lookups * 8 < len(files.rels) else set(files.rels)
+    return {f.rel for f in files}
 
 
 class Scans:

@@ -11,7 +11,7 @@ the user can cause.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,7 @@ def _check_segment(
     renames: Renames,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    known: set[str] | None = None
+    known: Container[str] | None = None
     scanned: Sequence[LocalFile] | None = None
     timestamps_ok = True
     if seg.data is not None:
@@ -146,7 +146,6 @@ def _check_segment(
             except LocalDataError as err:
                 out.append(doc.diagnostic(where, err.message, hint=err.hint))
             else:
-                known = set(files.rels)  # the scan's column: no tuple per file
                 scanned = files
                 if not files:
                     out.append(
@@ -180,6 +179,8 @@ def _check_segment(
                 if (warning := rename_warning(followed)) is not None:
                     out.append(warning)
                 found = followed.labels
+                if scanned is not None:  # the scan's column (no tuple per file), or a set for many labels
+                    known = local_scan.rel_index(scanned, len(found.records))
                 # a file with format problems gets only those (one mistake, one message)
                 out += check_label_set(found, catalog, known, root=root) if found.ok or found.format == DEFAULT_FORMAT else found.diagnostics
     if frames and seg.sensors and scanned is not None:

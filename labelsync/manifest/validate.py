@@ -15,24 +15,29 @@ message, not a cascade.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pathspec
 from pydantic import ValidationError
 
 from labelsync.diagnostics import Diagnostic, has_errors, sort_key
 from labelsync.local.labelsets import LabelReads
 from labelsync.local.scan import Scans
 from labelsync.manifest import localcheck, semantic
-from labelsync.manifest.load import MAX_FILE_BYTES, Document, read_documents
+from labelsync.manifest.load import Document, read_documents
 from labelsync.manifest.model import API_VERSION, KIND, Manifest
-from labelsync.manifest.remotes import CONFIG_FILE, Remote, find_root, read_remotes
+from labelsync.manifest.remotes import Remote, find_root, read_remotes
 from labelsync.manifest.schema import schema_diagnostics
-
-MANIFEST_SUFFIXES = (".yaml", ".yml")
+from labelsync.manifest.search import (  # noqa: F401  (re-exported: the search's public names)
+    IGNORE_FILES,
+    MANIFEST_SUFFIXES,
+    IgnoreRules,
+    Parsed,
+    display_name,
+    expand_paths,
+    read_ignore_rules,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,164 +95,6 @@ class Result:
     manifests: ManifestSet
     diagnostics: list[Diagnostic]
     files: list[Path]
-
-
-def display_name(path: Path) -> str:
-    """``path`` relative to the working directory when it is below it, else as given."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
-
-
-_HEAD_BYTES = 1024 * 1024
-
-
-def _looks_like_manifest(path: Path, contents: dict[Path, bytes] | None = None) -> bool:
-    """A YAML file met while expanding a directory is a manifest when it mentions apiVersion
-    or kind (in its first MiB).
-
-    This keeps other YAML (CI workflows, tool configs) out of ``labelsync validate dir/``;
-    a file named explicitly is always validated. A file within the manifest size limit is
-    read whole, and its bytes kept in ``contents`` (when given), so that validation parses
-    them without reading the file again.
-    """
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return True
-    if contents is not None and len(data) <= MAX_FILE_BYTES:
-        contents[path] = data
-    head = data[:_HEAD_BYTES]
-    return b"apiVersion" in head or b"kind" in head
-
-
-IGNORE_FILES = (".gitignore", ".labelsyncignore")
-"""Read from the repository root in this order, so ``!pattern`` in ``.labelsyncignore``
-re-includes what ``.gitignore`` excludes (gitignore syntax: a later match wins)."""
-
-
-@dataclass(frozen=True)
-class IgnoreRules:
-    """The repository's ignore files as one gitignore matcher for paths below ``root``."""
-
-    root: Path
-    """The repository root (resolved); patterns match paths relative to it."""
-    spec: pathspec.GitIgnoreSpec
-
-    def ignores(self, path: Path, *, is_dir: bool) -> bool:
-        """True when ``path`` (absolute, resolved) or a directory above it is ignored.
-
-        Paths outside ``root`` are never ignored.
-        """
-        try:
-            rel = path.relative_to(self.root).as_posix()
-        except ValueError:
-            return False
-        if rel in ("", "."):
-            return False
-        return self.spec.match_file(rel + "/" if is_dir else rel)
-
-
-def read_ignore_rules(root: Path) -> tuple[IgnoreRules, list[Diagnostic]]:
-    """The rules of ``root/.gitignore`` and ``root/.labelsyncignore`` (either may be absent).
-
-    Never raises: an unreadable file or a line that is not a valid gitignore pattern gives a
-    warning at its ``file:line`` and is left out.
-    """
-    lines: list[str] = []
-    diags: list[Diagnostic] = []
-    for name in IGNORE_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_bytes().decode("utf-8", errors="replace")
-        except OSError as exc:
-            diags.append(Diagnostic(display_name(path), 0, 0, f"cannot read: {exc.strerror or exc}; not used",
-                                    severity="warning"))
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            try:
-                pathspec.GitIgnoreSpec.from_lines([line])
-            except ValueError:
-                diags.append(Diagnostic(
-                    display_name(path), number, 1, f"{line!r} is not a valid gitignore pattern; not used",
-                    hint="see gitignore(5) for the syntax", severity="warning",
-                ))
-                continue
-            lines.append(line)
-    return IgnoreRules(root.resolve(), pathspec.GitIgnoreSpec.from_lines(lines)), diags
-
-
-def _search(
-    directory: Path, ignore: IgnoreRules | None, contents: dict[Path, bytes] | None = None
-) -> tuple[list[Path], int]:
-    """The manifest files below ``directory`` and how many paths ``ignore`` left out (the
-    bytes of those read whole go to ``contents``, see :func:`_looks_like_manifest`)."""
-    found: list[Path] = []
-    skipped = 0
-    base = directory.resolve()
-    for dirpath, dirnames, filenames in os.walk(directory):
-        here = base / os.path.relpath(dirpath, directory)
-        kept = []
-        for d in sorted(dirnames):
-            if d.startswith("."):
-                continue
-            if ignore is not None and ignore.ignores(here / d, is_dir=True):
-                skipped += 1
-                continue
-            kept.append(d)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            if name.startswith(".") or name == CONFIG_FILE or not name.endswith(MANIFEST_SUFFIXES):
-                continue
-            if ignore is not None and ignore.ignores(here / name, is_dir=False):
-                skipped += 1
-                continue
-            candidate = Path(dirpath, name)
-            if candidate.is_file() and _looks_like_manifest(candidate, contents):
-                found.append(candidate)
-    return sorted(found), skipped
-
-
-def expand_paths(
-    paths: Sequence[Path], ignore: IgnoreRules | None = None, contents: dict[Path, bytes] | None = None
-) -> tuple[list[Path], list[Diagnostic]]:
-    """The manifest files named by ``paths``: files as given, directories searched recursively.
-
-    In a directory: ``*.yaml``/``*.yml`` files that look like manifests, skipping hidden
-    directories and files, ``labelsync.yaml`` and whatever ``ignore`` (the repository's
-    ``.gitignore`` and ``.labelsyncignore``) excludes; sorted, each file once. The ignore
-    rules only prune the search: a file named in ``paths`` is always read, and a named
-    directory that the rules exclude is searched without them. ``contents`` receives the
-    bytes of the files the search already read (to tell manifests from other YAML).
-    """
-    files: list[Path] = []
-    diags: list[Diagnostic] = []
-    seen: set[Path] = set()
-
-    def add(p: Path) -> None:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            files.append(p)
-
-    for path in paths:
-        if path.is_dir():
-            rules = None if ignore is not None and ignore.ignores(path.resolve(), is_dir=True) else ignore
-            found, skipped = _search(path, rules, contents)
-            if not found:
-                note = f" ({skipped} path(s) excluded by {' and '.join(IGNORE_FILES)})" if skipped else ""
-                diags.append(Diagnostic(display_name(path), 0, 0, f"no manifest (*.yaml, *.yml) found in this directory{note}"))
-            for f in found:
-                add(f)
-        elif path.exists():
-            add(path)
-        else:
-            diags.append(Diagnostic(str(path), 0, 0, "no such file or directory"))
-    return files, diags
 
 
 STATE_DIR = ".labelsync"
@@ -312,7 +159,8 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     remotes, diags = read_remotes(root)
     ignore, ignore_diags = read_ignore_rules(root)
     contents: dict[Path, bytes] = {}
-    files, found_diags = expand_paths(paths, ignore, contents)
+    parsed: Parsed = {}
+    files, found_diags = expand_paths(paths, ignore, contents, parsed)
     diags += ignore_diags + found_diags
     loaded: list[LoadedManifest] = []
     scans = Scans()
@@ -320,7 +168,10 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     located: list[semantic.Located] = []
     for file in files:
         display = display_name(file)
-        docs, doc_diags = read_documents(file, display, raw=contents.pop(file, None))
+        if file in parsed:
+            docs, doc_diags = parsed.pop(file)
+        else:
+            docs, doc_diags = read_documents(file, display, raw=contents.pop(file, None))
         diags += doc_diags
         for doc in docs:
             problem = _version_problem(doc)

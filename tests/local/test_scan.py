@@ -67,6 +67,18 @@ def test_scan_sorted_relative_posix_with_stat(tmp_path: Path) -> None:
     assert (f.path, f.size, f.mtime_ns, f.inode) == (str(tmp_path / "data" / "a" / "c.jpg"), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+def test_the_walk_itself_yields_rel_order_where_names_sort_around_a_slash(tmp_path: Path) -> None:
+    # "-" (0x2d) and "." sort before "/" (0x2f), "0" after it: a file "a-b" comes before the
+    # directory a/'s files, "a0" after them; the symlinked directory is visited in its place
+    make(tmp_path, "data/a/x", "data/a/y/z", "data/a-b", "data/a.d/q", "data/a0", "data/a/x-1", "data/b/c/d/e", "data/Z")
+    os.symlink(tmp_path / "data" / "b", tmp_path / "data" / "a/m")
+    files = scan_dir(tmp_path, tmp_path / "data")
+    expected = ["Z", "a-b", "a.d/q", "a/m/c/d/e", "a/x", "a/x-1", "a/y/z", "a0", "b/c/d/e"]
+    assert files.rels == expected == sorted(expected)
+    assert [f.size for f in files] == [os.stat(f.path).st_size for f in files]
+    assert [f.inode for f in files] == [os.stat(f.path).st_ino for f in files]
+
+
 def test_scan_include_exclude(tmp_path: Path) -> None:
     make(tmp_path, "data/a.jpg", "data/x/b.jpg", "data/x/c.png", "data/tmp/d.jpg")
     rels = [f.rel for f in scan_dir(tmp_path, tmp_path / "data", ["**/*.jpg"], ["tmp"])]
@@ -111,3 +123,14 @@ def test_stat_file(tmp_path: Path) -> None:
     assert stat_file(tmp_path / "m.png").size == 5
     with pytest.raises(LocalDataError, match="does not exist"):
         stat_file(tmp_path / "no.png")
+
+
+def test_rel_index_bisects_a_scan_for_few_lookups_and_sets_for_many(tmp_path: Path) -> None:
+    from labelsync.local.scan import SortedRels, rel_index
+
+    make(tmp_path, *[f"data/d{i % 3}/f{i:02}.bin" for i in range(40)], "data/a-b")
+    files = scan_dir(tmp_path, tmp_path / "data")
+    few, many = rel_index(files, 2), rel_index(files, 40)
+    assert isinstance(few, SortedRels) and isinstance(many, set)
+    for probe in ["a-b", "d0/f00.bin", "d2/f38.bin", "d1/f39.bin", "a", "d0", "d0/", "zz", "", 3]:
+        assert (probe in few) is (probe in many) is (probe in set(files.rels)), probe

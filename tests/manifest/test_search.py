@@ -90,3 +90,25 @@ def test_bare_validate_at_this_repository_root_finds_no_problem(
     assert result.code == 0, result.text
     assert "valid" in result.out
     assert "tests/" not in result.text
+
+
+def _segment_manifest(data_path: str) -> str:
+    return GOOD + f"spec:\n  remote: default\n  segments:\n    - name: train\n      data: {{path: {data_path}}}\n"
+
+
+def test_the_search_does_not_descend_into_a_declared_data_directory(repo: Path, cli: Callable[..., Run]) -> None:
+    (repo / "fixtures").rename(repo / "images")  # bad.yaml now lies in the data tree images/broken/
+    (repo / "good.yaml").write_text(_segment_manifest("images"))
+    (repo / "other").mkdir()
+    (repo / "other" / "bad.yaml").write_text(BAD)
+    result = cli("validate", "--no-local")
+    assert "other/bad.yaml:5:3: unknown field 'prnue'" in result.text  # a sibling directory is searched
+    assert "images/" not in result.text
+    named = cli("validate", "--no-local", "images")  # a data directory named explicitly is searched
+    assert "images/broken/bad.yaml:5:3: unknown field 'prnue'" in named.text
+
+
+def test_a_data_path_at_the_manifests_own_directory_prunes_nothing(repo: Path, cli: Callable[..., Run]) -> None:
+    (repo / "good.yaml").write_text(_segment_manifest("."))
+    result = cli("validate", "--no-local")
+    assert "fixtures/broken/bad.yaml:5:3: unknown field 'prnue'" in result.text

@@ -70,3 +70,21 @@ def test_files_of_several_bases_in_any_order_are_looked_up(tmp_path: Path) -> No
         blobs = cache.digest_all(mixed)
         assert cache.stats.hashed == 1  # only data-2/b.bin was never hashed
         assert [b.checksum for b in blobs] == [sha1(Path(f.path)) for f in mixed]
+
+
+def test_a_malformed_digest_row_is_a_miss_in_a_scan_run_and_never_resizes_the_digests(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tree(tmp_path)
+    with HashCache(root) as cache:
+        cache.digest_all(scan_dir(root, root / "data"))
+    db = root / ".labelsync" / "cache" / "hashes.sqlite"
+    with sqlite3.connect(db) as conn:  # 40 characters each, but not 20 bytes of hex
+        conn.execute("UPDATE hashes SET sha1 = ? WHERE path LIKE ?", ("zz" * 20, "%/n/0001.bin"))
+        conn.execute("UPDATE hashes SET sha1 = ? WHERE path LIKE ?", ("ab " * 13 + "a", "%/n/0002.bin"))
+        conn.execute("UPDATE hashes SET sha1 = ? WHERE path LIKE ?", (b"0" * 40, "%/n/0003.bin"))
+    with HashCache(root) as cache:
+        files = scan_dir(root, root / "data")
+        blobs = cache.digest_all(files)
+        assert cache.stats.hashed == 3
+        assert [b.checksum for b in blobs] == [sha1(Path(f.path)) for f in files]
