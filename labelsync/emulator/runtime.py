@@ -12,6 +12,10 @@ off by default.
   request never changes state. Paths under ``/_admin`` are never faulted.
 * ``client_bandwidth``: bytes/s each source address may send in request bodies, shared by
   its connections (:class:`~labelsync.emulator.bandwidth.ClientBandwidth`; 0: no cap).
+* :meth:`Knobs.hold` (set while running): after ``after`` requests with that method and a
+  path matching that regular expression, the next ones wait *before* reaching the app until
+  :meth:`Knobs.release`; ``Knobs.holding`` counts the requests waiting. A test uses it to
+  stop a client at a known point (e.g. mid-upload) instead of racing it with timing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import errno
 import json
 import random
+import re
 import socket
 import sqlite3
 import threading
@@ -67,6 +72,44 @@ class Knobs:
         self._random = random.Random(config.seed)
         self._lock = threading.Lock()
         self.injected = 0
+        self._hold: tuple[str, re.Pattern[str], int] | None = None
+        self._released = threading.Event()
+        self.holding = 0
+        """Requests waiting at the :meth:`hold` now."""
+
+    def hold(self, method: str, path: str, *, after: int = 0) -> None:
+        """Let ``after`` more ``method`` requests whose path matches ``path`` through, then
+        hold the following ones until :meth:`release`."""
+        with self._lock:
+            self._released.clear()
+            self._hold = (method, re.compile(path), after)
+
+    def release(self) -> None:
+        """End the hold: the waiting requests go on to the app, later ones are not held."""
+        with self._lock:
+            self._hold = None
+            self._released.set()
+
+    def _held(self, scope: Scope) -> bool:
+        with self._lock:
+            if self._hold is None:
+                return False
+            method, path, after = self._hold
+            if scope["method"] != method or path.search(scope["path"]) is None:
+                return False
+            if after > 0:
+                self._hold = (method, path, after - 1)
+                return False
+            self.holding += 1
+            return True
+
+    async def _wait_release(self) -> None:
+        try:
+            while not self._released.is_set():
+                await asyncio.sleep(0.01)
+        finally:
+            with self._lock:
+                self.holding -= 1
 
     def _draw(self) -> str | None:
         with self._lock:
@@ -81,6 +124,8 @@ class Knobs:
             return
         if self.config.latency_ms > 0:
             await asyncio.sleep(self.config.latency_ms / 1000.0)
+        if self._held(scope):
+            await self._wait_release()
         fault = None if scope["path"].startswith("/_admin") else self._draw()
         if fault is None:
             await self.app(scope, receive, send)

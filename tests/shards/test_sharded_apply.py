@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.shards.conftest import cli, make_repo, popen, prepare
+from tests.support.gate_proxy import Entry, GateProxy
 from tests.support.tensorbay import Remote
 
 
@@ -48,18 +52,73 @@ def test_a_shard_count_that_does_not_match_the_file_is_refused(tmp_path: Path, e
     assert result.code == 1 and "prepared for 2 shards, not 3" in result.err, result.text
 
 
+def _created(status: int) -> Callable[[list[Entry]], bool]:
+    return lambda log: any(m == "POST" and p.endswith("/datasets") and s == status for m, p, s in log)
+
+
+def _drafted(log: list[Entry]) -> bool:
+    return any(m == "POST" and p.endswith("/drafts") and s == 200 for m, p, s in log)
+
+
+def _race(repo: Path, proxy: GateProxy, *args: str, hold_commit: bool = False) -> list[tuple[int, str]]:
+    """Two CLI runs of ``args`` (``{i}`` filled with 0/1) whose dataset creates race, staged
+    so that the loser's create gets its 409 only once the winner holds its draft: the first
+    create to arrive is held before it reaches the emulator until the other run created the
+    dataset and opened its draft (and, with ``hold_commit``, the winner's commit is held until
+    the loser has exited). ``[(exit code, stderr)]`` of both runs."""
+    create = proxy.gate("POST", r"/datasets$")
+    commit = proxy.gate("POST", r"/commits$") if hold_commit else None
+    procs = [popen(repo, *(a.format(i=i) for a in args)) for i in range(2)]
+    try:
+        assert proxy.wait_for(_created(201)) and proxy.wait_for(_drafted), proxy.log
+        assert create.held == 1, "the race was not staged: no create was held"
+        create.open()  # the held create now gets its 409, while the winner holds the draft
+        assert proxy.wait_for(_created(409)), proxy.log
+        if commit is not None:
+            _first_exit(procs)
+            commit.open()
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        proxy.stop()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return [(p.returncode, err) for p, (_, err) in zip(procs, outs, strict=True)]
+
+
+def _first_exit(procs: list[subprocess.Popen[str]], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while all(p.poll() is None for p in procs):
+        assert time.monotonic() < deadline, "neither run exited"
+        time.sleep(0.05)
+
+
 def test_two_prepares_at_once_one_wins(tmp_path: Path, emulator: Remote) -> None:
-    repo = make_repo(tmp_path / "repo", emulator.url, n=4)
-    procs = [popen(repo, "apply", "--prepare", "-o", f"s{i}.json", "--shards", "2", ".") for i in range(2)]
-    outs = [p.communicate(timeout=120) for p in procs]
-    codes = sorted(p.returncode for p in procs)
-    assert codes == [0, 1], outs
-    loser = next(err for p, (_, err) in zip(procs, outs, strict=True) if p.returncode == 1)
+    proxy = GateProxy(emulator.url).serve()
+    repo = make_repo(tmp_path / "repo", proxy.url, n=4)
+    runs = _race(repo, proxy, "apply", "--prepare", "-o", "s{i}.json", "--shards", "2", ".")
+    assert sorted(code for code, _ in runs) == [0, 1], runs
+    loser = next(err for code, err in runs if code == 1)
+    assert "already exists" not in loser, loser  # the 409 of its create is no error of its own
     assert "another labelsync apply" in loser or "held by a sharded apply" in loser, loser
     assert "Traceback" not in loser
+    assert len(emulator.http.get("datasets", params={"name": "ds1"}).json()["datasets"]) == 1
+    repo = make_repo(tmp_path / "repo", emulator.url, n=4)
     # and a plain apply meanwhile is refused too: the sharded apply holds the branch
     result = cli(repo, "apply", ".", "--auto-approve")
     assert result.code == 1 and "held by a sharded apply" in result.err, result.text
+
+
+def test_two_applies_creating_one_dataset_at_once_one_wins_the_other_sees_the_lock(tmp_path: Path, emulator: Remote) -> None:
+    proxy = GateProxy(emulator.url).serve()
+    repo = make_repo(tmp_path / "repo", proxy.url, n=4)
+    runs = _race(repo, proxy, "apply", ".", "--auto-approve", hold_commit=True)
+    assert sorted(code for code, _ in runs) == [0, 1], runs
+    loser = next(err for code, err in runs if code == 1)
+    assert "already exists" not in loser, loser
+    assert "another labelsync apply is writing to branch 'main'" in loser, loser
+    assert "Traceback" not in loser and len([line for line in loser.splitlines() if line.strip()]) <= 3, loser
+    assert len(emulator.commits("ds1")) == 1 and len(emulator.items("ds1")) == 4
 
 
 def test_a_provider_that_cannot_shard_refuses_at_prepare(tmp_path: Path) -> None:

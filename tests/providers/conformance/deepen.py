@@ -21,10 +21,11 @@ CLIENT = "client-7"
 
 class DeepenHarness:
     name = "deepen"
-    # one zip over a resumable upload in 8 MiB chunks: 3 chunks, each slowed down
+    # one zip over a resumable upload in 8 MiB chunks: 3 chunks; the kill waits for the first
+    # chunk to be persisted and the second to be held
     kill_files = 20
     kill_size = 1024 * 1024
-    kill_latency_ms = 300.0
+    kill_hold = ("PUT", r"^/upload/storage/", 2)  # the status query, the first chunk
 
     @contextmanager
     def serve(self, state: Path) -> Iterator[Server]:

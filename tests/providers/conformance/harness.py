@@ -47,19 +47,28 @@ def sha1(data: bytes) -> str:
 @dataclass
 class Server:
     """A running server: ``url`` is what ``labelsync.yaml`` names; ``app`` the emulator app
-    (a :class:`labelsync.emulator.runtime.Knobs`, whose ``config.latency_ms`` can be changed
-    while it runs), ``None`` for a real server; ``token`` the token it accepts."""
+    (a :class:`labelsync.emulator.runtime.Knobs`, whose hold can be set while it runs),
+    ``None`` for a real server; ``token`` the token it accepts."""
 
     url: str
     token: str
     app: Any = None
 
-    def set_latency(self, ms: float) -> bool:
-        """Slow every request down by ``ms`` (False: this server cannot)."""
+    def hold(self, method: str, path: str, after: int) -> bool:
+        """Hold ``method`` requests on paths matching ``path`` after ``after`` of them went
+        through, until :meth:`release` (False: this server cannot; see ``Knobs.hold``)."""
         if self.app is None:
             return False
-        self.app.config.latency_ms = ms
+        self.app.hold(method, path, after=after)
         return True
+
+    def holding(self) -> int:
+        """How many requests wait at the hold now."""
+        return int(self.app.holding) if self.app is not None else 0
+
+    def release(self) -> None:
+        if self.app is not None:
+            self.app.release()
 
 
 class Harness(Protocol):
@@ -69,10 +78,13 @@ class Harness(Protocol):
     """The provider's registry name."""
 
     kill_files: int
-    """How many files (of :attr:`kill_size` bytes) a killed apply uploads: enough that the
-    kill lands mid-upload at :attr:`kill_latency_ms`."""
+    """How many files (of :attr:`kill_size` bytes) a killed apply uploads."""
     kill_size: int
-    kill_latency_ms: float
+    kill_hold: tuple[str, str, int] | None
+    """Where a killed apply is stopped, deterministically: ``(method, path regex, after)`` of
+    the server's upload requests (see :meth:`Server.hold`): the apply is killed once a request
+    waits there and :meth:`upload_under_way` says part of the content has arrived. None: the
+    server has no such knob."""
 
     def serve(self, state: Path) -> AbstractContextManager[Server]:
         """Start the server over loopback with its state under ``state``; stop it on exit."""
@@ -96,7 +108,8 @@ class Harness(Protocol):
         ...
 
     def upload_under_way(self, server: Server, name: str) -> bool:
-        """True once some, but not all, of a running apply's content has reached the server."""
+        """True once some, but not all, of a running apply's content has reached the server
+        (a server-side observation, never a guess from timing)."""
         ...
 
 

@@ -36,7 +36,7 @@ class LabelStudioHarness:
     name = "labelstudio"
     kill_files = 300
     kill_size = 64 * 1024
-    kill_latency_ms = 0.0  # a real server has no latency knob
+    kill_hold = None  # a real server has no knob to hold a request
 
     @contextmanager
     def serve(self, state: Path) -> Iterator[Server]:

@@ -15,9 +15,11 @@ from tests.support.tensorbay import TOKEN, Remote
 
 class TensorBayHarness:
     name = "tensorbay"
+    # 600 blobs registered 200 per callback (the policy's batch): the kill waits for the first
+    # batch to be registered and the 301st upload to be held
     kill_files = 600
     kill_size = 8192
-    kill_latency_ms = 15.0
+    kill_hold = ("POST", r"^/storage/upload$", 300)
 
     @contextmanager
     def serve(self, state: Path) -> Iterator[Server]:

@@ -32,7 +32,7 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
         "the next plan wants the same label update again, for ever (no convergence, no warning)"
     ),
     ("labelstudio", "test_a_killed_apply_resumes_to_the_exact_end_state"): (
-        "a real Label Studio has no latency knob to land a kill mid-upload; "
+        "a real Label Studio has no knob to hold a request and land a kill mid-upload; "
         "tests/providers/labelstudio covers a killed import (test_a_killed_apply_finishes_without_duplicate_tasks)"
     ),
     ("labelstudio", "test_pull"): (
@@ -174,23 +174,25 @@ def test_a_killed_apply_resumes_to_the_exact_end_state(harness: Harness, server:
     files = {f"f{i:04d}.png": image(i, harness.kill_size) for i in range(harness.kill_files)}
     labels = {"f0001.png": box()}
     repo = harness.write_repo(tmp_path / "repo", server, files, labels)
-    assert server.set_latency(harness.kill_latency_ms)
+    assert harness.kill_hold is not None and server.hold(*harness.kill_hold)
     proc = subprocess.Popen(
         [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "4"],
         cwd=repo, env=cli_env(server.token), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not harness.upload_under_way(server, DATASET):
-            assert proc.poll() is None, "the apply ended before the kill"
-            assert time.monotonic() < deadline, "the upload never started"
+        # the kill point is a server-side event: part of the content arrived and the apply's
+        # next upload waits at the hold, so it cannot end (or get further) before the kill
+        deadline = time.monotonic() + 120
+        while not (server.holding() and harness.upload_under_way(server, DATASET)):
+            assert proc.poll() is None, "the apply ended before the kill: " + proc.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "the upload never reached the hold"
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
         proc.communicate()
+        server.release()
     assert proc.returncode == -signal.SIGKILL
-    server.set_latency(0)
     result = apply(server, repo)
     assert "resum" in result.text, result.text
     assert_remote(harness, server, files, labels)
