@@ -184,6 +184,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     from labelsync.engine.apply import apply_plan, check_applicable
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import git_source, make_plan
+    from labelsync.engine.progress import make_progress
     from labelsync.engine.saved import check_changes, check_sources, read_saved_plan
     from labelsync.plan.model import format_bytes
     from labelsync.providers.session import ApplyOptions
@@ -195,42 +196,64 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         root = _plan_root(the_plan)
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
         _check_plan_tag(the_plan, _tag_option(tag), origin)
-        with phases.phase("desired state (all)"):
-            desired, remotes = _saved_plan_desired(the_plan, root)
+        # the plan's content is sent while the tree is re-hashed and checked (engine/presend.py)
+        early = Connections(remotes_of(root), root, jobs=jobs)
+        options = ApplyOptions(root=root, jobs=jobs, message=message or _git_message(root), source=the_plan.source or git_source(root))
+        events = make_progress(sys.stderr, ci=output.is_ci())
+        presend = _start_presend(the_plan, early, options, events)
+        try:
+            with phases.phase("desired state (all)"):
+                desired, remotes = _saved_plan_desired(the_plan, root)
+            if remotes != early.remotes:  # the manifests declare other remotes: apply afresh
+                early.close()
+                early = Connections(remotes, root, jobs=jobs)
+                if presend is not None:
+                    presend.cancel(None)
+                    presend = None
+        except BaseException as exc:
+            if presend is not None:
+                presend.cancel(exc)
+            early.close()
+            raise
         saved = True
     else:
         with phases.phase("desired state (all)"):
             desired, root, manifests = load_desired_set(paths)
         remotes = manifests.remotes
         saved = False
-    with Connections(remotes, root, jobs=jobs) as conns:
+        early, presend = Connections(remotes, root, jobs=jobs), None
+    with early as conns:
         if not saved:
             with phases.phase("plan (remote state, diff)"):
                 the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
             with phases.phase("render the plan"):
                 click.echo(render(the_plan, "text", verbose=verbose), nl=False)
-        if not the_plan.has_changes:
+        try:
+            if not the_plan.has_changes:
+                if saved:
+                    click.echo("The plan has no changes; nothing to apply.")
+                return 0
+            check_applicable(the_plan)
             if saved:
-                click.echo("The plan has no changes; nothing to apply.")
-            return 0
-        check_applicable(the_plan)
-        if saved:
-            with phases.phase("check the saved plan"):
-                check_changes(the_plan, desired, conns, root, origin=origin)
+                with phases.phase("check the saved plan"):
+                    check_changes(the_plan, desired, conns, root, origin=origin)
+        except BaseException as exc:
+            if presend is not None:
+                presend.cancel(exc)
+            raise
         if not auto_approve and not saved:
             _confirm()
-        options = ApplyOptions(
-            root=root,
-            jobs=jobs,
-            message=message or _git_message(root),
-            source=the_plan.source or git_source(root),
-        )
-        from labelsync.engine.progress import make_progress
-
-        events = make_progress(sys.stderr, ci=output.is_ci())
+        if not saved:
+            options = ApplyOptions(
+                root=root,
+                jobs=jobs,
+                message=message or _git_message(root),
+                source=the_plan.source or git_source(root),
+            )
+            events = make_progress(sys.stderr, ci=output.is_ci())
         try:
             with phases.phase("apply"):
-                results = apply_plan(the_plan, conns, options, events)
+                results = apply_plan(the_plan, conns, options, events, presend=presend)
         except KeyboardInterrupt:
             raise Interrupted(
                 "apply interrupted; what was sent is kept on the remote (the open draft, or the upload session)",
@@ -247,6 +270,20 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         for m in r.messages:
             click.echo(f"  note: {m}")
     return 0
+
+
+def _start_presend(the_plan: Plan, conns: Any, options: Any, events: Any) -> Any:
+    """The pre-send of a saved plan's content (:mod:`labelsync.engine.presend`), or None."""
+    from labelsync.engine.presend import start_presend
+
+    if any(dp.blocked for dp in the_plan.datasets):
+        return None  # refused below: nothing is opened for it
+    sessions = {}
+    for dp in the_plan.datasets:
+        if dp.has_changes and dp.remote in conns.remotes and not dp.blocked:
+            sessions[dp.name] = conns.get(dp.remote).provider.session(dp, options, events)
+            break  # the first dataset only: one lock held ahead of the check
+    return start_presend(the_plan, sessions)
 
 
 def _tag_option(tag: str | None) -> str | None:

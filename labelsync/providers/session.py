@@ -9,6 +9,8 @@ progress and counts the results. A provider only offers a :class:`Session` per d
                                 the plan is not stale (after the lock), say what a resumed
                                 run already did
     put(change)                 metadata: settings, catalog, notes, segment, sensor
+    presend(blobs, report)      optional (:class:`BlobStore`): content-addressed blobs,
+                                sent before the plan is checked through; never registers
     transfer(...)               send content the remote lacks (concurrently), per segment
     register(segment, changes)  file and label changes, in batches of register_batch()
     delete(change)              prune: files, then sensors, then segments
@@ -233,6 +235,24 @@ class Session(Protocol):
     def close(self, error: BaseException | None) -> BaseException | None:
         """Always called last: release the lock. After a failure (``error``) it may return a
         clearer error to raise instead (e.g. another apply took the lock over)."""
+        ...
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Capability of a :class:`Session` whose content store is content-addressed: a blob is
+    stored under its checksum, independently of any file, so it can be sent before the files
+    that use it are registered (``apply PLANFILE`` sends while it still checks the plan:
+    :mod:`labelsync.engine.presend`).
+
+    A blob sent this way that the apply then does not register is harmless: it is an object
+    under its own checksum, referenced by no file, and never part of a commit. Called once,
+    after :meth:`Session.open` and before any other method; the engine then skips, in
+    :meth:`Session.transfer`, every blob reported stored here.
+    """
+
+    def presend(self, blobs: Sequence[BlobTransfer], report: TransferReport) -> Transfer:
+        """Start storing ``blobs`` (each reported once through ``report``); returns at once."""
         ...
 
 
