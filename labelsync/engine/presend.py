@@ -42,7 +42,8 @@ class Presend:
     opened: Opened | None = None
     stored: set[str] = field(default_factory=set)
     """Checksums stored by the pre-send (read after :meth:`result`)."""
-    files_sent: int = 0
+    sent: set[str] = field(default_factory=set)
+    """Those whose bytes went over the wire (not already there)."""
     bytes_sent: int = 0
     error: BaseException | None = None
     _thread: threading.Thread | None = None
@@ -57,6 +58,15 @@ class Presend:
             raise self.error
         assert self.opened is not None
         return self.opened
+
+    @property
+    def files_sent(self) -> int:
+        """Data files of :attr:`plan` whose content the pre-send sent (once per content)."""
+        data = {c.after.blob.checksum for c in self.plan.changes if isinstance(c.after, FileChange)}
+        for c in self.plan.changes:
+            if isinstance(c.after, Replacement):
+                data.update(f.blob.checksum for f in c.after.items)
+        return len(self.sent & data)
 
     def cancel(self, error: BaseException | None) -> None:
         """Stop sending, wait, and close the session (the apply is not going ahead)."""
@@ -80,12 +90,15 @@ class Presend:
             self.error = better or exc
 
     def _send(self) -> None:
+        self.send_blobs(planned_blobs(self.plan, self.opened))
+
+    def send_blobs(self, blobs: list[BlobTransfer]) -> None:
+        """Store ``blobs`` through the session's :class:`BlobStore`; returns once every one
+        was reported (or the pre-send was stopped); raises the first failure."""
         store = self.session
         assert isinstance(store, BlobStore)
-        blobs = planned_blobs(self.plan, self.opened)
         if not blobs or self._stop.is_set():
             return
-        data = {c.after.blob.checksum for c in self.plan.changes if isinstance(c.after, FileChange)}
         report = _Report(NullEvents(), len(blobs))
         transfer = store.presend(blobs, report)
         errors: list[BaseException] = []
@@ -98,23 +111,26 @@ class Presend:
                 stored = report.drain()
                 if not stored and transfer.done() and report.queue.empty():
                     break  # stopped before reporting every blob: the apply sends the rest
-                for checksum, error, sent in stored:
-                    outstanding -= 1
-                    if error is not None:
-                        errors.append(error)
-                    else:
-                        self.stored.add(checksum)
-                        self.files_sent += sent and checksum in data
+                outstanding -= len(stored)
+                errors += self._count(stored)
         finally:
             transfer.stop()
             transfer.wait()
-        for checksum, error, sent in report.drain():
-            if error is None:
-                self.stored.add(checksum)
-                self.files_sent += sent and checksum in data
-        self.bytes_sent = report.bytes
+        errors += self._count(report.drain())
+        self.bytes_sent += report.bytes
         if errors:
             raise errors[0]
+
+    def _count(self, stored: list[tuple[str, BaseException | None, bool]]) -> list[BaseException]:
+        errors = []
+        for checksum, error, sent in stored:
+            if error is not None:
+                errors.append(error)
+                continue
+            self.stored.add(checksum)
+            if sent:
+                self.sent.add(checksum)
+        return errors
 
 
 def planned_blobs(plan: DatasetPlan, opened: Opened | None) -> list[BlobTransfer]:

@@ -30,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from labelsync.errors import StalePlanError, UsageError
 from labelsync.plan.model import BlobTransfer, Change, DatasetPlan, FileChange
-from labelsync.state import Item
+from labelsync.state import Item, Live
 
 DEFAULT_JOBS = 32
 """Concurrent uploads unless ``--jobs`` says otherwise: on a 20 ms round trip, 32 small
@@ -252,7 +252,28 @@ class BlobStore(Protocol):
     """
 
     def presend(self, blobs: Sequence[BlobTransfer], report: TransferReport) -> Transfer:
-        """Start storing ``blobs`` (each reported once through ``report``); returns at once."""
+        """Start storing ``blobs`` (each reported once through ``report``); returns at once.
+        May be called again once the previous transfer is done."""
+        ...
+
+    def adopt(self, plan: DatasetPlan) -> None:
+        """Take ``plan``, now complete, over the provisional plan this session was opened for
+        (``apply --auto-approve`` starts sending while the tree is still hashed:
+        :mod:`labelsync.engine.overlap`); called before anything is registered. Raises
+        :class:`StalePlanError` (releasing nothing: the engine closes the session) when
+        ``plan`` is not for the dataset and base the session opened."""
+        ...
+
+
+@runtime_checkable
+class AbsenceProbe(Protocol):
+    """Capability of a provider: tell cheaply that a dataset does not exist, before the
+    desired state is known (one read), so that a new dataset's content can be sent while the
+    tree is still hashed."""
+
+    def absent_live(self, name: str, branch: str) -> Live | None:
+        """The :class:`~labelsync.state.Live` that ``read_live`` gives for dataset ``name``
+        when it does not exist; None when it exists (or cannot be told cheaply)."""
         ...
 
 

@@ -161,6 +161,17 @@ class TensorBaySession:
         a blob the apply then does not register is an unreferenced object, never a file."""
         return SegmentTransfer(self.client, self._policy(""), blobs, self.options.root, report)
 
+    def adopt(self, plan: DatasetPlan) -> None:
+        """The complete plan replaces the provisional one (see ``BlobStore.adopt``): same
+        dataset, branch and base; the draft's lock line gets the plan's digest at once."""
+        mine = self.plan
+        same = (plan.name, plan.branch, plan.base, plan.kind, plan.tag) == (mine.name, mine.branch, mine.base, mine.kind, mine.tag)
+        if not same:
+            raise stale_plan(plan, mine.base)
+        self.plan = plan
+        assert self.lock is not None
+        self.lock.set_digest(plan.desired_digest)
+
     def register_batch(self, segment: str, labels: bool) -> int:
         return LABEL_BATCH if labels else self._policy(segment).batch_size()
 
