@@ -246,6 +246,8 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     with early as conns:
         try:
             if not saved:
+                if presend is not None and not presend.engaged():
+                    presend = None  # the dataset exists (or nothing was hashed): the plain apply
                 lives = {(presend.plan.remote, presend.plan.name): presend.live} if presend is not None else None
                 with phases.phase("plan (remote state, diff)"):
                     the_plan = make_plan(desired, conns, root, tag=_tag_option(tag), lives=lives)

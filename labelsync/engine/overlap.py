@@ -2,7 +2,8 @@
 
 Without a saved plan, apply hashes the whole tree, reads the remote, plans, and only then
 opens the dataset and uploads. For a dataset the remote does not hold (an initial apply:
-one cheap look-up, :class:`~labelsync.providers.session.AbsenceProbe`), every local blob is
+one cheap look-up at the first digest chunk, :class:`~labelsync.providers.session.AbsenceProbe`),
+every local blob is
 content the remote lacks, so :func:`start_overlap` opens the session at once for a
 *provisional* plan (create the dataset, take the lock) on a worker thread, and every digest
 chunk the hash cache yields (:attr:`~labelsync.local.hashcache.HashCache.on_chunk`) is fed
@@ -50,13 +51,22 @@ is never resumed by another plan (see the module docstring)."""
 
 
 class Overlap(Presend):
-    """A pre-send fed by the hash cache while the tree is hashed (see the module docstring)."""
+    """A pre-send fed by the hash cache while the tree is hashed (see the module docstring).
 
-    def __init__(self, plan: DatasetPlan, session: Session, root: Path, live: Live) -> None:
+    Nothing happens until the first digest chunk arrives (an unchanged tree whose digest is
+    remembered hashes nothing, and makes no request for this): then, on a worker thread, the
+    probe looks the dataset up; only when it is absent is the session opened and fed.
+    """
+
+    def __init__(self, plan: DatasetPlan, session: Session, root: Path, probe: Callable[[], Live | None]) -> None:
         super().__init__(plan=plan, session=session)
         self.root = os.path.abspath(root)
-        self.live = live
+        self.live: Live | None = None
         """The live state the plan must be made from (read before anything was written)."""
+        self._probe = probe
+        self._probed = threading.Event()
+        self._declined = False
+        self._disabled = False
         self._fed: set[str] = set()
         self._queue: list[BlobTransfer] = []
         self._ready = threading.Condition()
@@ -65,6 +75,12 @@ class Overlap(Presend):
     def feed(self, paths: list[str], digests: bytes, sizes: list[int]) -> None:
         """A :attr:`~labelsync.local.hashcache.HashCache.on_chunk` callback: queue the blobs
         not seen yet (on the hashing thread; never blocks on the network)."""
+        with self._ready:
+            if self._disabled or self._declined:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
+                self._thread.start()
         new = []
         for k, path in enumerate(paths):
             checksum = digests[20 * k : 20 * k + 20].hex()
@@ -75,6 +91,31 @@ class Overlap(Presend):
             with self._ready:
                 self._queue += new
                 self._ready.notify()
+
+    def engaged(self) -> bool:
+        """Called once hashing is done, before planning: True when the dataset was found
+        absent and the session opened for it (then plan from :attr:`live` and :meth:`adopt`);
+        False otherwise (nothing was written; later chunks are ignored)."""
+        with self._ready:
+            if self._thread is None:
+                self._disabled = True
+                return False
+        self._probed.wait()
+        return not self._declined
+
+    def _run(self) -> None:
+        try:
+            self.live = self._probe()
+        except Exception:  # noqa: BLE001 - the plain apply reads the remote again and reports it
+            self.live = None
+        if self.live is None:
+            with self._ready:
+                self._declined = True
+                self._queue = []
+            self._probed.set()
+            return
+        self._probed.set()
+        super()._run()
 
     def hashed(self) -> None:
         """The tree is hashed: nothing more will be fed; the queue is sent out."""
@@ -128,16 +169,11 @@ def provisional_plan(*, name: str, remote: str, provider: str, kind: str, branch
 def start_overlap(
     probe: Callable[[], Live | None], session_for: Callable[[DatasetPlan], Session], plan: DatasetPlan, root: Path
 ) -> Overlap | None:
-    """Start sending while hashing when ``probe()`` says the dataset does not exist and the
-    session that ``session_for(plan)`` gives is a :class:`BlobStore`; else None (nothing
-    written: the probe only reads). ``plan`` is the :func:`provisional_plan`."""
-    live = probe()
-    if live is None:
-        return None
+    """An :class:`Overlap` for the provisional ``plan`` when the session ``session_for(plan)``
+    gives (nothing is written until ``open``) is a :class:`BlobStore`; else None. ``probe()``
+    says whether the dataset is absent (see :class:`~labelsync.providers.session.AbsenceProbe`);
+    it runs at the first digest chunk."""
     session = session_for(plan)
     if not isinstance(session, BlobStore):
         return None
-    overlap = Overlap(plan, session, root, live)
-    overlap._thread = threading.Thread(target=overlap._run, name="labelsync-overlap", daemon=True)
-    overlap._thread.start()
-    return overlap
+    return Overlap(plan, session, root, probe)

@@ -53,23 +53,31 @@ def sha1(data: bytes) -> str:
 def test_initial_apply_sends_while_hashing_each_blob_once_same_end_state(tmp_path: Path) -> None:
     app = Counting(create_app(tmp_path / "emulator-state", tokens=[TOKEN]))
     with EmbeddedServer(app) as srv:
-        files = {f"f{i:03d}.jpg": content(i) for i in range(300)}
-        files["copy.jpg"] = content(7)  # same content as f007: sent once
+        # enough to hash that the first uploads start before hashing ends
+        files = {f"f{i:04d}.jpg": content(i, 16384) for i in range(3000)}
+        files["copy.jpg"] = content(7, 16384)  # same content as f0007: sent once
         repo = write_repo(tmp_path / "repo", srv.url, files)
         result = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN)
         assert result.code == 0, result.text
         routes = dict(app.routes)
         assert routes.get("GET datasets/*/policies (dataset)") == 1, routes  # the overlap ran
-        assert routes.get("POST storage/upload") == 300, routes  # no blob twice
+        assert routes.get("POST storage/upload") == 3000, routes  # no blob twice
         assert routes.get("GET datasets") == 1, routes  # the look-up before hashing only
         assert routes.get("POST datasets/*/commits") == 1, routes
-        assert "301 file(s) written, 300 file(s)" in result.out, result.out
+        assert "3001 file(s) written, 3000 file(s)" in result.out, result.out
         remote = Remote(srv.url)
         items = remote.items("ds1")
         assert {p: items[p]["checksum"] for p in items} == {p: sha1(d) for p, d in files.items()}
         assert len(remote.commits("ds1")) == 1
         again = run_cli(["plan", ".", "--detailed-exitcode"], repo, TOKEN)
         assert again.code == 0 and "No changes" in again.out, again.text
+        (repo / "data" / "new.jpg").write_bytes(content(1000))
+        app.routes.clear()
+        change = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN)  # an existing dataset: the plain apply
+        assert change.code == 0, change.text
+        routes = dict(app.routes)
+        assert "GET datasets/*/policies (dataset)" not in routes and routes.get("GET datasets") == 2, routes  # probe + plan
+        assert routes.get("POST storage/upload") == 1, routes
 
 
 def test_kill_during_the_overlap_then_rerun_converges_to_one_commit(tmp_path: Path) -> None:
@@ -117,6 +125,8 @@ def test_a_dataset_created_after_the_look_up_is_refused_as_stale(tmp_path: Path)
             # the look-up said "absent" (it ran before the other apply created the dataset)
             overlap = start_overlap(lambda: Live(dataset=None), lambda p: provider.session(p, options, NullEvents()), plan, tmp_path)
             assert overlap is not None
+            overlap.feed([], b"", [])  # the first chunk starts it
+            assert overlap.engaged()
             with pytest.raises(StalePlanError, match="created and committed to since the plan was made"):
                 overlap.adopt(plan)
             assert "POST storage/upload" not in app.routes and "POST datasets/*/drafts" not in app.routes, dict(app.routes)
