@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +35,14 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
     return desired, root
 
 
-def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired], Path, ManifestSet]:
+def load_desired_set(
+    paths: Sequence[Path], *, jobs: int = 8, before_hash: Callable[[ManifestSet, Any], None] | None = None
+) -> tuple[list[Desired], Path, ManifestSet]:
     """:func:`load_desired` plus the :class:`~labelsync.manifest.validate.ManifestSet` it came
     from: its ``remotes`` (``labelsync.yaml`` as validation read it: commands connect with
     these, never reading the file again) and its label sets, already read, for commands that
-    write labels back."""
+    write labels back. ``before_hash(manifests, cache)`` runs once the manifests are read,
+    before any file is hashed (e.g. to set the cache's ``on_chunk``)."""
     from labelsync.desired import resolve_desired
     from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
@@ -53,6 +56,8 @@ def load_desired_set(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desi
     with phases.phase("read manifests, labels"):
         manifests = load_manifests(targets, root=root)
     with phases.phase("scan, hash (desired state)"), HashCache(root) as cache:
+        if before_hash is not None:
+            before_hash(manifests, cache)
         desired = resolve_desired(manifests, cache=cache, jobs=jobs)
     return desired, root, manifests
 
@@ -184,6 +189,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     from labelsync.engine.apply import apply_plan, check_applicable
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import git_source, make_plan
+    from labelsync.engine.progress import make_progress
     from labelsync.engine.saved import check_changes, check_sources, read_saved_plan
     from labelsync.plan.model import format_bytes
     from labelsync.providers.session import ApplyOptions
@@ -195,42 +201,85 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         root = _plan_root(the_plan)
         check_sources(the_plan, root, origin=origin)  # untrusted input: before anything is read
         _check_plan_tag(the_plan, _tag_option(tag), origin)
-        with phases.phase("desired state (all)"):
-            desired, remotes = _saved_plan_desired(the_plan, root)
+        # the plan's content is sent while the tree is re-hashed and checked (engine/presend.py)
+        early = Connections(remotes_of(root), root, jobs=jobs)
+        options = ApplyOptions(root=root, jobs=jobs, message=message or _git_message(root), source=the_plan.source or git_source(root))
+        events = make_progress(sys.stderr, ci=output.is_ci())
+        presend = _start_presend(the_plan, early, options, events)
+        try:
+            with phases.phase("desired state (all)"):
+                desired, remotes = _saved_plan_desired(the_plan, root)
+            if remotes != early.remotes:  # the manifests declare other remotes: apply afresh
+                if presend is not None:
+                    presend.cancel(None)
+                    presend = None
+                early.close()
+                early = Connections(remotes, root, jobs=jobs)
+        except BaseException as exc:
+            if presend is not None:
+                presend.cancel(exc)
+            early.close()
+            raise
         saved = True
     else:
-        with phases.phase("desired state (all)"):
-            desired, root, manifests = load_desired_set(paths)
-        remotes = manifests.remotes
+        started: list[Any] = []  # [connections, options, events, overlap]
+
+        def before_hash(manifests: ManifestSet, cache: Any) -> None:
+            conns = Connections(manifests.remotes, manifests.root, jobs=jobs)
+            opts = ApplyOptions(root=manifests.root, jobs=jobs, message=message or _git_message(manifests.root), source=git_source(manifests.root))
+            evts = make_progress(sys.stderr, ci=output.is_ci())
+            started.extend([conns, opts, evts, _start_overlap(manifests, conns, opts, evts, tag) if auto_approve else None])
+            if started[3] is not None:
+                cache.on_chunk = started[3].feed  # new content is sent as it is hashed (engine/overlap.py)
+
+        try:
+            with phases.phase("desired state (all)"):
+                desired, root, manifests = load_desired_set(paths, before_hash=before_hash)
+        except BaseException as exc:
+            if started and started[3] is not None:
+                started[3].cancel(exc)
+            if started:
+                started[0].close()
+            raise
+        early, options, events, presend = started
         saved = False
-    with Connections(remotes, root, jobs=jobs) as conns:
-        if not saved:
-            with phases.phase("plan (remote state, diff)"):
-                the_plan = make_plan(desired, conns, root, tag=_tag_option(tag))
-            with phases.phase("render the plan"):
-                click.echo(render(the_plan, "text", verbose=verbose), nl=False)
-        if not the_plan.has_changes:
+    with early as conns:
+        try:
+            if not saved:
+                if presend is not None and not presend.engaged():
+                    presend = None  # the dataset exists (or nothing was hashed): the plain apply
+                lives = {(presend.plan.remote, presend.plan.name): presend.live} if presend is not None else None
+                with phases.phase("plan (remote state, diff)"):
+                    the_plan = make_plan(desired, conns, root, tag=_tag_option(tag), lives=lives)
+                with phases.phase("render the plan"):
+                    click.echo(render(the_plan, "text", verbose=verbose), nl=False)
+                if presend is not None and the_plan.has_changes and not any(d.blocked for d in the_plan.datasets):
+                    with phases.phase("apply: adopt the plan (overlap)"):
+                        presend.adopt(next(d for d in the_plan.datasets if d.name == presend.plan.name and d.remote == presend.plan.remote))
+        except BaseException as exc:
+            if presend is not None:
+                presend.cancel(exc)
+            raise
+        try:
+            if presend is not None and not the_plan.has_changes:
+                presend.cancel(None)
+            if not the_plan.has_changes:
+                if saved:
+                    click.echo("The plan has no changes; nothing to apply.")
+                return 0
+            check_applicable(the_plan)
             if saved:
-                click.echo("The plan has no changes; nothing to apply.")
-            return 0
-        check_applicable(the_plan)
-        if saved:
-            with phases.phase("check the saved plan"):
-                check_changes(the_plan, desired, conns, root, origin=origin)
+                with phases.phase("check the saved plan"):
+                    check_changes(the_plan, desired, conns, root, origin=origin)
+        except BaseException as exc:
+            if presend is not None:
+                presend.cancel(exc)
+            raise
         if not auto_approve and not saved:
             _confirm()
-        options = ApplyOptions(
-            root=root,
-            jobs=jobs,
-            message=message or _git_message(root),
-            source=the_plan.source or git_source(root),
-        )
-        from labelsync.engine.progress import make_progress
-
-        events = make_progress(sys.stderr, ci=output.is_ci())
         try:
             with phases.phase("apply"):
-                results = apply_plan(the_plan, conns, options, events)
+                results = apply_plan(the_plan, conns, options, events, presend=presend)
         except KeyboardInterrupt:
             raise Interrupted(
                 "apply interrupted; what was sent is kept on the remote (the open draft, or the upload session)",
@@ -247,6 +296,43 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         for m in r.messages:
             click.echo(f"  note: {m}")
     return 0
+
+
+def _start_presend(the_plan: Plan, conns: Any, options: Any, events: Any) -> Any:
+    """The pre-send of a saved plan's content (:mod:`labelsync.engine.presend`), or None."""
+    from labelsync.engine.presend import start_presend
+
+    if any(dp.blocked for dp in the_plan.datasets):
+        return None  # refused below: nothing is opened for it
+    sessions = {}
+    for dp in the_plan.datasets:
+        if dp.has_changes and dp.remote in conns.remotes and not dp.blocked:
+            sessions[dp.name] = conns.get(dp.remote).provider.session(dp, options, events)
+            break  # the first dataset only: one lock held ahead of the check
+    return start_presend(the_plan, sessions)
+
+
+def _start_overlap(manifests: ManifestSet, conns: Any, options: Any, events: Any, tag: str | None) -> Any:
+    """Sending while hashing (:mod:`labelsync.engine.overlap`) for a single new dataset, or None."""
+    from labelsync.engine.overlap import provisional_plan, start_overlap
+    from labelsync.providers.session import AbsenceProbe
+
+    if len(manifests) != 1:
+        return None  # the hash cache's chunks could not be told apart by dataset
+    entry = next(iter(manifests))
+    spec = entry.manifest.spec
+    provider = conns.get(spec.remote).provider
+    probe = provider if isinstance(provider, AbsenceProbe) else None
+    if probe is None:
+        return None
+    block = spec.block(entry.provider)
+    name = entry.manifest.metadata.name
+    branch = block.branch_name() or ""
+    plan = provisional_plan(
+        name=name, remote=spec.remote, provider=entry.provider, kind=block.dataset_kind(), branch=branch,
+        settings=block.settings_json(), tag=_tag_option(tag),
+    )
+    return start_overlap(lambda: probe.absent_live(name, branch), lambda p: provider.session(p, options, events), plan, manifests.root)
 
 
 def _tag_option(tag: str | None) -> str | None:

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from labelsync import phases
 from labelsync.engine.connect import Connections
+from labelsync.engine.presend import Presend
 from labelsync.engine.transfer import transfer_segment
 from labelsync.errors import PlanError
 from labelsync.plan.model import Action, Change, DatasetPlan, FileChange, Kind, Plan, Replacement
@@ -45,9 +46,13 @@ def check_applicable(plan: Plan) -> None:
         )
 
 
-def apply_plan(plan: Plan, connections: Connections, options: ApplyOptions, events: ApplyEvents) -> list[ApplyResult]:
+def apply_plan(
+    plan: Plan, connections: Connections, options: ApplyOptions, events: ApplyEvents, *, presend: Presend | None = None
+) -> list[ApplyResult]:
     """Apply every dataset of ``plan`` that has changes; returns one result per applied dataset.
 
+    ``presend``: a running pre-send (:mod:`labelsync.engine.presend`) of one of these
+    datasets; its opened session is taken over and the blobs it stored are not sent again.
     Raises :class:`StalePlanError` when a dataset's remote head moved since the plan, and
     whatever the provider raises; datasets applied before a failure stay applied.
     """
@@ -57,6 +62,9 @@ def apply_plan(plan: Plan, connections: Connections, options: ApplyOptions, even
         for dp in plan.datasets:
             if not dp.has_changes:
                 continue
+            if presend is not None and presend.plan is dp:
+                results.append(apply_dataset(presend.session, dp, options, events, presend=presend))
+                continue
             provider = connections.get(dp.remote).provider
             results.append(apply_dataset(provider.session(dp, options, events), dp, options, events))
     finally:
@@ -64,11 +72,18 @@ def apply_plan(plan: Plan, connections: Connections, options: ApplyOptions, even
     return results
 
 
-def apply_dataset(session: Session, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents) -> ApplyResult:
-    """Drive ``session`` through ``plan`` (see the module docstring); returns what was done."""
+def apply_dataset(
+    session: Session, plan: DatasetPlan, options: ApplyOptions, events: ApplyEvents, *, presend: Presend | None = None
+) -> ApplyResult:
+    """Drive ``session`` through ``plan`` (see the module docstring); returns what was done.
+
+    With ``presend`` the session was opened by the pre-send, which may have stored blobs:
+    ``open`` is not called again and those blobs count as sent and are skipped."""
     by_kind = _by_kind(plan)
     with phases.phase("apply: open (lock, checks)"):
-        opened = session.open()  # raises StalePlanError (having released what it took) when the remote moved
+        # raises StalePlanError (having released what it took) when the remote moved
+        opened = presend.result() if presend is not None else session.open()
+    present = presend.stored if presend is not None else set()
     messages = list(opened.messages)
     try:
         if opened.held:
@@ -93,7 +108,10 @@ def apply_dataset(session: Session, plan: DatasetPlan, options: ApplyOptions, ev
             registered = [c for c in by_kind.get(Kind.FILE, []) if c.action is not Action.DELETE]
             registered += [c for c in labels if c.after.masks]
             with phases.phase("apply: files (send, register)"):
-                files_sent, bytes_sent = _transfer(session, plan, registered, events, pool)
+                files_sent, bytes_sent = _transfer(session, plan, registered, events, pool, presend=present)
+            if presend is not None:
+                files_sent += presend.files_sent
+                bytes_sent += presend.bytes_sent
             not_sent = _not_sent(registered) if session.reuses_content else []
             if not_sent:
                 events.message(f"{plan.name}: not sent: {'; '.join(not_sent)}")
@@ -143,7 +161,9 @@ def _note(messages: list[str], note: str | None) -> None:
         messages.append(note)
 
 
-def _transfer(session: Session, plan: DatasetPlan, changes: list[Change], events: ApplyEvents, pool: ThreadPoolExecutor) -> tuple[int, int]:
+def _transfer(
+    session: Session, plan: DatasetPlan, changes: list[Change], events: ApplyEvents, pool: ThreadPoolExecutor, *, presend: set[str]
+) -> tuple[int, int]:
     if not changes:
         return 0, 0
     # a replace's files carry no bytes of their own: the replace change counts them
@@ -159,6 +179,7 @@ def _transfer(session: Session, plan: DatasetPlan, changes: list[Change], events
             referenced.update(m.blob.checksum for m in f.masks)
             to_send.update(f.send)
     remote_blobs = referenced - to_send  # the differ found these on the remote already
+    remote_blobs |= presend & referenced  # stored by the pre-send
     files = total = 0
     for segment, segment_changes in by_segment.items():
         events.phase(segment, "files")

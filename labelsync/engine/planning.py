@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,14 +23,19 @@ from labelsync.providers.registry import PROVIDERS
 from labelsync.state import Desired, Live
 
 
-def make_plan(desired: Sequence[Desired], connections: Connections, root: Path, *, tag: str | None = None) -> Plan:
+def make_plan(
+    desired: Sequence[Desired], connections: Connections, root: Path, *, tag: str | None = None,
+    lives: Mapping[tuple[str, str], Live] | None = None,
+) -> Plan:
     """The plan that turns every dataset's live state into ``desired`` (manifest order).
 
     ``tag`` names the commit of every versioned dataset with changes (see :func:`plan_dataset`).
+    ``lives``: live states already read, by ``(remote, dataset name)`` (not read again).
     """
     datasets = []
     for want in desired:
-        _, planned = plan_dataset(want, connections.get(want.dataset.remote).provider, root, tag=tag)
+        known = (lives or {}).get((want.dataset.remote, want.dataset.name))
+        _, planned = plan_dataset(want, connections.get(want.dataset.remote).provider, root, tag=tag, live=known)
         datasets.append(replace(planned, manifest=_root_relative(want.manifest, root)))
     return Plan(
         datasets=tuple(datasets),
@@ -40,8 +45,10 @@ def make_plan(desired: Sequence[Desired], connections: Connections, root: Path, 
     )
 
 
-def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | None = None) -> tuple[Live, DatasetPlan]:
-    """Read ``want``'s live state and plan it: ``(live, plan)``.
+def plan_dataset(
+    want: Desired, provider: Provider, root: Path, *, tag: str | None = None, live: Live | None = None
+) -> tuple[Live, DatasetPlan]:
+    """Read ``want``'s live state (unless ``live`` gives it) and plan it: ``(live, plan)``.
 
     A plan proven a no-op by the recorded digest (``noop_proven``) carries no ``stats``
     and never reads the desired items, so an unchanged tree is not looked up file by file.
@@ -50,7 +57,7 @@ def plan_dataset(want: Desired, provider: Provider, root: Path, *, tag: str | No
     (tensorbay); a tag that already exists there blocks the plan, so apply refuses it before
     anything is written. Other providers, and datasets with no changes, get no tag.
     """
-    live = provider.read_live(want)
+    live = live if live is not None else provider.read_live(want)
     capabilities = PROVIDERS[want.dataset.provider].capabilities
     planned = build_dataset_plan(want, live, root=str(root), capabilities=capabilities)
     if not planned.noop_proven:

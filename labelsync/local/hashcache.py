@@ -43,7 +43,7 @@ import os
 import sqlite3
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,9 @@ from labelsync.state import Blob
 CACHE_RELPATH = os.path.join(".labelsync", "cache", "hashes.sqlite")
 HASH_CHUNK = 50_000
 """Misses are hashed and their rows written this many files at a time (bounded memory)."""
+CALLBACK_CHUNK = 256
+"""With :attr:`HashCache.on_chunk` set, misses are hashed this many files at a time, so the
+callback sees digests while the rest of the tree is still being hashed."""
 RUN_MIN = 64
 """Fewer sorted files than this under one base are looked up one by one, not by a merge."""
 RACY_WINDOW_NS = 2_000_000_000
@@ -103,6 +106,11 @@ class HashCache:
         self.stats = CacheStats()
         self._conn: sqlite3.Connection | None = None
         self._rebuilt = False
+        self.on_chunk: Callable[[list[str], bytes, list[int]], None] | None = None
+        """Called from :meth:`digest_columns` (on the calling thread) with ``(paths, digests,
+        sizes)`` of files whose digest is known: once with the cache hits, then after each
+        hashed chunk (:data:`CALLBACK_CHUNK`). ``paths`` are the files' paths as scanned,
+        ``digests`` 20 bytes per file. It must return quickly; what it raises propagates."""
 
     # -- connection ---------------------------------------------------------------------
 
@@ -236,8 +244,13 @@ class HashCache:
             self._lookup_run(files, start, stop, bk, sums, sizes, misses)
         stats.rebuilt = self._rebuilt
         stats.hits = n - len(misses)
-        for c in range(0, len(misses), HASH_CHUNK):
-            chunk = misses[c : c + HASH_CHUNK]
+        on_chunk = self.on_chunk
+        if on_chunk is not None and stats.hits:
+            missed = set(misses)
+            self._report(on_chunk, files, [i for i in range(n) if i not in missed], sums, sizes)
+        step = CALLBACK_CHUNK if on_chunk is not None else HASH_CHUNK
+        for c in range(0, len(misses), step):
+            chunk = misses[c : c + step]
             hashed_ns = time.time_ns()
             todo = [files[i] for i in chunk]
             results = hash_files([f[1] + f[0][f[2] :] for f in todo], [f[3] for f in todo], jobs, raw=True)
@@ -249,9 +262,20 @@ class HashCache:
                 if size == scanned:  # else it changed since the scan: hashed as read, not cached
                     new.append((self._base_key(base) + rel[cut:], size, mtime_ns, inode, ctime_ns, digest.hex(), hashed_ns))
             self._store(new)
+            if on_chunk is not None:
+                self._report(on_chunk, files, list(chunk), sums, sizes)
         stats.hashed = len(misses)
         self.stats = stats
         return sums, sizes
+
+    @staticmethod
+    def _report(
+        on_chunk: Callable[[list[str], bytes, list[int]], None], files: Sequence[LocalFile], rows: list[int],
+        sums: bytearray, sizes: array[int],
+    ) -> None:
+        """Hand rows ``rows`` of the columns to ``on_chunk`` (see :attr:`on_chunk`)."""
+        paths = [files[i][1] + files[i][0][files[i][2] :] for i in rows]
+        on_chunk(paths, b"".join(sums[20 * i : 20 * i + 20] for i in rows), [sizes[i] for i in rows])
 
     def _runs(self, files: Sequence[LocalFile]) -> Iterator[tuple[int, int, str | None]]:
         """``(start, stop, base key)`` of each run of files sharing a base (``cut == 0``) in

@@ -9,6 +9,8 @@ progress and counts the results. A provider only offers a :class:`Session` per d
                                 the plan is not stale (after the lock), say what a resumed
                                 run already did
     put(change)                 metadata: settings, catalog, notes, segment, sensor
+    presend(blobs, report)      optional (:class:`BlobStore`): content-addressed blobs,
+                                sent before the plan is checked through; never registers
     transfer(...)               send content the remote lacks (concurrently), per segment
     register(segment, changes)  file and label changes, in batches of register_batch()
     delete(change)              prune: files, then sensors, then segments
@@ -28,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from labelsync.errors import StalePlanError, UsageError
 from labelsync.plan.model import BlobTransfer, Change, DatasetPlan, FileChange
-from labelsync.state import Item
+from labelsync.state import Item, Live
 
 DEFAULT_JOBS = 32
 """Concurrent uploads unless ``--jobs`` says otherwise: on a 20 ms round trip, 32 small
@@ -233,6 +235,45 @@ class Session(Protocol):
     def close(self, error: BaseException | None) -> BaseException | None:
         """Always called last: release the lock. After a failure (``error``) it may return a
         clearer error to raise instead (e.g. another apply took the lock over)."""
+        ...
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Capability of a :class:`Session` whose content store is content-addressed: a blob is
+    stored under its checksum, independently of any file, so it can be sent before the files
+    that use it are registered (``apply PLANFILE`` sends while it still checks the plan:
+    :mod:`labelsync.engine.presend`).
+
+    A blob sent this way that the apply then does not register is harmless: it is an object
+    under its own checksum, referenced by no file, and never part of a commit. Called once,
+    after :meth:`Session.open` and before any other method; the engine then skips, in
+    :meth:`Session.transfer`, every blob reported stored here.
+    """
+
+    def presend(self, blobs: Sequence[BlobTransfer], report: TransferReport) -> Transfer:
+        """Start storing ``blobs`` (each reported once through ``report``); returns at once.
+        May be called again once the previous transfer is done."""
+        ...
+
+    def adopt(self, plan: DatasetPlan) -> None:
+        """Take ``plan``, now complete, over the provisional plan this session was opened for
+        (``apply --auto-approve`` starts sending while the tree is still hashed:
+        :mod:`labelsync.engine.overlap`); called before anything is registered. Raises
+        :class:`StalePlanError` (releasing nothing: the engine closes the session) when
+        ``plan`` is not for the dataset and base the session opened."""
+        ...
+
+
+@runtime_checkable
+class AbsenceProbe(Protocol):
+    """Capability of a provider: tell cheaply that a dataset does not exist, before the
+    desired state is known (one read), so that a new dataset's content can be sent while the
+    tree is still hashed."""
+
+    def absent_live(self, name: str, branch: str) -> Live | None:
+        """The :class:`~labelsync.state.Live` that ``read_live`` gives for dataset ``name``
+        when it does not exist; None when it exists (or cannot be told cheaply)."""
         ...
 
 

@@ -172,3 +172,21 @@ def test_a_cache_of_the_older_layout_is_rebuilt(tree: Path) -> None:
     warm = HashCache(tree)
     warm.digest_all(files)
     assert warm.stats.hashed == 0
+
+
+def test_on_chunk_reports_every_file_once_hits_then_hashed_chunks(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelsync.local import hashcache
+
+    monkeypatch.setattr(hashcache, "CALLBACK_CHUNK", 4)
+    files = files_of(tree)
+    first = HashCache(tree)
+    first.digest_all(files[:5])  # cached: hits on the next run
+    first.close()
+    seen: list[tuple[list[str], bytes, list[int]]] = []
+    cache = HashCache(tree)
+    cache.on_chunk = lambda paths, digests, sizes: seen.append((paths, digests, sizes))
+    blobs = cache.digest_all(files)
+    assert [len(p) for p, _, _ in seen] == [5, 4, 4, 4, 4]  # the hits, then chunks of the 16 hashed
+    reported = {p[k]: (d[20 * k : 20 * k + 20].hex(), s[k]) for p, d, s in seen for k in range(len(p))}
+    assert sum(len(p) for p, _, _ in seen) == len(reported) == len(files)
+    assert reported == {f.path: (b.checksum, b.size) for f, b in zip(files, blobs, strict=True)}

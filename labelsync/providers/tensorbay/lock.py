@@ -154,6 +154,13 @@ class DraftLock:
         self._thread.start()
         return self.number
 
+    def set_digest(self, digest: str) -> None:
+        """The held draft is now for the plan of ``digest`` (opened before it was known):
+        the lock line says so at once, so a killed run's draft is resumed by the same plan."""
+        self.digest = digest
+        assert self.number is not None
+        self.client.update_draft(self.dataset_id, self.number, description=self._line())
+
     def _line(self, beat: int | str | None = None) -> str:
         return lock_line(self.run, self._beat if beat is None else beat, self.digest)
 

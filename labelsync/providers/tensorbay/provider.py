@@ -60,6 +60,10 @@ class TensorBayProvider:
                 )
         return dataset_id, info, found
 
+    def absent_live(self, name: str, branch: str) -> Live | None:
+        """:class:`~labelsync.providers.session.AbsenceProbe`: one look-up by name."""
+        return Live(dataset=None) if self.client.find_dataset(name) is None else None
+
     def read_live(self, desired: Desired) -> Live:
         ds = desired.dataset
         dataset_id, info, branch = self._head(ds.name, ds.branch)

@@ -6,6 +6,8 @@
   check once that the branch head is still the plan's base. A resumed draft's items are
   listed so that the engine skips what it holds already.
 * ``put``: settings (alias), catalog, notes, segments, sensors, into the draft;
+* ``presend``: blobs to storage with a dataset-level policy, before the plan is checked
+  through (content-addressed: harmless when not registered);
 * ``transfer``: blobs to storage (:mod:`.upload`); ``register``: ``multi/callback`` for
   files, ``multi/data/labels`` for label-only changes;
 * ``delete``: files, sensors, segments of the draft (already gone is fine);
@@ -151,6 +153,24 @@ class TensorBaySession:
 
     def transfer(self, segment: str, files: Sequence[FileChange], blobs: Sequence[BlobTransfer], report: TransferReport) -> SegmentTransfer:
         return SegmentTransfer(self.client, self._policy(segment), blobs, self.options.root, report)
+
+    def presend(self, blobs: Sequence[BlobTransfer], report: TransferReport) -> SegmentTransfer:
+        """Blobs to storage before anything is registered (a :class:`~labelsync.providers.session.BlobStore`):
+        storage is keyed ``objectPrefix + SHA-1`` per dataset, so a dataset-level policy (no
+        segment: the plan's segments may not exist in the draft yet) serves every segment, and
+        a blob the apply then does not register is an unreferenced object, never a file."""
+        return SegmentTransfer(self.client, self._policy(""), blobs, self.options.root, report)
+
+    def adopt(self, plan: DatasetPlan) -> None:
+        """The complete plan replaces the provisional one (see ``BlobStore.adopt``): same
+        dataset, branch and base; the draft's lock line gets the plan's digest at once."""
+        mine = self.plan
+        same = (plan.name, plan.branch, plan.base, plan.kind, plan.tag) == (mine.name, mine.branch, mine.base, mine.kind, mine.tag)
+        if not same:
+            raise stale_plan(plan, mine.base)
+        self.plan = plan
+        assert self.lock is not None
+        self.lock.set_digest(plan.desired_digest)
 
     def register_batch(self, segment: str, labels: bool) -> int:
         return LABEL_BATCH if labels else self._policy(segment).batch_size()
