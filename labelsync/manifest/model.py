@@ -1,11 +1,7 @@
 """The manifest format v1 as frozen pydantic models: the single source of the JSON Schema.
 
-A manifest is one YAML document::
-
-    apiVersion: labelsync/v1
-    kind: Dataset
-    metadata: {name: city-driving}
-    spec: {remote: default, catalog: {...}, segments: [...], tensorbay: {type: fusion}}
+A manifest is one YAML document: ``apiVersion: labelsync/v1``, ``kind: Dataset``,
+``metadata: {name: city-driving}`` and ``spec: {remote, catalog, segments, <provider>: {...}}``.
 
 Conventions (the contract with ``labelsync.local`` and ``labelsync.desired``):
 
