@@ -100,7 +100,7 @@ def _prepare(paths: tuple[Path, ...], out: Path, shards: int, jobs: int, message
     if remote is not None and remote.is_local:
         raise UsageError(
             f"remote '{remote.name}' is the embedded local emulator: shards in other processes cannot share it",
-            hint="run `labelsync emulator tensorbay` and point the remote's url at it, or use a real remote",
+            hint=f"run `labelsync emulator {want.dataset.provider}` and point the remote's url at it, or use a real remote",
         )
     options = ApplyOptions(root=root, jobs=jobs, message=message or git_output(root, "log", "-1", "--format=%B"), source=git_source(root))
     manifest = want.manifest.rpartition(":")[0] or want.manifest
