@@ -129,28 +129,10 @@ class TensorBayClient:
 
         The listing must prove itself complete: every page holds ``key`` as a list, full pages
         until the last, ``totalCount`` items in all, and when the last page is full, one more
-        page shows nothing follows. Otherwise :class:`RemoteError` (never a partial list).
+        page shows nothing follows. Otherwise :class:`RemoteError` (never a partial list):
+        :meth:`iter_all`'s checks, collected.
         """
-        query = dict(params or {})
-        shape = w.PAGES[key]
-
-        def page(offset: int) -> list[Any]:
-            body = self.call("GET", path, what=what, params={**query, "offset": offset, "limit": PAGE}, shape=shape)
-            return list(body[key])
-
-        first = self.call("GET", path, what=what, params={**query, "offset": 0, "limit": PAGE}, shape=shape)
-        total = int(first["totalCount"])
-        pages = [list(first[key])]
-        offsets = list(range(PAGE, total, PAGE))
-        if offsets:
-            with ThreadPoolExecutor(max_workers=min(workers, len(offsets))) as pool:
-                pages.extend(pool.map(page, offsets))
-        items = [x for chunk in pages for x in chunk]
-        if any(len(chunk) != PAGE for chunk in pages[:-1]) or len(items) != total:
-            raise _incomplete(what, f"totalCount says {total} but {len(items)} items came")
-        if total and len(pages[-1]) == PAGE and page(total):
-            raise _incomplete(what, f"totalCount says {total} but more items follow")
-        return items
+        return list(self.iter_all(path, key, what=what, params=params, workers=workers))
 
     def iter_all(self, path: str, key: str, *, what: str, params: V | None = None, workers: int = 8) -> Iterator[Any]:
         """:meth:`list_all` as a stream: the items page by page, in order, with at most
