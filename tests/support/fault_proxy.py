@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from labelsync.emulator.runtime import EmbeddedServer
+from tests.support.forward import forward, read_request
 
 FAULTS = ("html", "text", "empty", "truncated", "null", "list", "string", "missing", "nulls", "huge_total", "bad_items", "drop")
 
@@ -118,21 +119,12 @@ class FaultProxy:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        method, path = scope["method"], scope["path"]
+        request = await read_request(scope, receive)
+        method, path, query = request.method, request.path, request.query
         self.seen.append((method, path))
-        query = scope.get("query_string", b"").decode()
-        headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")]
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=60, verify=False)
-        upstream = await self._client.request(
-            method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
-        )
+        upstream = await forward(self._client, self.upstream, request)
         rule = self._rule_for(method, path, query)
         if rule is not None and rule.fault == "drop":
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from labelsync.emulator.runtime import EmbeddedServer
+from tests.support.forward import forward, read_request
 
 Entry = tuple[str, str, int]
 
@@ -84,21 +85,12 @@ class GateProxy:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        method, path = scope["method"], scope["path"]
-        query = scope.get("query_string", b"").decode()
-        headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.lower() not in (b"host", b"content-length")]
+        request = await read_request(scope, receive)
+        method, path = request.method, request.path
         await self._hold(self._gate_for(method, path, "request"))
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=120, verify=False)
-        upstream = await self._client.request(
-            method, self.upstream + path + (f"?{query}" if query else ""), headers=headers, content=b"".join(chunks)
-        )
+        upstream = await forward(self._client, self.upstream, request)
         await self._hold(self._gate_for(method, path, "answer"))
         keep = [(k.encode(), v.encode()) for k, v in upstream.headers.items() if k.lower() in ("content-type", "retry-after", "location")]
         out = [*keep, (b"content-length", str(len(upstream.content)).encode())]
