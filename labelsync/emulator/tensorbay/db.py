@@ -23,6 +23,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets(
@@ -63,13 +64,25 @@ CREATE INDEX IF NOT EXISTS items_path ON items(version_id, segment, remote_path)
 """
 
 
+class Connection(sqlite3.Connection):
+    """The emulator's connection: ``memo`` holds what is derived from this database's rows
+    (e.g. the ordered item slots of a segment, :func:`labelsync.emulator.tensorbay.items.list_items`),
+    so it lives and dies with this database. A process-wide memo keyed by ``id(conn)`` was
+    wrong: a new emulator's connection can take the address of a closed one and find the
+    old database's slots."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.memo: dict[Any, Any] = {}
+
+
 class Database:
     """One SQLite file, one connection, one lock (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, factory=Connection)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")

@@ -191,7 +191,6 @@ def list_items(
     return rows, len(slots)
 
 
-_SLOT_MEMO: dict[tuple[int, int, str], tuple[tuple[int, int], list[Any]]] = {}
 _SLOT_MEMO_SIZE = 8
 
 
@@ -199,21 +198,23 @@ def _slots(conn: sqlite3.Connection, version: int, segment: str) -> list[Any]:
     """The segment's item slots in order, remembered until the database changes.
 
     Paging 100,000 items with COUNT(*) and OFFSET costs O(n) per page; with the ordered
-    slots at hand a page is one index seek. The generation is this connection's change
-    count plus SQLite's ``data_version`` (which moves when another process commits), so a
-    write from anywhere invalidates the memo.
+    slots at hand a page is one index seek. The memo is the connection's own
+    (:class:`~labelsync.emulator.tensorbay.db.Connection`), so another database never sees
+    it; its generation is this connection's change count plus SQLite's ``data_version``
+    (which moves when another process commits), so a write from anywhere invalidates it.
     """
+    memo: dict[Any, Any] = getattr(conn, "memo", {})
     generation = (conn.total_changes, int(conn.execute("PRAGMA data_version").fetchone()[0]))
-    key = (id(conn), version, segment)
-    found = _SLOT_MEMO.get(key)
+    key = ("slots", version, segment)
+    found = memo.get(key)
     if found is not None and found[0] == generation:
         return found[1]
     slots = [r[0] for r in conn.execute(
         "SELECT slot FROM items WHERE version_id = ? AND segment = ? ORDER BY slot", (version, segment)
     )]
-    if len(_SLOT_MEMO) >= _SLOT_MEMO_SIZE:
-        _SLOT_MEMO.pop(next(iter(_SLOT_MEMO)))
-    _SLOT_MEMO[key] = (generation, slots)
+    if len(memo) >= _SLOT_MEMO_SIZE:
+        memo.pop(next(iter(memo)))
+    memo[key] = (generation, slots)
     return slots
 
 
