@@ -3,8 +3,10 @@
 * ``prepare``: ``open`` (dataset created if planned, draft opened, stale check), then the
   draft is held for the sharded apply (:meth:`~.lock.DraftLock.hold_for_shards`);
   ``prepared()`` is ``{"datasetId", "draft", "run"}``;
-* ``resume`` (a shard): checks the draft is still open and held for that run, then lists
-  what it holds of the plan's segments, so that a re-run shard skips what is there;
+* ``head``: the branch head (``branches?name``: one request);
+* ``resume`` (a shard): checks the draft is still open and held for that run, then (with
+  ``held``) lists what it holds of the plan's segments, so that a re-run shard skips what
+  is there;
 * ``holds``: the draft's items of one segment; ``finish``: the same check, then one commit
   whose description carries the digest trailer (the draft then is no lock any more).
 
@@ -56,10 +58,13 @@ class ShardedTensorBaySession(TensorBaySession):
                 hint="prepare again: labelsync apply --prepare -o FILE --shards N",
             )
 
-    def resume(self, prepared: Mapping[str, Any]) -> Opened:
+    def head(self) -> str | None:
+        return self.client.branch_head(self.plan.remote_id or self.dataset_id, self.plan.branch)
+
+    def resume(self, prepared: Mapping[str, Any], held: bool = True) -> Opened:
         self.role = "shard"
         self._enter(prepared)
-        return Opened(resumed=True, held=self._held())
+        return Opened(resumed=True, held=self._held() if held else {})
 
     def holds(self, segment: str) -> Mapping[str, Item]:
         details = self.client.list_details(self.dataset_id, segment, {"draftNumber": self.draft})
