@@ -212,8 +212,9 @@ def _run_shard(
         if share is not None:
             _check_base(spec, session.head())
         if plan.changes:
-            # a first run lists nothing: the lock's work holds the base of this share
-            held = mark_started(report_dir, spec, index) or share is None
+            # A first run lists nothing: the lock's work holds the base of this share. (A
+            # listing of the draft while other shards write to it may also come out incomplete.)
+            held = mark_started(report_dir, spec, index)
             result = apply_dataset(_Role(session, lambda: session.resume(spec.prepared, held=held)), plan, options, events)
             stats.update(uploaded=result.files_uploaded, bytes=result.bytes_uploaded)
     mine = {name: {p: i for p, i in seg.items.items() if keep(p)} for name, seg in desired.dataset.segments.items()}

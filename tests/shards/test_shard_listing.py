@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
-from tests.shards.conftest import Counting, cli, make_repo, prepare
+from tests.shards.conftest import Counting, cli, make_repo, popen, prepare
+from tests.support.gate_proxy import GateProxy
 from tests.support.tensorbay import Remote
 
 PAGE = 128  # the client's page size of data/details
@@ -114,3 +116,32 @@ def test_a_rerun_shard_lists_the_draft_and_skips_what_it_holds_one_without_its_m
     assert result.code == 0, result.text
     assert len(remote.items("ds1")) == 60 and len(remote.commits("ds1")) == 1
     assert cli(repo, "plan", ".", "--detailed-exitcode").code == 0
+
+
+def test_a_rerun_whose_draft_listing_other_shards_make_incomplete_writes_its_share_again(tmp_path: Path, emulator: Remote) -> None:
+    proxy = GateProxy(emulator.url).serve()
+    try:
+        repo = make_repo(tmp_path / "repo", proxy.url, n=300)
+        prepare(repo, 2)
+        assert cli(repo, "apply", "shards.json", "--shard", "1/2").code == 0
+        # the re-run's first page of the draft is answered, then held until shard 2 has
+        # registered its share: the next pages no longer match the first one's totalCount
+        gate = proxy.gate("GET", r"/data/details$", stage="answer")
+        rerun = popen(repo, "apply", "shards.json", "--shard", "1/2")
+        deadline = time.monotonic() + 60
+        while gate.held == 0 and rerun.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert gate.held == 1, "the re-run did not list the draft"
+        other = cli(repo, "apply", "shards.json", "--shard", "2/2")
+        assert other.code == 0, other.text
+        gate.open()
+        out, err = rerun.communicate(timeout=120)
+        assert rerun.returncode == 0, out + err
+        assert "the listing is incomplete" in err and "this shard writes its whole share again" in err, err
+        assert _uploaded(out) > 0
+        result = cli(repo, "apply", "shards.json", "--finish")
+        assert result.code == 0, result.text
+        assert len(emulator.items("ds1")) == 300 and len(emulator.commits("ds1")) == 1
+        assert cli(repo, "plan", ".", "--detailed-exitcode").code == 0
+    finally:
+        proxy.stop()
