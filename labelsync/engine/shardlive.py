@@ -41,6 +41,7 @@ from labelsync.errors import UsageError
 from labelsync.state import Blob, Item, Live
 
 LIVE_MAGIC = b"labelsync-shard-live/v1\n"
+_STR = json.encoder.encode_basestring
 _CHUNK = 1 << 20
 
 
@@ -56,6 +57,15 @@ def _row(segment: str, item: Item) -> list[Any]:
     if item.label or item.timestamp is not None or item.frame_id is not None or item.sensor_name is not None:
         row += [item.label or {}, item.timestamp, item.frame_id, item.sensor_name]
     return row
+
+
+def _line(segment: str, items: ItemTable, i: int) -> str:
+    """Row ``i`` of ``items`` as its JSON line (``segment`` already JSON): a bare row straight
+    from the columns, any other through :func:`_row`."""
+    size = items.sizes[i]
+    if items.is_plain(i) and size >= 0:
+        return f'[{segment},{_STR(items.paths[i])},"{items.sums[20 * i : 20 * i + 20].hex()}",{size}]'
+    return json.dumps(_row(json.loads(segment), items.item(i)), separators=(",", ":"), ensure_ascii=False)
 
 
 def _order(segments: list[tuple[str, ItemTable]], shards: int) -> list[array[int]]:
@@ -74,6 +84,7 @@ def write_shares(path: Path, live: Live, shards: int) -> dict[str, Any]:
     segments = sorted(dataset.segments.items()) if dataset is not None else []
     tables = [(name, seg.items if isinstance(seg.items, ItemTable) else ItemTable.from_items(seg.items.values())) for name, seg in segments]
     order = _order(tables, shards)
+    names = [_STR(name) for name, _ in tables]
     sections: list[list[Any]] = []
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -87,8 +98,8 @@ def write_shares(path: Path, live: Live, shards: int) -> dict[str, Any]:
                 packer, digest, length = zlib.compressobj(6), hashlib.blake2b(digest_size=16), 0
                 lines: list[str] = []
                 for key in rows:
-                    name, items = tables[key >> 40]
-                    lines.append(json.dumps(_row(name, items.item(key & (1 << 40) - 1)), separators=(",", ":"), ensure_ascii=False))
+                    s, i = key >> 40, key & (1 << 40) - 1
+                    lines.append(_line(names[s], tables[s][1], i))
                     if len(lines) >= 4096:
                         length += _put(fh, digest, packer.compress(("\n".join(lines) + "\n").encode()))
                         lines = []
