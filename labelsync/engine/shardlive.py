@@ -6,9 +6,9 @@ What shard I must diff against, the base commit's items of its share, is therefo
 at prepare time. :func:`write_shares` writes it for every shard into one file next to
 ``shards.json`` (``shards.json`` -> ``shards.live``, see :func:`live_name`), and returns the
 ``live`` block that ``shards.json`` records: the file's name and, per shard, its section's
-``[offset, length, rows, digest]``. A shard reads only its section (:func:`read_share`):
-one ``seek`` and ``length`` bytes, so N shards over M items cost one listing in all instead
-of N.
+``[offset, length, rows, digest]``. A shard reads only its section (:func:`read_share`:
+its ``length`` bytes at ``offset``, a chunk at a time, twice: the digest, then the rows), so
+N shards over M items cost one listing in all instead of N.
 
 The file: ``LIVE_MAGIC`` then N sections, each an independent zlib stream of JSON lines,
 one per item of that shard, in segment then path order: ``[segment, path, checksum,
@@ -144,27 +144,41 @@ def read_share(spec_path: Path, block: Mapping[str, Any], index: int) -> tuple[d
         with path.open("rb") as fh:
             if fh.read(len(LIVE_MAGIC)) != LIVE_MAGIC:
                 return None, f"{path.name} is not a share file"
-            fh.seek(int(offset))
-            data = fh.read(int(length))
+            # two passes over the section, a chunk at a time: its digest, then its rows
+            digest, got = hashlib.blake2b(digest_size=16), 0
+            for chunk in _chunks(fh, int(offset), int(length)):
+                digest.update(chunk)
+                got += len(chunk)
+            if got != length or digest.hexdigest() != want:
+                return None, f"{path.name} does not match {spec_path.name} (from another --prepare?)"
+            try:
+                tables = _tables(_lines(_chunks(fh, int(offset), int(length))), block.get("segments") or [])
+            except (ValueError, TypeError, zlib.error) as exc:
+                return None, f"{path.name}: unreadable share of shard {index} ({exc})"
     except FileNotFoundError:
         return None, f"no {path.name} next to {spec_path.name} (ship it with it)"
     except OSError as exc:
         return None, f"{path.name}: {exc.strerror or exc}"
-    if len(data) != length or hashlib.blake2b(data, digest_size=16).hexdigest() != want:
-        return None, f"{path.name} does not match {spec_path.name} (from another --prepare?)"
-    try:
-        tables = _tables(_lines(data), block.get("segments") or [])
-    except (ValueError, TypeError, zlib.error) as exc:
-        return None, f"{path.name}: unreadable share of shard {index} ({exc})"
     if sum(len(t) for t in tables.values()) != rows:
         return None, f"{path.name}: the share of shard {index} lacks rows"
     return tables, ""
 
 
-def _lines(data: bytes) -> Iterator[str]:
+def _chunks(fh: Any, offset: int, length: int) -> Iterator[bytes]:
+    """The ``length`` bytes at ``offset`` of ``fh`` (fewer at the end of a cut-short file)."""
+    fh.seek(offset)
+    while length > 0:
+        chunk = fh.read(min(_CHUNK, length))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
     unpacker, rest = zlib.decompressobj(), b""
-    for start in range(0, len(data), _CHUNK):
-        rest += unpacker.decompress(data[start : start + _CHUNK])
+    for chunk in chunks:
+        rest += unpacker.decompress(chunk)
         *lines, rest = rest.split(b"\n")
         yield from (line.decode() for line in lines)
     rest += unpacker.flush()
