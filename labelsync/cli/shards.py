@@ -82,12 +82,14 @@ def _prepare(paths: tuple[Path, ...], out: Path, shards: int, jobs: int, message
     from labelsync.engine import shards as engine
     from labelsync.engine.connect import Connections
     from labelsync.engine.planning import git_output, git_source
+    from labelsync.engine.shardlive import live_name
     from labelsync.engine.shardspec import spec_json
     from labelsync.engine.shardtask import load_unhashed
     from labelsync.local.git import find_root
     from labelsync.redact import redact_url
 
     _check_writable(out)  # before the lock is taken: a lock without its shards file would be stuck
+    live = out.parent / live_name(out.name)  # each shard's share of the remote, shipped with the shards file
     targets = list(paths) or [Path(".")]
     root = find_root(targets[0])
     desired = load_unhashed(targets, root)
@@ -113,10 +115,10 @@ def _prepare(paths: tuple[Path, ...], out: Path, shards: int, jobs: int, message
     with Connections(remotes, root, jobs=jobs) as conns:
         conn = conns.get(want.dataset.remote)
         spec = engine.prepare(want, conn.provider, shards, options, make_progress(sys.stderr, ci=output.is_ci()),
-                              manifest=manifest, remote_url=redact_url(conn.url or conn.remote.url))
+                              manifest=manifest, remote_url=redact_url(conn.url or conn.remote.url), live_path=live)
     write_atomic(out, spec_json(spec))
     draft = spec.prepared.get("draft")
-    click.echo(f"Prepared a sharded apply of {spec.dataset} in {shards} shard(s)" + (f" (draft #{draft})" if draft else "") + f"; wrote {out}.")
+    click.echo(f"Prepared a sharded apply of {spec.dataset} in {shards} shard(s)" + (f" (draft #{draft})" if draft else "") + f"; wrote {out} and {live}.")
     click.echo(f"Next: labelsync apply {out} --shard I/{shards} for I = 1..{shards}, then labelsync apply {out} --finish")
     return 0
 

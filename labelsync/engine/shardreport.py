@@ -6,7 +6,8 @@ completed. It lists, per segment, every desired item of the shard's share as
 ``[remote path, checksum, size, label, timestamp, frame id, sensor name]`` (the item's
 fingerprint: masks are inside the label as checksum and size), plus the run id of the
 ``shards.json`` it ran for. ``--finish`` reads the reports of its run only, so reports
-left over from an earlier sharded apply are never counted.
+left over from an earlier sharded apply are never counted. Before its first write a shard
+leaves a start marker there (:func:`mark_started`), so that a re-run knows it is one.
 
 :func:`desired_dataset` rebuilds the desired :class:`~labelsync.state.Dataset` from the
 spec's metadata and the reports (no data file is read); its
@@ -32,6 +33,27 @@ PAUSE_FILE = ".retry-after"
 
 def report_name(index: int, shards: int) -> str:
     return f"shard-{index:04d}-of-{shards:04d}.json"
+
+
+def mark_started(directory: Path, spec: ShardSpec, index: int) -> bool:
+    """Record in ``directory`` that shard ``index`` of ``spec``'s run starts writing (the
+    hidden file ``.shard-IIII-of-NNNN.started`` holding the run id); True when it had
+    started before (a re-run: it then lists what the lock's work holds, to skip it).
+    :class:`UsageError` when the directory is not writable (before anything is written)."""
+    path = directory / f".{report_name(index, spec.shards)[: -len('.json')]}.started"
+    try:
+        before = path.read_text(encoding="utf-8").strip() == spec.run
+    except FileNotFoundError:
+        before = False
+    except (OSError, UnicodeDecodeError):
+        before = True  # unreadable: assume the worst (a re-run lists; a first run would not need to)
+    if not before:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text(spec.run + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write in the report directory {directory}: {exc.strerror or exc}", hint="pass a writable --report-dir") from exc
+    return before
 
 
 def item_row(item: Item) -> list[Any]:

@@ -7,11 +7,17 @@ through a :class:`~labelsync.providers.sharding.ShardedSession`:
    sensors: every change but files and labels, against the live branch head), applies it
    inside a lock that outlives the process (TensorBay: the draft), and returns the
    :class:`~labelsync.engine.shardspec.ShardSpec` to save. No data file is read.
+   The remote's items at the base, listed here once, are written per shard next to the
+   spec (:mod:`labelsync.engine.shardlive`).
 2. :func:`run_shard` plans the shard's share only (the remote paths
    :func:`~labelsync.engine.shardspec.shard_of` gives it, on both sides of the diff: its
-   file and label changes, and with prune its file deletions), resumes the lock, skips what
-   the remote holds already (a re-run is idempotent), writes the rest, and writes its report
-   last (:mod:`labelsync.engine.shardreport`).
+   file and label changes, and with prune its file deletions) against its share of the
+   remote, read from that file (no listing; without a matching file: listed), checks the
+   branch head is still the base, resumes the lock, writes its changes, and writes its
+   report last (:mod:`labelsync.engine.shardreport`). Writes are idempotent, so a re-run
+   reaches the same end state: one that finds its start marker
+   (:func:`~labelsync.engine.shardreport.mark_started`) lists what the lock's work holds
+   and skips it; one that does not (another machine) writes its share again.
 3. :func:`finish` refuses unless every shard reported and the remote holds every reported
    item, computes the desired digest from the spec and the reports, and commits once.
 
@@ -26,9 +32,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from labelsync.columns import ItemTable
 from labelsync.engine.apply import apply_dataset
+from labelsync.engine.shardlive import write_shares
 from labelsync.engine.shardreport import (
     desired_dataset,
+    mark_started,
     metadata_json,
     read_reports,
     reported_items,
@@ -49,7 +58,7 @@ from labelsync.providers.session import (
 )
 from labelsync.providers.sharding import ShardedSession
 from labelsync.renames import Renames
-from labelsync.state import Dataset, Desired, Live, dataset_digest, item_fingerprint
+from labelsync.state import Dataset, Desired, Live, Segment, dataset_digest, item_fingerprint
 
 SHARE_KINDS = (Kind.FILE, Kind.LABEL)
 """What a shard writes; everything else is written by the prepare step."""
@@ -133,10 +142,15 @@ def _session(provider: Provider, plan: DatasetPlan, options: ApplyOptions, event
     return session
 
 
-def prepare(desired: Desired, provider: Provider, shards: int, options: ApplyOptions, events: ApplyEvents, *, manifest: str, remote_url: str = "") -> ShardSpec:
-    """Step 1 (see the module docstring): apply the metadata and hold the lock; the spec to save."""
+def prepare(
+    desired: Desired, provider: Provider, shards: int, options: ApplyOptions, events: ApplyEvents, *, manifest: str,
+    remote_url: str = "", live_path: Path | None = None,
+) -> ShardSpec:
+    """Step 1 (see the module docstring): apply the metadata and hold the lock; the spec to
+    save. With ``live_path``, every shard's share of the remote is written there first."""
     check_shardable(desired.dataset.provider)
     live = provider.read_live(replace(desired, digest=UNKNOWN_DIGEST))
+    block = write_shares(live_path, live, shards) if live_path is not None else {}
     plan = share_plan(desired, live, lambda _: False, options.root, lambda kind: kind not in SHARE_KINDS)
     plan = replace(plan, desired_digest="shards:" + (live.head or "new")[:12], tag=None)
     session = _session(provider, plan, options, events)
@@ -149,39 +163,74 @@ def prepare(desired: Desired, provider: Provider, shards: int, options: ApplyOpt
         run=str(prepared.get("run")), shards=shards, dataset=desired.dataset.name, manifest=manifest,
         remote=desired.dataset.remote, provider=desired.dataset.provider, branch=desired.dataset.branch, base=plan.base,
         prepared=prepared, desired=metadata_json(desired.dataset, desired.policy.prune), root=str(options.root),
-        remote_url=remote_url, message=options.message, source=dict(options.source),
+        remote_url=remote_url, message=options.message, source=dict(options.source), live=block,
     )
 
 
-def run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path) -> dict[str, int]:
-    """Step 2 for shard ``index``: ``desired`` holds (at least) the share's items, hashed.
-    Returns the shard's counts; its report is written last."""
+def run_shard(
+    spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path,
+    share: Mapping[str, ItemTable] | None = None, why: str = "",
+) -> dict[str, int]:
+    """Step 2 for shard ``index``: ``desired`` holds (at least) the share's items, hashed;
+    ``share`` is the shard's share of the remote at the base (None: list the remote, saying
+    ``why``). Returns the shard's counts; its report is written last."""
     try:
-        return _run_shard(spec, index, desired, provider, options, events, report_dir)
+        return _run_shard(spec, index, desired, provider, options, events, report_dir, share, why)
     finally:
         events.done()
 
 
-def _run_shard(spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path) -> dict[str, int]:
+def share_live(spec: ShardSpec, desired: Desired, share: Mapping[str, ItemTable]) -> Live:
+    """The remote as a shard sees it from its share: the base's items of its paths, and the
+    metadata ``--prepare`` applied (the desired one: a shard writes no metadata)."""
+    ds = desired.dataset
+    segments = {
+        name: Segment(name=name, sensors=ds.segments[name].sensors if name in ds.segments else {}, items=items)
+        for name, items in share.items()
+    }
+    dataset = replace(ds, segments=segments)
+    remote_id = str(spec.prepared.get("datasetId") or "") or None
+    return Live(dataset=dataset, head=spec.base, remote_id=remote_id, verified=bool(spec.live.get("verified", True)))
+
+
+def _run_shard(
+    spec: ShardSpec, index: int, desired: Desired, provider: Provider, options: ApplyOptions, events: ApplyEvents, report_dir: Path,
+    share: Mapping[str, ItemTable] | None, why: str,
+) -> dict[str, int]:
     keep = in_shard(index, spec.shards)
-    live = provider.read_live(replace(desired, digest=UNKNOWN_DIGEST))
-    if live.head != spec.base:  # the finish committed already, or someone did
-        raise StalePlanError(
-            f"branch '{spec.branch}' of dataset '{spec.dataset}' moved from {(spec.base or 'nothing')[:12]} to "
-            f"{(live.head or 'nothing')[:12]} since --prepare (this sharded apply was finished, or another commit landed)",
-            hint="nothing to do if it was finished; else prepare again: labelsync apply --prepare -o FILE --shards N",
-        )
+    if share is None:
+        events.message(f"{spec.dataset}: {why or 'no share of the remote'}; shard {index} lists the remote instead")
+        live = provider.read_live(replace(desired, digest=UNKNOWN_DIGEST))
+        _check_base(spec, live.head)
+    else:
+        live = share_live(spec, desired, share)
     plan = share_plan(desired, live, keep, options.root, lambda kind: kind in SHARE_KINDS)
     plan = replace(plan, base=spec.base, remote_id=str(spec.prepared.get("datasetId") or plan.remote_id or ""))
     stats = {"files": 0, "changes": len(plan.changes), "uploaded": 0, "bytes": 0}
-    if plan.changes:
+    if share is not None or plan.changes:
         session = _session(provider, plan, options, events)
-        result = apply_dataset(_Role(session, lambda: session.resume(spec.prepared)), plan, options, events)
-        stats.update(uploaded=result.files_uploaded, bytes=result.bytes_uploaded)
-    share = {name: {p: i for p, i in seg.items.items() if keep(p)} for name, seg in desired.dataset.segments.items()}
-    stats["files"] = sum(len(v) for v in share.values())
-    write_report(report_dir, spec, index, share, stats)
+        if share is not None:
+            _check_base(spec, session.head())
+        if plan.changes:
+            # A first run lists nothing: the lock's work holds the base of this share. (A
+            # listing of the draft while other shards write to it may also come out incomplete.)
+            held = mark_started(report_dir, spec, index)
+            result = apply_dataset(_Role(session, lambda: session.resume(spec.prepared, held=held)), plan, options, events)
+            stats.update(uploaded=result.files_uploaded, bytes=result.bytes_uploaded)
+    mine = {name: {p: i for p, i in seg.items.items() if keep(p)} for name, seg in desired.dataset.segments.items()}
+    stats["files"] = sum(len(v) for v in mine.values())
+    write_report(report_dir, spec, index, mine, stats)
     return stats
+
+
+def _check_base(spec: ShardSpec, head: str | None) -> None:
+    """:class:`StalePlanError` when the branch head is no longer the spec's base."""
+    if head != spec.base:  # the finish committed already, or someone did
+        raise StalePlanError(
+            f"branch '{spec.branch}' of dataset '{spec.dataset}' moved from {(spec.base or 'nothing')[:12]} to "
+            f"{(head or 'nothing')[:12]} since --prepare (this sharded apply was finished, or another commit landed)",
+            hint="nothing to do if it was finished; else prepare again: labelsync apply --prepare -o FILE --shards N",
+        )
 
 
 def _finish_plan(spec: ShardSpec, digest: str) -> DatasetPlan:

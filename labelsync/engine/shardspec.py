@@ -10,7 +10,10 @@ manifests and the data (no secret: the token comes from the environment as usual
 * ``desired``: the dataset's desired metadata (kind, branch, settings, notes, catalog,
   segments and their sensors, prune), from which ``--finish`` computes the desired digest
   together with the shard reports, without reading any data file;
-* ``run``: the sharded apply's id; reports of another run are never counted.
+* ``run``: the sharded apply's id; reports of another run are never counted;
+* ``live``: where each shard's share of the remote's items at ``base`` is
+  (:mod:`labelsync.engine.shardlive`: the file next to this one, and a fingerprint of each
+  shard's section); empty in a file of an older labelsync (the shards list the remote).
 
 :func:`shard_of` is the partition: ``sha1(remote path) mod N``, 1-based, stable across
 processes, machines and Python versions (never ``hash()``, which is salted per process).
@@ -49,6 +52,7 @@ class ShardSpec:
     remote_url: str = ""
     message: str = ""
     source: dict[str, str] = field(default_factory=dict)
+    live: dict[str, Any] = field(default_factory=dict)
 
 
 def shard_of(remote_path: str, shards: int) -> int:

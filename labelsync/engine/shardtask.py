@@ -1,8 +1,9 @@
 """The sharded apply's steps as plain functions of files: what the CLI and executors call.
 
 :func:`shard_task` is the entry point one shard runs (a ``--shard I/N`` process, a local
-executor's worker process, a Dask task): it reads ``shards.json``, loads the manifests,
-hashes only its share of the files, writes it and returns a JSON-able summary. It never
+executor's worker process, a Dask task): it reads ``shards.json`` and its section of the
+share file next to it (:mod:`labelsync.engine.shardlive`), loads the manifests, hashes only
+its share of the files, writes it and returns a JSON-able summary. It never
 raises to the executor: failures come back as ``{"ok": False, "error", "hint"}`` so that
 they cross process boundaries as one line.
 
@@ -22,6 +23,7 @@ from typing import Any
 from labelsync.engine import shards
 from labelsync.engine.connect import Connections
 from labelsync.engine.events import NullEvents
+from labelsync.engine.shardlive import read_share
 from labelsync.engine.shardreport import PAUSE_FILE
 from labelsync.engine.shardspec import ShardSpec, read_spec
 from labelsync.errors import LabelsyncError, UsageError
@@ -123,11 +125,12 @@ def run_one(
         found = [d for d in load_unhashed([root / spec.manifest], root) if d.dataset.name == spec.dataset]
         if not found:
             raise UsageError(f"{spec.manifest} no longer declares dataset '{spec.dataset}'", hint="prepare again from this checkout")
+        share, why = read_share(spec_path, spec.live, index)  # before hashing: one section of one file
         desired = hash_share(found[0], shards.in_shard(index, spec.shards), root)
         options = ApplyOptions(root=root, jobs=jobs, message=spec.message, source=spec.source)
         with Connections(load_remotes(root), root, jobs=jobs) as conns:
             provider = conns.get(spec.remote).provider
-            return shards.run_shard(spec, index, desired, provider, options, events or NullEvents(), report_dir)
+            return shards.run_shard(spec, index, desired, provider, options, events or NullEvents(), report_dir, share, why)
     finally:
         budget.install(None)
 

@@ -9,9 +9,14 @@ these extra entries, each used *instead of* ``open`` (and, for ``finish``, ``com
   it is held for the sharded apply until ``finish`` (or until the user abandons it);
   ``close(None)`` then keeps it. ``prepared()`` returns the JSON state the shards and the
   finish resume from (never a secret);
-* ``resume(prepared)`` (each shard): continue inside that lock; refuses (ConflictError,
-  one line) when it is no longer held for this run. ``Opened.held`` says what the remote
-  holds already, so a re-run shard skips it; ``close`` never releases the lock;
+* ``head()`` (each shard, before ``resume``): the branch head now, in O(1) requests (a
+  shard that plans from ``--prepare``'s listing checks with it that the base still holds);
+* ``resume(prepared, held=True)`` (each shard): continue inside that lock; refuses
+  (ConflictError, one line) when it is no longer held for this run. With ``held``,
+  ``Opened.held`` says what the lock's work holds of the plan's segments (a listing), so a
+  re-run shard skips it; with ``held=False`` nothing is listed and ``Opened.held`` is empty
+  (the caller knows the work holds nothing of its share but the base). ``close`` never
+  releases the lock;
 * ``holds(segment)``: the items the lock's work holds now (the finish's check);
 * ``finish(prepared, digest, message, source)``: commit once, recording ``digest``, and
   release; returns the new revision.
@@ -38,7 +43,10 @@ class ShardedSession(Session, Protocol):
     def prepared(self) -> dict[str, Any]:
         ...
 
-    def resume(self, prepared: Mapping[str, Any]) -> Opened:
+    def head(self) -> str | None:
+        ...
+
+    def resume(self, prepared: Mapping[str, Any], held: bool = True) -> Opened:
         ...
 
     def holds(self, segment: str) -> Mapping[str, Item]:

@@ -96,7 +96,7 @@ def test_workflow_commands_hand_their_files_on(workflow: dict[str, Any]) -> None
     assert _option(prepare, "--shards") == "$SHARDS"
     (upload,) = _step(jobs["prepare"], uses="actions/upload-artifact@")
     plan_artifact = upload["with"]["name"]
-    assert upload["with"]["path"] == "shards.json"
+    assert upload["with"]["path"].split() == ["shards.json", "shards.live"]  # the shards' share of the remote too
 
     shard = _labelsync_run(jobs["shard"], "--shard ")
     assert shard.startswith("labelsync apply shards.json --shard")

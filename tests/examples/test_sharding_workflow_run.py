@@ -28,8 +28,9 @@ WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "sharding" / "gith
 SHARDS = 2
 
 
-def _run_steps(job: dict[str, Any], cwd: Path, env: dict[str, str], matrix: int | None = None) -> None:
-    """Run the job's ``labelsync`` steps with bash, expressions filled in as Actions would."""
+def _run_steps(job: dict[str, Any], cwd: Path, env: dict[str, str], matrix: int | None = None) -> str:
+    """Run the job's ``labelsync`` steps with bash, expressions filled in as Actions would; their output."""
+    out = ""
     for step in job["steps"]:
         script = str(step.get("run", ""))
         if not script.startswith("labelsync "):
@@ -38,6 +39,14 @@ def _run_steps(job: dict[str, Any], cwd: Path, env: dict[str, str], matrix: int 
         assert "${{" not in script, script
         done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
+        out += done.stdout + done.stderr
+    return out
+
+
+def _uploaded(job: dict[str, Any]) -> list[str]:
+    """The paths the job's upload-artifact step lists."""
+    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    return str(step["with"]["path"]).split()
 
 
 def _labelsync_on_path(bin_dir: Path) -> str:
@@ -66,13 +75,15 @@ def test_the_workflow_jobs_hand_on_their_artifacts_and_commit_once(tmp_path: Pat
         prepare = _runner(source, tmp_path / "work")  # every runner checks out at the same path
         _run_steps(jobs["prepare"], prepare, env)
         (artifacts / "labelsync-shards").mkdir(parents=True)
-        shutil.copy(prepare / "shards.json", artifacts / "labelsync-shards")
+        for name in _uploaded(jobs["prepare"]):  # what upload-artifact takes
+            shutil.copy(prepare / name, artifacts / "labelsync-shards")
         shutil.rmtree(prepare)
 
         for shard in range(1, SHARDS + 1):
             runner = _runner(source, tmp_path / "work")
             shutil.copytree(artifacts / "labelsync-shards", runner, dirs_exist_ok=True)
-            _run_steps(jobs["shard"], runner, env, matrix=shard)
+            out = _run_steps(jobs["shard"], runner, env, matrix=shard)
+            assert "lists the remote instead" not in out, out  # its share of the remote came with shards.json
             shutil.copytree(runner / "shard-reports", artifacts / f"labelsync-shard-report-{shard}")
             shutil.rmtree(runner)
 

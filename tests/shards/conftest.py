@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,38 @@ def emulator(tmp_path: Path) -> Iterator[Remote]:
     with EmbeddedServer(create_app(tmp_path / "emulator-state", tokens=[TOKEN])) as srv:
         remote = Remote(srv.url)
         yield remote
+        remote.http.close()
+
+
+class Counting:
+    """ASGI middleware counting the requests that reach the emulator, by ``METHOD route``
+    (dataset ids folded: ``GET datasets/*/data/details``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.routes: Counter[str] = Counter()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"].split("/v1/", 1)[-1].lstrip("/")
+            parts = path.split("/")
+            if len(parts) > 1 and parts[0] == "datasets":
+                parts[1] = "*"
+            self.routes[f"{scope['method']} {'/'.join(parts)}"] += 1
+        await self.app(scope, receive, send)
+
+    def listings(self) -> int:
+        """The item listings (``data/details`` and ``data`` pages) counted so far."""
+        return sum(n for route, n in self.routes.items() if route in ("GET datasets/*/data/details", "GET datasets/*/data"))
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> Iterator[tuple[Remote, Counting]]:
+    """An emulator whose requests are counted (:class:`Counting`)."""
+    app = Counting(create_app(tmp_path / "emulator-state", tokens=[TOKEN]))
+    with EmbeddedServer(app) as srv:
+        remote = Remote(srv.url)
+        yield remote, app
         remote.http.close()
 
 

@@ -3,8 +3,10 @@
 * ``prepare``: ``open`` (dataset created if planned, draft opened, stale check), then the
   draft is held for the sharded apply (:meth:`~.lock.DraftLock.hold_for_shards`);
   ``prepared()`` is ``{"datasetId", "draft", "run"}``;
-* ``resume`` (a shard): checks the draft is still open and held for that run, then lists
-  what it holds of the plan's segments, so that a re-run shard skips what is there;
+* ``head``: the branch head (``branches?name``: one request);
+* ``resume`` (a shard): checks the draft is still open and held for that run, then (with
+  ``held``) lists what it holds of the plan's segments, so that a re-run shard skips what
+  is there (a listing that other shards' writes made incomplete: nothing is skipped);
 * ``holds``: the draft's items of one segment; ``finish``: the same check, then one commit
   whose description carries the digest trailer (the draft then is no lock any more).
 
@@ -18,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from labelsync.errors import ConflictError
+from labelsync.errors import ConflictError, RemoteError
 from labelsync.providers.session import Opened
 from labelsync.providers.tensorbay.convert import live_items
 from labelsync.providers.tensorbay.lock import DraftLock
@@ -56,10 +58,29 @@ class ShardedTensorBaySession(TensorBaySession):
                 hint="prepare again: labelsync apply --prepare -o FILE --shards N",
             )
 
-    def resume(self, prepared: Mapping[str, Any]) -> Opened:
+    def head(self) -> str | None:
+        return self.client.branch_head(self.plan.remote_id or self.dataset_id, self.plan.branch)
+
+    def resume(self, prepared: Mapping[str, Any], held: bool = True) -> Opened:
         self.role = "shard"
         self._enter(prepared)
-        return Opened(resumed=True, held=self._held())
+        return Opened(resumed=True, held=self._shard_held() if held else {})
+
+    def _shard_held(self) -> dict[str, Mapping[str, Item]]:
+        """What the draft holds (a re-run shard skips it), or nothing when the listing does
+        not prove itself complete: the other shards write to the draft meanwhile, so its
+        pages shift under the listing. The shard then writes its whole share again (every
+        write is idempotent), which reaches the same end state."""
+        try:
+            return self._held()
+        except RemoteError as exc:
+            if type(exc) is not RemoteError:  # the incomplete listing's own error, not a refusal or an outage
+                raise
+            self.events.message(
+                f"{self.plan.name}: {exc.message}: other shards are writing to draft #{self.draft}; "
+                "this shard writes its whole share again"
+            )
+            return {}
 
     def holds(self, segment: str) -> Mapping[str, Item]:
         details = self.client.list_details(self.dataset_id, segment, {"draftNumber": self.draft})
