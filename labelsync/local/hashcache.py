@@ -43,11 +43,13 @@ import os
 import sqlite3
 import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from labelsync.local.hashing import _error as _read_error
 from labelsync.local.hashing import hash_files
 from labelsync.local.scan import LocalFile
 from labelsync.state import Blob
@@ -109,7 +111,7 @@ class HashCache:
         self.on_chunk: Callable[[list[str], bytes, list[int]], None] | None = None
         """Called from :meth:`digest_columns` (on the calling thread) with ``(paths, digests,
         sizes)`` of files whose digest is known: once with the cache hits, then after each
-        hashed chunk (:data:`CALLBACK_CHUNK`). ``paths`` are the files' paths as scanned,
+        hashed chunk (:data:`CALLBACK_CHUNK`); once with every file for a scan that hashed them. ``paths`` are the files' paths as scanned,
         ``digests`` 20 bytes per file. It must return quickly; what it raises propagates."""
 
     # -- connection ---------------------------------------------------------------------
@@ -196,8 +198,20 @@ class HashCache:
         with contextlib.suppress(sqlite3.Error):
             self._connect().execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)", (slot, inputs, digest))
 
-    def _store(self, new: list[tuple[str, int, int, int, int, str, int]]) -> None:
-        if not new:
+    def has_none_under(self, base: str) -> bool:
+        """True when the cache holds no row for a file below the directory ``base`` (a path
+        ending with a separator): a scan of it may as well hash every file
+        (:func:`labelsync.local.scan.scan_dir`'s ``prehash``). False when unsure."""
+        bk = self._base_key(base)
+        if not bk:
+            return False
+        rows = self._query("SELECT 1 FROM hashes WHERE path >= ? AND path < ? LIMIT 1", (bk, bk[:-1] + chr(ord(bk[-1]) + 1)))
+        return next(rows, None) is None
+
+    def _store(self, new: _Rows | Callable[[], _Rows]) -> None:
+        """Write rows in one transaction; ``new`` may be a function making them (called once
+        per attempt: a rebuilt cache gets every row again)."""
+        if isinstance(new, list) and not new:
             return
         conn = self._connect()
         sql = "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -205,7 +219,7 @@ class HashCache:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    conn.executemany(sql, new)
+                    conn.executemany(sql, new() if callable(new) else new)
                     conn.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -235,6 +249,8 @@ class HashCache:
         read in path order from SQLite (nothing is loaded into a dict); other files are looked
         up one by one. Misses are hashed and written :data:`HASH_CHUNK` files at a time.
         """
+        if getattr(files, "digests", None) is not None:
+            return self._take_hashed(files)
         n = len(files)
         stats = CacheStats(files=n, rebuilt=self._rebuilt)
         sums = bytearray(20 * n)
@@ -265,6 +281,45 @@ class HashCache:
             if on_chunk is not None:
                 self._report(on_chunk, files, list(chunk), sums, sizes)
         stats.hashed = len(misses)
+        self.stats = stats
+        return sums, sizes
+
+    def _take_hashed(self, files: Any) -> tuple[bytearray, array[int]]:
+        """:meth:`digest_columns` of a :class:`~labelsync.local.scan.ScanList` whose scan hashed
+        every file (a cold cache: nothing to look up): its digests, the same errors as
+        :func:`~labelsync.local.hashing.hash_files` for a failed read, and every row whose
+        bytes read match the scanned size written in one transaction, hashed at the scan's
+        ``read_ns`` (before any file was read: the racy window is measured from there)."""
+        n = len(files)
+        read: array[int] = files.read_sizes
+        if n and min(read) < 0:
+            i = next(i for i in range(n) if read[i] < 0)
+            raise _read_error(files.base + files.rels[i], read[i])
+        sums, sizes = bytearray(files.digests), array("q", read)
+        stats = CacheStats(files=n, hits=0, hashed=n, bytes_hashed=sum(read), rebuilt=self._rebuilt)
+        bk, hashed_ns, digests = self._base_key(files.base), files.read_ns, files.digests
+        rels, scanned = files.rels, files.sizes
+        if read == scanned:  # the common case: every row, built by iterators in C
+            def rows() -> _Rows:
+                hexed = digests.hex()
+                ends = range(40, 40 * n + 40, 40)
+                return zip(
+                    map(bk.__add__, rels), scanned, files.mtimes, files.inodes, files.ctimes,
+                    map(hexed.__getitem__, map(slice, range(0, 40 * n, 40), ends)), repeat(hashed_ns),
+                )
+        else:  # a file changed since the scan: hashed as read, not cached
+            def rows() -> _Rows:
+                return (
+                    (bk + rel, size, mtime_ns, inode, ctime_ns, digests[20 * i : 20 * i + 20].hex(), hashed_ns)
+                    for i, (rel, size, mtime_ns, inode, ctime_ns, got) in enumerate(
+                        zip(rels, scanned, files.mtimes, files.inodes, files.ctimes, read, strict=True)
+                    )
+                    if got == size
+                )
+        self._store(rows)
+        stats.rebuilt = self._rebuilt
+        if self.on_chunk is not None and n:
+            self._report(self.on_chunk, files, list(range(n)), sums, sizes)
         self.stats = stats
         return sums, sizes
 
@@ -400,6 +455,7 @@ class HashCache:
         return self.digest_all([file], jobs=1)[0]
 
 
+_Rows = Iterable[tuple[str, int, int, int, int, str, int]]
 _COLUMNS = "path, size, mtime_ns, inode, ctime_ns, sha1"
 
 
