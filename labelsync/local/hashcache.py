@@ -9,6 +9,10 @@ Contract of :meth:`HashCache.digest_all`:
 * returns one :class:`~labelsync.state.Blob` per input file, in input order, whose
   ``checksum`` is the SHA-1 hex digest (the TensorBay checksum) of the bytes and ``size`` the
   number of bytes hashed;
+* a :class:`~labelsync.local.scan.ScanList` whose scan already read and hashed every file
+  (a large tree the cache had no row for: :meth:`HashCache.has_none_under` as the scan's
+  ``prehash``) takes those digests as they are, with the same errors and the same rows
+  written (hashed at the scan's start), no lookup;
 * reads the cache in bulk (one query per :class:`HashCache` instance, kept in memory after),
   hashes only the misses with :func:`labelsync.local.hashing.hash_files` (one open and,
   for a small file, one read each, no ``stat``; on ``min(jobs, CPUs)`` threads when there

@@ -22,6 +22,9 @@ Contract of :func:`scan_dir`:
   patterns that match a directory prune the walk below it. A descriptor stays open per
   directory level being walked. The files are columns (:class:`ScanList`) sharing the data
   directory's path string.
+* A large tree (still walking after :data:`PARALLEL_AFTER` files) is finished by forked
+  worker processes, one per CPU up to 4 (:mod:`labelsync.local.scanpool`): the same rows, the
+  same order, the same errors; a smaller one never forks.
 """
 
 from __future__ import annotations
