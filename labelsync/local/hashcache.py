@@ -47,13 +47,12 @@ import os
 import sqlite3
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from labelsync.local.hashing import _error as _read_error
+from labelsync.local import prehashed
 from labelsync.local.hashing import hash_files
 from labelsync.local.scan import LocalFile
 from labelsync.state import Blob
@@ -212,7 +211,7 @@ class HashCache:
         rows = self._query("SELECT 1 FROM hashes WHERE path >= ? AND path < ? LIMIT 1", (bk, bk[:-1] + chr(ord(bk[-1]) + 1)))
         return next(rows, None) is None
 
-    def _store(self, new: _Rows | Callable[[], _Rows]) -> None:
+    def _store(self, new: prehashed.Rows | Callable[[], prehashed.Rows]) -> None:
         """Write rows in one transaction; ``new`` may be a function making them (called once
         per attempt: a rebuilt cache gets every row again)."""
         if isinstance(new, list) and not new:
@@ -289,42 +288,14 @@ class HashCache:
         return sums, sizes
 
     def _take_hashed(self, files: Any) -> tuple[bytearray, array[int]]:
-        """:meth:`digest_columns` of a :class:`~labelsync.local.scan.ScanList` whose scan hashed
-        every file (a cold cache: nothing to look up): its digests, the same errors as
-        :func:`~labelsync.local.hashing.hash_files` for a failed read, and every row whose
-        bytes read match the scanned size written in one transaction, hashed at the scan's
-        ``read_ns`` (before any file was read: the racy window is measured from there)."""
+        """:meth:`digest_columns` of a scan that hashed every file (see the module docstring
+        and :mod:`labelsync.local.prehashed`)."""
+        sums, sizes = prehashed.columns(files)
         n = len(files)
-        read: array[int] = files.read_sizes
-        if n and min(read) < 0:
-            i = next(i for i in range(n) if read[i] < 0)
-            raise _read_error(files.base + files.rels[i], read[i])
-        sums, sizes = bytearray(files.digests), array("q", read)
-        stats = CacheStats(files=n, hits=0, hashed=n, bytes_hashed=sum(read), rebuilt=self._rebuilt)
-        bk, hashed_ns, digests = self._base_key(files.base), files.read_ns, files.digests
-        rels, scanned = files.rels, files.sizes
-        if read == scanned:  # the common case: every row, built by iterators in C
-            def rows() -> _Rows:
-                hexed = digests.hex()
-                ends = range(40, 40 * n + 40, 40)
-                return zip(
-                    map(bk.__add__, rels), scanned, files.mtimes, files.inodes, files.ctimes,
-                    map(hexed.__getitem__, map(slice, range(0, 40 * n, 40), ends)), repeat(hashed_ns),
-                )
-        else:  # a file changed since the scan: hashed as read, not cached
-            def rows() -> _Rows:
-                return (
-                    (bk + rel, size, mtime_ns, inode, ctime_ns, digests[20 * i : 20 * i + 20].hex(), hashed_ns)
-                    for i, (rel, size, mtime_ns, inode, ctime_ns, got) in enumerate(
-                        zip(rels, scanned, files.mtimes, files.inodes, files.ctimes, read, strict=True)
-                    )
-                    if got == size
-                )
-        self._store(rows)
-        stats.rebuilt = self._rebuilt
+        self._store(prehashed.rows(files, self._base_key(files.base)))
+        self.stats = CacheStats(files=n, hits=0, hashed=n, bytes_hashed=sum(sizes), rebuilt=self._rebuilt)
         if self.on_chunk is not None and n:
             self._report(self.on_chunk, files, list(range(n)), sums, sizes)
-        self.stats = stats
         return sums, sizes
 
     @staticmethod
@@ -459,7 +430,6 @@ class HashCache:
         return self.digest_all([file], jobs=1)[0]
 
 
-_Rows = Iterable[tuple[str, int, int, int, int, str, int]]
 _COLUMNS = "path, size, mtime_ns, inode, ctime_ns, sha1"
 
 

@@ -177,3 +177,30 @@ def test_a_file_the_workers_cannot_read_is_the_one_line_error_of_hashing(
         files = scan_dir(root, data, prehash=cache.has_none_under)
         with pytest.raises(LocalDataError, match=r"d1/003\.bin: cannot read: Permission denied$"):
             cache.digest_columns(files)
+
+
+def test_a_file_that_changed_between_scan_and_read_is_hashed_as_read_and_not_cached(
+    serial_and_parallel: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, data = serial_and_parallel
+    reader = scanpool.read_and_hash
+
+    def grow(paths: list[str], sizes: list[int]) -> list[tuple[int, bytes]]:
+        for p in paths:
+            if p.endswith("d2/005.bin"):
+                with open(p, "ab") as fh:
+                    fh.write(b"more")  # after the worker's stat, before its read
+        return reader(paths, sizes)
+
+    monkeypatch.setattr(scanpool, "read_and_hash", grow)
+    monkeypatch.setattr(scan_mod, "PARALLEL_AFTER", 4)
+    with HashCache(root) as cache:
+        files = scan_dir(root, data, prehash=cache.has_none_under)
+        sums, sizes = cache.digest_columns(files)
+        i = files.rels.index("d2/005.bin")
+        body = (data / "d2" / "005.bin").read_bytes()
+        assert sizes[i] == len(body) == files.sizes[i] + 4
+        assert sums[20 * i : 20 * i + 20] == hashlib.sha1(body).digest()
+        rows = {r[0] for r in cache._query("SELECT path FROM hashes", ())}
+        assert f"data/{files.rels[0]}" in rows and "data/d2/005.bin" not in rows
+        assert len(rows) == len(files) - 1
