@@ -204,3 +204,33 @@ def test_a_file_that_changed_between_scan_and_read_is_hashed_as_read_and_not_cac
         rows = {r[0] for r in cache._query("SELECT path FROM hashes", ())}
         assert f"data/{files.rels[0]}" in rows and "data/d2/005.bin" not in rows
         assert len(rows) == len(files) - 1
+
+
+def test_a_scan_from_another_thread_while_threads_run_forks_and_gives_the_same_columns(
+    serial_and_parallel: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine and the Dask executor scan from worker threads, beside other threads."""
+    import threading
+
+    root, data = serial_and_parallel
+    serial = scan_dir(root, data)
+    monkeypatch.setattr(scan_mod, "PARALLEL_AFTER", 3)
+    forks: list[int] = []
+    spawn = forked._spawn
+    monkeypatch.setattr(forked, "_spawn", lambda task: forks.append(1) or spawn(task))
+    answered: list[bool] = []
+    collect = forked._collect
+    monkeypatch.setattr(forked, "_collect", lambda child: (lambda r: answered.append(r is not None) or r)(collect(child)))
+    stop = threading.Event()
+    busy = threading.Thread(target=lambda: [None for _ in iter(lambda: stop.wait(0.001), True)], daemon=True)
+    busy.start()
+    got: list[ScanList] = []
+    try:
+        worker = threading.Thread(target=lambda: got.append(scan_dir(root, data)))
+        worker.start()
+        worker.join(30)
+    finally:
+        stop.set()
+        busy.join(5)
+    assert forks and got and columns(got[0]) == columns(serial)
+    assert answered and all(answered)  # the workers answered: nothing was re-walked here
