@@ -15,7 +15,10 @@ Contract of :func:`run_forked`:
   not trusted: its task is run again here, in order, so whatever it raises (for example the
   :class:`~labelsync.errors.LocalDataError` of an unreadable directory) is what this process
   raises, and the tasks after it are not waited for (their children are killed). Never a
-  hang: a child only ever runs its task, writes, and ``os._exit``\\ s.
+  hang: a child only ever runs its task, writes, and ``os._exit``\\ s. A task must take no
+  lock another thread of this process may hold at the fork (no imports, logging or shared
+  I/O objects: only its own data, system calls and its pipe), so forking beside threads is
+  safe.
 * Without ``os.fork`` (or with one task) every task runs here, one after the other.
 """
 
