@@ -136,9 +136,10 @@ def scan_dir(
     """List the selected files below ``data_dir`` (see the module docstring for the rules).
 
     A tree with more than :data:`PARALLEL_AFTER` files is walked on up to 4 processes
-    (:mod:`labelsync.local.scanpool`); a large tree for which ``prehash(base)`` answers True (the hash cache has nothing for it) then also has its
-    files read and hashed by those processes (:attr:`ScanList.digests`). The result is the
-    same columns, in the same order, with the same errors as the one-process walk.
+    (:mod:`labelsync.local.scanpool`); when ``prehash(base)`` then answers True (the hash
+    cache has nothing for it) those processes also read and hash its files
+    (:attr:`ScanList.digests`). The result is the same columns, in the same order, with the
+    same errors as the one-process walk.
 
     Raises :class:`LocalDataError` (one line naming the path and the fix) when ``data_dir``
     is missing, not a directory, outside ``root``, unreadable, or holds a symlink that
