@@ -36,6 +36,7 @@ Columns = tuple[list[str], list[array], bytes]
 
 _HEAD = struct.Struct("<qqqq")  # strings, bytes of strings, arrays, bytes of the blob
 _COLUMN = struct.Struct("<cq")  # typecode, bytes
+_LENGTH = struct.Struct("<q")  # what a child writes first: the bytes of its packed answer
 
 
 def run_forked(tasks: Sequence[Callable[[], Columns]]) -> list[Columns]:
@@ -73,7 +74,7 @@ def _spawn(task: Callable[[], Columns]) -> tuple[int, int] | None:
             os.close(r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             data = pack(task())
-            view = memoryview(data)
+            view = memoryview(_LENGTH.pack(len(data)) + data)
             while view:
                 view = view[os.write(w, view) :]
             code = 0
@@ -86,24 +87,36 @@ def _spawn(task: Callable[[], Columns]) -> tuple[int, int] | None:
 
 
 def _collect(child: tuple[int, int]) -> Columns | None:
-    """The child's result, or None when it failed (then reaped)."""
+    """The child's result, or None when it failed (then reaped). The answer is read into one
+    buffer of the size it announces (no list of chunks joined: half the transient memory)."""
     pid, r = child
-    chunks = []
+    data: bytearray | None = None
     try:
-        while True:
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        head = _read_full(r, bytearray(_LENGTH.size))
+        if head is not None:
+            data = _read_full(r, bytearray(_LENGTH.unpack(head)[0]))
+            if data is not None and os.read(r, 1):
+                data = None  # more than announced
     finally:
         os.close(r)
         _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    if data is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     try:
-        return unpack(b"".join(chunks))
+        return unpack(data)
     except (ValueError, struct.error, UnicodeDecodeError):
         return None
+
+
+def _read_full(fd: int, buf: bytearray) -> bytearray | None:
+    """Fill ``buf`` from ``fd``; None when the pipe ends first."""
+    view, pos = memoryview(buf), 0
+    while pos < len(buf):
+        n = os.readv(fd, [view[pos : pos + (1 << 24)]])
+        if not n:
+            return None
+        pos += n
+    return buf
 
 
 def _kill(child: tuple[int, int]) -> None:
@@ -128,11 +141,12 @@ def pack(result: Columns) -> bytes:
     return b"".join(parts)
 
 
-def unpack(data: bytes) -> Columns:
+def unpack(data: bytes | bytearray) -> Columns:
     """The inverse of :func:`pack`; raises ``ValueError`` when ``data`` is cut short."""
     n, text_len, ncols, blob_len = _HEAD.unpack_from(data)
     pos = _HEAD.size
-    text = data[pos : pos + text_len].decode("utf-8", "surrogateescape")
+    view = memoryview(data)  # slices of it are not copies
+    text = str(view[pos : pos + text_len], "utf-8", "surrogateescape")
     pos += text_len
     strings = text.split("\0") if n else []
     if len(strings) != n:
@@ -142,12 +156,12 @@ def unpack(data: bytes) -> Columns:
         code, size = _COLUMN.unpack_from(data, pos)
         pos += _COLUMN.size
         column = array(code.decode())
-        column.frombytes(data[pos : pos + size])
+        column.frombytes(view[pos : pos + size])
         if column.itemsize * len(column) != size:
             raise ValueError("column cut short")
         columns.append(column)
         pos += size
-    blob = data[pos : pos + blob_len]
+    blob = bytes(view[pos : pos + blob_len])
     if len(blob) != blob_len or pos + blob_len != len(data):
         raise ValueError("blob cut short")
     return strings, columns, blob

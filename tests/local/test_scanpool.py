@@ -234,3 +234,16 @@ def test_a_scan_from_another_thread_while_threads_run_forks_and_gives_the_same_c
         busy.join(5)
     assert forks and got and columns(got[0]) == columns(serial)
     assert answered and all(answered)  # the workers answered: nothing was re-walked here
+
+
+@pytest.mark.parametrize("answer", [b"", b"\x05", forked._LENGTH.pack(100) + b"x" * 10, forked._LENGTH.pack(0) + b"extra"])
+def test_a_child_whose_answer_is_short_or_long_is_not_trusted(answer: bytes) -> None:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # exits 0 after a wrong answer
+        os.write(w, answer)
+        os._exit(0)
+    os.close(w)
+    assert forked._collect((pid, r)) is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped
