@@ -110,7 +110,7 @@ def test_a_worker_that_dies_has_its_part_walked_here(serial_and_parallel: tuple[
     assert columns(scan_dir(root, data)) == columns(serial)
 
 
-def test_the_first_task_failing_kills_and_reaps_the_workers() -> None:
+def test_the_first_task_failing_kills_and_reaps_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     def slow() -> forked.Columns:
         signal.pause()
         return [], [], b""
@@ -118,10 +118,22 @@ def test_the_first_task_failing_kills_and_reaps_the_workers() -> None:
     def boom() -> forked.Columns:
         raise LocalDataError("first part")
 
+    pids: list[int] = []
+    spawn = forked._spawn
+
+    def spawned(task: object) -> tuple[int, int] | None:
+        child = spawn(task)  # type: ignore[arg-type]
+        assert child is not None
+        pids.append(child[0])
+        return child
+
+    monkeypatch.setattr(forked, "_spawn", spawned)
     with pytest.raises(LocalDataError, match="first part"):
         forked.run_forked([boom, slow, slow])
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no child left behind
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # killed and reaped: no child left behind
 
 
 def test_packed_columns_round_trip_and_a_short_answer_is_refused() -> None:
