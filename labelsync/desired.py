@@ -207,6 +207,9 @@ def resolve_dataset(
     scans = scans or Scans()
     reads = reads if reads is not None else LabelReads()
     plans = [_segment_plan(manifest, i, base, root, fusion, scans, reads) for i in range(len(spec.segments))]
+    for sp in plans:  # a scan that hashed its files read them before this call
+        if isinstance(sp.files, ScanList) and sp.files.digests is not None:
+            started_ns = min(started_ns, sp.files.read_ns)
     items_of = functools.cache(lambda: _resolve_items(plans, cache, jobs))
     slot = f"{manifest_file.resolve()}#{manifest.metadata.name}@{spec.remote}"
     inputs, newest_ns = _inputs_fingerprint(manifest, provider, base, root, plans)

@@ -298,3 +298,31 @@ def test_a_labels_file_written_just_now_is_identified_by_its_content(repo: Path)
     [again] = resolve(repo, m)
     assert type(again.dataset.segments["day"].items).__name__ == "LazyItems"
     assert again.digest == first.digest
+
+
+def test_files_a_scan_hashed_within_the_racy_window_are_not_remembered(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large scan on a cold cache reads the files itself, before resolution starts: the
+    racy window is measured from the scan's start (files written 5 s after it are racy)."""
+    import time
+    import types
+
+    import labelsync.local.scan as scan_mod
+    from labelsync.local.scan import Scans
+
+    now = time.time_ns()
+    for path in repo.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(now - 5 * 10**9, now - 5 * 10**9))
+    monkeypatch.setattr(scan_mod, "PARALLEL_AFTER", 1)
+    monkeypatch.setattr(scan_mod, "_workers", lambda: 2)
+    monkeypatch.setattr(scan_mod, "time", types.SimpleNamespace(time_ns=lambda: now - 10 * 10**9))
+    m = manifest(normal_spec())
+    remote = BUILTIN_REMOTES[m.spec.remote]
+    loaded = LoadedManifest(m, repo / "manifests" / "city.yaml", "city.yaml", 1, 0, remote)
+    for _ in range(2):
+        scans = Scans(prehash=lambda base: True)
+        with HashCache(repo) as cache:
+            [d] = resolve_desired(ManifestSet(repo, {remote.name: remote}, [loaded], scans), cache=cache)
+        assert scans.scan(repo, repo / "data" / "day", ["**/*.jpg"], []).digests is not None
+        assert type(d.dataset.segments["day"].items).__name__ == "ItemTable"  # computed, never recalled
+        assert d.digest == dataset_digest(d.dataset, prune=True)

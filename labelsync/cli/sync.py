@@ -46,6 +46,7 @@ def load_desired_set(
     from labelsync.desired import resolve_desired
     from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
+    from labelsync.local.scan import Scans
     from labelsync.manifest import load_manifests
 
     targets = list(paths) or [Path(".")]
@@ -53,12 +54,15 @@ def load_desired_set(
         if not p.exists():
             raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
     root = find_root(targets[0])
-    with phases.phase("read manifests, labels"):
-        manifests = load_manifests(targets, root=root)
-    with phases.phase("scan, hash (desired state)"), HashCache(root) as cache:
-        if before_hash is not None:
-            before_hash(manifests, cache)
-        desired = resolve_desired(manifests, cache=cache, jobs=jobs)
+    with HashCache(root) as cache:
+        # a large data tree the cache knows nothing of is hashed as it is scanned (validation scans)
+        scans = Scans(prehash=cache.has_none_under)
+        with phases.phase("read manifests, labels"):
+            manifests = load_manifests(targets, root=root, scans=scans)
+        with phases.phase("scan, hash (desired state)"):
+            if before_hash is not None:
+                before_hash(manifests, cache)
+            desired = resolve_desired(manifests, cache=cache, jobs=jobs)
     return desired, root, manifests
 
 

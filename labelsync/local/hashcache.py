@@ -9,6 +9,10 @@ Contract of :meth:`HashCache.digest_all`:
 * returns one :class:`~labelsync.state.Blob` per input file, in input order, whose
   ``checksum`` is the SHA-1 hex digest (the TensorBay checksum) of the bytes and ``size`` the
   number of bytes hashed;
+* a :class:`~labelsync.local.scan.ScanList` whose scan already read and hashed every file
+  (a large tree the cache had no row for: :meth:`HashCache.has_none_under` as the scan's
+  ``prehash``) takes those digests as they are, with the same errors and the same rows
+  written (hashed at the scan's start), no lookup;
 * reads the cache in bulk (one query per :class:`HashCache` instance, kept in memory after),
   hashes only the misses with :func:`labelsync.local.hashing.hash_files` (one open and,
   for a small file, one read each, no ``stat``; on ``min(jobs, CPUs)`` threads when there
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labelsync.local import prehashed
 from labelsync.local.hashing import hash_files
 from labelsync.local.scan import LocalFile
 from labelsync.state import Blob
@@ -109,7 +114,7 @@ class HashCache:
         self.on_chunk: Callable[[list[str], bytes, list[int]], None] | None = None
         """Called from :meth:`digest_columns` (on the calling thread) with ``(paths, digests,
         sizes)`` of files whose digest is known: once with the cache hits, then after each
-        hashed chunk (:data:`CALLBACK_CHUNK`). ``paths`` are the files' paths as scanned,
+        hashed chunk (:data:`CALLBACK_CHUNK`); once with every file for a scan that hashed them. ``paths`` are the files' paths as scanned,
         ``digests`` 20 bytes per file. It must return quickly; what it raises propagates."""
 
     # -- connection ---------------------------------------------------------------------
@@ -196,8 +201,20 @@ class HashCache:
         with contextlib.suppress(sqlite3.Error):
             self._connect().execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?)", (slot, inputs, digest))
 
-    def _store(self, new: list[tuple[str, int, int, int, int, str, int]]) -> None:
-        if not new:
+    def has_none_under(self, base: str) -> bool:
+        """True when the cache holds no row for a file below the directory ``base`` (a path
+        ending with a separator): a scan of it may as well hash every file
+        (:func:`labelsync.local.scan.scan_dir`'s ``prehash``). False when unsure."""
+        bk = self._base_key(base)
+        if not bk:
+            return False
+        rows = self._query("SELECT 1 FROM hashes WHERE path >= ? AND path < ? LIMIT 1", (bk, bk[:-1] + chr(ord(bk[-1]) + 1)))
+        return next(rows, None) is None
+
+    def _store(self, new: prehashed.Rows | Callable[[], prehashed.Rows]) -> None:
+        """Write rows in one transaction; ``new`` may be a function making them (called once
+        per attempt: a rebuilt cache gets every row again)."""
+        if isinstance(new, list) and not new:
             return
         conn = self._connect()
         sql = "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -205,7 +222,7 @@ class HashCache:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    conn.executemany(sql, new)
+                    conn.executemany(sql, new() if callable(new) else new)
                     conn.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -235,6 +252,8 @@ class HashCache:
         read in path order from SQLite (nothing is loaded into a dict); other files are looked
         up one by one. Misses are hashed and written :data:`HASH_CHUNK` files at a time.
         """
+        if getattr(files, "digests", None) is not None:
+            return self._take_hashed(files)
         n = len(files)
         stats = CacheStats(files=n, rebuilt=self._rebuilt)
         sums = bytearray(20 * n)
@@ -266,6 +285,17 @@ class HashCache:
                 self._report(on_chunk, files, list(chunk), sums, sizes)
         stats.hashed = len(misses)
         self.stats = stats
+        return sums, sizes
+
+    def _take_hashed(self, files: Any) -> tuple[bytearray, array[int]]:
+        """:meth:`digest_columns` of a scan that hashed every file (see the module docstring
+        and :mod:`labelsync.local.prehashed`)."""
+        sums, sizes = prehashed.columns(files)
+        n = len(files)
+        self._store(prehashed.rows(files, self._base_key(files.base)))
+        self.stats = CacheStats(files=n, hits=0, hashed=n, bytes_hashed=sum(sizes), rebuilt=self._rebuilt)
+        if self.on_chunk is not None and n:
+            self._report(self.on_chunk, files, list(range(n)), sums, sizes)
         return sums, sizes
 
     @staticmethod

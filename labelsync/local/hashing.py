@@ -25,7 +25,6 @@ SHA-1 digest.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import subprocess
@@ -36,51 +35,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, overload
 
-BUFFER_SIZE = 1 << 20
+from labelsync.local.sha1read import BUFFER_SIZE as BUFFER_SIZE
+from labelsync.local.sha1read import read_and_hash
+
 RECORD = struct.Struct("<q20s")
 MIN_FILES_PER_WORKER = 2_000
 MIN_BYTES_PER_WORKER = 64 << 20
-_NOATIME = getattr(os, "O_NOATIME", 0)
-_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NOATIME
-
-
-def _hash_share(paths: Sequence[bytes | str], sizes: Sequence[int]) -> list[tuple[int, bytes]]:
-    """``(bytes_read, digest)`` per path; ``bytes_read`` is ``-errno`` when it failed."""
-    buf = bytearray(BUFFER_SIZE)
-    view = memoryview(buf)
-    bufs = [buf]
-    out: list[tuple[int, bytes]] = []
-    append = out.append
-    sha1, op, readv, close = hashlib.sha1, os.open, os.readv, os.close
-    flags = _FLAGS
-    for path, expect in zip(paths, sizes, strict=True):
-        try:
-            try:
-                fd = op(path, flags)
-            except PermissionError:
-                if not flags & _NOATIME:
-                    raise
-                flags &= ~_NOATIME  # O_NOATIME needs ownership of the file: not for this share
-                fd = op(path, flags)
-            try:
-                n = readv(fd, bufs)
-                if n < BUFFER_SIZE and n == expect:  # the whole file in one read
-                    append((n, sha1(view[:n], usedforsecurity=False).digest()))
-                    continue
-                h = sha1(usedforsecurity=False)
-                total = 0
-                while n:
-                    h.update(view[:n])
-                    total += n
-                    if n < BUFFER_SIZE and total == expect:  # a short read at the expected end
-                        break
-                    n = readv(fd, bufs)
-                append((total, h.digest()))
-            finally:
-                close(fd)
-        except OSError as exc:
-            append((-(exc.errno or 5), b"\0" * 20))
-    return out
 
 
 def _error(path: str, code: int) -> Exception:
@@ -163,17 +123,17 @@ def hash_files(
     total = sum(sizes)
     workers = max(1, min(jobs, os.cpu_count() or 1, max(n // MIN_FILES_PER_WORKER, total // MIN_BYTES_PER_WORKER, 1)))
     if workers == 1 or n < 2:
-        return _finish(paths, _hash_share(paths, sizes), raw)
+        return _finish(paths, read_and_hash(paths, sizes), raw)
     records: list[list[tuple[int, bytes]]]
     if processes:
         shares = [_Worker(paths[w::workers], sizes[w::workers]) for w in range(1, workers)]
-        records = [_hash_share(paths[0::workers], sizes[0::workers])]
+        records = [read_and_hash(paths[0::workers], sizes[0::workers])]
         for w, worker in enumerate(shares, start=1):
             got = worker.wait()
-            records.append(got if got is not None else _hash_share(paths[w::workers], sizes[w::workers]))
+            records.append(got if got is not None else read_and_hash(paths[w::workers], sizes[w::workers]))
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="labelsync-hash") as pool:
-            records = list(pool.map(lambda w: _hash_share(paths[w::workers], sizes[w::workers]), range(workers)))
+            records = list(pool.map(lambda w: read_and_hash(paths[w::workers], sizes[w::workers]), range(workers)))
     merged: list[tuple[int, bytes]] = [(0, b"")] * n
     for w, part in enumerate(records):
         merged[w::workers] = part
@@ -189,7 +149,7 @@ def _finish(paths: Sequence[str], records: list[tuple[int, bytes]], raw: bool = 
 
 def sha1_file(path: str, size: int = -1) -> tuple[str, int]:
     """``(sha1_hex, bytes_read)`` of one file; raises :class:`LocalDataError` when unreadable."""
-    return _finish([path], _hash_share([path], [size]))[0]
+    return _finish([path], read_and_hash([path], [size]))[0]
 
 
 def _serve() -> None:
@@ -202,7 +162,7 @@ def _serve() -> None:
     sizes.frombytes(data[8 : 8 + 8 * n])
     paths = data[8 + 8 * n :].split(b"\0") if n else []
     pack = RECORD.pack
-    sys.stdout.buffer.write(b"".join(pack(s, d) for s, d in _hash_share(paths, sizes)))
+    sys.stdout.buffer.write(b"".join(pack(s, d) for s, d in read_and_hash(paths, sizes)))
     sys.stdout.buffer.flush()
 
 

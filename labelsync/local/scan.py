@@ -22,18 +22,22 @@ Contract of :func:`scan_dir`:
   patterns that match a directory prune the walk below it. A descriptor stays open per
   directory level being walked. The files are columns (:class:`ScanList`) sharing the data
   directory's path string.
+* A large tree (still walking after :data:`PARALLEL_AFTER` files) is finished by forked
+  worker processes, one per CPU up to 4 (:mod:`labelsync.local.scanpool`): the same rows, the
+  same order, the same errors; a smaller one never forks.
 """
 
 from __future__ import annotations
 
 import os
 import stat as stat_mod
+import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Container, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from labelsync.errors import LocalDataError
 from labelsync.local.paths import is_inside
@@ -126,8 +130,16 @@ def scan_dir(
     data_dir: Path,
     include: Sequence[str] = ("**/*",),
     exclude: Sequence[str] = (),
+    *,
+    prehash: Callable[[str], bool] | None = None,
 ) -> ScanList:
     """List the selected files below ``data_dir`` (see the module docstring for the rules).
+
+    A tree with more than :data:`PARALLEL_AFTER` files is walked on up to 4 processes
+    (:mod:`labelsync.local.scanpool`); when ``prehash(base)`` then answers True (the hash
+    cache has nothing for it) those processes also read and hash its files
+    (:attr:`ScanList.digests`). The result is the same columns, in the same order, with the
+    same errors as the one-process walk.
 
     Raises :class:`LocalDataError` (one line naming the path and the fix) when ``data_dir``
     is missing, not a directory, outside ``root``, unreadable, or holds a symlink that
@@ -152,54 +164,93 @@ def scan_dir(
     root_real = os.path.realpath(root)
     root_prefix = root_real.rstrip(os.sep) + os.sep
 
-    rels: list[str] = []
-    sizes, mtimes, inodes, ctimes = array("q"), array("q"), array("Q"), array("q")
+    rules = _Rules(root_real, root_prefix, inc, inc_match, exc_match)
     base = top.rstrip(os.sep) + os.sep  # every file's path is base + rel
-    out = (rels, sizes, mtimes, inodes, ctimes)
+    out: _Out = ([], array("q"), array("q"), array("Q"), array("q"))
     # One frame per open directory, deepest last: (its items still to visit, in path order;
     # its descriptor; absolute dir as found; its real path; rel prefix with trailing "/";
     # real paths of the directories above it: a directory symlink to one of them is a loop).
     top_real = os.path.realpath(top)
     stack: list[_Frame] = []
-    stack.append(_open_dir(top, top_real, "", frozenset(), root_real, root_prefix, exc_match))
+    read_ns = time.time_ns()
+    workers = _workers()
+    digests: bytes | None = None
+    read: array[int] | None = None
     try:
-        while stack:
-            items, fd, abs_dir, dir_real, prefix, ancestors = frame = stack[-1]
-            while items:
-                item = items.pop()
-                if type(item) is list:  # a run of files, in name order
-                    _stat_files(item, abs_dir, prefix, inc, inc_match, exc_match, out)
-                    continue
-                name, real = item
-                stack.append(_open_dir(
-                    abs_dir + os.sep + name, real, prefix + name + "/", ancestors | {dir_real},
-                    root_real, root_prefix, exc_match,
-                ))
-                break
-            else:
-                stack.pop()
-                if frame[1] >= 0:
-                    os.close(frame[1])
+        stack.append(_open_dir(top, top_real, "", frozenset(), rules))
+        if not _walk(stack, rules, out, PARALLEL_AFTER if workers > 1 else None):
+            from labelsync.local.scanpool import scan_parts
+
+            hash_them = prehash is not None and prehash(base)
+            out, digests, read = scan_parts(stack, rules, out, base, workers, hash_them)
     finally:
         for frame in stack:
             if frame[1] >= 0:
                 os.close(frame[1])
-    return ScanList(base, rels, sizes, mtimes, inodes, ctimes)
+    return ScanList(base, *out, digests=digests, read_sizes=read, read_ns=read_ns)
+
+
+PARALLEL_AFTER = 20_000
+"""A scan still walking after this many files goes on in parallel (:mod:`.scanpool`)."""
+
+
+def _workers() -> int:
+    try:
+        return min(len(os.sched_getaffinity(0)), 4)
+    except AttributeError:  # not on Linux
+        return min(os.cpu_count() or 1, 4)
+
+
+class _Rules(NamedTuple):
+    """What a walk decides with: the repository's real path (and with a separator) and the
+    include/exclude patterns (see :func:`scan_dir`)."""
+
+    root_real: str
+    root_prefix: str
+    inc: object | None
+    inc_match: Callable[[str], object] | None
+    exc_match: Callable[[str], object] | None
+
+
+_Out = tuple[list[str], "array[int]", "array[int]", "array[int]", "array[int]"]
+
+
+def _walk(stack: list[_Frame], rules: _Rules, out: _Out, limit: int | None = None) -> bool:
+    """Walk the frames of ``stack`` (deepest last) in path order, appending the selected
+    files to ``out``, closing each frame's descriptor (when not ``-1``) as it is left.
+    Returns True when done; False (the stack left as it is, between two items) once ``out``
+    holds ``limit`` files or more."""
+    rels = out[0]
+    while stack:
+        items, fd, abs_dir, dir_real, prefix, ancestors = frame = stack[-1]
+        while items:
+            if limit is not None and len(rels) >= limit:
+                return False
+            item = items.pop()
+            if type(item) is list:  # a run of files, in name order
+                _stat_files(item, abs_dir, prefix, rules, out)
+                continue
+            name, real = item
+            stack.append(_open_dir(abs_dir + os.sep + name, real, prefix + name + "/", ancestors | {dir_real}, rules))
+            break
+        else:
+            stack.pop()
+            if frame[1] >= 0:
+                os.close(frame[1])
+    return True
 
 
 _Frame = tuple[list[Any], int, str, str, str, frozenset[str]]
 _name = attrgetter("name")
 
 
-def _open_dir(
-    abs_dir: str, dir_real: str, prefix: str, ancestors: frozenset[str],
-    root_real: str, root_prefix: str, exc_match: Callable[[str], object] | None,
-) -> _Frame:
+def _open_dir(abs_dir: str, dir_real: str, prefix: str, ancestors: frozenset[str], rules: _Rules) -> _Frame:
     """List one directory into a frame of :func:`scan_dir`'s walk: its visible entries as
     runs of files (lists of ``DirEntry``, name order) and subdirectories (``(name, real
     path)``), in path order (a directory sorts as its name plus ``/``) and reversed, so that
     ``pop()`` yields the next. Symlinks are checked here (inside the repository, not
     dangling); excluded directories and symlink loops are left out."""
+    root_real, root_prefix, exc_match = rules.root_real, rules.root_prefix, rules.exc_match
     dir_fd = -1
     try:
         if _SCANDIR_FD:  # entries' stat is then an fstatat relative to the directory: no path walk
@@ -265,13 +316,10 @@ def _open_dir(
     return items, dir_fd, abs_dir, dir_real, prefix, ancestors
 
 
-def _stat_files(
-    entries: list[os.DirEntry[str]], abs_dir: str, prefix: str, inc: object | None,
-    inc_match: Callable[[str], object] | None, exc_match: Callable[[str], object] | None,
-    out: tuple[list[str], array[int], array[int], array[int], array[int]],
-) -> None:
+def _stat_files(entries: list[os.DirEntry[str]], abs_dir: str, prefix: str, rules: _Rules, out: _Out) -> None:
     """Append the selected regular files among ``entries`` (one directory's, in name order)
     to the columns ``out``: one ``stat`` each (following a symlink), no other call."""
+    inc, inc_match, exc_match = rules.inc, rules.inc_match, rules.exc_match
     if inc is None:
         return
     if inc_match is not None or exc_match is not None:
@@ -306,18 +354,27 @@ class ScanList(Sequence[LocalFile]):
     (the data directory with a trailing separator: a file's path is ``base + rel``) and one
     ``array('q')`` each of sizes, mtimes, inodes and ctimes. About 100 bytes per file with
     its path string, where a tuple per file cost about 300. Indexing and iteration build the
-    :class:`LocalFile` asked for (dropped after use by the caller)."""
+    :class:`LocalFile` asked for (dropped after use by the caller).
 
-    __slots__ = ("base", "rels", "sizes", "mtimes", "inodes", "ctimes")
+    ``digests`` (20 bytes per file) and ``read_sizes`` (bytes read, or minus the ``errno``
+    of a failed read) are set when the scan also hashed every file (a cold hash cache, see
+    :func:`scan_dir`); ``read_ns`` is the wall clock before the walk began (no file was read
+    earlier), the hashing time of those digests for the racy window."""
+
+    __slots__ = ("base", "rels", "sizes", "mtimes", "inodes", "ctimes", "digests", "read_sizes", "read_ns")
 
     def __init__(self, base: str, rels: list[str], sizes: array[int], mtimes: array[int], inodes: array[int],
-                 ctimes: array[int]) -> None:
+                 ctimes: array[int], *, digests: bytes | None = None, read_sizes: array[int] | None = None,
+                 read_ns: int = 0) -> None:
         self.base = base
         self.rels = rels
         self.sizes = sizes
         self.mtimes = mtimes
         self.inodes = inodes
         self.ctimes = ctimes
+        self.digests = digests
+        self.read_sizes = read_sizes
+        self.read_ns = read_ns
 
     def __len__(self) -> int:
         return len(self.rels)
@@ -373,12 +430,14 @@ class Scans:
     runs: it never notices later changes on disk.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prehash: Callable[[str], bool] | None = None) -> None:
         self._memo: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], ScanList] = {}
+        self.prehash = prehash
+        """Passed to :func:`scan_dir`: set by a command that hashes what it scans."""
 
     def scan(self, root: Path, data_dir: Path, include: Sequence[str], exclude: Sequence[str]) -> ScanList:
         """:func:`scan_dir`, remembered."""
         key = (str(root), os.path.abspath(data_dir), tuple(include), tuple(exclude))
         if key not in self._memo:
-            self._memo[key] = scan_dir(root, data_dir, include, exclude)
+            self._memo[key] = scan_dir(root, data_dir, include, exclude, prehash=self.prehash)
         return self._memo[key]

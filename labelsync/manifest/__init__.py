@@ -18,6 +18,7 @@ from pathlib import Path
 
 from labelsync.diagnostics import Diagnostic, has_errors
 from labelsync.errors import ManifestError
+from labelsync.local.scan import Scans
 from labelsync.manifest.model import Catalog, Manifest, Segment, Sensor, Spec, catalog_json, sensor_json
 from labelsync.manifest.remotes import Remote, find_root, load_remotes
 from labelsync.manifest.validate import LoadedManifest, ManifestSet, run
@@ -48,15 +49,18 @@ def validate_paths(paths: Sequence[Path], *, check_local: bool = True) -> list[D
     return run(list(paths), check_local=check_local).diagnostics
 
 
-def load_manifests(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None) -> ManifestSet:
+def load_manifests(
+    paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None, scans: Scans | None = None
+) -> ManifestSet:
     """The manifests under ``paths`` as models, each with its file, line and remote.
 
     Directories are searched for ``*.yaml``/``*.yml`` (hidden directories and
     ``labelsync.yaml`` skipped); a file may hold several documents. Raises
     :class:`~labelsync.errors.ManifestError` whose ``diagnostics`` list every problem.
-    ``root`` is the repository root (default: as :func:`run` finds it).
+    ``root`` is the repository root (default: as :func:`run` finds it); ``scans`` the
+    :class:`~labelsync.local.scan.Scans` the data listings go to (default: a new one).
     """
-    result = run(list(paths), check_local=check_local, root=root)
+    result = run(list(paths), check_local=check_local, root=root, scans=scans)
     if has_errors(result.diagnostics):
         count = sum(1 for d in result.diagnostics if d.severity == "error")
         raise ManifestError(

@@ -147,7 +147,7 @@ def _model_diagnostics(doc: Document, exc: ValidationError) -> list[Diagnostic]:
     return [doc.diagnostic(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
 
 
-def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None) -> Result:
+def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None, scans: Scans | None = None) -> Result:
     """Validate the manifests under ``paths``; return the valid ones and every diagnostic.
 
     ``root`` (the repository root, see :func:`~labelsync.manifest.remotes.find_root`) defaults
@@ -163,7 +163,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     files, found_diags = expand_paths(paths, ignore, contents, parsed)
     diags += ignore_diags + found_diags
     loaded: list[LoadedManifest] = []
-    scans = Scans()
+    scans = scans if scans is not None else Scans()
     reads = LabelReads()
     located: list[semantic.Located] = []
     for file in files:
