@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 from collections import deque
@@ -288,7 +289,7 @@ class PostPool:
     async def _post(self, post: Post) -> Answer:
         """Send ``post`` with retries (the one upload retry loop); the 2xx answer, or raise
         the labelsync error."""
-        label = f"POST {urlsplit(post.url).path or '/'}"
+        label = _label(post.url)
         attempts = self.policy.attempts("POST", post.url, label, self.stats)
         with translate_transport_errors(post.what):
             while True:
@@ -309,6 +310,12 @@ class PostPool:
                             raise_for_api(answer.response(), what=post.what)
                         return answer
                 await asyncio.sleep(delay)
+
+
+@functools.lru_cache(maxsize=64)
+def _label(url: str) -> str:
+    """``POST /path`` of ``url``, as retries and deadlines name a request."""
+    return f"POST {urlsplit(url).path or '/'}"
 
 
 def _too_large(post: Post) -> errors.BadAnswerError:

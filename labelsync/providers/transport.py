@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,7 +47,13 @@ __all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "p
 
 WRITE_CHUNK = 1 << 20
 MAX_HEAD = 64 * 1024
+SMALL_WRITE = 64 * 1024
+"""A request whose head and body together are at most this size is written in one piece
+(one send: one wake-up of the server instead of two)."""
+ROUTES = 64
+"""URLs whose parsed route a :class:`Connections` remembers."""
 _Origin = tuple[str, str, int]
+_Route = tuple[_Origin, str, str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -127,21 +133,17 @@ class Connections:
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._tls: ssl.SSLContext | None = None
         self._proxies: dict[_Origin, SplitResult | None] = {}
+        self._routes: dict[str, _Route] = {}
         bind = source_address()
         self._local = (bind, 0) if bind else None
 
     async def send(self, post: Post, user_agent: str) -> Answer:
-        parts = urlsplit(post.url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=_request(post.url))
-        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
-        if origin not in self._proxies:
-            self._proxies[origin] = proxy_for(post.url)
-        forward = self._proxies[origin] is not None and scheme == "http"
-        headers = {**post.headers, **self._proxy_auth(origin)} if forward else post.headers
-        target = _without_userinfo(parts) if forward else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        head = http1.request_head(target, parts.netloc.rsplit("@", 1)[-1], headers, len(post.body), user_agent)
+        route = self._routes.get(post.url)
+        if route is None:
+            route = self._route(post.url)
+        origin, target, host, proxy_auth = route
+        headers = {**post.headers, **proxy_auth} if proxy_auth else post.headers
+        head = http1.request_head(target, host, headers, len(post.body), user_agent)
         idle = self._idle.setdefault(origin, [])
         while idle:
             conn = idle.pop()
@@ -157,6 +159,24 @@ class Connections:
             return await self._exchange(conn, origin, post.url, head, post.body)
         except _Stale as exc:
             raise httpx.RemoteProtocolError("the server closed the connection without answering", request=_request(post.url)) from exc.__cause__
+
+    def _route(self, url: str) -> _Route:
+        """``(origin, request target, Host, proxy headers)`` of ``url`` (remembered: every
+        upload of a run goes to one storage URL)."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=_request(url))
+        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
+        if origin not in self._proxies:
+            self._proxies[origin] = proxy_for(url)
+        forward = self._proxies[origin] is not None and scheme == "http"
+        target = _without_userinfo(parts) if forward else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        route = (origin, target, parts.netloc.rsplit("@", 1)[-1], self._proxy_auth(origin) if forward else {})
+        if len(self._routes) >= ROUTES:
+            self._routes.clear()
+        self._routes[url] = route
+        return route
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
@@ -254,12 +274,17 @@ class Connections:
         return Answer(url, status, headers, content)
 
     async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
-        """Send head and body, waiting at most ``timeout`` for each chunk to leave."""
+        """Send head and body (in one piece up to :data:`SMALL_WRITE`), waiting at most
+        ``timeout`` for each chunk to leave."""
         writer = conn.writer
-        writer.write(head)
         with memoryview(body) as view:
-            for start in range(0, max(len(view), 1), WRITE_CHUNK):
-                writer.write(view[start : start + WRITE_CHUNK])
+            if len(head) + len(view) <= SMALL_WRITE:
+                pieces: Iterable[bytes | memoryview] = (head + body,)
+            else:
+                writer.write(head)
+                pieces = (view[start : start + WRITE_CHUNK] for start in range(0, max(len(view), 1), WRITE_CHUNK))
+            for piece in pieces:
+                writer.write(piece)
                 if writer.transport.get_write_buffer_size() > 0:  # drain() may wait: bound it
                     async with asyncio.timeout(self.timeout):
                         await writer.drain()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import queue
 import socket
@@ -21,6 +22,7 @@ from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
 from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
 from labelsync.providers.tensorbay.client import multipart_form
+from labelsync.providers.transport import SMALL_WRITE, WRITE_CHUNK, Connections, _Connection
 from tests.support.tls import self_signed
 
 TOKEN = "Accesskey-" + "7" * 32
@@ -424,3 +426,33 @@ def test_close_while_a_pipelined_request_waits_for_its_answer(scripted: Callable
     assert time.monotonic() - started < 5
     batch.wait(timeout=5)
     assert reported == []
+
+
+class _Writes:
+    """The writer side of a connection, recording each ``write`` (what the kernel is asked to send)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.transport = self
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    async def drain(self) -> None:
+        return None
+
+
+def test_a_small_request_is_written_in_one_piece_and_a_large_one_in_chunks() -> None:
+    def written(head: bytes, body: bytes) -> list[bytes]:
+        writer = _Writes()
+        conn = _Connection(None, writer)  # type: ignore[arg-type]
+        asyncio.run(Connections()._write(conn, head, body))
+        assert b"".join(writer.writes) == head + body
+        return writer.writes
+
+    assert written(b"POST / HTTP/1.1\r\n\r\n", b"x" * 256) == [b"POST / HTTP/1.1\r\n\r\n" + b"x" * 256]  # one send, one wake-up
+    assert len(written(b"h" * 10, b"y" * (SMALL_WRITE - 10))) == 1
+    assert len(written(b"h" * 10, b"y" * (2 * WRITE_CHUNK + 1))) == 4  # the head, then the body chunk by chunk
