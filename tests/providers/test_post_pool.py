@@ -21,7 +21,7 @@ from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
 from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
-from labelsync.providers.tensorbay.client import multipart_form
+from labelsync.providers.tensorbay.form import multipart_form
 from labelsync.providers.transport import SMALL_WRITE, WRITE_CHUNK, Connections, _Connection
 from tests.support.tls import self_signed
 
