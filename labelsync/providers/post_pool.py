@@ -178,6 +178,18 @@ class PostPool:
             loop = asyncio.get_running_loop()
             taken: tuple[T, Post | BaseException | None] | BaseException | None = None  # prepared while the last request was out
             ended = False
+
+            def prepare_next() -> None:
+                """Called by the transport once a request is written: take and prepare the
+                next item while the answer comes (once; never raises)."""
+                nonlocal taken, ended
+                if taken is not None or ended or batch.stopped:
+                    return
+                try:
+                    taken = take()
+                except Exception as exc:
+                    taken = exc
+                ended = taken is None
             while not batch.stopped:
                 got: tuple[T, Post | BaseException | None] | BaseException | None
                 if taken is not None:
@@ -210,21 +222,7 @@ class PostPool:
                             post = ready
                         else:
                             post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
-                        if pipelined and not large:
-                            sending = asyncio.ensure_future(self._post(post))
-                            try:
-                                await asyncio.sleep(0)  # the request goes out; the next one is prepared while it is answered
-                                if not batch.stopped:
-                                    try:
-                                        taken = take()
-                                    except Exception as exc:
-                                        taken = exc
-                                    ended = taken is None
-                                await sending
-                            finally:
-                                sending.cancel()  # no-op once done; the pool's close() cancels the worker
-                        else:
-                            await self._post(post)
+                        await self._post(post, prepare_next if pipelined and not large else None)
                     finally:
                         if large:
                             await self._budget.release(nbytes)
@@ -286,16 +284,17 @@ class PostPool:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.transport.aclose()
 
-    async def _post(self, post: Post) -> Answer:
+    async def _post(self, post: Post, sent: Callable[[], None] | None = None) -> Answer:
         """Send ``post`` with retries (the one upload retry loop); the 2xx answer, or raise
-        the labelsync error."""
+        the labelsync error. ``sent()`` is called once a request is written, while its answer
+        is awaited (see :meth:`Transport.send`; it must not raise)."""
         label = _label(post.url)
         attempts = self.policy.attempts("POST", post.url, label, self.stats)
         with translate_transport_errors(post.what):
             while True:
                 attempts.begin()
                 try:
-                    answer = await self.transport.send(post, self.user_agent)
+                    answer = await self.transport.send(post, self.user_agent, sent)
                 except http1.TooLarge:
                     self.stats._failed()
                     raise _too_large(post) from None

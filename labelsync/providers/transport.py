@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -87,7 +87,10 @@ class Answer:
 class Transport(Protocol):
     """Sends one POST, once (see the module docstring)."""
 
-    async def send(self, post: Post, user_agent: str) -> Answer: ...
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+        """``post`` once; ``sent()`` (when given, quick, never raising) is called after the
+        request is written, before its answer is awaited (possibly more than once)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -138,7 +141,7 @@ class Connections:
         bind = source_address()
         self._local = (bind, 0) if bind else None
 
-    async def send(self, post: Post, user_agent: str) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
         route = self._routes.get(post.url)
         if route is None:
             route = self._route(post.url)
@@ -152,12 +155,12 @@ class Connections:
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, origin, post.url, head, post.body)
+                return await self._exchange(conn, origin, post.url, head, post.body, sent)
             except _Stale:
                 break  # the server closed it while idle: once more on a fresh connection
         conn = await self._open(origin, post.url)
         try:
-            return await self._exchange(conn, origin, post.url, head, post.body)
+            return await self._exchange(conn, origin, post.url, head, post.body, sent)
         except _Stale as exc:
             raise httpx.RemoteProtocolError("the server closed the connection without answering", request=_request(post.url)) from exc.__cause__
 
@@ -228,7 +231,9 @@ class Connections:
             writer.close()
             raise httpx.ProxyError(f"the proxy answered HTTP {status} to CONNECT {authority}", request=_request(url))
 
-    async def _exchange(self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes) -> Answer:
+    async def _exchange(
+        self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
+    ) -> Answer:
         """One request on ``conn`` (see the module docstring)."""
         reused, conn.used = conn.used, True
         answered = early = False
@@ -251,6 +256,8 @@ class Connections:
                 except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
                     content, reusable = b"", False
             else:
+                if sent is not None:
+                    sent()
                 async with asyncio.timeout(self.timeout):  # the answer: a head and a small body
                     block = await conn.reader.readuntil(b"\r\n\r\n")
                     answered = True
@@ -309,8 +316,11 @@ class InjectedTransport:
         self.cap = cap
         self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="labelsync-post")
 
-    async def send(self, post: Post, user_agent: str) -> Answer:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+        answer = asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
+        if sent is not None:
+            sent()  # the request is on its way on a worker thread
+        return await answer
 
     def _send(self, post: Post, user_agent: str) -> Answer:
         request = httpx.Request("POST", post.url, headers={**post.headers, "User-Agent": user_agent}, content=post.body)
