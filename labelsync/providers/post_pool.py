@@ -190,6 +190,7 @@ class PostPool:
                 except Exception as exc:
                     taken = exc
                 ended = taken is None
+
             while not batch.stopped:
                 got: tuple[T, Post | BaseException | None] | BaseException | None
                 if taken is not None:
