@@ -171,6 +171,10 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
     print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
     print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
     print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
+    print(
+        f"    CPU per file: labelsync {ls.cpu_s / args.files * 1000:.3f} ms vs emulator {ls_stats['cpu'] / args.files * 1000:.3f} ms "
+        f"(labelsync / emulator = {ls.cpu_s / max(ls_stats['cpu'], 1e-9):.2f}x); {uptime()}"
+    )
     print(f"    routes: {fmt_routes(ls_stats)}")
     ls_bound = lower_bound(ls_stats["total"], args.jobs, latency)
     print(f"    lower bound = requests / jobs * latency = ceil({ls_stats['total']} / {args.jobs}) * {args.latency_ms:g} ms = {ls_bound:.2f} s; wall / bound = {ls.wall / ls_bound:.2f}x")

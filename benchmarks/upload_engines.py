@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -66,7 +67,7 @@ class HttpxPool(PostPool):
 
     _async: httpx.AsyncClient | None = None
 
-    async def _post(self, post: Post) -> Any:
+    async def _post(self, post: Post, sent: Callable[[], None] | None = None) -> Any:  # sent: not pipelined here
         if self._async is None:
             inner = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.connections, max_keepalive_connections=self.connections))
             self._async = httpx.AsyncClient(transport=AsyncRetryTransport(inner, self.policy, self.stats), timeout=self.timeout)
@@ -86,7 +87,7 @@ class AiohttpPool(PostPool):
 
     _session: Any = None
 
-    async def _post(self, post: Post) -> Any:
+    async def _post(self, post: Post, sent: Callable[[], None] | None = None) -> Any:  # sent: not pipelined here
         import aiohttp
 
         if self._session is None:

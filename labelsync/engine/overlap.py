@@ -61,6 +61,7 @@ class Overlap(Presend):
     def __init__(self, plan: DatasetPlan, session: Session, root: Path, probe: Callable[[], Live | None]) -> None:
         super().__init__(plan=plan, session=session)
         self.root = os.path.abspath(root)
+        self._prefix = os.path.join(self.root, "")  # a path under the root, as scanned, is this plus its relative path
         self.live: Live | None = None
         """The live state the plan must be made from (read before anything was written)."""
         self._probe = probe
@@ -82,11 +83,13 @@ class Overlap(Presend):
                 self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
                 self._thread.start()
         new = []
+        fed, prefix, cut = self._fed, self._prefix, len(self._prefix)
         for k, path in enumerate(paths):
             checksum = digests[20 * k : 20 * k + 20].hex()
-            if checksum not in self._fed:
-                self._fed.add(checksum)
-                new.append(BlobTransfer(checksum, sizes[k], os.path.relpath(path, self.root)))
+            if checksum not in fed:
+                fed.add(checksum)
+                rel = path[cut:] if path.startswith(prefix) else os.path.relpath(path, self.root)
+                new.append(BlobTransfer(checksum, sizes[k], rel))
         if new:
             with self._ready:
                 self._queue += new

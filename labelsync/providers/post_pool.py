@@ -8,10 +8,12 @@ connections needs a quarter of that, and beats ``httpx.AsyncClient`` and aiohttp
 same loop (benchmarks/README.md, "Upload engine"). So :class:`PostPool` runs a private event
 loop on a daemon thread, and this module is its orchestration and its retry loop:
 
-* :meth:`PostPool.run` sends one POST per item of an iterable, ``connections`` at a time; an
-  item's request is prepared only when a connection is free for it, so at most
-  ``connections`` bodies are in memory (prepared on the loop for small items, on a worker
-  thread for large ones). With ``read_ahead`` small items are instead prepared
+* :meth:`PostPool.run` sends one POST per item of an iterable, ``connections`` at a time.
+  Each connection prepares its next small request (:data:`AHEAD_BODY`) on the loop while
+  its current one is answered, so that an answer is followed at once by the next request
+  (the loop's CPU per upload is off the round trip), and at most two bodies per connection
+  are in memory; larger ones are prepared when a connection is free for them (on a worker
+  thread above :data:`LARGE_BODY`). With ``read_ahead`` small items are instead prepared
   :data:`CHUNK` at a time on a reader thread, a bounded window ahead of the connections,
   so that reading and hashing files (mostly outside the GIL) runs beside the event loop
   instead of on it;
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 from collections import deque
@@ -56,6 +59,9 @@ LARGE_BODY = 1 << 20
 """Bodies above this size are prepared on a worker thread instead of the event loop."""
 LARGE_BUDGET = 256 << 20
 """Large bodies in memory at once, in bytes (one body is always let through)."""
+AHEAD_BODY = 256 << 10
+"""Without ``read_ahead``, each connection prepares its next request (when it is at most this
+many bytes) while its current one is answered, so that a free connection writes at once."""
 CHUNK = 16
 """Small items prepared per reader-thread task with ``read_ahead`` (one thread hop per chunk)."""
 READERS = 2
@@ -134,13 +140,15 @@ class PostPool:
     ) -> Batch[T]:
         """POST one request per item, ``connections`` at a time; returns at once.
 
-        ``prepare(item)`` builds the request when a connection is free. Items whose
+        ``prepare(item)`` builds the request while the connection's previous request is
+        answered (at most :data:`AHEAD_BODY` bytes; a larger one when the connection is free),
+        in item order per connection, so it may run before ``done`` of the item before. Items whose
         ``size(item)`` exceeds :data:`LARGE_BODY` are prepared on a worker thread, and only
         as many of them as fit in :data:`LARGE_BUDGET` bytes (at least one) are in memory at
         once. With ``read_ahead``, the other items are prepared on the pool's reader threads
         :data:`CHUNK` at a time, at most ``2 * connections`` (rounded up to chunks) ahead of
-        the requests, in item order (``prepare`` must then be thread-safe); a prepared item
-        is not sent once the batch stopped. ``done(item, error)`` is called on the pool's thread after each item:
+        the requests, in item order (``prepare`` must then be thread-safe). A prepared item
+        is not sent, and not reported, once the batch stopped. ``done(item, error)`` is called on the pool's thread after each item:
         ``error`` is None once the answer is 2xx, else the labelsync error of the failed
         request or what ``prepare`` raised. It must be quick (``queue.put``). Should ``done``
         or the iteration of ``items`` raise, the batch stops and :meth:`Batch.wait` raises it.
@@ -151,25 +159,57 @@ class PostPool:
         source = iter(items)
         ahead = _ReadAhead(source, prepare, size, self._reader_pool(), depth=max(2, -(-2 * self.connections // CHUNK))) if read_ahead else None
 
+        pipelined = ahead is None
+
+        def take() -> tuple[T, Post | BaseException | None] | None:
+            """The next item (None at the end), with its request when it is at most
+            :data:`AHEAD_BODY` bytes (what ``prepare`` raised in its place; None for a larger
+            one: the worker prepares it). Raises what iterating ``items`` raised."""
+            for item in source:
+                if size(item) > AHEAD_BODY:
+                    return item, None
+                try:
+                    return item, prepare(item)
+                except Exception as exc:
+                    return item, exc
+            return None
+
         async def worker() -> None:
             loop = asyncio.get_running_loop()
-            while not batch.stopped:
-                ready: Post | BaseException | None = None
-                try:
-                    if ahead is None:
-                        item = next(source)
-                    else:
-                        got = await ahead.next()
-                        if got is None:
-                            return
-                        item, ready = got
-                except StopIteration:
+            taken: tuple[T, Post | BaseException | None] | BaseException | None = None  # prepared while the last request was out
+            ended = False
+
+            def prepare_next() -> None:
+                """Called by the transport once a request is written: take and prepare the
+                next item while the answer comes (once; never raises)."""
+                nonlocal taken, ended
+                if taken is not None or ended or batch.stopped:
                     return
+                try:
+                    taken = take()
                 except Exception as exc:
-                    batch.fail(exc)
+                    taken = exc
+                ended = taken is None
+
+            while not batch.stopped:
+                got: tuple[T, Post | BaseException | None] | BaseException | None
+                if taken is not None:
+                    got, taken = taken, None
+                elif ended:
+                    return
+                else:
+                    try:
+                        got = await ahead.next() if ahead is not None else take()
+                    except Exception as exc:
+                        got = exc
+                    if got is None:
+                        return
+                if isinstance(got, BaseException):
+                    batch.fail(got)
                     return
                 if batch.stopped:
                     return  # prepared ahead, but the batch stopped meanwhile: not sent, not reported
+                item, ready = got
                 error: BaseException | None = None
                 nbytes = size(item) if ready is None else 0
                 large = nbytes > LARGE_BODY
@@ -183,7 +223,7 @@ class PostPool:
                             post = ready
                         else:
                             post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
-                        await self._post(post)
+                        await self._post(post, prepare_next if pipelined and not large else None)
                     finally:
                         if large:
                             await self._budget.release(nbytes)
@@ -245,16 +285,17 @@ class PostPool:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.transport.aclose()
 
-    async def _post(self, post: Post) -> Answer:
+    async def _post(self, post: Post, sent: Callable[[], None] | None = None) -> Answer:
         """Send ``post`` with retries (the one upload retry loop); the 2xx answer, or raise
-        the labelsync error."""
-        label = f"POST {urlsplit(post.url).path or '/'}"
+        the labelsync error. ``sent()`` is called once a request is written, while its answer
+        is awaited (see :meth:`Transport.send`; it must not raise)."""
+        label = _label(post.url)
         attempts = self.policy.attempts("POST", post.url, label, self.stats)
         with translate_transport_errors(post.what):
             while True:
                 attempts.begin()
                 try:
-                    answer = await self.transport.send(post, self.user_agent)
+                    answer = await self.transport.send(post, self.user_agent, sent)
                 except http1.TooLarge:
                     self.stats._failed()
                     raise _too_large(post) from None
@@ -269,6 +310,12 @@ class PostPool:
                             raise_for_api(answer.response(), what=post.what)
                         return answer
                 await asyncio.sleep(delay)
+
+
+@functools.lru_cache(maxsize=64)
+def _label(url: str) -> str:
+    """``POST /path`` of ``url``, as retries and deadlines name a request."""
+    return f"POST {urlsplit(url).path or '/'}"
 
 
 def _too_large(post: Post) -> errors.BadAnswerError:

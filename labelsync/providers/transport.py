@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,7 +47,14 @@ __all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "p
 
 WRITE_CHUNK = 1 << 20
 MAX_HEAD = 64 * 1024
+SMALL_WRITE = 256 * 1024
+"""A request whose head and body together are at most this size is written in one piece
+(one send: one wake-up of the server instead of two, and a server that reads what arrived
+finds the whole body, not its head alone; the copy costs less than the second send)."""
+ROUTES = 64
+"""URLs whose parsed route a :class:`Connections` remembers."""
 _Origin = tuple[str, str, int]
+_Route = tuple[_Origin, str, str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,10 @@ class Answer:
 class Transport(Protocol):
     """Sends one POST, once (see the module docstring)."""
 
-    async def send(self, post: Post, user_agent: str) -> Answer: ...
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+        """``post`` once; ``sent()`` (when given, quick, never raising) is called after the
+        request is written, before its answer is awaited (possibly more than once)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -127,21 +137,17 @@ class Connections:
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._tls: ssl.SSLContext | None = None
         self._proxies: dict[_Origin, SplitResult | None] = {}
+        self._routes: dict[str, _Route] = {}
         bind = source_address()
         self._local = (bind, 0) if bind else None
 
-    async def send(self, post: Post, user_agent: str) -> Answer:
-        parts = urlsplit(post.url)
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=_request(post.url))
-        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
-        if origin not in self._proxies:
-            self._proxies[origin] = proxy_for(post.url)
-        forward = self._proxies[origin] is not None and scheme == "http"
-        headers = {**post.headers, **self._proxy_auth(origin)} if forward else post.headers
-        target = _without_userinfo(parts) if forward else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        head = http1.request_head(target, parts.netloc.rsplit("@", 1)[-1], headers, len(post.body), user_agent)
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+        route = self._routes.get(post.url)
+        if route is None:
+            route = self._route(post.url)
+        origin, target, host, proxy_auth = route
+        headers = {**post.headers, **proxy_auth} if proxy_auth else post.headers
+        head = http1.request_head(target, host, headers, len(post.body), user_agent)
         idle = self._idle.setdefault(origin, [])
         while idle:
             conn = idle.pop()
@@ -149,14 +155,32 @@ class Connections:
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, origin, post.url, head, post.body)
+                return await self._exchange(conn, origin, post.url, head, post.body, sent)
             except _Stale:
                 break  # the server closed it while idle: once more on a fresh connection
         conn = await self._open(origin, post.url)
         try:
-            return await self._exchange(conn, origin, post.url, head, post.body)
+            return await self._exchange(conn, origin, post.url, head, post.body, sent)
         except _Stale as exc:
             raise httpx.RemoteProtocolError("the server closed the connection without answering", request=_request(post.url)) from exc.__cause__
+
+    def _route(self, url: str) -> _Route:
+        """``(origin, request target, Host, proxy headers)`` of ``url`` (remembered: every
+        upload of a run goes to one storage URL)."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=_request(url))
+        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
+        if origin not in self._proxies:
+            self._proxies[origin] = proxy_for(url)
+        forward = self._proxies[origin] is not None and scheme == "http"
+        target = _without_userinfo(parts) if forward else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        route = (origin, target, parts.netloc.rsplit("@", 1)[-1], self._proxy_auth(origin) if forward else {})
+        if len(self._routes) >= ROUTES:
+            self._routes.clear()
+        self._routes[url] = route
+        return route
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
@@ -207,7 +231,9 @@ class Connections:
             writer.close()
             raise httpx.ProxyError(f"the proxy answered HTTP {status} to CONNECT {authority}", request=_request(url))
 
-    async def _exchange(self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes) -> Answer:
+    async def _exchange(
+        self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
+    ) -> Answer:
         """One request on ``conn`` (see the module docstring)."""
         reused, conn.used = conn.used, True
         answered = early = False
@@ -230,6 +256,8 @@ class Connections:
                 except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
                     content, reusable = b"", False
             else:
+                if sent is not None:
+                    sent()
                 async with asyncio.timeout(self.timeout):  # the answer: a head and a small body
                     block = await conn.reader.readuntil(b"\r\n\r\n")
                     answered = True
@@ -254,12 +282,17 @@ class Connections:
         return Answer(url, status, headers, content)
 
     async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
-        """Send head and body, waiting at most ``timeout`` for each chunk to leave."""
+        """Send head and body (in one piece up to :data:`SMALL_WRITE`), waiting at most
+        ``timeout`` for each chunk to leave."""
         writer = conn.writer
-        writer.write(head)
         with memoryview(body) as view:
-            for start in range(0, max(len(view), 1), WRITE_CHUNK):
-                writer.write(view[start : start + WRITE_CHUNK])
+            if len(head) + len(view) <= SMALL_WRITE:
+                pieces: Iterable[bytes | memoryview] = (head + body,)
+            else:
+                writer.write(head)
+                pieces = (view[start : start + WRITE_CHUNK] for start in range(0, max(len(view), 1), WRITE_CHUNK))
+            for piece in pieces:
+                writer.write(piece)
                 if writer.transport.get_write_buffer_size() > 0:  # drain() may wait: bound it
                     async with asyncio.timeout(self.timeout):
                         await writer.drain()
@@ -283,8 +316,11 @@ class InjectedTransport:
         self.cap = cap
         self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="labelsync-post")
 
-    async def send(self, post: Post, user_agent: str) -> Answer:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+        answer = asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
+        if sent is not None:
+            sent()  # the request is on its way on a worker thread
+        return await answer
 
     def _send(self, post: Post, user_agent: str) -> Answer:
         request = httpx.Request("POST", post.url, headers={**post.headers, "User-Agent": user_agent}, content=post.body)

@@ -16,7 +16,7 @@ import pytest
 
 from labelsync.emulator.runtime import EmbeddedServer
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
-from labelsync.providers.tensorbay.client import multipart_form
+from labelsync.providers.tensorbay.form import multipart_form
 from tests.emulator.conftest import TENSORBAY_TOKEN, TensorbayDriver
 
 SIZE = 16 << 20

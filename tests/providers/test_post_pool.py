@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import queue
 import socket
@@ -19,8 +20,9 @@ from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
-from labelsync.providers.post_pool import Batch, Post, PostPool
-from labelsync.providers.tensorbay.client import multipart_form
+from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
+from labelsync.providers.tensorbay.form import multipart_form
+from labelsync.providers.transport import SMALL_WRITE, WRITE_CHUNK, Connections, _Connection
 from tests.support.tls import self_signed
 
 TOKEN = "Accesskey-" + "7" * 32
@@ -354,3 +356,103 @@ def test_read_ahead_prepares_off_the_event_loop_and_a_stop_sends_nothing_more(sc
     assert isinstance(seen[150], errors.LocalDataError)
     assert all(seen[i] is None for i in range(150))  # in order, every item before the failure sent
     assert server.requests == len(seen) - 1 < 150 + 4  # after the stop, only the requests in flight
+
+
+def test_the_next_request_is_prepared_while_the_current_one_is_answered(scripted: Callable[..., Scripted]) -> None:
+    def slow(n: int) -> tuple[bytes, bool]:
+        time.sleep(0.2)  # the answer takes a while: the pool prepares the next request meanwhile
+        return OK, False
+
+    server = scripted(slow)
+    pool = PostPool(connections=1)
+    send = posts_to(server.url)
+    events: list[str] = []
+    sizes = {0: 10, 1: 10, 2: AHEAD_BODY + 1, 3: 10}
+
+    def prepare(i: int) -> Post:
+        events.append(f"prepare {i}")
+        return send(i)
+
+    def done(item: int, error: BaseException | None) -> None:
+        assert error is None
+        events.append(f"done {item}")
+
+    try:
+        pool.run(range(4), prepare, done, size=sizes.__getitem__).wait(timeout=30)
+    finally:
+        pool.close()
+    # 1 is prepared while 0 is out; 2 (larger than AHEAD_BODY) only once the connection is free
+    assert events == ["prepare 0", "prepare 1", "done 0", "done 1", "prepare 2", "prepare 3", "done 2", "done 3"], events
+    assert server.bodies == [b"body 0", b"body 1", b"body 2", b"body 3"]
+
+
+def test_a_request_prepared_ahead_is_not_sent_once_the_batch_stopped(scripted: Callable[..., Scripted]) -> None:
+    server = scripted(lambda n: (time.sleep(0.1), (OK, False))[1])
+    pool = PostPool(connections=1)
+    send = posts_to(server.url)
+    prepared: list[int] = []
+    results: list[tuple[int, BaseException | None]] = []
+    batches: list[Batch[int]] = []
+
+    def prepare(i: int) -> Post:
+        prepared.append(i)
+        return send(i)
+
+    def done(item: int, error: BaseException | None) -> None:
+        results.append((item, error))
+        batches[0].stop()
+
+    try:
+        batches.append(pool.run(range(10), prepare, done))
+        batches[0].wait(timeout=30)
+    finally:
+        pool.close()
+    assert prepared == [0, 1]  # 1 was prepared while 0 was answered ...
+    assert results == [(0, None)] and server.requests == 1  # ... and neither sent nor reported after the stop
+
+
+def test_close_while_a_pipelined_request_waits_for_its_answer(scripted: Callable[..., Scripted]) -> None:
+    gate = threading.Event()
+    server = scripted(lambda n: (gate.wait(5), (OK, False))[1])
+    pool = PostPool(connections=2)
+    reported: list[int] = []
+    batch = pool.run(range(10), posts_to(server.url), lambda item, error: reported.append(item))
+    deadline = time.monotonic() + 10
+    while server.requests < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    pool.close()  # cancels the workers and the requests they wait for
+    gate.set()
+    assert time.monotonic() - started < 5
+    batch.wait(timeout=5)
+    assert reported == []
+
+
+class _Writes:
+    """The writer side of a connection, recording each ``write`` (what the kernel is asked to send)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.transport = self
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    async def drain(self) -> None:
+        return None
+
+
+def test_a_small_request_is_written_in_one_piece_and_a_large_one_in_chunks() -> None:
+    def written(head: bytes, body: bytes) -> list[bytes]:
+        writer = _Writes()
+        conn = _Connection(None, writer)  # type: ignore[arg-type]
+        asyncio.run(Connections()._write(conn, head, body))
+        assert b"".join(writer.writes) == head + body
+        return writer.writes
+
+    assert written(b"POST / HTTP/1.1\r\n\r\n", b"x" * 256) == [b"POST / HTTP/1.1\r\n\r\n" + b"x" * 256]  # one send, one wake-up
+    assert len(written(b"h" * 10, b"y" * (SMALL_WRITE - 10))) == 1
+    assert len(written(b"h" * 10, b"y" * (2 * WRITE_CHUNK + 1))) == 4  # the head, then the body chunk by chunk

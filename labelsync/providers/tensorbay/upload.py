@@ -13,6 +13,7 @@ connections by the one :class:`~labelsync.providers.retry.RetryPolicy`.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -78,9 +79,11 @@ class SegmentTransfer:
     def __init__(self, client: TensorBayClient, policies: PolicyCache, blobs: Sequence[BlobTransfer], root: Path, report: TransferReport) -> None:
         self.policies = policies
 
+        base = str(root)
+
         def prepare(blob: BlobTransfer) -> tuple[str, dict[str, str], str, bytes]:
             host, prefix, fields = policies.form()
-            return host, fields, prefix + blob.checksum, _read(root / str(blob.source), blob.checksum, blob.size)
+            return host, fields, prefix + blob.checksum, _read(os.path.join(base, str(blob.source)), blob.checksum, blob.size)
 
         def done(blob: BlobTransfer, error: BaseException | None) -> None:
             if error is None:
@@ -102,10 +105,20 @@ class SegmentTransfer:
         self._batch.wait()
 
 
-def _read(path: Path, checksum: str, size: int) -> bytes:
-    """The bytes of a planned file; refuses a file that changed since it was planned."""
+def _read(path: str, checksum: str, size: int) -> bytes:
+    """The bytes of a planned file (``size`` of them, read in one call); refuses a file that
+    changed since it was planned (another size or SHA-1)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            data = os.read(fd, size + 1)  # one byte more: a file that grew is seen
+            while len(data) <= size:
+                more = os.read(fd, size + 1 - len(data))
+                if not more:
+                    break
+                data += more
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise LocalDataError(f"{path}: cannot read planned file ({exc.strerror})", hint="re-run plan") from exc
     if len(data) != size or hashlib.sha1(data).hexdigest() != checksum:
