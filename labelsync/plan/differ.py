@@ -25,11 +25,12 @@ what changed inside catalogs and other JSON documents. The rules:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import Any
 
-from labelsync.columns import ItemTable
+from labelsync.columns import ItemTable, digest
 from labelsync.plan.catalogdiff import attribute_breaks
+from labelsync.plan.changelist import ChangeList, FileRun
 from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import (
     Action,
@@ -80,17 +81,18 @@ def build_dataset_plan(
         warnings.append("the server did not report file checksums: file contents cannot be verified")
 
     kept: Counter[str] = Counter()
-    changes = list(_diff(desired, live, root=root, warnings=warnings, kept=kept))
+    changes = ChangeList(_diff(desired, live, root=root, warnings=warnings, kept=kept))
     if not capabilities.content_mutable and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked, root)
-    if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes):
+    # replace and dataset changes are never in a compact run: ``small()`` holds them all
+    if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes.small()):
         blocked.append(
             f"dataset '{ds.name}' changes type ({live.dataset.kind if live.dataset else '?'} -> {ds.kind}), which "
             f"{ds.provider} cannot do in place: give the dataset a new name, or delete the remote one first"
         )
-    if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
+    if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes.small()):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
-    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
+    return _replace(base, changes=changes, warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
 
 
 def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
@@ -99,11 +101,11 @@ def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
     return replace(plan, **fields)
 
 
-def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change]:
+def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change | FileRun]:
     ds = desired.dataset
     prefix = f"dataset.{ds.name}"
     remote = live.dataset
-    known: Container[str] = frozenset()
+    known = LiveContent(())
     if remote is None:
         yield Change(Action.CREATE, Kind.DATASET, prefix, after={"kind": ds.kind, "settings": dict(ds.settings)})
     else:
@@ -131,7 +133,7 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept:
         yield Change(Action.CREATE if remote is None else Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
 
     live_segments = remote.segments if remote else {}
-    sent: set[str] = set()
+    sent = _Sent()
     for name, seg in ds.segments.items():
         yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings, kept)
     extra = [name for name in live_segments if name not in ds.segments]
@@ -151,11 +153,11 @@ def _diff_segment(
     live: Segment | None,
     desired: Desired,
     root: str,
-    known: Container[str],
-    sent: set[str],
+    known: LiveContent,
+    sent: _Sent,
     warnings: list[str],
     kept: Counter[str],
-) -> Iterable[Change]:
+) -> Iterable[Change | FileRun]:
     addr = f"{prefix}/segment.{seg.name}"
     if live is None:
         yield Change(Action.CREATE, Kind.SEGMENT, addr, segment=seg.name, after={"description": seg.description})
@@ -167,22 +169,23 @@ def _diff_segment(
         elif old != sensor:
             yield Change(Action.UPDATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=old, after=sensor)
     extra_files: list[str] = []
-    for path, want, have in _pairs(seg.items, live.items, extra_files):
+
+    def change(path: str, want: Item, have: Item | None) -> Change | None:
         if have is not None and have.blob is not None and want.blob == have.blob:
-            if not _same_label_part(want, have):
-                send = _to_send(want, known, sent, masks_only=True)
-                yield Change(
-                    Action.UPDATE,
-                    Kind.LABEL,
-                    f"{addr}/label.{path}",
-                    segment=seg.name,
-                    before=LabelState(have.label, have.timestamp, have.frame_id, have.sensor_name),
-                    after=_file_after(want, root, send),
-                    upload_bytes=sum(size for _, size in send),
-                )
-            continue
+            if _same_label_part(want, have):
+                return None
+            send = _to_send(want, known, sent, masks_only=True)
+            return Change(
+                Action.UPDATE,
+                Kind.LABEL,
+                f"{addr}/label.{path}",
+                segment=seg.name,
+                before=LabelState(have.label, have.timestamp, have.frame_id, have.sensor_name),
+                after=_file_after(want, root, send),
+                upload_bytes=sum(size for _, size in send),
+            )
         send = _to_send(want, known, sent, masks_only=False)
-        yield Change(
+        return Change(
             Action.CREATE if have is None else Action.UPDATE,
             Kind.FILE,
             f"{addr}/file.{path}",
@@ -191,6 +194,15 @@ def _diff_segment(
             after=_file_after(want, root, send),
             upload_bytes=sum(size for _, size in send),
         )
+
+    table, theirs = seg.items, live.items
+    if isinstance(table, ItemTable) and (isinstance(theirs, ItemTable) or not theirs):
+        yield from _table_changes(table, theirs if isinstance(theirs, ItemTable) else None, f"{addr}/file.", seg.name, root, known, sent, change, extra_files)
+    else:
+        for path, want, have in _pairs(table, theirs, extra_files):
+            c = change(path, want, have)
+            if c is not None:
+                yield c
     extra_sensors = [s for s in live.sensors if s not in seg.sensors]
     if desired.policy.prune:
         for path in sorted(extra_files):
@@ -207,6 +219,103 @@ def _diff_segment(
             )
         if extra_sensors:
             warnings.append(f"segment '{seg.name}': remote sensor(s) {', '.join(sorted(extra_sensors))} left alone (prune is off)")
+
+
+def _table_changes(
+    table: ItemTable,
+    live: ItemTable | None,
+    prefix: str,
+    segment: str,
+    root: str,
+    known: LiveContent,
+    sent: _Sent,
+    change: Callable[[str, Item, Item | None], Change | None],
+    extra: list[str],
+) -> Iterator[Change | FileRun]:
+    """The changes of a desired table against a live table (or nothing), in path order: a
+    plain desired row against no live row or a plain one goes into a :class:`FileRun` (no
+    object per change), any other row is a :class:`Change` from ``change``; the live paths
+    the desired side lacks are appended to ``extra``. Sends are decided as :func:`_to_send`
+    decides them (the same order, the same ``sent``)."""
+    usable, source_base = _source_base(table.base, root)
+    sums, t_extras = table.sums, table.extras
+    l_extras = live.extras if live is not None else {}
+    has_digest, sent_digests = known.has_digest, sent.digests
+    run: FileRun | None = None
+    for i, j in _rows(table, live, extra):
+        if usable and i not in t_extras and j not in l_extras:
+            if run is None:
+                run = FileRun(table, live, segment, prefix, source_base)
+            d = bytes(sums[20 * i : 20 * i + 20])
+            send = d not in sent_digests and not has_digest(d)
+            if send:
+                sent_digests.add(d)
+            run.append(i, j, send)
+            continue
+        if run is not None:
+            yield run
+            run = None
+        c = change(table.paths[i], table.item(i), live.item(j) if live is not None and j >= 0 else None)
+        if c is not None:
+            yield c
+    if run is not None:
+        yield run
+
+
+def _rows(table: ItemTable, live: ItemTable | None, extra: list[str]) -> Iterator[tuple[int, int]]:
+    """``(desired row, live row or -1)`` of every desired row that may need a change (rows
+    plain on both sides with equal digests and sizes are skipped); as :func:`_pairs`."""
+    if live is None:
+        yield from ((i, -1) for i in range(len(table.paths)))
+        return
+    mine, theirs = table.paths, live.paths
+    j, m = 0, len(theirs)
+    plain_mine, plain_theirs = table.is_plain, live.is_plain
+    key_mine, key_theirs = table.row_key, live.row_key
+    for i, path in enumerate(mine):
+        while j < m and theirs[j] < path:
+            extra.append(theirs[j])
+            j += 1
+        if j < m and theirs[j] == path:
+            if not (plain_mine(i) and plain_theirs(j) and key_mine(i) == key_theirs(j)):
+                yield i, j
+            j += 1
+        else:
+            yield i, -1
+    extra.extend(theirs[j:])
+
+
+def _source_base(base: str | None, root: str) -> tuple[bool, str | None]:
+    """``(usable, source base)``: a plain row's planned ``source`` is ``source base + path``
+    (:func:`_relative` of ``base + path``) for every row when ``usable``."""
+    if base is None or not root:
+        return True, base
+    prefix = root.rstrip("/") + "/"
+    if base.startswith(prefix):
+        return True, base[len(prefix):]
+    return not prefix.startswith(base), base
+
+
+class _Sent:
+    """Checksums an earlier change of the plan sends: SHA-1 hex as its 20 bytes (53 B a
+    blob instead of a 89 B string), anything else as given."""
+
+    __slots__ = ("digests", "other")
+
+    def __init__(self) -> None:
+        self.digests: set[bytes] = set()
+        self.other: set[str] = set()
+
+    def __contains__(self, checksum: str) -> bool:
+        d = digest(checksum)
+        return d in self.digests if d is not None else checksum in self.other
+
+    def add(self, checksum: str) -> None:
+        d = digest(checksum)
+        if d is not None:
+            self.digests.add(d)
+        else:
+            self.other.add(checksum)
 
 
 def _pairs(
@@ -241,7 +350,7 @@ def _pairs(
     extra.extend(theirs[j:])
 
 
-def _to_send(item: Item, known: Container[str], sent: set[str], *, masks_only: bool) -> list[tuple[str, int]]:
+def _to_send(item: Item, known: Container[str], sent: _Sent, *, masks_only: bool) -> list[tuple[str, int]]:
     """The blobs (checksum, size) of ``item`` this change must upload: not on the remote and
     not already sent by an earlier change of the plan (identical content is sent once)."""
     blobs = [] if masks_only or item.blob is None else [(item.blob.checksum, item.blob.size)]
@@ -328,12 +437,16 @@ class LiveContent(Container[str]):
             return False
         if checksum in self._other:
             return True
-        try:
-            want = bytes.fromhex(checksum)
-        except ValueError:
-            return False
-        if len(want) != 20 or want.hex() != checksum:
-            return False
+        want = digest(checksum)
+        return want is not None and self.has_digest(want)
+
+    def has_digest(self, want: bytes) -> bool:
+        """True when the remote holds the data file whose SHA-1 is these 20 bytes (as a
+        plain digest row; ``in`` also covers the rest)."""
+        if self._segments is not None:
+            self._build()
+        if self._other and want.hex() in self._other:
+            return True
         data, lo, hi = self._sorted, 0, len(self._sorted) // 20
         while lo < hi:
             mid = (lo + hi) // 2
@@ -394,7 +507,7 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
     return True, "; ".join(reasons)
 
 
-def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str], root: str) -> list[Change]:
+def _collapse_to_replace(desired: Desired, live: Live, changes: ChangeList, blocked: list[str], root: str) -> ChangeList:
     """Content that cannot change in place: everything but label changes needs the dataset
     deleted and created again.
 
@@ -414,7 +527,7 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
         blocked.append(f"dataset '{ds.name}' needs replace: {reason}; set spec.allowReplace: true to allow it")
     nbytes = sum(c.upload_bytes for c in changes)
     items = tuple(_file_after(i, root, []) for seg in ds.segments.values() for _, i in sorted(seg.items.items()))
-    return [
+    return ChangeList([
         Change(
             Action.REPLACE,
             Kind.DATASET,
@@ -425,4 +538,4 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
             breaking=True,
             reason=reason,
         )
-    ]
+    ])
