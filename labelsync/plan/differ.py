@@ -195,7 +195,7 @@ def _diff_segment(
             upload_bytes=sum(size for _, size in send),
         )
 
-    table, theirs = seg.items, live.items
+    table, theirs = _resolved(seg.items), _resolved(live.items)
     if isinstance(table, ItemTable) and (isinstance(theirs, ItemTable) or not theirs):
         yield from _table_changes(table, theirs if isinstance(theirs, ItemTable) else None, f"{addr}/file.", seg.name, root, known, sent, change, extra_files)
     else:
@@ -283,6 +283,12 @@ def _rows(table: ItemTable, live: ItemTable | None, extra: list[str]) -> Iterato
         else:
             yield i, -1
     extra.extend(theirs[j:])
+
+
+def _resolved(items: Mapping[str, Item]) -> Mapping[str, Item]:
+    """The mapping behind a lazy one (``resolved()``, e.g. ``desired.LazyItems``), else ``items``."""
+    resolve = getattr(items, "resolved", None)
+    return resolve() if callable(resolve) else items
 
 
 def _source_base(base: str | None, root: str) -> tuple[bool, str | None]:

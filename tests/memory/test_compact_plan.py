@@ -86,3 +86,15 @@ def test_an_initial_plan_costs_few_bytes_per_file() -> None:
     tracemalloc.stop()
     assert len(plan.changes) == n + 2 and plan.counts()["create"] == n + 2
     assert retained / n < 40, f"{retained / n:.0f} B per change"  # a Change per file is over 500
+
+
+def test_a_scanned_tree_plans_compactly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from labelsync.cli.sync import load_desired
+    from tests.support.repo import write_repo
+
+    repo = write_repo(tmp_path / "repo", "http://127.0.0.1:9", {f"f{i}.jpg": b"x%d" % i for i in range(30)})
+    [want], _ = load_desired([repo])
+    plan = build_dataset_plan(want, Live(dataset=None), root=str(repo))
+    runs = [p for p in plan.changes.parts if isinstance(p, FileRun)]  # type: ignore[attr-defined]
+    assert sum(len(r) for r in runs) == 30  # the lazy desired items are read as their table
+    assert all(c.file.source == f"data/{c.file.remote_path}" for r in runs for c in r if c.file)
