@@ -198,4 +198,16 @@ class ChangeList(Sequence[Change]):
         return sum(c.upload_bytes for c in self.small()) + sum(run.nbytes for run in self.runs())
 
 
-__all__ = ["ChangeList", "FileRun"]
+def parts(changes: Sequence[Change]) -> Iterator[Change | FileRun]:
+    """The changes in plan order, each compact run left whole (any sequence of changes)."""
+    if not isinstance(changes, ChangeList):
+        return iter(changes)
+    return chain.from_iterable((p,) if isinstance(p, FileRun) else p for p in changes.parts)
+
+
+def outside_runs(changes: Sequence[Change]) -> Iterable[Change]:
+    """The changes not in a compact run (a run holds only plain file creates and updates)."""
+    return changes.small() if isinstance(changes, ChangeList) else changes
+
+
+__all__ = ["ChangeList", "FileRun", "outside_runs", "parts"]

@@ -98,3 +98,25 @@ def test_a_scanned_tree_plans_compactly(tmp_path) -> None:  # type: ignore[no-un
     runs = [p for p in plan.changes.parts if isinstance(p, FileRun)]  # type: ignore[attr-defined]
     assert sum(len(r) for r in runs) == 30  # the lazy desired items are read as their table
     assert all(c.file.source == f"data/{c.file.remote_path}" for r in runs for c in r if c.file)
+
+
+def test_rendering_a_compact_plan_builds_one_change_at_a_time() -> None:
+    from labelsync.plan.render_markdown import render_markdown
+    from labelsync.plan.render_text import render_text
+
+    compact, plain = plans(live_items())
+    for verbose in (False, True):
+        assert render_text(Plan((compact,)), verbose=verbose) == render_text(Plan((plain,)), verbose=verbose)
+        assert render_text(Plan((compact,)), verbose=verbose, fold=2) == render_text(Plan((plain,)), verbose=verbose, fold=2)
+    assert render_markdown(Plan((compact,))) == render_markdown(Plan((plain,)))
+    assert "same content as" in render_text(Plan((compact,)), verbose=True)
+    n = 20_000
+    items = [Item(f"d/{i:06}.bin", blob(str(i % 5000)), source=f"/repo/data/d/{i:06}.bin") for i in range(n)]
+    ds = Dataset("x", "tensorbay", "normal", segments={"s": Segment("s", items=ItemTable.from_items(items, base="/repo/data/"))})
+    big = Plan((build_dataset_plan(Desired(ds, Policy(), "digest"), Live(dataset=None), root="/repo"),))
+    tracemalloc.start()
+    text = render_text(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "... and 19,980 more files" in text and "same content as" not in text
+    assert peak / n < 40, f"{peak / n:.0f} B per change at the peak"  # a held Change per file is over 500
