@@ -245,6 +245,11 @@ def _digest(checksum: str) -> bytes | None:
     return digest if digest.hex() == checksum else None
 
 
+def digest(checksum: str) -> bytes | None:
+    """The 20 bytes of a lower-case SHA-1 hex digest (as a table row holds it); None otherwise."""
+    return _digest(checksum)
+
+
 def _plain(item: Item, source: str | None) -> bool:
     return (
         not item.label and item.timestamp is None and item.frame_id is None and item.sensor_name is None
@@ -258,4 +263,4 @@ def _same_sources(a: ItemTable, b: ItemTable) -> bool:
     return all(a.item(i).source == b.item(i).source for i in range(len(a.paths)))
 
 
-__all__ = ["EMPTY", "ItemTable", "TableBuilder"]
+__all__ = ["EMPTY", "ItemTable", "TableBuilder", "digest"]

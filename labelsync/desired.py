@@ -270,6 +270,11 @@ class LazyItems(Mapping[str, Item]):
     def __len__(self) -> int:
         return len(self._get())
 
+    def resolved(self) -> Mapping[str, Item]:
+        """The items themselves (an :class:`~labelsync.columns.ItemTable` from a scan), built now:
+        the differ reads a table's columns instead of going through this mapping."""
+        return self._get()
+
 
 def _inputs_fingerprint(manifest: Manifest, provider: str, base: Path, root: Path, plans: list[_SegmentPlan]) -> tuple[str, int]:
     """A SHA-256 over everything the desired state of one manifest is computed from, and the

@@ -1,4 +1,5 @@
-"""Sending content and registering files, for one segment of one apply session.
+"""Sending content and registering files, for one window of one segment of an apply session
+(the engine hands over at most ``engine.apply.WINDOW`` changes at a time).
 
 1. every distinct blob (file or mask, by SHA-1) that a planned file needs and the remote
    lacks is handed to :meth:`Session.transfer`, which sends them concurrently (e.g.
@@ -85,8 +86,9 @@ def transfer_segment(
     """Send and register ``changes`` (file changes, and label changes with mask files) of
     ``segment``; returns ``(data files whose content was sent, bytes sent)``.
 
-    ``remote_blobs`` are checksums already stored (updated as blobs are stored, so other
-    segments reuse them); ignored when the session does not reuse content.
+    ``remote_blobs`` are checksums already stored (updated as blobs are stored); ignored when
+    the session does not reuse content. Returns once every change was registered (or raises):
+    the next window may take what this one stored as held.
     """
     if not changes:
         return 0, 0

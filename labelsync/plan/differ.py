@@ -30,6 +30,7 @@ from typing import Any
 
 from labelsync.columns import ItemTable
 from labelsync.plan.catalogdiff import attribute_breaks
+from labelsync.plan.changelist import ChangeList, FileRun
 from labelsync.plan.labeldiff import labels_equal
 from labelsync.plan.model import (
     Action,
@@ -41,8 +42,9 @@ from labelsync.plan.model import (
     MaskUpload,
     Replacement,
 )
+from labelsync.plan.rowdiff import LiveContent, Sent, resolved, table_changes
 from labelsync.providers.contract import Capabilities
-from labelsync.state import MASK_TYPES, Desired, Item, Live, Segment
+from labelsync.state import Desired, Item, Live, Segment
 
 _MUTABLE = Capabilities()
 
@@ -80,17 +82,18 @@ def build_dataset_plan(
         warnings.append("the server did not report file checksums: file contents cannot be verified")
 
     kept: Counter[str] = Counter()
-    changes = list(_diff(desired, live, root=root, warnings=warnings, kept=kept))
+    changes = ChangeList(_diff(desired, live, root=root, warnings=warnings, kept=kept))
     if not capabilities.content_mutable and live.dataset is not None:
         changes = _collapse_to_replace(desired, live, changes, blocked, root)
-    if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes):
+    # replace and dataset changes are never in a compact run: ``small()`` holds them all
+    if capabilities.content_mutable and any(c.action is Action.REPLACE for c in changes.small()):
         blocked.append(
             f"dataset '{ds.name}' changes type ({live.dataset.kind if live.dataset else '?'} -> {ds.kind}), which "
             f"{ds.provider} cannot do in place: give the dataset a new name, or delete the remote one first"
         )
-    if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes):
+    if desired.policy.protect and any(c.action in (Action.DELETE, Action.REPLACE) and c.kind is Kind.DATASET for c in changes.small()):
         blocked.append(f"dataset '{ds.name}' is protected (spec.protect: true): it cannot be deleted or replaced")
-    return _replace(base, changes=tuple(changes), warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
+    return _replace(base, changes=changes, warnings=tuple(warnings), blocked=tuple(blocked), kept={k: n for k, n in kept.items() if n})
 
 
 def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
@@ -99,11 +102,11 @@ def _replace(plan: DatasetPlan, **fields: Any) -> DatasetPlan:
     return replace(plan, **fields)
 
 
-def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change]:
+def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept: Counter[str]) -> Iterable[Change | FileRun]:
     ds = desired.dataset
     prefix = f"dataset.{ds.name}"
     remote = live.dataset
-    known: Container[str] = frozenset()
+    known = LiveContent(())
     if remote is None:
         yield Change(Action.CREATE, Kind.DATASET, prefix, after={"kind": ds.kind, "settings": dict(ds.settings)})
     else:
@@ -131,7 +134,7 @@ def _diff(desired: Desired, live: Live, *, root: str, warnings: list[str], kept:
         yield Change(Action.CREATE if remote is None else Action.UPDATE, Kind.NOTES, f"{prefix}/notes", before=_notes(live_notes), after=_notes(ds.notes))
 
     live_segments = remote.segments if remote else {}
-    sent: set[str] = set()
+    sent = Sent()
     for name, seg in ds.segments.items():
         yield from _diff_segment(prefix, seg, live_segments.get(name), desired, root, known, sent, warnings, kept)
     extra = [name for name in live_segments if name not in ds.segments]
@@ -151,11 +154,11 @@ def _diff_segment(
     live: Segment | None,
     desired: Desired,
     root: str,
-    known: Container[str],
-    sent: set[str],
+    known: LiveContent,
+    sent: Sent,
     warnings: list[str],
     kept: Counter[str],
-) -> Iterable[Change]:
+) -> Iterable[Change | FileRun]:
     addr = f"{prefix}/segment.{seg.name}"
     if live is None:
         yield Change(Action.CREATE, Kind.SEGMENT, addr, segment=seg.name, after={"description": seg.description})
@@ -167,22 +170,23 @@ def _diff_segment(
         elif old != sensor:
             yield Change(Action.UPDATE, Kind.SENSOR, f"{addr}/sensor.{name}", segment=seg.name, before=old, after=sensor)
     extra_files: list[str] = []
-    for path, want, have in _pairs(seg.items, live.items, extra_files):
+
+    def change(path: str, want: Item, have: Item | None) -> Change | None:
         if have is not None and have.blob is not None and want.blob == have.blob:
-            if not _same_label_part(want, have):
-                send = _to_send(want, known, sent, masks_only=True)
-                yield Change(
-                    Action.UPDATE,
-                    Kind.LABEL,
-                    f"{addr}/label.{path}",
-                    segment=seg.name,
-                    before=LabelState(have.label, have.timestamp, have.frame_id, have.sensor_name),
-                    after=_file_after(want, root, send),
-                    upload_bytes=sum(size for _, size in send),
-                )
-            continue
+            if _same_label_part(want, have):
+                return None
+            send = _to_send(want, known, sent, masks_only=True)
+            return Change(
+                Action.UPDATE,
+                Kind.LABEL,
+                f"{addr}/label.{path}",
+                segment=seg.name,
+                before=LabelState(have.label, have.timestamp, have.frame_id, have.sensor_name),
+                after=_file_after(want, root, send),
+                upload_bytes=sum(size for _, size in send),
+            )
         send = _to_send(want, known, sent, masks_only=False)
-        yield Change(
+        return Change(
             Action.CREATE if have is None else Action.UPDATE,
             Kind.FILE,
             f"{addr}/file.{path}",
@@ -191,6 +195,15 @@ def _diff_segment(
             after=_file_after(want, root, send),
             upload_bytes=sum(size for _, size in send),
         )
+
+    table, theirs = resolved(seg.items), resolved(live.items)
+    if isinstance(table, ItemTable) and (isinstance(theirs, ItemTable) or not theirs):
+        yield from table_changes(table, theirs if isinstance(theirs, ItemTable) else None, f"{addr}/file.", seg.name, root, known, sent, change, extra_files)
+    else:
+        for path, want, have in _pairs(table, theirs, extra_files):
+            c = change(path, want, have)
+            if c is not None:
+                yield c
     extra_sensors = [s for s in live.sensors if s not in seg.sensors]
     if desired.policy.prune:
         for path in sorted(extra_files):
@@ -241,7 +254,7 @@ def _pairs(
     extra.extend(theirs[j:])
 
 
-def _to_send(item: Item, known: Container[str], sent: set[str], *, masks_only: bool) -> list[tuple[str, int]]:
+def _to_send(item: Item, known: Container[str], sent: Sent, *, masks_only: bool) -> list[tuple[str, int]]:
     """The blobs (checksum, size) of ``item`` this change must upload: not on the remote and
     not already sent by an earlier change of the plan (identical content is sent once)."""
     blobs = [] if masks_only or item.blob is None else [(item.blob.checksum, item.blob.size)]
@@ -286,65 +299,6 @@ def _relative(path: str | None, root: str) -> str | None:
         return path
     prefix = root.rstrip("/") + "/"
     return path[len(prefix):] if path.startswith(prefix) else path
-
-
-class LiveContent(Container[str]):
-    """Content the remote already holds (data files and the mask files of their labels), as
-    SHA-1 hex: ``checksum in known``. Built on the first question (a plan with nothing to
-    send never asks), as one sorted ``bytes`` of 20-byte digests searched by bisection,
-    plus a small set for what is not a plain digest (mask checksums, odd spellings)."""
-
-    def __init__(self, segments: Iterable[Segment]) -> None:
-        self._segments: list[Segment] | None = list(segments)
-        self._sorted = b""
-        self._other: set[str] = set()
-
-    def _build(self) -> None:
-        assert self._segments is not None
-        digests: list[bytes] = []
-        for seg in self._segments:
-            items = seg.items
-            if isinstance(items, ItemTable):
-                sums = items.sums
-                digests += [bytes(sums[20 * i : 20 * i + 20]) for i in range(len(items)) if items.sizes[i] >= 0 and i not in items.extras]
-                rows: Iterable[Item] = (items.item(i) for i in items.extras)
-            else:
-                rows = items.values()
-            for item in rows:
-                if item.blob is not None:
-                    self._other.add(item.blob.checksum)
-                for kind in MASK_TYPES:
-                    mask = item.label.get(kind) if isinstance(item.label, dict) else None
-                    if isinstance(mask, dict) and isinstance(mask.get("checksum"), str):
-                        self._other.add(mask["checksum"])
-        digests.sort()
-        self._sorted = b"".join(digests)
-        self._segments = None
-
-    def __contains__(self, checksum: object) -> bool:
-        if self._segments is not None:
-            self._build()
-        if not isinstance(checksum, str):
-            return False
-        if checksum in self._other:
-            return True
-        try:
-            want = bytes.fromhex(checksum)
-        except ValueError:
-            return False
-        if len(want) != 20 or want.hex() != checksum:
-            return False
-        data, lo, hi = self._sorted, 0, len(self._sorted) // 20
-        while lo < hi:
-            mid = (lo + hi) // 2
-            got = data[20 * mid : 20 * mid + 20]
-            if got < want:
-                lo = mid + 1
-            elif got > want:
-                hi = mid
-            else:
-                return True
-        return False
 
 
 def _notes(notes: Mapping[str, Any]) -> dict[str, Any]:
@@ -394,7 +348,7 @@ def catalog_breaks(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool,
     return True, "; ".join(reasons)
 
 
-def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], blocked: list[str], root: str) -> list[Change]:
+def _collapse_to_replace(desired: Desired, live: Live, changes: ChangeList, blocked: list[str], root: str) -> ChangeList:
     """Content that cannot change in place: everything but label changes needs the dataset
     deleted and created again.
 
@@ -414,7 +368,7 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
         blocked.append(f"dataset '{ds.name}' needs replace: {reason}; set spec.allowReplace: true to allow it")
     nbytes = sum(c.upload_bytes for c in changes)
     items = tuple(_file_after(i, root, []) for seg in ds.segments.values() for _, i in sorted(seg.items.items()))
-    return [
+    return ChangeList([
         Change(
             Action.REPLACE,
             Kind.DATASET,
@@ -425,4 +379,4 @@ def _collapse_to_replace(desired: Desired, live: Live, changes: list[Change], bl
             breaking=True,
             reason=reason,
         )
-    ]
+    ])

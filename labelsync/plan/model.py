@@ -26,7 +26,7 @@ values, mapped to JSON only by :mod:`labelsync.plan.serialize`:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -190,6 +190,8 @@ class DatasetPlan:
     live and the desired dataset, for review only (``None`` when not computed); apply never
     reads it. ``renames`` is the JSON of the declared renames this plan carries out
     (:class:`labelsync.renames.Renames`; ``None`` when none), also for review only.
+    ``changes`` is a sequence in plan order: a tuple, or (from the differ) a
+    :class:`~labelsync.plan.changelist.ChangeList` that keeps plain file changes as columns.
     """
 
     name: str
@@ -198,7 +200,7 @@ class DatasetPlan:
     kind: str
     base: str | None
     desired_digest: str
-    changes: tuple[Change, ...] = ()
+    changes: Sequence[Change] = ()
     remote_id: str | None = None
     branch: str = "main"
     manifest: str = ""
@@ -225,9 +227,15 @@ class DatasetPlan:
 
     def counts(self) -> Counter[str]:
         """Number of changes per action (``create``/``update``/``delete``/``replace``)."""
+        fast = getattr(self.changes, "counts", None)  # a ChangeList counts from its columns
+        if fast is not None:
+            return fast()  # type: ignore[no-any-return,unused-ignore]
         return Counter(c.action.value for c in self.changes)
 
     def upload_bytes(self) -> int:
+        fast = getattr(self.changes, "upload_bytes", None)
+        if fast is not None:
+            return fast()  # type: ignore[no-any-return,unused-ignore]
         return sum(c.upload_bytes for c in self.changes)
 
 

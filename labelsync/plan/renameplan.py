@@ -112,13 +112,13 @@ class Followers:
     labels: int = 0
 
 
-def split_followers(changes: Sequence[Change], renames: Any) -> tuple[list[Change], Followers]:
+def split_followers(changes: Sequence[Change], renames: Any) -> tuple[Sequence[Change], Followers]:
     """``changes`` without the label changes that only follow ``renames`` (counted in the
     :class:`Followers`); a label change that also changes something else stays, with its
     ``before`` label read with the new names, so its label diff shows only that."""
     r = Renames.from_json(renames) if renames else Renames()
     if not r:
-        return list(changes), Followers()
+        return changes, Followers()
     out: list[Change] = []
     items = labels = 0
     for change in changes:

@@ -16,7 +16,7 @@ line, and a note says the plan was truncated and where the full plan is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from labelsync.plan.model import Action, Change, DatasetPlan, Plan, format_bytes, kept_text
 from labelsync.plan.renameplan import followers_line, split_followers
@@ -163,7 +163,7 @@ def _quote(kind: str, title: str, items: list[str]) -> list[str]:
     return [f"> [!{kind}]", f"> **{title}**", *(f"> - {_escape_line(item)}" for item in items), ""]
 
 
-def _details(dataset: DatasetPlan, segment: str | None, changes: list[Change], sent: Mapping[str, str]) -> str:
+def _details(dataset: DatasetPlan, segment: str | None, changes: Sequence[Change], sent: Mapping[str, str]) -> str:
     where = f"dataset.{dataset.name}" + (f"/segment.{segment}" if segment is not None else "")
     counts = ", ".join(
         f"{n:,} to {action.value}"

@@ -38,12 +38,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
 
 from labelsync.plan.catalogdiff import catalog_changes
+from labelsync.plan.changelist import FileRun, outside_runs, parts
+from labelsync.plan.details import asked as _asked
+from labelsync.plan.details import detail_groups, segment_of, senders
 from labelsync.plan.labeldiff import diff_labels, label_of
 from labelsync.plan.model import Action, Change, DatasetPlan, Kind, Plan, format_bytes, kept_text
 from labelsync.plan.renameplan import catalog_lines, followers_line, split_followers
@@ -91,7 +94,6 @@ _COLORS: dict[Action, str] = {
     Action.REPLACE: "magenta",
 }
 
-_KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
 _PLURAL = {
     Kind.DATASET: "datasets",
     Kind.SETTINGS: "settings",
@@ -118,27 +120,22 @@ class SummaryRow:
     upload_bytes: int
 
 
-def segment_of(change: Change) -> str | None:
-    """The segment a change belongs to (its ``segment``, else parsed from the address)."""
-    if change.segment is not None:
-        return change.segment
-    for part in change.address.split("/")[1:]:
-        if part.startswith("segment."):
-            return part[len("segment.") :]
-    return None
-
-
 def summary_rows(dataset: DatasetPlan) -> list[SummaryRow]:
     """One row for the dataset-level changes (when any), then one per segment, in plan order."""
-    groups: dict[str | None, list[Change]] = {}
-    for change in dataset.changes:
-        groups.setdefault(segment_of(change), []).append(change)
-    rows = []
-    for segment in sorted(groups, key=lambda s: s is not None):
-        changes = groups[segment]
-        counts = Counter(c.action.value for c in changes)
-        rows.append(SummaryRow(dataset.name, segment, counts, sum(c.upload_bytes for c in changes)))
-    return rows
+    groups: dict[str | None, tuple[Counter[str], list[int]]] = {}
+    for part in parts(dataset.changes):
+        if isinstance(part, FileRun):
+            counts, nbytes = groups.setdefault(part.segment, (Counter(), [0]))
+            counts.update(part.counts())
+            nbytes[0] += part.nbytes
+            continue
+        counts, nbytes = groups.setdefault(segment_of(part), (Counter(), [0]))
+        counts[part.action.value] += 1
+        nbytes[0] += part.upload_bytes
+    return [
+        SummaryRow(dataset.name, segment, +groups[segment][0], groups[segment][1][0])
+        for segment in sorted(groups, key=lambda s: s is not None)
+    ]
 
 
 def stats_lines(dataset: DatasetPlan, *, limit: int = STATS_LIMIT) -> list[str]:
@@ -171,7 +168,7 @@ def callouts(dataset: DatasetPlan) -> list[str]:
     """
     lines: list[str] = []
     bulk: dict[str | None, Counter[Kind]] = {}
-    for change in dataset.changes:
+    for change in outside_runs(dataset.changes):
         if change.action is Action.DELETE and change.kind in _BULK:
             bulk.setdefault(segment_of(change), Counter())[change.kind] += 1
         elif change.action in (Action.DELETE, Action.REPLACE):
@@ -181,7 +178,7 @@ def callouts(dataset: DatasetPlan) -> list[str]:
         what = " and ".join(f"{kinds[k]:,} {_noun(k, kinds[k])}" for k in _BULK if kinds[k])
         where = f"dataset.{dataset.name}" + (f"/segment.{segment}" if segment is not None else "")
         lines.append(f"will delete {what} in {where}")
-    for change in dataset.changes:
+    for change in outside_runs(dataset.changes):
         if change.breaking and change.action not in (Action.DELETE, Action.REPLACE):
             lines.append(f"breaking: {change.address}" + (f": {change.reason}" if change.reason else ""))
     return lines
@@ -190,27 +187,6 @@ def callouts(dataset: DatasetPlan) -> list[str]:
 def _noun(kind: Kind, n: int) -> str:
     plural = _PLURAL[kind]
     return plural[:-1] if n == 1 and plural.endswith("s") else plural
-
-
-def detail_groups(dataset: DatasetPlan) -> list[tuple[str | None, list[Change]]]:
-    """Changes grouped by segment (dataset level first), each group ordered by kind (stable)."""
-    groups: dict[str | None, list[Change]] = {}
-    for change in dataset.changes:
-        groups.setdefault(segment_of(change), []).append(change)
-    return [
-        (segment, sorted(groups[segment], key=lambda c: _KIND_ORDER[c.kind]))
-        for segment in sorted(groups, key=lambda s: s is not None)
-    ]
-
-
-def senders(dataset: DatasetPlan) -> dict[str, str]:
-    """Checksum -> the address of the change of ``dataset`` that uploads that content."""
-    out: dict[str, str] = {}
-    for change in dataset.changes:
-        if change.kind in _BULK and change.file is not None:
-            for checksum in change.file.send:
-                out.setdefault(checksum, change.address)
-    return out
 
 
 class LabelFold:
@@ -391,8 +367,9 @@ def render_text(
             continue
         out.append("")
         out.append(style(f"dataset.{dataset.name}", bold=True))
-        sent = senders(dataset)
-        for segment, changes in detail_groups(dataset):
+        groups = detail_groups(dataset)
+        sent = senders(dataset, _asked(groups, verbose, fold))
+        for segment, changes in groups:
             indent = "    " if segment is not None else "  "
             if segment is not None:
                 out.append(f"  segment {segment}")
@@ -423,20 +400,22 @@ def live_stats(dataset: DatasetPlan) -> Mapping[str, Any] | None:
 
 
 def _change_lines(
-    changes: list[Change], dataset: str, verbose: bool, fold: int, style: Styler, sent: Mapping[str, str], labels: LabelFold,
+    changes: Sequence[Change], dataset: str, verbose: bool, fold: int, style: Styler, sent: Mapping[str, str], labels: LabelFold,
     live_stats: Mapping[str, Any] | None = None, renames: Any = None,
 ) -> list[str]:
     """Marker lines for one group (changes already ordered by kind), files and labels folded."""
     lines: list[str] = []
     for kind, same_kind in groupby(changes, key=lambda c: c.kind):
-        chunk = list(same_kind)
-        limit = len(chunk) if verbose or kind not in _BULK else fold
-        for change in chunk[:limit]:
+        every = verbose or kind not in _BULK
+        hidden = 0
+        for k, change in enumerate(same_kind):  # one change at a time: a group may be a compact run
+            if not every and k >= fold:
+                hidden += 1
+                continue
             marker = style(f"{MARKERS[change.action]} ", fg=_COLORS[change.action])
             lines.append(marker + change_text(change, dataset, sent))
             lines.extend(f"    {line}" for line in attribute_lines(change, live_stats, renames))
             lines.extend(f"    {line}" for line in labels.lines(change))
-        hidden = len(chunk) - limit
         if hidden > 0:
             lines.append(f"... and {hidden:,} more {_noun(kind, hidden)} (use --verbose to list all)")
     return lines
