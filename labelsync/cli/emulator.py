@@ -8,7 +8,9 @@ local token), the fault knobs ``--latency-ms``, ``--fail-rate`` and ``--seed``, 
 ``--client-bandwidth`` (e.g. ``10MB/s``: the request bodies each source address may send per
 second, one machine's uplink; see :mod:`labelsync.emulator.bandwidth`); an
 emulator that can serve HTTPS also takes ``--certfile``/``--keyfile`` (the official
-TensorBay SDK only accepts https URLs). On startup each prints the URL it serves and the
+TensorBay SDK only accepts https URLs); one whose upload route can run in worker processes
+also takes ``--storage-workers N`` (N processes serve the uploads on a port of their own,
+``--storage-port``, default any free one; they end with the emulator). On startup each prints the URL it serves and the
 exact environment a labelsync client needs to use it, ready to copy: the remote's URL
 override ``LABELSYNC_REMOTE_<NAME>_URL``, the provider settings the emulator needs (e.g.
 ``LABELSYNC_REMOTE_<NAME>_CLIENT_ID``) and the token variable (the remote's ``tokenEnv``
@@ -169,14 +171,50 @@ def _command(spec: ProviderSpec) -> click.Command:
         remote_name: str,
         certfile: str | None = None,
         keyfile: str | None = None,
+        storage_workers: int = 0,
+        storage_port: int = 0,
     ) -> None:
         if bool(certfile) != bool(keyfile):
             raise click.UsageError("--certfile and --keyfile go together")
+        if storage_workers and client_bandwidth:
+            raise click.UsageError("--client-bandwidth caps one process's connections: it cannot be combined with --storage-workers")
         module = spec.emulator_module()
-        from labelsync.emulator.runtime import FaultConfig, serve_forever  # the server stack loads on demand
+        from labelsync.emulator.runtime import FaultConfig  # the server stack loads on demand
 
         faults = FaultConfig(latency_ms=latency_ms, fail_rate=fail_rate, seed=seed, client_bandwidth=client_bandwidth)
-        app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
+        storage = None
+        if storage_workers:
+            try:
+                storage = module.StorageHost(
+                    data_dir, storage_workers, host=host, port=storage_port, faults=faults, ssl_certfile=certfile, ssl_keyfile=keyfile
+                ).start()
+            except OSError as exc:
+                raise click.ClickException(f"cannot serve the storage host on {host}:{storage_port}: {exc.strerror or exc}") from None
+        try:
+            _serve(module, data_dir, tokens, faults, storage, host, port, certfile, keyfile, remote_name)
+        finally:
+            if storage is not None:
+                storage.stop()
+
+    def _serve(
+        module: Any,
+        data_dir: Path,
+        tokens: tuple[str, ...],
+        faults: Any,
+        storage: Any,
+        host: str,
+        port: int,
+        certfile: str | None,
+        keyfile: str | None,
+        remote_name: str,
+    ) -> None:
+        from labelsync.emulator.runtime import serve_forever
+
+        client_bandwidth = faults.client_bandwidth
+        if storage is None:
+            app = module.create_app(data_dir, tokens=list(tokens), faults=faults)
+        else:
+            app = module.create_app(data_dir, tokens=list(tokens), faults=faults, storage_port=storage.port)
         scheme = "https" if certfile else "http"
         url = f"{scheme}://{host}:{port}{emu.client_path}"
         served = f"{scheme}://{host}:{port}{emu.api_path or emu.client_path}"
@@ -185,6 +223,9 @@ def _command(spec: ProviderSpec) -> click.Command:
             click.echo(f"Request bodies capped at {client_bandwidth / 1e6:g} MB/s per source address")
         click.echo(f"Tokens: {'as given' if tokens else f'the built-in local token {module.LOCAL_TOKEN}'}")
         _print_environment(remote_name, client_environment(remote_name, url, spec, tokens, module.LOCAL_TOKEN))
+        if storage is not None:
+            pids = ",".join(str(pid) for pid in storage.pids)
+            click.echo(f"Uploads served at {storage.url}/storage/upload by {storage.workers} storage workers (pids {pids})")
         serve_forever(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
     run.__doc__ = f"Serve the {spec.title} emulator."
@@ -192,6 +233,17 @@ def _command(spec: ProviderSpec) -> click.Command:
     if emu.tls:
         fn = click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS private key (HTTPS).")(fn)
         fn = click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None, help="TLS certificate (HTTPS).")(fn)
+    if emu.storage_workers:
+        fn = click.option(
+            "--storage-port", type=int, default=0, show_default=True, help="Port of the storage workers (0: any free one)."
+        )(fn)
+        fn = click.option(
+            "--storage-workers",
+            type=click.IntRange(0, 64),
+            default=0,
+            show_default=True,
+            help="Serve the upload route from N processes of their own, in parallel like a real object store (0: on the emulator).",
+        )(fn)
     return click.command(spec.name)(fn)
 
 

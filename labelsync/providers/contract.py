@@ -162,7 +162,10 @@ class EmulatorSpec:
     url is ``http://host:port`` + ``client_path``. ``client_settings`` are remote settings
     a client needs to reach it (printed as ``LABELSYNC_REMOTE_<NAME>_<SETTING>``); ``tls``
     says whether it can serve HTTPS (``--certfile``/``--keyfile``); ``api_path`` is where
-    its API lives under the server, shown on start.
+    its API lives under the server, shown on start. ``storage_workers`` says whether its
+    upload route can be served by worker processes (``--storage-workers N``: ``module``
+    then also exports ``StorageHost(data_dir, workers, *, host, faults, ssl_certfile,
+    ssl_keyfile)`` and ``create_app`` takes ``storage_port``).
     """
 
     module: str
@@ -171,6 +174,7 @@ class EmulatorSpec:
     api_path: str = ""
     client_settings: Mapping[str, str] = field(default_factory=dict)
     tls: bool = False
+    storage_workers: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,9 @@ What it serves, on one host:
   jobs, search results, storage configs and cloud files answer 501 ``NotSupported``, and
   ``multi/cloud-callback`` 403 ``Forbidden`` (there are no storage configs);
 * the upload host ``/storage/upload`` (S3-style form POST with an HMAC-signed policy);
+  optionally also served by N worker processes on a port of their own
+  (:class:`~.storage_host.StorageHost`, ``--storage-workers N``), as a real object store
+  serves uploads in parallel;
 * signed, expiring download URLs ``/files/<datasetId>/<sha1>``.
 
 Public URLs are derived from each request's base URL, so nothing needs configuring.
@@ -51,5 +54,6 @@ labelsync extensions (the SDK ignores them):
 """
 
 from labelsync.emulator.tensorbay.app import API_PREFIX, LOCAL_TOKEN, create_app
+from labelsync.emulator.tensorbay.storage_host import StorageHost
 
-__all__ = ["API_PREFIX", "LOCAL_TOKEN", "create_app"]
+__all__ = ["API_PREFIX", "LOCAL_TOKEN", "StorageHost", "create_app"]

@@ -207,6 +207,7 @@ def create_app(
     url_ttl: int = DEFAULT_URL_TTL,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     clock: Callable[[], float] = time.time,
+    storage_port: int | None = None,
 ) -> ASGIApp:
     """The TensorBay emulator as an ASGI app, wrapped in :class:`~..runtime.Knobs`.
 
@@ -216,7 +217,9 @@ def create_app(
     injected failures (with TensorBay-style error bodies). ``url_ttl`` is the lifetime of
     download URLs in seconds, ``upload_limit`` the ``multipleUploadLimit`` advertised in
     policies (and enforced on callbacks), ``clock`` the time source of signatures and
-    expiries (tests move it forward).
+    expiries (tests move it forward). ``storage_port`` is the port of a
+    :class:`~.storage_host.StorageHost` on the same host: policies then name it as their
+    upload host (``/storage/upload`` is still served here too).
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +230,7 @@ def create_app(
         tokens=frozenset(tokens) or frozenset({LOCAL_TOKEN}),
         url_ttl=url_ttl,
         upload_limit=upload_limit,
+        storage_port=storage_port,
     )
     app = Starlette(
         routes=_routes(emu),

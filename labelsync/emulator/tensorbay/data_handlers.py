@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from labelsync.emulator.tensorbay import content, history, versions
 from labelsync.emulator.tensorbay import items as stored
@@ -163,11 +164,22 @@ def get_policy(call: Call) -> Result:
     result["multipleUploadLimit"] = call.emu.upload_limit
     extra = {
         "objectPrefix": prefix,
-        "host": f"{call.base_url}/storage/upload",
+        "host": f"{_storage_base(call)}/storage/upload",
         "backendType": "s3",
         "expireAt": expire_at,
     }
     return {"result": result, "extra": extra, "expireAt": expire_at}
+
+
+def _storage_base(call: Call) -> str:
+    """The storage host's base URL: the request's own, or its host on the storage port."""
+    port = call.emu.storage_port
+    if port is None:
+        return call.base_url
+    parts = urlsplit(call.base_url)
+    hostname = parts.hostname or "127.0.0.1"
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    return f"{parts.scheme}://{host}:{port}"
 
 
 def _callback(call: Call, objects: Any) -> Result:

@@ -33,6 +33,9 @@ class Emulator:
     tokens: frozenset[str]
     url_ttl: int
     upload_limit: int
+    storage_port: int | None = None
+    """The port of a separate storage host (:mod:`.storage_host`) the policies name, else None:
+    uploads go to the emulator itself."""
 
 
 @dataclass

@@ -80,7 +80,7 @@ SPEC = ProviderSpec(
     capabilities=Capabilities(versioned=True, content_mutable=True, shardable=True, fusion=True, renames_in_place=True),
     settings_model=TensorBaySettings,
     connect="labelsync.providers.tensorbay:connect",
-    emulator=EmulatorSpec("labelsync.emulator.tensorbay", port=18081, tls=True, api_path="/gatewayv2/tensorbay-open-api/v1/"),
+    emulator=EmulatorSpec("labelsync.emulator.tensorbay", port=18081, tls=True, api_path="/gatewayv2/tensorbay-open-api/v1/", storage_workers=True),
     check="labelsync.providers.tensorbay.checks:check",
     describe_status="labelsync.providers.tensorbay.status:describe",
 )
