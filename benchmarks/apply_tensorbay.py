@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/apply_tensorbay.py [--files 5000] [--size 65536] [--latency-ms 20]
                                                    [--jobs 32] [--sdk-jobs 8] [--skip-sdk]
                                                    [--engines pool,httpx,aiohttp] [--rounds 3] [--profile]
+                                                   [--storage-workers 0,1,2]
 
 Generates ``--files`` files of ``--size`` deterministic random bytes in a temp dir, starts
 the TensorBay emulator in a separate process (``benchmarks/common.py serve``: the same app
@@ -24,6 +25,12 @@ shipped ``pool``, ``httpx.AsyncClient``, ``aiohttp``), and ``--rounds N`` repeat
 SDK and to the first engine (each engine's run gets a fresh dataset and a fresh hash
 cache). ``NAME@TREE`` is engine NAME of another checkout at TREE (its ``PYTHONPATH``; compile
 its bytecode first), to compare with the code before a change in the same run.
+
+``--storage-workers 0,1,2`` repeats all of it once per value, each against an emulator
+whose upload route is served by that many processes of their own (``StorageHost``, as
+``labelsync emulator tensorbay --storage-workers N``; 0: by the emulator's one event loop,
+the default), and ends with one line per value: labelsync's wall, CPU and ratio to the
+request bound, the SDK's wall and SDK / labelsync.
 
 ``--profile`` runs labelsync with ``LABELSYNC_PROFILE=1`` and prints its phase times
 (start-up, scan and hash, plan, open, files, commit; ``labelsync/phases.py``).
@@ -102,6 +109,7 @@ def main() -> None:
     parser.add_argument("--engines", default="", help="comma list of upload engines to compare (benchmarks/upload_engines.py)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="print labelsync's phase times (LABELSYNC_PROFILE=1)")
+    parser.add_argument("--storage-workers", default="0", help="comma list: upload route served by N processes (0: by the emulator)")
     parser.add_argument("--sdk-worker", nargs=4, metavar=("URL", "NAME", "DIR", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sdk_worker:
@@ -116,34 +124,56 @@ def main() -> None:
         t = time.perf_counter()
         generate_files(tmp_path / "repo" / "data", args.files, args.size)
         print(f"generated {args.files:,} files of {args.size:,} bytes ({total_mib:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
-        with emulator(tmp_path / "emulator", latency_ms=args.latency_ms) as emu:
-            print(f"emulator (separate process) at {emu.url}, latency {args.latency_ms:g} ms per request")
+        summary: list[str] = []
+        for workers in [int(w) for w in args.storage_workers.split(",") if w]:
+            summary.append(one_emulator(args, tmp_path, workers, latency, total_mib))
+        print(f"\n===== summary (medians; request bound from each run's requests; {uptime()})")
+        for line in summary:
+            print(line)
 
-            engines = [e for e in args.engines.split(",") if e] or [""]
-            walls: dict[str, list[float]] = {e or "pool": [] for e in engines}
-            sdk_walls: list[float] = []
-            for round_no in range(1, args.rounds + 1):
-                if args.rounds > 1:
-                    print(f"\n===== round {round_no} of {args.rounds}; {uptime()}")
-                for number, engine in enumerate(engines):
-                    ls = labelsync_run(args, emu, tmp_path, engine, f"bench-labelsync-{number}-{round_no}", latency, total_mib)
-                    walls[engine or "pool"].append(ls.wall)
-                if args.skip_sdk:
-                    continue
-                sdk = sdk_run(args, emu, tmp_path, f"bench-sdk-{round_no}", latency, total_mib)
-                sdk_walls.append(sdk)
-                for engine, values in walls.items():
-                    print(f"ratio SDK / labelsync[{engine}] (wall, process to process): {sdk / values[-1]:.2f}x (target >= 3x)")
-            if len(engines) > 1 or args.rounds > 1:
-                print(f"\n===== medians over {args.rounds} round(s); {uptime()}")
-                base = statistics.median(walls[next(iter(walls))])
-                sdk_median = statistics.median(sdk_walls) if sdk_walls else None
-                for engine, values in walls.items():
-                    median = statistics.median(values)
-                    line = f"{engine:8} median {median:6.2f} s (runs {', '.join(f'{v:.2f}' for v in values)}); vs {next(iter(walls))}: {median / base:.2f}x"
-                    if sdk_median is not None:
-                        line += f"; SDK median {sdk_median:.2f} s / this = {sdk_median / median:.2f}x"
-                    print(line)
+
+def one_emulator(args: argparse.Namespace, tmp_path: Path, workers: int, latency: float, total_mib: float) -> str:
+    """Every round against one emulator with ``workers`` storage workers; its summary line."""
+    where = f"{workers} storage worker process(es)" if workers else "uploads on the emulator's event loop"
+    with emulator(tmp_path / f"emulator-{workers}", latency_ms=args.latency_ms, storage_workers=workers) as emu:
+        print(f"\n##### emulator (separate process) at {emu.url}, latency {args.latency_ms:g} ms per request, {where}")
+        engines = [e for e in args.engines.split(",") if e] or [""]
+        walls: dict[str, list[float]] = {e or "pool": [] for e in engines}
+        cpus: list[float] = []
+        bounds: list[float] = []
+        sdk_walls: list[float] = []
+        for round_no in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"\n===== round {round_no} of {args.rounds}; {uptime()}")
+            for number, engine in enumerate(engines):
+                ls, bound = labelsync_run(args, emu, tmp_path, engine, f"bench-labelsync-w{workers}-{number}-{round_no}", latency, total_mib)
+                walls[engine or "pool"].append(ls.wall)
+                if number == 0:
+                    cpus.append(ls.cpu_s)
+                    bounds.append(bound)
+            if args.skip_sdk:
+                continue
+            sdk = sdk_run(args, emu, tmp_path, f"bench-sdk-w{workers}-{round_no}", latency, total_mib)
+            sdk_walls.append(sdk)
+            for engine, values in walls.items():
+                print(f"ratio SDK / labelsync[{engine}] (wall, process to process): {sdk / values[-1]:.2f}x (target >= 4x)")
+        if len(engines) > 1 or args.rounds > 1:
+            print(f"\n===== medians over {args.rounds} round(s); {uptime()}")
+            base = statistics.median(walls[next(iter(walls))])
+            sdk_median = statistics.median(sdk_walls) if sdk_walls else None
+            for engine, values in walls.items():
+                median = statistics.median(values)
+                line = f"{engine:8} median {median:6.2f} s (runs {', '.join(f'{v:.2f}' for v in values)}); vs {next(iter(walls))}: {median / base:.2f}x"
+                if sdk_median is not None:
+                    line += f"; SDK median {sdk_median:.2f} s / this = {sdk_median / median:.2f}x"
+                print(line)
+    wall = statistics.median(walls[next(iter(walls))])
+    bound = statistics.median(bounds)
+    line = f"storage workers {workers}: labelsync {wall:.2f} s wall, CPU {statistics.median(cpus):.2f} s, bound {bound:.2f} s, wall / bound {wall / bound:.2f}x (target <= 1.2x)"
+    if sdk_walls:
+        sdk_wall = statistics.median(sdk_walls)
+        line += f"; SDK {sdk_wall:.2f} s, SDK / labelsync {sdk_wall / wall:.2f}x (target >= 4x)"
+    return line
 
 
 def uptime() -> str:
@@ -152,8 +182,9 @@ def uptime() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine: str, name: str, latency: float, total_mib: float) -> Run:
-    """(a): one fresh apply (new dataset, no hash cache) with ``engine`` ('' = as shipped)."""
+def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine: str, name: str, latency: float, total_mib: float) -> tuple[Run, float]:
+    """(a): one fresh apply (new dataset, no hash cache) with ``engine`` ('' = as shipped);
+    the run and its request lower bound."""
     repo = write_repo(tmp_path / "repo", emu.url, name)  # type: ignore[attr-defined]
     shutil.rmtree(repo / ".labelsync", ignore_errors=True)
     emu.reset()  # type: ignore[attr-defined]
@@ -185,7 +216,7 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
         print("    " + profile.rstrip().replace("\n", "\n    "))
     tail = [line for line in (ls.out + err).splitlines() if line.strip()][-3:]
     print("    output tail: " + " | ".join(tail))
-    return ls
+    return ls, ls_bound
 
 
 def sdk_run(args: argparse.Namespace, emu: object, tmp_path: Path, name: str, latency: float, total_mib: float) -> float:

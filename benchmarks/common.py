@@ -7,7 +7,11 @@
   counting ASGI middleware. ``GET /_bench/stats`` answers the counts (per ``METHOD route``,
   with dataset ids folded), the number of storage uploads, the peak of concurrent
   requests and the time of the first and last request; ``POST /_bench/reset`` zeroes them.
-  Neither goes through the emulator nor its injected latency.
+  Neither goes through the emulator nor its injected latency. ``--storage-workers N`` (N > 0)
+  serves the upload route from N processes of their own (``StorageHost``, as
+  ``labelsync emulator tensorbay --storage-workers N``); their uploads and CPU seconds are
+  added to the stats (the workers count since they started: the stats subtract the
+  figures at the last reset).
 * :func:`generate_files`: deterministic pseudo-random files in a temp dir.
 * :func:`write_repo`: a labelsync repository (labelsync.yaml + one dataset manifest).
 * :func:`run_labelsync`: the real CLI in a subprocess, with wall time and peak RSS
@@ -71,28 +75,41 @@ def _route(method: str, path: str) -> str:
 class Counting:
     """ASGI middleware counting the HTTP requests that reach the wrapped app."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, storage: Any = None) -> None:
         self.app = app
+        self.storage = storage
         self.reset()
 
     def reset(self) -> None:
+        self.storage_base = self._storage_uploads()
         self.routes: Counter[str] = Counter()
         self.in_flight = 0
         self.peak = 0
         self.first = 0.0
         self.last = 0.0
 
+    def _storage_uploads(self) -> int:
+        return sum(row["uploads"] for row in self.storage.stats()) if self.storage else 0
+
     def stats(self) -> dict[str, Any]:
-        uploads = sum(n for r, n in self.routes.items() if r.startswith("POST /storage"))
+        routes = Counter(self.routes)
+        cpu, last = time.process_time(), self.last
+        if self.storage is not None:
+            rows = self.storage.stats()
+            routes["POST /storage/upload"] += sum(row["uploads"] for row in rows) - self.storage_base
+            cpu += sum(row["cpu_s"] for row in rows)
+            last = max([last, *(row["last"] for row in rows)])
+        uploads = sum(n for r, n in routes.items() if r.startswith("POST /storage"))
         return {
-            "total": sum(self.routes.values()),
+            "total": sum(routes.values()),
             "uploads": uploads,
-            "api": sum(self.routes.values()) - uploads,
-            "peak_concurrency": self.peak,
-            "cpu_s": time.process_time(),
+            "api": sum(routes.values()) - uploads,
+            "peak_concurrency": self.peak,  # of the emulator process alone
+            "cpu_s": cpu,
             "first": self.first,
-            "last": self.last,
-            "routes": dict(sorted(self.routes.items(), key=lambda kv: -kv[1])),
+            "last": last,
+            "storage_workers": len(self.storage.pids) if self.storage else 0,
+            "routes": dict(sorted(routes.items(), key=lambda kv: -kv[1])),
         }
 
     async def _json(self, send: Any, obj: Any) -> None:
@@ -134,9 +151,18 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--storage-workers", type=int, default=0)
     args = parser.parse_args(argv)
-    app = create_app(args.data_dir, tokens=[args.token], faults=FaultConfig(latency_ms=args.latency_ms))
-    serve_forever(Counting(app), host="127.0.0.1", port=args.port)
+    faults = FaultConfig(latency_ms=args.latency_ms)
+    if not args.storage_workers:
+        app = create_app(args.data_dir, tokens=[args.token], faults=faults)
+        serve_forever(Counting(app), host="127.0.0.1", port=args.port)
+        return
+    from labelsync.emulator.tensorbay import StorageHost
+
+    with StorageHost(args.data_dir, args.storage_workers, faults=faults) as storage:
+        app = create_app(args.data_dir, tokens=[args.token], faults=faults, storage_port=storage.port)
+        serve_forever(Counting(app, storage), host="127.0.0.1", port=args.port)
 
 
 def _free_port() -> int:
@@ -173,11 +199,13 @@ class Emulator:
 
 
 @contextmanager
-def emulator(data_dir: Path, *, latency_ms: float = 0.0) -> Iterator[Emulator]:
-    """A counting TensorBay emulator in a child process; yields once it answers."""
+def emulator(data_dir: Path, *, latency_ms: float = 0.0, storage_workers: int = 0) -> Iterator[Emulator]:
+    """A counting TensorBay emulator in a child process (uploads served by
+    ``storage_workers`` processes of their own when > 0); yields once it answers."""
     port = _free_port()
     command = [sys.executable, str(HERE / "common.py"), "serve", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--token", TOKEN, "--latency-ms", str(latency_ms)]
+    command += ["--storage-workers", str(storage_workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     emu = Emulator(f"http://127.0.0.1:{port}", process)
     try:
@@ -307,4 +335,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         _serve(sys.argv[2:])
     else:
-        raise SystemExit("usage: python benchmarks/common.py serve --port P --data-dir D --token T [--latency-ms MS]")
+        raise SystemExit("usage: python benchmarks/common.py serve --port P --data-dir D --token T [--latency-ms MS] [--storage-workers N]")
