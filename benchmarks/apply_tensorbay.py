@@ -194,12 +194,15 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
         name_in_tree, tree = engine.split("@", 1)
         command = [sys.executable, str(Path(tree) / "benchmarks" / "upload_engines.py"), name_in_tree]
         env = {**(env or {}), "PYTHONPATH": tree}
+    started = time.time()
     ls = check(run([*command, "apply", str(repo), "--auto-approve", "--jobs", str(args.jobs)], repo, env=env), what="labelsync apply")
     ls_stats = emu.measure()  # type: ignore[attr-defined]
+    first_api, first_upload = ls_stats["first"] - started, ls_stats["first_upload"] - started
     ls_server_s = ls_stats["span"]
     label = f" [engine {engine}]" if engine else ""
     print(f"\n(a) labelsync apply --jobs {args.jobs}{label}: {ls.wall:.2f} s wall, CPU {ls.cpu_s:.1f} s (peak RSS {ls.max_rss_mb:.0f} MB)")
     print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
+    print(f"    after the process started: first request at {first_api:.2f} s, first upload at {first_upload:.2f} s")
     print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
     print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
     print(

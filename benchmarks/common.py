@@ -10,8 +10,8 @@
   Neither goes through the emulator nor its injected latency. ``--storage-workers N`` (N > 0)
   serves the upload route from N processes of their own (``StorageHost``, as
   ``labelsync emulator tensorbay --storage-workers N``); their uploads and CPU seconds are
-  added to the stats (the workers count since they started: the stats subtract the
-  figures at the last reset).
+  added to the stats (and zeroed by the reset). ``first_upload`` is the time of the first
+  storage upload since the reset (0 when none).
 * :func:`generate_files`: deterministic pseudo-random files in a temp dir.
 * :func:`write_repo`: a labelsync repository (labelsync.yaml + one dataset manifest).
 * :func:`run_labelsync`: the real CLI in a subprocess, with wall time and peak RSS
@@ -81,24 +81,24 @@ class Counting:
         self.reset()
 
     def reset(self) -> None:
-        self.storage_base = self._storage_uploads()
+        if self.storage is not None:
+            self.storage.reset()
+        self.first_upload = 0.0
         self.routes: Counter[str] = Counter()
         self.in_flight = 0
         self.peak = 0
         self.first = 0.0
         self.last = 0.0
 
-    def _storage_uploads(self) -> int:
-        return sum(row["uploads"] for row in self.storage.stats()) if self.storage else 0
-
     def stats(self) -> dict[str, Any]:
         routes = Counter(self.routes)
-        cpu, last = time.process_time(), self.last
+        cpu, last, first_upload = time.process_time(), self.last, self.first_upload
         if self.storage is not None:
             rows = self.storage.stats()
-            routes["POST /storage/upload"] += sum(row["uploads"] for row in rows) - self.storage_base
+            routes["POST /storage/upload"] += sum(row["uploads"] for row in rows)
             cpu += sum(row["cpu_s"] for row in rows)
             last = max([last, *(row["last"] for row in rows)])
+            first_upload = min((row["first"] for row in rows if row["first"]), default=0.0)
         uploads = sum(n for r, n in routes.items() if r.startswith("POST /storage"))
         return {
             "total": sum(routes.values()),
@@ -108,6 +108,7 @@ class Counting:
             "cpu_s": cpu,
             "first": self.first,
             "last": last,
+            "first_upload": first_upload,
             "storage_workers": len(self.storage.pids) if self.storage else 0,
             "routes": dict(sorted(routes.items(), key=lambda kv: -kv[1])),
         }
@@ -132,6 +133,8 @@ class Counting:
             return
         now = time.time()
         self.first = self.first or now
+        if path.startswith("/storage") and not self.first_upload:
+            self.first_upload = now
         self.routes[_route(scope["method"], path)] += 1
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)

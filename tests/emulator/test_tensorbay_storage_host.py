@@ -52,6 +52,10 @@ def test_uploads_through_several_workers_are_registered_and_readable(hosted: tup
             assert tb.put_object(policy, data, fresh).status_code == 200
     served = [row["uploads"] for row in storage.stats()]
     assert sum(served) == 60 and sum(1 for n in served if n) >= 2, served
+    assert all(row["first"] <= row["last"] for row in storage.stats())
+    storage.reset()
+    assert [(row["uploads"], row["first"]) for row in storage.stats()] == [(0, 0.0)] * 3
+    assert all(row["cpu_s"] > 0 for row in storage.stats())
     objects = [{"checksum": hashlib.sha1(d).hexdigest(), "fileSize": len(d), "remotePath": p} for p, d in files.items()]
     tb.callback(ds, draft, objects)
     commit = tb.commit(ds, draft)

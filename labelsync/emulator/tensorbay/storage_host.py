@@ -20,8 +20,9 @@ Contract:
   shared between processes);
 * :meth:`StorageHost.stop` ends them (SIGTERM, then SIGKILL); a worker whose parent dies
   ends too (it watches a pipe from the parent);
-* :meth:`StorageHost.stats` gives each worker's uploads and CPU seconds (from a small shared
-  file the workers update after every request), for tests and benchmarks.
+* :meth:`StorageHost.stats` gives each worker's uploads, CPU seconds and the times of its
+  first and last request (from a small shared file the workers update at every request),
+  zeroed by :meth:`StorageHost.reset`; for tests and benchmarks.
 
 A worker is :mod:`.storage_worker`, started with the inherited descriptors named on its
 command line.
@@ -137,6 +138,11 @@ class StorageHost:
         for uploads, cpu, first, last in SLOT.iter_unpack(raw):
             rows.append({"uploads": int(uploads), "cpu_s": cpu, "first": first, "last": last, "ready": cpu > 0})
         return rows
+
+    def reset(self) -> None:
+        """Zero every worker's ``uploads``, ``first`` and ``last`` (CPU seconds keep counting)."""
+        for index, row in enumerate(self.stats()):
+            os.pwrite(self._stats_fd, SLOT.pack(0, row["cpu_s"], 0.0, 0.0), index * SLOT.size)
 
     def stop(self) -> None:
         """End every worker (SIGTERM, then SIGKILL after 5 s) and remove the stats file."""

@@ -36,22 +36,21 @@ class _Counted:
         self.app = app
         self.stats = stats
         self.offset = slot * SLOT.size
-        self.uploads = 0
-        self.first = 0.0
-        self._write(0.0)
-
-    def _write(self, last: float) -> None:
-        SLOT.pack_into(self.stats, self.offset, self.uploads, time.process_time() or 1e-9, self.first, last)
+        SLOT.pack_into(stats, self.offset, 0, time.process_time() or 1e-9, 0.0, 0.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        self.first = self.first or time.time()
+        # read back each time: the parent's reset() zeroes the counts in the shared file
+        uploads, _, first, last = SLOT.unpack_from(self.stats, self.offset)
+        if not first:
+            SLOT.pack_into(self.stats, self.offset, uploads, time.process_time(), time.time(), last)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.uploads += scope["path"] == UPLOAD_PATH
-            self._write(time.time())
+            uploads, _, first, _ = SLOT.unpack_from(self.stats, self.offset)
+            uploads += scope["path"] == UPLOAD_PATH
+            SLOT.pack_into(self.stats, self.offset, uploads, time.process_time(), first, time.time())
 
 
 def worker_app(data_dir: Path, faults: FaultConfig) -> ASGIApp:
