@@ -229,12 +229,20 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
         started: list[Any] = []  # [connections, options, events, overlap]
 
         def before_hash(manifests: ManifestSet, cache: Any) -> None:
+            from labelsync.cli.overlap_start import cold_tree, start_overlap
+
             conns = Connections(manifests.remotes, manifests.root, jobs=jobs)
             opts = ApplyOptions(root=manifests.root, jobs=jobs, message=message or _git_message(manifests.root), source=git_source(manifests.root))
             evts = make_progress(sys.stderr, ci=output.is_ci())
-            started.extend([conns, opts, evts, _start_overlap(manifests, conns, opts, evts, tag) if auto_approve else None])
-            if started[3] is not None:
-                cache.on_chunk = started[3].feed  # new content is sent as it is hashed (engine/overlap.py)
+            overlap = None
+            if auto_approve and len(manifests) == 1:
+                with phases.phase("connect (overlap)"):
+                    overlap = start_overlap(manifests, conns, opts, evts, _tag_option(tag))
+            started.extend([conns, opts, evts, overlap])
+            if overlap is not None:
+                cache.on_chunk = overlap.feed  # new content is sent as it is hashed (engine/overlap.py)
+                if cold_tree(manifests, cache):
+                    overlap.start()  # the tree will be hashed: the probe and the open run beside it
 
         try:
             with phases.phase("desired state (all)"):
@@ -314,29 +322,6 @@ def _start_presend(the_plan: Plan, conns: Any, options: Any, events: Any) -> Any
             sessions[dp.name] = conns.get(dp.remote).provider.session(dp, options, events)
             break  # the first dataset only: one lock held ahead of the check
     return start_presend(the_plan, sessions)
-
-
-def _start_overlap(manifests: ManifestSet, conns: Any, options: Any, events: Any, tag: str | None) -> Any:
-    """Sending while hashing (:mod:`labelsync.engine.overlap`) for a single new dataset, or None."""
-    from labelsync.engine.overlap import provisional_plan, start_overlap
-    from labelsync.providers.session import AbsenceProbe
-
-    if len(manifests) != 1:
-        return None  # the hash cache's chunks could not be told apart by dataset
-    entry = next(iter(manifests))
-    spec = entry.manifest.spec
-    provider = conns.get(spec.remote).provider
-    probe = provider if isinstance(provider, AbsenceProbe) else None
-    if probe is None:
-        return None
-    block = spec.block(entry.provider)
-    name = entry.manifest.metadata.name
-    branch = block.branch_name() or ""
-    plan = provisional_plan(
-        name=name, remote=spec.remote, provider=entry.provider, kind=block.dataset_kind(), branch=branch,
-        settings=block.settings_json(), tag=_tag_option(tag),
-    )
-    return start_overlap(lambda: probe.absent_live(name, branch), lambda p: provider.session(p, options, events), plan, manifests.root)
 
 
 def _tag_option(tag: str | None) -> str | None:

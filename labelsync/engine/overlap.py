@@ -76,12 +76,8 @@ class Overlap(Presend):
     def feed(self, paths: list[str], digests: bytes, sizes: list[int]) -> None:
         """A :attr:`~labelsync.local.hashcache.HashCache.on_chunk` callback: queue the blobs
         not seen yet (on the hashing thread; never blocks on the network)."""
-        with self._ready:
-            if self._disabled or self._declined:
-                return
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
-                self._thread.start()
+        if not self.start():
+            return
         new = []
         fed, prefix, cut = self._fed, self._prefix, len(self._prefix)
         for k, path in enumerate(paths):
@@ -94,6 +90,19 @@ class Overlap(Presend):
             with self._ready:
                 self._queue += new
                 self._ready.notify()
+
+    def start(self) -> bool:
+        """Start the probe (and, for an absent dataset, the session's open) now; False when
+        the overlap is off. :meth:`feed` calls it at the first chunk; a caller that knows the
+        tree will be hashed (the cache holds nothing under it) calls it before hashing, so
+        the probe and the open run beside the hashing instead of after its first chunk."""
+        with self._ready:
+            if self._disabled or self._declined:
+                return False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
+                self._thread.start()
+        return True
 
     def engaged(self) -> bool:
         """Called once hashing is done, before planning: True when the dataset was found

@@ -1,0 +1,85 @@
+"""``apply --auto-approve`` of a new dataset on a cold tree starts the look-up and the open
+beside the hashing, not at its first chunk (cli/overlap_start.py, engine/overlap.py
+``Overlap.start``); over loopback against the TensorBay emulator, in a real CLI process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from labelsync.emulator.runtime import EmbeddedServer
+from labelsync.emulator.tensorbay import create_app
+from tests.support.repo import run_cli, write_repo
+from tests.support.tensorbay import TOKEN, Remote
+
+HOOK = """
+import os, time
+from labelsync.local import hashcache
+
+_digest_columns = hashcache.HashCache.digest_columns
+
+
+def digest_columns(self, files, jobs=4):
+    # the hashing waits (5 s at most) for the emulator to have seen the dataset look-up
+    flag = os.environ["LS_TEST_LOOKED_UP"]
+    deadline = time.monotonic() + 5
+    while not os.path.exists(flag) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with open(os.environ["LS_TEST_ORDER"], "a") as out:
+        out.write("looked-up-first\\n" if os.path.exists(flag) else "hashed-first\\n")
+    return _digest_columns(self, files, jobs)
+
+
+hashcache.HashCache.digest_columns = digest_columns
+"""
+
+
+class LookUps:
+    """Writes ``flag`` at the first ``GET datasets`` (the look-up) and records every route."""
+
+    def __init__(self, app: Any, flag: Path) -> None:
+        self.app, self.flag, self.routes = app, flag, []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            route = f"{scope['method']} {scope['path'].split('/v1/', 1)[-1]}"
+            self.routes.append(route)
+            if route == "GET datasets":
+                self.flag.touch()
+        await self.app(scope, receive, send)
+
+
+def _hooked(tmp_path: Path) -> dict[str, str]:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOOK)
+    return {"PYTHONPATH": str(hook), "LS_TEST_LOOKED_UP": str(tmp_path / "looked-up"), "LS_TEST_ORDER": str(tmp_path / "order")}
+
+
+def test_a_cold_tree_is_looked_up_and_opened_before_it_is_hashed(tmp_path: Path) -> None:
+    app = LookUps(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
+    with EmbeddedServer(app) as srv:
+        files = {f"f{i:02d}.bin": hashlib.sha256(str(i).encode()).digest() * 64 for i in range(40)}
+        repo = write_repo(tmp_path / "repo", srv.url, files)
+        result = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN, extra_env=_hooked(tmp_path))
+        assert result.code == 0, result.text
+        assert (tmp_path / "order").read_text().splitlines()[0] == "looked-up-first"
+        assert app.routes.count("GET datasets") == 1, app.routes  # the look-up, reused by the plan
+        items = Remote(srv.url).items("ds1")
+        assert {p: items[p]["checksum"] for p in items} == {p: hashlib.sha1(d).hexdigest() for p, d in files.items()}
+        assert len(Remote(srv.url).commits("ds1")) == 1
+        assert run_cli(["plan", ".", "--detailed-exitcode"], repo, TOKEN).code == 0
+
+
+def test_a_missing_data_directory_is_reported_without_a_request(tmp_path: Path) -> None:
+    app = LookUps(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
+    with EmbeddedServer(app) as srv:
+        repo = write_repo(tmp_path / "repo", srv.url, {"a.bin": b"a"})
+        manifest = json.loads((repo / "dataset.yaml").read_text())
+        manifest["spec"]["segments"][0]["data"]["path"] = "missing"
+        (repo / "dataset.yaml").write_text(json.dumps(manifest))
+        result = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN)
+        assert result.code != 0 and "missing" in result.err and "Traceback" not in result.err, result.text
+        assert app.routes == [], app.routes  # nothing was looked up, created or locked
