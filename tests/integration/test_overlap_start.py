@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labelsync.emulator.runtime import EmbeddedServer
+from labelsync.emulator.runtime import EmbeddedServer, free_port
 from labelsync.emulator.tensorbay import create_app
 from tests.support.repo import run_cli, write_repo
 from tests.support.tensorbay import TOKEN, Remote
@@ -83,3 +83,16 @@ def test_a_missing_data_directory_is_reported_without_a_request(tmp_path: Path) 
         result = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN)
         assert result.code != 0 and "missing" in result.err and "Traceback" not in result.err, result.text
         assert app.routes == [], app.routes  # nothing was looked up, created or locked
+
+
+def test_bad_credentials_and_an_unreachable_host_show_the_same_first_error_on_a_cold_tree(tmp_path: Path) -> None:
+    with EmbeddedServer(create_app(tmp_path / "emulator-state", tokens=[TOKEN])) as srv:
+        files = {f"f{i:02d}.bin": bytes([i]) * 4096 for i in range(40)}
+        repo = write_repo(tmp_path / "repo", srv.url, files)
+        wrong = run_cli(["apply", ".", "--auto-approve"], repo, "Accesskey-" + "c" * 32)
+        assert wrong.code == 1 and "Traceback" not in wrong.err, wrong.text
+        assert wrong.err.splitlines()[0] == "Error: find dataset 'ds1': HTTP 401 Unauthorized: missing or unknown X-Token", wrong.err
+    gone = write_repo(tmp_path / "gone", f"http://127.0.0.1:{free_port()}", files)  # nothing listens there
+    unreachable = run_cli(["apply", ".", "--auto-approve"], gone, TOKEN)
+    assert unreachable.code == 1 and "Traceback" not in unreachable.err, unreachable.text
+    assert unreachable.err.splitlines()[0].startswith("Error: find dataset 'ds1': cannot reach 127.0.0.1:"), unreachable.err
