@@ -100,3 +100,53 @@ def test_a_given_token_is_never_printed() -> None:
     lines = client_environment("dp", "http://h/api/v2", PROVIDERS["deepen"], ("s3cret-token",), "local")
     assert not any("s3cret-token" in line for line in lines)
     assert lines[0] == "export LABELSYNC_REMOTE_DP_URL=http://h/api/v2"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited too
+        return stat.read().split(") ", 1)[1].startswith("Z")
+
+
+def test_tensorbay_storage_workers_take_an_applys_uploads_and_stop_with_the_emulator(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "labelsync", "emulator", "tensorbay", "--port", str(port)]
+    command += ["--data-dir", str(tmp_path / "tb"), "--storage-workers", "2"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        exports: dict[str, str] = {}
+        line = ""
+        while "storage workers" not in line:
+            line = proc.stdout.readline()
+            assert line, f"emulator exited early: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
+            if line.strip().startswith("export "):
+                name, _, value = line.strip().removeprefix("export ").partition("=")
+                exports[name] = shlex.split(value)[0]
+        pids = [int(p) for p in line.rsplit("pids ", 1)[1].rstrip(")\n").split(",")]
+        repo = tmp_path / "repo"
+        shutil.copytree(EXAMPLES / "quickstart", repo)
+        applied = subprocess.run(
+            [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve"],
+            cwd=repo, env=_clean_env() | exports, capture_output=True, text=True, timeout=120,
+        )
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        packs = {p.name.split("-", 1)[0] for p in (tmp_path / "tb" / "blobs" / "packs").glob("*.pack")}
+        assert packs & {str(pid) for pid in pids} and str(proc.pid) not in packs, (packs, pids)  # stored by the workers
+        proc.terminate()
+        proc.wait(timeout=15)
+        assert all(_gone(pid) for pid in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_storage_workers_and_a_bandwidth_cap_are_refused_together(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "labelsync", "emulator", "tensorbay", "--port", str(free_port())]
+    command += ["--data-dir", str(tmp_path / "tb"), "--storage-workers", "2", "--client-bandwidth", "1MB/s"]
+    done = subprocess.run(command, cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "cannot be combined with --storage-workers" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "tb").exists()
