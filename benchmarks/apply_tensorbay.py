@@ -201,7 +201,7 @@ def labelsync_run(args: argparse.Namespace, emu: object, tmp_path: Path, engine:
     ls_server_s = ls_stats["span"]
     label = f" [engine {engine}]" if engine else ""
     print(f"\n(a) labelsync apply --jobs {args.jobs}{label}: {ls.wall:.2f} s wall, CPU {ls.cpu_s:.1f} s (peak RSS {ls.max_rss_mb:.0f} MB)")
-    print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator {ls_stats['peak_concurrency']}")
+    print(f"    requests: {ls_stats['total']:,} ({ls_stats['uploads']:,} storage uploads + {ls_stats['api']:,} API), peak concurrency at the emulator{' (API process)' if ls_stats['storage_workers'] else ''} {ls_stats['peak_concurrency']}")
     print(f"    after the process started: first request at {first_api:.2f} s, first upload at {first_upload:.2f} s")
     print(f"    first to last request: {ls_server_s:.2f} s; uploads/s at the emulator: {ls_stats['uploads'] / max(ls_server_s, 1e-9):,.0f} ({total_mib / max(ls_server_s, 1e-9):,.0f} MiB/s)")
     print(f"    emulator CPU {ls_stats['cpu']:.1f} s = {ls_stats['uploads'] / max(ls_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
@@ -235,7 +235,7 @@ def sdk_run(args: argparse.Namespace, emu: object, tmp_path: Path, name: str, la
     callbacks = sdk_stats["routes"].get("PUT /datasets/*/multi/callback", 0)
     print(f"\n(b) SDK create_dataset + upload_dataset(jobs={args.sdk_jobs}) + commit: {sdk.wall:.2f} s wall, CPU {sdk.cpu_s:.1f} s (peak RSS {sdk.max_rss_mb:.0f} MB)")
     print(f"    of which: import {times['import']:.2f} s, build Dataset {times['build']:.2f} s, upload_dataset {times['upload']:.2f} s, commit {times['commit']:.2f} s; calls alone {times['calls']:.2f} s")
-    print(f"    requests: {sdk_stats['total']:,} ({sdk_stats['uploads']:,} storage uploads + {sdk_stats['api']:,} API, {callbacks} multi/callback), peak concurrency at the emulator {sdk_stats['peak_concurrency']}")
+    print(f"    requests: {sdk_stats['total']:,} ({sdk_stats['uploads']:,} storage uploads + {sdk_stats['api']:,} API, {callbacks} multi/callback), peak concurrency at the emulator{' (API process)' if sdk_stats['storage_workers'] else ''} {sdk_stats['peak_concurrency']}")
     print(f"    first to last request: {sdk_server_s:.2f} s; uploads/s at the emulator: {sdk_stats['uploads'] / max(sdk_server_s, 1e-9):,.0f} ({total_mib / max(sdk_server_s, 1e-9):,.0f} MiB/s)")
     print(f"    emulator CPU {sdk_stats['cpu']:.1f} s = {sdk_stats['uploads'] / max(sdk_stats['cpu'], 1e-9):,.0f} uploads per emulator CPU-second")
     print(f"    routes: {fmt_routes(sdk_stats)}")
