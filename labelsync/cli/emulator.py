@@ -176,6 +176,8 @@ def _command(spec: ProviderSpec) -> click.Command:
     ) -> None:
         if bool(certfile) != bool(keyfile):
             raise click.UsageError("--certfile and --keyfile go together")
+        if storage_workers and storage_port and storage_port == port:
+            raise click.UsageError("--storage-port must differ from --port: the storage workers listen on a port of their own")
         if storage_workers and client_bandwidth:
             raise click.UsageError("--client-bandwidth caps one process's connections: it cannot be combined with --storage-workers")
         module = spec.emulator_module()

@@ -122,3 +122,21 @@ def test_the_workers_end_when_the_emulator_is_killed(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_killed_worker_leaves_the_uploads_to_the_others(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
+    storage, _, tb = hosted
+    ds = tb.dataset()
+    draft = tb.draft(ds)
+    tb.segment(ds, draft)
+    policy = tb.policy(ds, draft)
+    victim = storage.pids[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not _gone(victim):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for i in range(20):  # new connections only reach the listening sockets that are left
+        with httpx.Client(timeout=30) as fresh:
+            assert tb.put_object(policy, f"after the kill {i}".encode(), fresh).status_code == 200
+    assert storage.stats()[0]["uploads"] == 0 and sum(row["uploads"] for row in storage.stats()) == 20

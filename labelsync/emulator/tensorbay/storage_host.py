@@ -85,7 +85,8 @@ class StorageHost:
             port = int(sock.getsockname()[1])
             self._sockets.append(sock)
         self.port = port
-        self.url = f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.url = f"{'https' if ssl_certfile else 'http'}://{netloc}"
         fd, self._stats_path = tempfile.mkstemp(prefix="labelsync-storage-", suffix=".stats")
         os.ftruncate(fd, SLOT.size * workers)
         self._stats_fd = fd
@@ -94,6 +95,15 @@ class StorageHost:
 
     def start(self) -> StorageHost:
         """Start the workers; returns once each one accepts connections."""
+        try:
+            self._spawn()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self) -> None:
         alive_r, self._alive_w = os.pipe()
         try:
             for index, sock in enumerate(self._sockets):
@@ -108,8 +118,6 @@ class StorageHost:
             os.close(alive_r)
         for sock in self._sockets:
             sock.close()  # the workers hold them now
-        self._wait_ready()
-        return self
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
@@ -117,11 +125,9 @@ class StorageHost:
         while len(ready) < self.workers:
             for process in self._processes:
                 if process.poll() is not None:
-                    self.stop()
                     raise RuntimeError(f"a storage worker exited at start-up (code {process.returncode})")
             ready = {i for i, slot in enumerate(self.stats()) if slot["ready"]}
             if time.monotonic() > deadline:
-                self.stop()
                 raise RuntimeError("the storage workers did not start")
             time.sleep(0.02)
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from labelsync.emulator.runtime import ASGIApp, FaultConfig, Knobs, Receive, Scope, Send
+from labelsync.emulator.runtime import ASGIApp, FaultConfig, Knobs, Message, Receive, Scope, Send
 from labelsync.emulator.tensorbay import storage
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.emulator.tensorbay.errors import injected_error_body
@@ -45,12 +45,15 @@ class _Counted:
         uploads, _, first, last = SLOT.unpack_from(self.stats, self.offset)
         if not first:
             SLOT.pack_into(self.stats, self.offset, uploads, time.process_time(), time.time(), last)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            uploads, _, first, _ = SLOT.unpack_from(self.stats, self.offset)
-            uploads += scope["path"] == UPLOAD_PATH
-            SLOT.pack_into(self.stats, self.offset, uploads, time.process_time(), first, time.time())
+        upload = scope["path"] == UPLOAD_PATH
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":  # counted before the client can see the answer
+                uploads, _, first, _ = SLOT.unpack_from(self.stats, self.offset)
+                SLOT.pack_into(self.stats, self.offset, uploads + upload, time.process_time(), first, time.time())
+            await send(message)
+
+        await self.app(scope, receive, counted)
 
 
 def worker_app(data_dir: Path, faults: FaultConfig) -> ASGIApp:
