@@ -100,7 +100,34 @@ def bytes_per_file(work: Path, files: int, size: int, change: int) -> None:
     now, peak = tracemalloc.get_traced_memory()
     line(f"initial plan ({len(initial.changes):,} changes)", now - start, peak - start, n)
     engine_peak(initial, repo, n, line)
+    saved_plan_peak(initial, work, n, line)
     tracemalloc.stop()
+
+
+def saved_plan_peak(plan, work: Path, n: int, line) -> None:  # type: ignore[no-untyped-def]
+    """A saved initial plan read back (``apply PLANFILE``), and its check against the fresh plan."""
+    import tracemalloc
+
+    from labelsync.engine.saved import _difference, read_saved_plan
+    from labelsync.plan.model import Plan
+    from labelsync.plan.serialize import iter_plan_json
+
+    path = work / "plan.json"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(iter_plan_json(Plan((plan,), root=str(work / "repo"))))
+    start = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    t = time.process_time()
+    back = read_saved_plan(path, origin=str(path)).datasets[0]
+    now, peak = tracemalloc.get_traced_memory()
+    line(f"saved plan read back ({len(back.changes):,})", now - start, peak - start, n)
+    tracemalloc.reset_peak()
+    assert _difference(back, plan) is None
+    after, peak = tracemalloc.get_traced_memory()
+    line("its check against the fresh plan", after - now, peak - now, n)
+    print(f"read back + check CPU {time.process_time() - t:.2f} s (tracemalloc on)")
+    path.unlink()
+    engine_peak(back, work / "repo", n, line)
 
 
 class _Stored:
