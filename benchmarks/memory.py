@@ -19,6 +19,12 @@ and measures:
 
 Target (issue 15): each under 1 GB at 1,000,000 files.
 
+``--initial`` measures only the initial apply, both ways, on one generated tree: ``apply
+--auto-approve``, and ``plan -o plan.json`` + ``apply plan.json`` (each on a dataset of its
+own, from a cold hash cache). ``--src LABEL=DIR`` (repeatable) runs labelsync from the source
+tree DIR (``PYTHONPATH``; e.g. ``before=/tmp/main-checkout``) as well as this one, interleaved
+in the same run, and prints each figure with the ratio to the first.
+
 ``--keep DIR`` generates into DIR (and keeps it, with the emulator's state) instead of a temp
 dir; ``--reuse DIR`` then starts from it (generate once, measure again). ``--bytes-per-file``
 measures in-process instead, with ``tracemalloc``, what each stage of a plan retains per file
@@ -35,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import OLD_NS, check, emulator, generate_files, run_labelsync, write_repo
+from common import LABELSYNC, OLD_NS, check, emulator, generate_files, run, run_labelsync, write_repo
 
 
 def bytes_per_file(work: Path, files: int, size: int, change: int) -> None:
@@ -94,7 +100,34 @@ def bytes_per_file(work: Path, files: int, size: int, change: int) -> None:
     now, peak = tracemalloc.get_traced_memory()
     line(f"initial plan ({len(initial.changes):,} changes)", now - start, peak - start, n)
     engine_peak(initial, repo, n, line)
+    saved_plan_peak(initial, work, n, line)
     tracemalloc.stop()
+
+
+def saved_plan_peak(plan, work: Path, n: int, line) -> None:  # type: ignore[no-untyped-def]
+    """A saved initial plan read back (``apply PLANFILE``), and its check against the fresh plan."""
+    import tracemalloc
+
+    from labelsync.engine.saved import _difference, read_saved_plan
+    from labelsync.plan.model import Plan
+    from labelsync.plan.serialize import iter_plan_json
+
+    path = work / "plan.json"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(iter_plan_json(Plan((plan,), root=str(work / "repo"))))
+    start = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    t = time.process_time()
+    back = read_saved_plan(path, origin=str(path)).datasets[0]
+    now, peak = tracemalloc.get_traced_memory()
+    line(f"saved plan read back ({len(back.changes):,})", now - start, peak - start, n)
+    tracemalloc.reset_peak()
+    assert _difference(back, plan) is None
+    after, peak = tracemalloc.get_traced_memory()
+    line("its check against the fresh plan", after - now, peak - now, n)
+    print(f"read back + check CPU {time.process_time() - t:.2f} s (tracemalloc on)")
+    path.unlink()
+    engine_peak(back, work / "repo", n, line)
 
 
 class _Stored:
@@ -195,6 +228,38 @@ def noop_only(work: Path) -> None:
                   f"ratio {local_s / find_s:.2f} wall, {local_cpu / find_cpu:.2f} CPU   load {os.getloadavg()[0]:.2f}")
 
 
+def initial_both_ways(work: Path, files: int, size: int, sources: list[tuple[str, str | None]]) -> None:
+    """Peak RSS of an initial apply of ``files`` files, ``--auto-approve`` and ``plan -o`` +
+    ``apply PLANFILE``, for each ``(label, source dir or None: this tree)``."""
+    repo = work / "repo"
+    generate_files(repo / "data", files, size, per_dir=1000)
+    print(f"{files:,} files generated at load {os.getloadavg()[0]:.2f}")
+    figures: dict[str, list[tuple[str, float, float, float]]] = {}
+    with emulator(work / "emulator") as emu:
+        for label, src in sources:
+            env = {"PYTHONPATH": src} if src else None
+            for way in ("auto-approve", "plan -o + apply PLANFILE"):
+                write_repo(repo, emu.url, f"bench-initial-{label}-{'auto' if way == 'auto-approve' else 'planfile'}")
+                shutil.rmtree(repo / ".labelsync" / "cache", ignore_errors=True)
+                emu.reset()
+                if way == "auto-approve":
+                    result = check(run([*LABELSYNC, "apply", str(repo), "--auto-approve"], repo, env=env), what="apply")
+                    rss, wall, cpu = result.max_rss_mb, result.wall, result.cpu_s
+                else:
+                    planned = check(run([*LABELSYNC, "plan", str(repo), "-o", str(work / "plan.json")], repo, env=env), ok=(0, 2), what="plan -o")
+                    result = check(run([*LABELSYNC, "apply", str(work / "plan.json")], repo, env=env), what="apply PLANFILE")
+                    print(f"  [{label}] plan -o: peak RSS {planned.max_rss_mb:.0f} MB, {planned.wall:.1f} s, {planned.cpu_s:.1f} CPU-s")
+                    rss, wall, cpu = result.max_rss_mb, result.wall, result.cpu_s
+                figures.setdefault(way, []).append((label, rss, wall, cpu))
+                print(f"[{label}] initial apply ({way}): peak RSS {rss:.0f} MB, wall {wall:.1f} s, {cpu:.1f} CPU-s, "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
+    for way, rows in figures.items():
+        first = rows[0][1]
+        print(f"initial apply of {files:,} files, {way}: " + "; ".join(
+            f"{label} {rss:.0f} MB ({rss / first:.2f}x of {rows[0][0]}), {cpu:.1f} CPU-s" for label, rss, _, cpu in rows))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def timed(command: list[str], *, shell: bool = False) -> tuple[float, float]:
     """``(wall s, CPU s of the children)`` of one command (CPU: what a loaded machine cannot blur)."""
     import resource
@@ -216,6 +281,8 @@ def main() -> None:
     parser.add_argument("--reuse", type=Path, help="a DIR kept by --keep DIR (or noop_plan.py --keep DIR)")
     parser.add_argument("--keep", type=Path, help="generate into DIR and keep it (for --reuse DIR)")
     parser.add_argument("--bytes-per-file", action="store_true", help="in-process tracemalloc figures per stage instead")
+    parser.add_argument("--initial", action="store_true", help="only the initial apply, --auto-approve and plan -o + apply PLANFILE")
+    parser.add_argument("--src", action="append", default=[], metavar="LABEL=DIR", help="with --initial: also run labelsync from DIR")
     parser.add_argument("--noop", action="store_true", help="with --reuse DIR: warm no-op plans, their local side, find -printf")
     args = parser.parse_args()
     if args.noop:
@@ -225,6 +292,11 @@ def main() -> None:
         return
 
     cleanup = None
+    if args.initial:
+        sources = [(label, str(Path(src).resolve())) for label, _, src in (s.partition("=") for s in args.src)]
+        with tempfile.TemporaryDirectory(prefix="ls-bench-mem-") as tmp:
+            initial_both_ways(Path(tmp), args.files, args.size, [*sources, ("this", None)])
+        return
     if args.bytes_per_file:
         work = (args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="ls-bench-mem-"))).resolve()
         try:

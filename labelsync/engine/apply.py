@@ -25,7 +25,7 @@ progress through :class:`~labelsync.providers.session.ApplyEvents`; it never pri
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby, islice
 
@@ -96,7 +96,7 @@ def apply_dataset(
     with phases.phase("apply: open (lock, checks)"):
         # raises StalePlanError (having released what it took) when the remote moved
         opened = presend.result() if presend is not None else session.open()
-    present = presend.stored if presend is not None else set()
+    present: Container[str] = presend.stored if presend is not None else set()
     messages = list(opened.messages)
     try:
         if opened.held:
@@ -215,7 +215,7 @@ def _note(messages: list[str], note: str | None) -> None:
 
 
 def _transfer(
-    session: Session, plan: DatasetPlan, held: Held, events: ApplyEvents, pool: ThreadPoolExecutor, *, presend: set[str]
+    session: Session, plan: DatasetPlan, held: Held, events: ApplyEvents, pool: ThreadPoolExecutor, *, presend: Container[str]
 ) -> tuple[int, int, int]:
     """Send and register the streamed changes window by window; ``(changes registered, data
     files sent, bytes sent)``."""
@@ -243,7 +243,7 @@ def _transfer(
                 referenced.update(m.blob.checksum for m in f.masks)
                 to_send.update(f.send)
         # held on the remote: found there by the differ, sent by an earlier window, or stored by the pre-send
-        remote_blobs = (referenced - to_send) | (presend & referenced)
+        remote_blobs = (referenced - to_send) | {c for c in referenced if c in presend}
         n, b = transfer_segment(session, segment, window, remote_blobs=remote_blobs, events=events, pool=pool)
         files += n
         total += b

@@ -31,16 +31,23 @@ Guarantees:
   is resumed into) and sends again what was stored in that window (the remote has no cheap
   way to list stored blobs); after it, the lock names the plan's digest and the next apply
   resumes the draft, sending only what it does not hold.
+
+Memory: the blobs seen are the pre-send's one dict entry per distinct blob (keyed by the
+20-byte digest, :attr:`~labelsync.engine.presend.Presend.blobs`); the queue holds each fed
+blob as columns (digest, size, relative path), and a :class:`BlobTransfer` is built only for
+the :data:`~labelsync.engine.presend.BATCH` blobs of the round being sent.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from array import array
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from labelsync.engine.presend import Presend
+from labelsync.engine.presend import BATCH, QUEUED, Presend
 from labelsync.plan.model import Action, BlobTransfer, Change, DatasetPlan, Kind
 from labelsync.providers.session import BlobStore, Session
 from labelsync.state import Live
@@ -68,8 +75,7 @@ class Overlap(Presend):
         self._probed = threading.Event()
         self._declined = False
         self._disabled = False
-        self._fed: set[str] = set()
-        self._queue: list[BlobTransfer] = []
+        self._queue: deque[tuple[list[str], bytes, array[int]]] = deque()  # (relative paths, digests, sizes) per chunk
         self._ready = threading.Condition()
         self._hashed = False
 
@@ -78,17 +84,21 @@ class Overlap(Presend):
         not seen yet (on the hashing thread; never blocks on the network)."""
         if not self.start():
             return
-        new = []
-        fed, prefix, cut = self._fed, self._prefix, len(self._prefix)
+        rels: list[str] = []
+        sums = bytearray()
+        lengths = array("q")
+        seen, prefix, cut = self.blobs, self._prefix, len(self._prefix)
+        digests = bytes(digests)
         for k, path in enumerate(paths):
-            checksum = digests[20 * k : 20 * k + 20].hex()
-            if checksum not in fed:
-                fed.add(checksum)
-                rel = path[cut:] if path.startswith(prefix) else os.path.relpath(path, self.root)
-                new.append(BlobTransfer(checksum, sizes[k], rel))
-        if new:
+            key = digests[20 * k : 20 * k + 20]
+            if key not in seen:
+                seen[key] = QUEUED
+                rels.append(path[cut:] if path.startswith(prefix) else os.path.relpath(path, self.root))
+                sums += key
+                lengths.append(sizes[k])
+        if rels:
             with self._ready:
-                self._queue += new
+                self._queue.append((rels, bytes(sums), lengths))
                 self._ready.notify()
 
     def start(self) -> bool:
@@ -103,6 +113,18 @@ class Overlap(Presend):
                 self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
                 self._thread.start()
         return True
+
+    def _take(self, limit: int) -> list[BlobTransfer]:
+        """Up to ``limit`` queued blobs, oldest first, as transfers (with ``_ready`` held)."""
+        out: list[BlobTransfer] = []
+        queue = self._queue
+        while queue and len(out) < limit:
+            rels, sums, sizes = queue.popleft()
+            n = min(len(rels), limit - len(out))
+            out += [BlobTransfer(sums[20 * k : 20 * k + 20].hex(), sizes[k], rels[k]) for k in range(n)]
+            if n < len(rels):
+                queue.appendleft((rels[n:], sums[20 * n :], sizes[n:]))
+        return out
 
     def engaged(self) -> bool:
         """Called once hashing is done, before planning: True when the dataset was found
@@ -123,7 +145,7 @@ class Overlap(Presend):
         if self.live is None:
             with self._ready:
                 self._declined = True
-                self._queue = []
+                self._queue.clear()
             self._probed.set()
             return
         self._probed.set()
@@ -161,7 +183,7 @@ class Overlap(Presend):
             with self._ready:
                 while not self._queue and not self._hashed and not self._stop.is_set():
                     self._ready.wait(0.05)
-                blobs, self._queue = self._queue, []
+                blobs = self._take(BATCH)
                 last = self._hashed
             self.send_blobs(blobs)  # everything queued meanwhile goes in the next round
             if last and not self._queue:

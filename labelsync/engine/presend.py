@@ -21,16 +21,54 @@ Guarantees (kept by construction):
   :meth:`Presend.result` (when apply takes the session over) and releases the lock;
 * a kill during the overlap leaves the lock of *this* plan's digest and stored blobs: the
   next apply resumes the draft (and, registering nothing yet, resends what it needs).
+
+Memory: what was stored is one dict entry per distinct blob (:attr:`Presend.blobs`, keyed by
+the 20-byte digest), not sets of checksum strings; the blobs are handed to the store
+:data:`BATCH` at a time as the plan is walked, never as one list of every blob.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
+from labelsync.columns import digest
 from labelsync.engine.transfer import POLL_SECONDS, _Report
+from labelsync.plan.changelist import FileRun, parts
 from labelsync.plan.model import Action, BlobTransfer, DatasetPlan, FileChange, Kind, Plan, Replacement
 from labelsync.providers.session import ApplyEvents, BlobStore, NullEvents, Opened, Session
+
+BATCH = 10_000
+"""Blobs handed to the store per round (the transfers of one round are held at once)."""
+
+QUEUED, STORED, SENT, _COUNTING = 0, 1, 2, 3
+"""States of a blob in :attr:`Presend.blobs`: queued (the overlap's feed saw it), stored,
+stored with its bytes sent over the wire (it was not there yet)."""
+
+BlobKey = bytes | str
+
+
+def blob_key(checksum: str) -> BlobKey:
+    """The key of a checksum in :attr:`Presend.blobs`: its 20 bytes when it is SHA-1 hex,
+    else the checksum itself (so any provider's checksum works, exactly)."""
+    return digest(checksum) or checksum
+
+
+class StoredBlobs:
+    """The checksums a pre-send stored, as a read-only ``Container[str]`` over its blobs."""
+
+    __slots__ = ("_blobs",)
+
+    def __init__(self, blobs: dict[BlobKey, int]) -> None:
+        self._blobs = blobs
+
+    def __contains__(self, checksum: object) -> bool:
+        return isinstance(checksum, str) and self._blobs.get(blob_key(checksum), QUEUED) >= STORED
+
+    def __len__(self) -> int:
+        return sum(1 for state in self._blobs.values() if state >= STORED)
 
 
 @dataclass
@@ -40,10 +78,8 @@ class Presend:
     plan: DatasetPlan
     session: Session
     opened: Opened | None = None
-    stored: set[str] = field(default_factory=set)
-    """Checksums stored by the pre-send (read after :meth:`result`)."""
-    sent: set[str] = field(default_factory=set)
-    """Those whose bytes went over the wire (not already there)."""
+    blobs: dict[BlobKey, int] = field(default_factory=dict)
+    """Each blob seen (:func:`blob_key`) -> its state (``QUEUED``, ``STORED``, ``SENT``)."""
     bytes_sent: int = 0
     error: BaseException | None = None
     _thread: threading.Thread | None = None
@@ -60,13 +96,23 @@ class Presend:
         return self.opened
 
     @property
+    def stored(self) -> StoredBlobs:
+        """The checksums stored by the pre-send (read after :meth:`result`)."""
+        return StoredBlobs(self.blobs)
+
+    @property
     def files_sent(self) -> int:
-        """Data files of :attr:`plan` whose content the pre-send sent (once per content)."""
-        data = {c.after.blob.checksum for c in self.plan.changes if isinstance(c.after, FileChange)}
-        for c in self.plan.changes:
-            if isinstance(c.after, Replacement):
-                data.update(f.blob.checksum for f in c.after.items)
-        return len(self.sent & data)
+        """Data files of :attr:`plan` whose content the pre-send sent (once per content).
+        Two passes over the plan's data checksums (call after :meth:`result`): no set of them."""
+        blobs, count = self.blobs, 0
+        for key in _data_keys(self.plan):
+            if blobs.get(key) == SENT:
+                blobs[key] = _COUNTING  # counted once per content
+                count += 1
+        for key in _data_keys(self.plan):
+            if blobs.get(key) == _COUNTING:
+                blobs[key] = SENT
+        return count
 
     def cancel(self, error: BaseException | None) -> None:
         """Stop sending, wait, and close the session (the apply is not going ahead)."""
@@ -90,7 +136,9 @@ class Presend:
             self.error = better or exc
 
     def _send(self) -> None:
-        self.send_blobs(planned_blobs(self.plan, self.opened))
+        blobs = planned_blobs(self.plan, self.opened, seen=self.blobs)
+        while not self._stop.is_set() and (batch := list(islice(blobs, BATCH))):
+            self.send_blobs(batch)
 
     def send_blobs(self, blobs: list[BlobTransfer]) -> None:
         """Store ``blobs`` through the session's :class:`BlobStore`; returns once every one
@@ -123,21 +171,36 @@ class Presend:
 
     def _count(self, stored: list[tuple[str, BaseException | None, bool]]) -> list[BaseException]:
         errors = []
+        blobs = self.blobs
         for checksum, error, sent in stored:
             if error is not None:
                 errors.append(error)
                 continue
-            self.stored.add(checksum)
-            if sent:
-                self.sent.add(checksum)
+            key = blob_key(checksum)
+            if blobs.get(key) != SENT:
+                blobs[key] = SENT if sent else STORED
         return errors
 
 
-def planned_blobs(plan: DatasetPlan, opened: Opened | None) -> list[BlobTransfer]:
-    """The distinct blobs the plan's ``send`` lists name, except those of items a resumed
-    session holds already (by remote path: a held item is skipped by apply anyway)."""
+def _data_keys(plan: DatasetPlan) -> Iterator[BlobKey]:
+    """The key of each data file's content (a file change's, a replace's files'), repeats included."""
+    for part in parts(plan.changes):
+        if isinstance(part, FileRun):
+            sums = part.table.sums
+            yield from (bytes(sums[20 * r : 20 * r + 20]) for r in part.rows)
+        elif isinstance(part.after, FileChange):
+            yield blob_key(part.after.blob.checksum)
+        elif isinstance(part.after, Replacement):
+            yield from (blob_key(f.blob.checksum) for f in part.after.items)
+
+
+def planned_blobs(plan: DatasetPlan, opened: Opened | None, *, seen: dict[BlobKey, int] | None = None) -> Iterator[BlobTransfer]:
+    """The distinct blobs the plan's ``send`` lists name, in plan order, except those of
+    items a resumed session holds already (by remote path: a held item is skipped by apply
+    anyway). ``seen`` (default: a new dict) records each blob given as ``QUEUED``; a blob
+    already in it is not given again."""
     held = opened.held if opened is not None else {}
-    out: dict[str, BlobTransfer] = {}
+    out: dict[BlobKey, int] = {} if seen is None else seen
     for change in plan.changes:
         after = change.after
         if isinstance(after, Replacement):
@@ -151,8 +214,10 @@ def planned_blobs(plan: DatasetPlan, opened: Opened | None) -> list[BlobTransfer
         for f in files:
             for blob in f.transfers():
                 if blob.checksum in f.send:
-                    out.setdefault(blob.checksum, blob)
-    return list(out.values())
+                    key = blob_key(blob.checksum)
+                    if key not in out:
+                        out[key] = QUEUED
+                        yield blob
 
 
 def start_presend(plan: Plan, sessions: dict[str, Session], events: ApplyEvents | None = None) -> Presend | None:

@@ -135,10 +135,18 @@ def check_changes(plan: Plan, desired: Sequence[Desired], connections: Connectio
 
 
 def _difference(saved: DatasetPlan, fresh: DatasetPlan) -> str | None:
-    """One line naming the first difference between two plans of one dataset, or None."""
+    """One line naming the first difference between two plans of one dataset, or None.
+
+    Plans whose changes match one by one, in order, are compared as they are walked (one
+    change of each at a time); otherwise both are indexed by address, to name the first
+    differing address in sorted order (the same answer either way)."""
     for field in ("provider", "kind", "branch", "remote_id", "tag", "blocked"):
         if getattr(saved, field) != getattr(fresh, field):
             return f"its {field} {getattr(saved, field)!r} is not {getattr(fresh, field)!r}"
+    if len(saved.changes) == len(fresh.changes) and all(
+        _json(a) == _json(b) for a, b in zip(saved.changes, fresh.changes, strict=True)
+    ):
+        return None  # the same changes in the same order (a plan as labelsync wrote it): no index of either
     mine = _by_address(saved.changes)
     theirs = _by_address(fresh.changes)
     for address in sorted(set(mine) | set(theirs)):
@@ -154,5 +162,9 @@ def _difference(saved: DatasetPlan, fresh: DatasetPlan) -> str | None:
 def _by_address(changes: Iterable[Change]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for change in changes:
-        out.setdefault(change.address, []).append(canonical_json(change_to_dict(change)))
+        out.setdefault(change.address, []).append(_json(change))
     return out
+
+
+def _json(change: Change) -> str:
+    return canonical_json(change_to_dict(change))

@@ -27,6 +27,7 @@ The engine's :func:`~labelsync.engine.apply.apply_dataset` drives steps 1 and 2 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -45,8 +46,10 @@ from labelsync.engine.shardreport import (
 )
 from labelsync.engine.shardspec import ShardSpec, shard_of
 from labelsync.errors import ApplyError, PlanError, StalePlanError, UsageError
+from labelsync.plan.changelist import ChangeList, FileRun, parts
 from labelsync.plan.differ import build_dataset_plan
 from labelsync.plan.model import BlobTransfer, Change, DatasetPlan, FileChange, Kind
+from labelsync.plan.rowdiff import resolved
 from labelsync.providers.base import Provider
 from labelsync.providers.registry import PROVIDERS
 from labelsync.providers.session import (
@@ -58,7 +61,7 @@ from labelsync.providers.session import (
 )
 from labelsync.providers.sharding import ShardedSession
 from labelsync.renames import Renames
-from labelsync.state import Dataset, Desired, Live, Segment, dataset_digest, item_fingerprint
+from labelsync.state import Dataset, Desired, Item, Live, Segment, dataset_digest, item_fingerprint
 
 SHARE_KINDS = (Kind.FILE, Kind.LABEL)
 """What a shard writes; everything else is written by the prepare step."""
@@ -82,10 +85,25 @@ def in_shard(index: int, shards: int) -> Callable[[str], bool]:
 
 
 def _keep(dataset: Dataset, keep: Callable[[str], bool]) -> Dataset:
-    segments = {
-        name: replace(seg, items={p: item for p, item in seg.items.items() if keep(p)}) for name, seg in dataset.segments.items()
-    }
+    segments = {name: replace(seg, items=_kept_items(seg.items, keep)) for name, seg in dataset.segments.items()}
     return replace(dataset, segments=segments)
+
+
+def _kept_items(items: Mapping[str, Item], keep: Callable[[str], bool]) -> Mapping[str, Item]:
+    """The items whose path ``keep`` selects: a table's rows stay columns (so the differ
+    plans them as compact runs), any other mapping becomes a dict."""
+    table = resolved(items)
+    if not isinstance(table, ItemTable):
+        return {p: item for p, item in table.items() if keep(p)}
+    rows = [i for i, path in enumerate(table.paths) if keep(path)]
+    sums, sizes = table.sums, table.sizes
+    return ItemTable(
+        [table.paths[i] for i in rows],
+        bytearray(b"".join(sums[20 * i : 20 * i + 20] for i in rows)),
+        array("q", [sizes[i] for i in rows]),
+        {k: table.extras[i] for k, i in enumerate(rows) if i in table.extras},
+        table.base,
+    )
 
 
 def share_plan(desired: Desired, live: Live, keep: Callable[[str], bool], root: Path, kinds: Callable[[Kind], bool]) -> DatasetPlan:
@@ -96,7 +114,10 @@ def share_plan(desired: Desired, live: Live, keep: Callable[[str], bool], root: 
     plan = build_dataset_plan(want, have, root=str(root), capabilities=capabilities)
     if plan.blocked:
         raise PlanError("the plan cannot be applied: " + "; ".join(plan.blocked), hint="change the manifest, then prepare again")
-    return replace(plan, changes=tuple(c for c in plan.changes if kinds(c.kind)))
+    files = kinds(Kind.FILE)  # a compact run holds file changes only: kept or dropped whole
+    return replace(plan, changes=ChangeList(
+        p for p in parts(plan.changes) if (files if isinstance(p, FileRun) else kinds(p.kind))
+    ))
 
 
 class _Role:

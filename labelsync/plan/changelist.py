@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import overload
 
-from labelsync.columns import EMPTY, ItemTable
+from labelsync.columns import EMPTY, ItemTable, digest
 from labelsync.plan.model import Action, Change, FileChange, Kind
-from labelsync.state import Blob
+from labelsync.state import Blob, Item
 
 
 class FileRun(Sequence[Change]):
@@ -198,6 +198,81 @@ class ChangeList(Sequence[Change]):
         return sum(c.upload_bytes for c in self.small()) + sum(run.nbytes for run in self.runs())
 
 
+def compact(changes: Iterable[Change]) -> Iterator[Change | FileRun]:
+    """``changes`` in the same order, each stretch of plain file creates/updates (of one
+    segment, one address prefix and one source base) gathered into a :class:`FileRun` as the
+    changes come (a saved plan read back: :func:`labelsync.plan.serialize.plan_from_lines`).
+    Every :class:`Change` a run gives back equals, field by field, the one it took; any other
+    change is passed on as it is."""
+    run: FileRun | None = None
+    key: tuple[str, str, str | None] | None = None
+    for change in changes:
+        plain = _plain_parts(change)
+        if plain is None:
+            if run is not None:
+                yield run
+                run = key = None
+            yield change
+            continue
+        path, prefix, source_base, row, before = plain
+        if run is None or key != (str(change.segment), prefix, source_base):
+            if run is not None:
+                yield run
+            key = (str(change.segment), prefix, source_base)
+            run = FileRun(ItemTable([], bytearray(), array("q"), None, source_base), None, key[0], prefix, source_base)
+        table = run.table
+        table.paths.append(path)
+        table.sums += row[0]  # a bytearray, grown in place
+        table.sizes.append(row[1])
+        live_row = -1
+        if before is not None:
+            if run.live is None:
+                run.live = ItemTable([], bytearray(), array("q"))
+            live = run.live
+            live.paths.append(before[0])
+            live.sums += before[1]
+            live.sizes.append(before[2])
+            live_row = len(live.paths) - 1
+        run.append(len(table.paths) - 1, live_row, bool(change.after.send))
+    if run is not None:
+        yield run
+
+
+def _plain_parts(change: Change) -> tuple[str, str, str | None, tuple[bytes, int], tuple[str, bytes, int] | None] | None:
+    """``(path, address prefix, source base, (digest, size), live (path, digest, size) or
+    None)`` of a change a :class:`FileRun` rebuilds exactly; None for any other change."""
+    after = change.after
+    if change.kind is not Kind.FILE or not isinstance(after, FileChange) or not isinstance(change.segment, str):
+        return None
+    if change.breaking or change.reason is not None or after.label or after.masks:
+        return None
+    if after.timestamp is not None or after.frame_id is not None or after.sensor_name is not None:
+        return None
+    path, blob, source = after.remote_path, after.blob, after.source
+    sums = digest(blob.checksum) if isinstance(blob.checksum, str) else None
+    if sums is None or type(blob.size) is not int or blob.size < 0 or not path or not change.address.endswith(path):
+        return None
+    if after.send not in ((), (blob.checksum,)) or change.upload_bytes != (blob.size if after.send else 0):
+        return None
+    if source is not None and not source.endswith(path):
+        return None
+    live: tuple[str, bytes, int] | None = None
+    before = change.before
+    if change.action is Action.UPDATE:
+        if not isinstance(before, Item) or before.blob is None or before.source is not None or before.masks or before.label:
+            return None
+        if before.timestamp is not None or before.frame_id is not None or before.sensor_name is not None:
+            return None
+        live_sum = digest(before.blob.checksum)
+        if live_sum is None or type(before.blob.size) is not int or before.blob.size < 0:
+            return None
+        live = (before.remote_path, live_sum, before.blob.size)
+    elif change.action is not Action.CREATE or before is not None:
+        return None
+    base = None if source is None else source[: len(source) - len(path)]
+    return path, change.address[: len(change.address) - len(path)], base, (sums, blob.size), live
+
+
 def parts(changes: Sequence[Change]) -> Iterator[Change | FileRun]:
     """The changes in plan order, each compact run left whole (any sequence of changes)."""
     if not isinstance(changes, ChangeList):
@@ -210,4 +285,4 @@ def outside_runs(changes: Sequence[Change]) -> Iterable[Change]:
     return changes.small() if isinstance(changes, ChangeList) else changes
 
 
-__all__ = ["ChangeList", "FileRun", "outside_runs", "parts"]
+__all__ = ["ChangeList", "FileRun", "compact", "outside_runs", "parts"]

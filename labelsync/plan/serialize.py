@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from labelsync.errors import PlanError
+from labelsync.plan.changelist import ChangeList, compact
 from labelsync.plan.model import (
     FORMAT_VERSION,
     Action,
@@ -128,7 +129,9 @@ class LayoutMismatch(Exception):
 def plan_from_lines(lines: Iterable[str], *, origin: str = "plan") -> Plan:
     """Read a plan as :func:`iter_plan_json` wrote it, line by line: each change becomes a
     :class:`Change` as its line is read, so neither the text nor a dict of the document is
-    held whole. The same checks as :func:`plan_from_dict` (format version first).
+    held whole, and plain file creates/updates are kept as columns
+    (:func:`labelsync.plan.changelist.compact`: the same changes, field by field, at about a
+    fifth of the memory). The same checks as :func:`plan_from_dict` (format version first).
 
     Raises :class:`LayoutMismatch` when the text is laid out otherwise (then read it with
     :func:`loads_plan`), :class:`PlanError` when it is laid out so but is not a valid plan.
@@ -157,17 +160,8 @@ def plan_from_lines(lines: Iterable[str], *, origin: str = "plan") -> Plan:
             if not line.startswith("  {") or not (closed or line.endswith(',"changes": [\n')):
                 raise LayoutMismatch
             fields = json.loads(line[2 : line.rindex(',"changes": [')] + "}")
-            changes: list[Change] = []
-            if not closed:
-                for change_line in it:
-                    if change_line in ("  ]}\n", "  ]},\n"):
-                        break
-                    if not change_line.startswith("   {"):
-                        raise LayoutMismatch
-                    changes.append(_change_from_dict(json.loads(change_line.rstrip().rstrip(","))))
-                else:
-                    raise LayoutMismatch
-            datasets.append(_replace(_dataset_from_dict({**fields, "changes": ()}), changes=tuple(changes)))
+            changes = ChangeList(compact(_change_lines(it))) if not closed else ChangeList(())
+            datasets.append(_replace(_dataset_from_dict({**fields, "changes": ()}), changes=changes))
         else:
             raise LayoutMismatch
         if next(it, None) != "}\n" or next(it, None) is not None:
@@ -185,6 +179,17 @@ def plan_from_lines(lines: Iterable[str], *, origin: str = "plan") -> Plan:
         raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
     except (KeyError, TypeError, AttributeError) as exc:
         raise PlanError(f"{origin}: malformed plan file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _change_lines(it: Iterator[str]) -> Iterator[Change]:
+    """The changes of one dataset entry, a line each, up to its closing line."""
+    for change_line in it:
+        if change_line in ("  ]}\n", "  ]},\n"):
+            return
+        if not change_line.startswith("   {"):
+            raise LayoutMismatch
+        yield _change_from_dict(json.loads(change_line.rstrip().rstrip(",")))
+    raise LayoutMismatch
 
 
 def _replace(dataset: DatasetPlan, **fields: Any) -> DatasetPlan:
