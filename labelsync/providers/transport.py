@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,17 +40,12 @@ import httpx
 
 from labelsync.errors import UsageError
 from labelsync.providers import http1, limits
+from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection, Lost
 from labelsync.providers.source_address import source_address
 from labelsync.redact import redact_url, register_secret
 
-__all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
+__all__ = ["SMALL_WRITE", "WRITE_CHUNK", "Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
 
-WRITE_CHUNK = 1 << 20
-MAX_HEAD = 64 * 1024
-SMALL_WRITE = 256 * 1024
-"""A request whose head and body together are at most this size is written in one piece
-(one send: one wake-up of the server instead of two, and a server that reads what arrived
-finds the whole body, not its head alone; the copy costs less than the second send)."""
 ROUTES = 64
 """URLs whose parsed route a :class:`Connections` remembers."""
 _Origin = tuple[str, str, int]
@@ -120,21 +115,12 @@ class _Stale(Exception):
     """A reused connection was closed under the request before any answer."""
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.used = False
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 class Connections:
     """Keep-alive HTTP/1.1 connections on the running event loop (direct, TLS, proxied)."""
 
     def __init__(self, *, timeout: float = 120.0) -> None:
         self.timeout = timeout
-        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle: dict[_Origin, list[Connection]] = {}
         self._tls: ssl.SSLContext | None = None
         self._proxies: dict[_Origin, SplitResult | None] = {}
         self._routes: dict[str, _Route] = {}
@@ -148,10 +134,10 @@ class Connections:
         origin, target, host, proxy_auth = route
         headers = {**post.headers, **proxy_auth} if proxy_auth else post.headers
         head = http1.request_head(target, host, headers, len(post.body), user_agent)
-        idle = self._idle.setdefault(origin, [])
+        idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
-            if conn.reader.at_eof():
+            if not conn.idle_usable():
                 conn.close()
                 continue
             try:
@@ -192,7 +178,7 @@ class Connections:
         proxy = self._proxies.get(origin)
         return http1.proxy_authorization(proxy.username, proxy.password) if proxy else {}
 
-    async def _open(self, origin: _Origin, url: str) -> _Connection:
+    async def _open(self, origin: _Origin, url: str) -> Connection:
         scheme, host, port = origin
         proxy = self._proxies.get(origin)
         tls = None
@@ -200,104 +186,65 @@ class Connections:
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
             tls = self._tls
+        loop = asyncio.get_running_loop()
+        conn = Connection(loop, self.timeout)
         try:
             async with asyncio.timeout(self.timeout):
                 if proxy is None:
-                    reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD, local_addr=self._local)
+                    await loop.create_connection(lambda: conn, host, port, ssl=tls, local_addr=self._local)
                 else:
-                    reader, writer = await asyncio.open_connection(proxy.hostname, proxy.port or 80, limit=MAX_HEAD, local_addr=self._local)
+                    await loop.create_connection(lambda: conn, proxy.hostname or "", proxy.port or 80, local_addr=self._local)
                     if tls is not None:
-                        await self._tunnel(reader, writer, origin, url)
-                        await writer.start_tls(tls, server_hostname=host)
+                        await self._tunnel(conn, origin, url)
+                        assert conn.transport is not None
+                        conn.transport = await loop.start_tls(conn.transport, conn, tls, server_hostname=host)
         except TimeoutError as exc:
+            conn.close()
             raise httpx.ConnectTimeout("timed out connecting to the storage host", request=_request(url)) from exc
-        except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+        except (OSError, ssl.SSLError) as exc:
+            conn.close()
             where = "through the proxy " if proxy is not None else ""
             raise httpx.ConnectError(f"{where}{exc}" if str(exc) else f"{where}{type(exc).__name__}", request=_request(url)) from exc
-        return _Connection(reader, writer)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: _Origin, url: str) -> None:
+    async def _tunnel(self, conn: Connection, origin: _Origin, url: str) -> None:
         """``CONNECT host:port`` through the proxy; raises ProxyError unless it answers 2xx."""
         _, host, port = origin
         authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        writer.write(http1.connect_head(authority, self._proxy_auth(origin)))
-        await writer.drain()
         try:
-            _, status, headers = http1.parse_head(await reader.readuntil(b"\r\n\r\n"))
-        except (ValueError, asyncio.LimitOverrunError) as exc:
-            writer.close()
+            _, _, status, _, _, _ = await conn.connect(http1.connect_head(authority, self._proxy_auth(origin)))
+        except ValueError as exc:
             raise httpx.ProxyError(f"the proxy gave a malformed answer to CONNECT: {exc}", request=_request(url)) from exc
+        except Lost as exc:
+            raise httpx.ProxyError(f"the proxy closed the connection during CONNECT {authority}", request=_request(url)) from exc
         if not 200 <= status < 300:
-            writer.close()
+            conn.close()
             raise httpx.ProxyError(f"the proxy answered HTTP {status} to CONNECT {authority}", request=_request(url))
 
     async def _exchange(
-        self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
+        self, conn: Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
     ) -> Answer:
         """One request on ``conn`` (see the module docstring)."""
-        reused, conn.used = conn.used, True
-        answered = early = False
+        reused = conn.used
         try:
-            try:
-                await self._write(conn, head, body)
-            except (ConnectionError, TimeoutError) as exc:
-                try:
-                    async with asyncio.timeout(1.0):
-                        block = await conn.reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
-                    raise exc from None
-                version, status, headers = http1.parse_head(block)
-                if 100 <= status < 200:  # no final answer came: the write failure stands
-                    raise exc from None
-                early = answered = True
-                try:
-                    async with asyncio.timeout(1.0):
-                        content, reusable = await http1.read_body(conn.reader, status, headers)
-                except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-                    content, reusable = b"", False
-            else:
-                if sent is not None:
-                    sent()
-                async with asyncio.timeout(self.timeout):  # the answer: a head and a small body
-                    block = await conn.reader.readuntil(b"\r\n\r\n")
-                    answered = True
-                    version, status, headers = http1.parse_head(block)
-                    while 100 <= status < 200:
-                        block = await conn.reader.readuntil(b"\r\n\r\n")
-                        version, status, headers = http1.parse_head(block)
-                    content, reusable = await http1.read_body(conn.reader, status, headers)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, (ConnectionError, asyncio.IncompleteReadError)) and reused and not answered:
-                raise _Stale from exc
-            if isinstance(exc, TimeoutError):
-                raise httpx.ReadTimeout("the storage host stopped responding", request=_request(url)) from exc
-            if isinstance(exc, (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)):
-                raise _as_httpx(exc, url, "the answer") from exc
-            raise
+            (_, version, status, headers, content, reusable), early = await conn.exchange(head, body, sent)
+        except Lost as exc:
+            if reused and not exc.answered:
+                raise _Stale from exc.__cause__
+            cause = exc.__cause__
+            raise _as_httpx(cause if isinstance(cause, OSError) else exc, url, "the answer") from exc
+        except TimeoutError as exc:  # never stale: a timed-out request is not resent at once
+            raise httpx.ReadTimeout("the storage host stopped responding", request=_request(url)) from exc
+        except (OSError, ValueError) as exc:
+            raise _as_httpx(exc, url, "the answer") from exc
         if reusable and not early and version == "HTTP/1.1" and http1.header(headers, "connection").lower() != "close":
             self._idle.setdefault(origin, []).append(conn)
         else:
             conn.close()
         return Answer(url, status, headers, content)
-
-    async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
-        """Send head and body (in one piece up to :data:`SMALL_WRITE`), waiting at most
-        ``timeout`` for each chunk to leave."""
-        writer = conn.writer
-        with memoryview(body) as view:
-            if len(head) + len(view) <= SMALL_WRITE:
-                pieces: Iterable[bytes | memoryview] = (head + body,)
-            else:
-                writer.write(head)
-                pieces = (view[start : start + WRITE_CHUNK] for start in range(0, max(len(view), 1), WRITE_CHUNK))
-            for piece in pieces:
-                writer.write(piece)
-                if writer.transport.get_write_buffer_size() > 0:  # drain() may wait: bound it
-                    async with asyncio.timeout(self.timeout):
-                        await writer.drain()
-                else:
-                    await writer.drain()
 
 
 class InjectedTransport:
@@ -360,7 +307,7 @@ def _as_httpx(exc: BaseException, url: str, during: str) -> httpx.TransportError
         return exc
     if isinstance(exc, TimeoutError):
         return httpx.ReadTimeout("timed out waiting for the storage host", request=_request(url))
-    if isinstance(exc, asyncio.IncompleteReadError):
+    if isinstance(exc, (asyncio.IncompleteReadError, Lost)):
         return httpx.RemoteProtocolError(f"the server closed the connection in the middle of {during}", request=_request(url))
     if isinstance(exc, (asyncio.LimitOverrunError, ValueError)):
         return httpx.RemoteProtocolError(f"malformed HTTP answer: {exc}", request=_request(url))
