@@ -60,6 +60,7 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._drain: asyncio.Future[None] | None = None
         self._deadline = math.inf
+        self._limit = math.inf
         self._timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ protocol callbacks
@@ -95,13 +96,17 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ requests
 
-    async def exchange(self, head: bytes, body: bytes, sent: Callable[[], None] | None = None) -> tuple[http1.Response, bool]:
+    async def exchange(
+        self, head: bytes, body: bytes, sent: Callable[[], None] | None = None, within: float = math.inf
+    ) -> tuple[http1.Response, bool]:
         """Send one request; its answer and whether it came ``early`` (see the module docstring).
         ``sent()`` (quick, never raising) is called once the request is written, before its
-        answer is awaited."""
+        answer is awaited. ``within``: seconds from now past which no wait of this request
+        goes on (the command's deadline: ``TimeoutError`` there too)."""
         transport = self.transport
         assert transport is not None
         self.used = True
+        self._limit = self.loop.time() + within
         waiter = self._begin(head_only=False)
         written = False
         try:
@@ -173,7 +178,7 @@ class Connection(asyncio.Protocol):
 
     def _end(self) -> None:
         self._waiter = None
-        self._deadline = math.inf  # idle: a timer still pending finds nothing to cut
+        self._deadline = self._limit = math.inf  # idle: a timer still pending finds nothing to cut
 
     async def _writable(self) -> None:
         """Wait (at most ``timeout``) until the transport takes more bytes, the answer came, or it failed."""
@@ -190,8 +195,9 @@ class Connection(asyncio.Protocol):
             drain.set_result(None)
 
     def _arm(self, seconds: float) -> None:
-        """The connection must progress within ``seconds`` from now: one timer, moved lazily."""
-        self._deadline = self.loop.time() + seconds
+        """The connection must progress within ``seconds`` from now (and by the request's
+        limit): one timer, moved lazily."""
+        self._deadline = min(self.loop.time() + seconds, self._limit)
         timer = self._timer
         if timer is None or timer.when() > self._deadline:
             if timer is not None:

@@ -28,7 +28,9 @@ Connections bind :func:`~labelsync.providers.source_address.source_address` when
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
+import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -82,9 +84,11 @@ class Answer:
 class Transport(Protocol):
     """Sends one POST, once (see the module docstring)."""
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         """``post`` once; ``sent()`` (when given, quick, never raising) is called after the
-        request is written, before its answer is awaited (possibly more than once)."""
+        request is written, before its answer is awaited (possibly more than once). ``end``
+        (a ``time.monotonic()`` value: the command's deadline) cuts every wait of the request
+        there, as a timeout (``httpx.TimeoutException``)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -127,7 +131,7 @@ class Connections:
         bind = source_address()
         self._local = (bind, 0) if bind else None
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         route = self._routes.get(post.url)
         if route is None:
             route = self._route(post.url)
@@ -141,12 +145,12 @@ class Connections:
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, origin, post.url, head, post.body, sent)
+                return await self._exchange(conn, origin, post.url, head, post.body, sent, end)
             except _Stale:
                 break  # the server closed it while idle: once more on a fresh connection
         conn = await self._open(origin, post.url)
         try:
-            return await self._exchange(conn, origin, post.url, head, post.body, sent)
+            return await self._exchange(conn, origin, post.url, head, post.body, sent, end)
         except _Stale as exc:
             raise httpx.RemoteProtocolError("the server closed the connection without answering", request=_request(post.url)) from exc.__cause__
 
@@ -225,12 +229,13 @@ class Connections:
             raise httpx.ProxyError(f"the proxy answered HTTP {status} to CONNECT {authority}", request=_request(url))
 
     async def _exchange(
-        self, conn: Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
+        self, conn: Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None, end: float | None
     ) -> Answer:
         """One request on ``conn`` (see the module docstring)."""
         reused = conn.used
+        within = math.inf if end is None else end - time.monotonic()
         try:
-            (_, version, status, headers, content, reusable), early = await conn.exchange(head, body, sent)
+            (_, version, status, headers, content, reusable), early = await conn.exchange(head, body, sent, within)
         except Lost as exc:
             if reused and not exc.answered:
                 raise _Stale from exc.__cause__
@@ -263,7 +268,7 @@ class InjectedTransport:
         self.cap = cap
         self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="labelsync-post")
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         answer = asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
         if sent is not None:
             sent()  # the request is on its way on a worker thread

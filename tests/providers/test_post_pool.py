@@ -20,9 +20,9 @@ from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
+from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection
 from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
 from labelsync.providers.tensorbay.form import multipart_form
-from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection
 from tests.support.tls import self_signed
 
 TOKEN = "Accesskey-" + "7" * 32
