@@ -18,9 +18,13 @@ read pass the cap, however it is framed). It never retries: :class:`~labelsync.p
 * :class:`InjectedTransport`, for tests: any ``httpx.BaseTransport`` (a mock, a fault
   injector) called on worker threads, under the same pool and retry loop.
 
-:class:`Connections` details: a request that fails on a *reused* connection before any answer
-(the server closed it while idle) is sent again at once on a fresh one; every step must make
-progress within ``timeout`` (an idle timeout: a big body may take longer in all); an answer
+:class:`Connections` details: each connection is a
+:class:`~labelsync.providers.http1conn.Connection` (an ``asyncio.Protocol``: no stream objects
+or ``asyncio.timeout`` per request). A request that fails on a *reused* connection before any
+answer (the server closed it while idle) is sent again at once on a fresh one; a request that
+timed out is not. Each wait for the socket to take more of the request must end within
+``timeout``, and the whole answer must come within ``timeout`` of the request being written
+(a big body may take longer in all); the command's deadline (``end``) cuts any wait. An answer
 that comes before the body is all sent (a 413 from a server that stops reading) is returned.
 Connections bind :func:`~labelsync.providers.source_address.source_address` when it is set.
 """
@@ -256,7 +260,8 @@ class InjectedTransport:
     """An ``httpx.BaseTransport`` (tests: mocks, fault injectors) as an upload transport.
 
     Each POST runs ``transport.handle_request`` on one of ``threads`` worker threads with
-    ``timeout`` for each phase; its body is read there, at most ``cap`` bytes of it
+    ``timeout`` for each phase (``end`` is not enforced inside a call: the retry loop checks
+    the command's deadline before each attempt); its body is read there, at most ``cap`` bytes of it
     (:class:`~labelsync.providers.http1.TooLarge` past them). No retries of its own.
     """
 
