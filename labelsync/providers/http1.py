@@ -62,7 +62,7 @@ def proxy_authorization(username: str | None, password: str | None) -> dict[str,
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-def parse_head(block: bytes) -> tuple[str, int, Headers]:
+def parse_head(block: bytes | bytearray) -> tuple[str, int, Headers]:
     """``(version, status, headers)`` of a response head; ValueError if malformed."""
     lines = block.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
@@ -104,15 +104,20 @@ def parse_response(
             if len(buf) - start > MAX_HEAD:
                 raise ValueError(f"an answer head longer than {MAX_HEAD // 1024} KiB")
             return None
-        version, status, headers = parse_head(bytes(buf[start : end + 4]))
+        version, status, headers = parse_head(buf[start : end + 4])
         start = end + 4
         if not 100 <= status < 200:
             break
     if head_only or status in (204, 304):
         return start, version, status, headers, b"", True
-    if "chunked" in header(headers, "transfer-encoding").lower():
+    length = coding = ""
+    for name, value in headers:  # one pass for both (the first value of each, as header())
+        if name == "content-length":
+            length = length or value
+        elif name == "transfer-encoding":
+            coding = coding or value
+    if "chunked" in coding.lower():
         return _chunked(buf, start, version, status, headers, cap)
-    length = header(headers, "content-length")
     if length:
         size = int(length)
         if size > cap:
