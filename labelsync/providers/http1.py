@@ -12,25 +12,32 @@ Just what a storage host and a forward proxy need (RFC 9112):
   :class:`TooLarge` is raised by the declared ``Content-Length`` before anything is read,
   or as soon as the bytes read pass the cap.
 
-No sockets here: bodies are read from whatever ``asyncio.StreamReader`` the caller has.
+No sockets here: :func:`parse_response` reads an answer from the bytes a connection has
+received so far (:mod:`~labelsync.providers.http1conn` owns the socket).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Mapping
 from urllib.parse import unquote
 
 from labelsync.providers import limits
 
-__all__ = ["TooLarge", "connect_head", "header", "parse_head", "proxy_authorization", "read_body", "request_head"]
+__all__ = [
+    "MAX_HEAD", "Response", "TooLarge", "connect_head", "header", "parse_head", "parse_response", "proxy_authorization",
+    "request_head",
+]
 
 Headers = list[tuple[str, str]]
+Response = tuple[int, str, int, Headers, bytes, bool]
+"""``(consumed, version, status, headers, content, reusable)`` of :func:`parse_response`."""
+MAX_HEAD = 64 * 1024
+"""The longest response head (and chunk-size line) accepted."""
 
 
 class TooLarge(Exception):
-    """An answer body larger than the cap given to :func:`read_body`."""
+    """An answer body larger than the cap given to :func:`parse_response`."""
 
 
 def request_head(target: str, host: str, headers: Mapping[str, str], length: int, user_agent: str) -> bytes:
@@ -55,7 +62,7 @@ def proxy_authorization(username: str | None, password: str | None) -> dict[str,
     return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-def parse_head(block: bytes) -> tuple[str, int, Headers]:
+def parse_head(block: bytes | bytearray) -> tuple[str, int, Headers]:
     """``(version, status, headers)`` of a response head; ValueError if malformed."""
     lines = block.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
@@ -77,39 +84,75 @@ def header(headers: Headers, name: str) -> str:
     return next((value for key, value in headers if key == name), "")
 
 
-async def read_body(
-    reader: asyncio.StreamReader, status: int, headers: Headers, cap: int = limits.MAX_UPLOAD_ANSWER_BYTES
-) -> tuple[bytes, bool]:
-    """The body of a response, and whether the connection may carry another request.
+def parse_response(
+    buf: bytes | bytearray, eof: bool, cap: int = limits.MAX_UPLOAD_ANSWER_BYTES, *, head_only: bool = False
+) -> Response | None:
+    """The first final (non-1xx) response at the start of ``buf``, or None while it is incomplete.
 
-    Raises :class:`TooLarge` as soon as the body is known to exceed ``cap`` bytes.
+    ``consumed`` is how many bytes of ``buf`` it took; ``reusable`` whether the connection may
+    carry another request. ``eof``: the server closed its side (which delimits a body without
+    length or chunking). ``head_only``: the answer to a ``CONNECT`` (no body is read). Raises
+    ValueError for a malformed answer (a head past :data:`MAX_HEAD` included) and
+    :class:`TooLarge` as soon as the body is known to exceed ``cap`` bytes (by its declared
+    ``Content-Length`` before it is received). An incomplete answer at ``eof`` is the
+    caller's to report (None is returned).
     """
-    if status in (204, 304):
-        return b"", True
-    if "chunked" in header(headers, "transfer-encoding").lower():
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = await reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                    pass
-                return b"".join(chunks), True
-            total += size
-            if total > cap:
-                raise TooLarge
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-    length = header(headers, "content-length")
+    start = 0
+    while True:
+        end = buf.find(b"\r\n\r\n", start)
+        if end < 0 or end - start > MAX_HEAD:
+            if len(buf) - start > MAX_HEAD:
+                raise ValueError(f"an answer head longer than {MAX_HEAD // 1024} KiB")
+            return None
+        version, status, headers = parse_head(buf[start : end + 4])
+        start = end + 4
+        if not 100 <= status < 200:
+            break
+    if head_only or status in (204, 304):
+        return start, version, status, headers, b"", True
+    length = coding = ""
+    for name, value in headers:  # one pass for both (the first value of each, as header())
+        if name == "content-length":
+            length = length or value
+        elif name == "transfer-encoding":
+            coding = coding or value
+    if "chunked" in coding.lower():
+        return _chunked(buf, start, version, status, headers, cap)
     if length:
-        if int(length) > cap:
+        size = int(length)
+        if size > cap:
             raise TooLarge
-        return await reader.readexactly(int(length)), True
-    body = await reader.read(cap + 1)  # delimited by the server closing the connection
-    while len(body) <= cap:
-        more = await reader.read(cap + 1 - len(body))
-        if not more:
-            return body, False
-        body += more
-    raise TooLarge
+        if len(buf) - start < size:
+            return None
+        return start + size, version, status, headers, bytes(buf[start : start + size]), True
+    if len(buf) - start > cap:
+        raise TooLarge
+    return (len(buf), version, status, headers, bytes(buf[start:]), False) if eof else None
+
+
+def _chunked(buf: bytes | bytearray, pos: int, version: str, status: int, headers: Headers, cap: int) -> Response | None:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        end = buf.find(b"\r\n", pos)
+        if end < 0:
+            if len(buf) - pos > MAX_HEAD:
+                raise ValueError("a chunk-size line longer than 64 KiB")
+            return None
+        size = int(bytes(buf[pos:end]).split(b";", 1)[0].strip() or b"0", 16)
+        pos = end + 2
+        if size == 0:
+            while True:  # trailers, up to the empty line
+                end = buf.find(b"\r\n", pos)
+                if end < 0:
+                    return None
+                line, pos = end - pos, end + 2
+                if line == 0:
+                    return pos, version, status, headers, b"".join(chunks), True
+        total += size
+        if total > cap:
+            raise TooLarge
+        if len(buf) < pos + size + 2:
+            return None
+        chunks.append(bytes(buf[pos : pos + size]))
+        pos += size + 2

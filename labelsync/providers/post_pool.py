@@ -156,6 +156,7 @@ class PostPool:
         if self._closed:
             raise RuntimeError("the upload pool is closed")
         batch: Batch[T] = Batch()
+        request_timeout = limits.request_timeout()  # the environment, read once per run
         source = iter(items)
         ahead = _ReadAhead(source, prepare, size, self._reader_pool(), depth=max(2, -(-2 * self.connections // CHUNK))) if read_ahead else None
 
@@ -223,7 +224,7 @@ class PostPool:
                             post = ready
                         else:
                             post = await loop.run_in_executor(None, prepare, item) if large else prepare(item)
-                        await self._post(post, prepare_next if pipelined and not large else None)
+                        await self._post(post, prepare_next if pipelined and not large else None, request_timeout)
                     finally:
                         if large:
                             await self._budget.release(nbytes)
@@ -285,21 +286,26 @@ class PostPool:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.transport.aclose()
 
-    async def _post(self, post: Post, sent: Callable[[], None] | None = None) -> Answer:
+    async def _post(self, post: Post, sent: Callable[[], None] | None = None, request_timeout: float | None = None) -> Answer:
         """Send ``post`` with retries (the one upload retry loop); the 2xx answer, or raise
         the labelsync error. ``sent()`` is called once a request is written, while its answer
-        is awaited (see :meth:`Transport.send`; it must not raise)."""
+        is awaited (see :meth:`Transport.send`; it must not raise). Each step of an attempt
+        waits at most the pool's ``timeout`` (a big body may take longer in all); the
+        command's deadline cuts an attempt wherever it is (a DeadlineError)."""
         label = _label(post.url)
-        attempts = self.policy.attempts("POST", post.url, label, self.stats)
+        attempts = self.policy.attempts("POST", post.url, label, self.stats, request_timeout=request_timeout)
         with translate_transport_errors(post.what):
             while True:
                 attempts.begin()
                 try:
-                    answer = await self.transport.send(post, self.user_agent, sent)
+                    answer = await self.transport.send(post, self.user_agent, sent, attempts.end if attempts.by_command else None)
                 except http1.TooLarge:
                     self.stats._failed()
                     raise _too_large(post) from None
                 except RETRYABLE_ERRORS as exc:
+                    if attempts.by_command and attempts.past_end():  # cut at the command's deadline
+                        self.stats._failed()
+                        raise attempts.late() from exc
                     delay = attempts.failed(type(exc).__name__)
                     if delay is None:
                         raise

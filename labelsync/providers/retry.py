@@ -142,9 +142,13 @@ class RetryPolicy:
                 return None if after > self.retry_after_max else after
         return self.backoff(attempt)
 
-    def attempts(self, method: str, url: object, label: str, stats: Stats, *, retryable: bool = True) -> Attempts:
-        """The bookkeeping of one request under this policy (see :class:`Attempts`)."""
-        return Attempts(self, method, url, label, stats, retryable)
+    def attempts(
+        self, method: str, url: object, label: str, stats: Stats, *, retryable: bool = True, request_timeout: float | None = None
+    ) -> Attempts:
+        """The bookkeeping of one request under this policy (see :class:`Attempts`);
+        ``request_timeout``: the request deadline's seconds when the caller read them once
+        (:func:`~labelsync.providers.limits.request_timeout`), else read per attempt."""
+        return Attempts(self, method, url, label, stats, retryable, request_timeout)
 
 
 class Attempts:
@@ -172,8 +176,11 @@ class Attempts:
     error (``METHOD /path``: nothing secret); ``url`` is logged redacted.
     """
 
-    def __init__(self, policy: RetryPolicy, method: str, url: object, label: str, stats: Stats, retryable: bool) -> None:
+    def __init__(
+        self, policy: RetryPolicy, method: str, url: object, label: str, stats: Stats, retryable: bool, request_timeout: float | None = None
+    ) -> None:
         self.policy, self.method, self.url, self.label, self.stats, self.retryable = policy, method, url, label, stats, retryable
+        self.request_timeout = request_timeout
         self.attempt = 0
         self.end, self.by_command = float("inf"), False
 
@@ -183,7 +190,7 @@ class Attempts:
         check_deadline(self.label)
         budget.before_request()  # the process's rate budget and shared Retry-After pauses (off by default)
         self.stats._sent()
-        self.end, self.by_command = request_end()
+        self.end, self.by_command = request_end(self.request_timeout)
 
     def past_end(self) -> bool:
         """Whether this attempt's end (:func:`request_end`) has passed."""
@@ -218,11 +225,12 @@ class Attempts:
         return delay
 
 
-def request_end() -> tuple[float, bool]:
+def request_end(timeout: float | None = None) -> tuple[float, bool]:
     """The ``time.monotonic()`` by which a request starting now must be answered, and
-    whether the command's deadline (not the request's) sets it."""
+    whether the command's deadline (not the request's) sets it; ``timeout``: the request
+    deadline's seconds (None: :func:`~labelsync.providers.limits.request_timeout`)."""
     now = time.monotonic()
-    end = now + limits.request_timeout()
+    end = now + (limits.request_timeout() if timeout is None else timeout)
     left = limits.command_remaining()
     if left is not None and now + left < end:
         return now + left, True

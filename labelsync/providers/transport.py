@@ -18,9 +18,13 @@ read pass the cap, however it is framed). It never retries: :class:`~labelsync.p
 * :class:`InjectedTransport`, for tests: any ``httpx.BaseTransport`` (a mock, a fault
   injector) called on worker threads, under the same pool and retry loop.
 
-:class:`Connections` details: a request that fails on a *reused* connection before any answer
-(the server closed it while idle) is sent again at once on a fresh one; every step must make
-progress within ``timeout`` (an idle timeout: a big body may take longer in all); an answer
+:class:`Connections` details: each connection is a
+:class:`~labelsync.providers.http1conn.Connection` (an ``asyncio.Protocol``: no stream objects
+or ``asyncio.timeout`` per request). A request that fails on a *reused* connection before any
+answer (the server closed it while idle) is sent again at once on a fresh one; a request that
+timed out is not. Each wait for the socket to take more of the request must end within
+``timeout``, and the whole answer must come within ``timeout`` of the request being written
+(a big body may take longer in all); the command's deadline (``end``) cuts any wait. An answer
 that comes before the body is all sent (a 413 from a server that stops reading) is returned.
 Connections bind :func:`~labelsync.providers.source_address.source_address` when it is set.
 """
@@ -28,9 +32,11 @@ Connections bind :func:`~labelsync.providers.source_address.source_address` when
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
+import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,17 +46,12 @@ import httpx
 
 from labelsync.errors import UsageError
 from labelsync.providers import http1, limits
+from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection, Lost
 from labelsync.providers.source_address import source_address
 from labelsync.redact import redact_url, register_secret
 
-__all__ = ["Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
+__all__ = ["SMALL_WRITE", "WRITE_CHUNK", "Answer", "Connections", "InjectedTransport", "Post", "Transport", "proxy_for"]
 
-WRITE_CHUNK = 1 << 20
-MAX_HEAD = 64 * 1024
-SMALL_WRITE = 256 * 1024
-"""A request whose head and body together are at most this size is written in one piece
-(one send: one wake-up of the server instead of two, and a server that reads what arrived
-finds the whole body, not its head alone; the copy costs less than the second send)."""
 ROUTES = 64
 """URLs whose parsed route a :class:`Connections` remembers."""
 _Origin = tuple[str, str, int]
@@ -87,9 +88,11 @@ class Answer:
 class Transport(Protocol):
     """Sends one POST, once (see the module docstring)."""
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         """``post`` once; ``sent()`` (when given, quick, never raising) is called after the
-        request is written, before its answer is awaited (possibly more than once)."""
+        request is written, before its answer is awaited (possibly more than once). ``end``
+        (a ``time.monotonic()`` value: the command's deadline) cuts every wait of the request
+        there, as a timeout (``httpx.TimeoutException``)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -120,47 +123,38 @@ class _Stale(Exception):
     """A reused connection was closed under the request before any answer."""
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.used = False
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 class Connections:
     """Keep-alive HTTP/1.1 connections on the running event loop (direct, TLS, proxied)."""
 
     def __init__(self, *, timeout: float = 120.0) -> None:
         self.timeout = timeout
-        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle: dict[_Origin, list[Connection]] = {}
         self._tls: ssl.SSLContext | None = None
         self._proxies: dict[_Origin, SplitResult | None] = {}
         self._routes: dict[str, _Route] = {}
         bind = source_address()
         self._local = (bind, 0) if bind else None
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         route = self._routes.get(post.url)
         if route is None:
             route = self._route(post.url)
         origin, target, host, proxy_auth = route
         headers = {**post.headers, **proxy_auth} if proxy_auth else post.headers
         head = http1.request_head(target, host, headers, len(post.body), user_agent)
-        idle = self._idle.setdefault(origin, [])
+        idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
-            if conn.reader.at_eof():
+            if not conn.idle_usable():
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, origin, post.url, head, post.body, sent)
+                return await self._exchange(conn, origin, post.url, head, post.body, sent, end)
             except _Stale:
                 break  # the server closed it while idle: once more on a fresh connection
         conn = await self._open(origin, post.url)
         try:
-            return await self._exchange(conn, origin, post.url, head, post.body, sent)
+            return await self._exchange(conn, origin, post.url, head, post.body, sent, end)
         except _Stale as exc:
             raise httpx.RemoteProtocolError("the server closed the connection without answering", request=_request(post.url)) from exc.__cause__
 
@@ -192,7 +186,7 @@ class Connections:
         proxy = self._proxies.get(origin)
         return http1.proxy_authorization(proxy.username, proxy.password) if proxy else {}
 
-    async def _open(self, origin: _Origin, url: str) -> _Connection:
+    async def _open(self, origin: _Origin, url: str) -> Connection:
         scheme, host, port = origin
         proxy = self._proxies.get(origin)
         tls = None
@@ -200,111 +194,74 @@ class Connections:
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
             tls = self._tls
+        loop = asyncio.get_running_loop()
+        conn = Connection(loop, self.timeout)
         try:
             async with asyncio.timeout(self.timeout):
                 if proxy is None:
-                    reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=MAX_HEAD, local_addr=self._local)
+                    await loop.create_connection(lambda: conn, host, port, ssl=tls, local_addr=self._local)
                 else:
-                    reader, writer = await asyncio.open_connection(proxy.hostname, proxy.port or 80, limit=MAX_HEAD, local_addr=self._local)
+                    await loop.create_connection(lambda: conn, proxy.hostname or "", proxy.port or 80, local_addr=self._local)
                     if tls is not None:
-                        await self._tunnel(reader, writer, origin, url)
-                        await writer.start_tls(tls, server_hostname=host)
+                        await self._tunnel(conn, origin, url)
+                        assert conn.transport is not None
+                        conn.transport = await loop.start_tls(conn.transport, conn, tls, server_hostname=host)
         except TimeoutError as exc:
+            conn.close()
             raise httpx.ConnectTimeout("timed out connecting to the storage host", request=_request(url)) from exc
-        except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+        except (OSError, ssl.SSLError) as exc:
+            conn.close()
             where = "through the proxy " if proxy is not None else ""
             raise httpx.ConnectError(f"{where}{exc}" if str(exc) else f"{where}{type(exc).__name__}", request=_request(url)) from exc
-        return _Connection(reader, writer)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: _Origin, url: str) -> None:
+    async def _tunnel(self, conn: Connection, origin: _Origin, url: str) -> None:
         """``CONNECT host:port`` through the proxy; raises ProxyError unless it answers 2xx."""
         _, host, port = origin
         authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        writer.write(http1.connect_head(authority, self._proxy_auth(origin)))
-        await writer.drain()
         try:
-            _, status, headers = http1.parse_head(await reader.readuntil(b"\r\n\r\n"))
-        except (ValueError, asyncio.LimitOverrunError) as exc:
-            writer.close()
+            _, _, status, _, _, _ = await conn.connect(http1.connect_head(authority, self._proxy_auth(origin)))
+        except ValueError as exc:
             raise httpx.ProxyError(f"the proxy gave a malformed answer to CONNECT: {exc}", request=_request(url)) from exc
+        except Lost as exc:
+            raise httpx.ProxyError(f"the proxy closed the connection during CONNECT {authority}", request=_request(url)) from exc
         if not 200 <= status < 300:
-            writer.close()
+            conn.close()
             raise httpx.ProxyError(f"the proxy answered HTTP {status} to CONNECT {authority}", request=_request(url))
 
     async def _exchange(
-        self, conn: _Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None = None
+        self, conn: Connection, origin: _Origin, url: str, head: bytes, body: bytes, sent: Callable[[], None] | None, end: float | None
     ) -> Answer:
         """One request on ``conn`` (see the module docstring)."""
-        reused, conn.used = conn.used, True
-        answered = early = False
+        reused = conn.used
+        within = math.inf if end is None else end - time.monotonic()
         try:
-            try:
-                await self._write(conn, head, body)
-            except (ConnectionError, TimeoutError) as exc:
-                try:
-                    async with asyncio.timeout(1.0):
-                        block = await conn.reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
-                    raise exc from None
-                version, status, headers = http1.parse_head(block)
-                if 100 <= status < 200:  # no final answer came: the write failure stands
-                    raise exc from None
-                early = answered = True
-                try:
-                    async with asyncio.timeout(1.0):
-                        content, reusable = await http1.read_body(conn.reader, status, headers)
-                except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-                    content, reusable = b"", False
-            else:
-                if sent is not None:
-                    sent()
-                async with asyncio.timeout(self.timeout):  # the answer: a head and a small body
-                    block = await conn.reader.readuntil(b"\r\n\r\n")
-                    answered = True
-                    version, status, headers = http1.parse_head(block)
-                    while 100 <= status < 200:
-                        block = await conn.reader.readuntil(b"\r\n\r\n")
-                        version, status, headers = http1.parse_head(block)
-                    content, reusable = await http1.read_body(conn.reader, status, headers)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, (ConnectionError, asyncio.IncompleteReadError)) and reused and not answered:
-                raise _Stale from exc
-            if isinstance(exc, TimeoutError):
-                raise httpx.ReadTimeout("the storage host stopped responding", request=_request(url)) from exc
-            if isinstance(exc, (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)):
-                raise _as_httpx(exc, url, "the answer") from exc
-            raise
+            (_, version, status, headers, content, reusable), early = await conn.exchange(head, body, sent, within)
+        except Lost as exc:
+            if reused and not exc.answered:
+                raise _Stale from exc.__cause__
+            cause = exc.__cause__
+            raise _as_httpx(cause if isinstance(cause, OSError) else exc, url, "the answer") from exc
+        except TimeoutError as exc:  # never stale: a timed-out request is not resent at once
+            raise httpx.ReadTimeout("the storage host stopped responding", request=_request(url)) from exc
+        except (OSError, ValueError) as exc:
+            raise _as_httpx(exc, url, "the answer") from exc
         if reusable and not early and version == "HTTP/1.1" and http1.header(headers, "connection").lower() != "close":
             self._idle.setdefault(origin, []).append(conn)
         else:
             conn.close()
         return Answer(url, status, headers, content)
 
-    async def _write(self, conn: _Connection, head: bytes, body: bytes) -> None:
-        """Send head and body (in one piece up to :data:`SMALL_WRITE`), waiting at most
-        ``timeout`` for each chunk to leave."""
-        writer = conn.writer
-        with memoryview(body) as view:
-            if len(head) + len(view) <= SMALL_WRITE:
-                pieces: Iterable[bytes | memoryview] = (head + body,)
-            else:
-                writer.write(head)
-                pieces = (view[start : start + WRITE_CHUNK] for start in range(0, max(len(view), 1), WRITE_CHUNK))
-            for piece in pieces:
-                writer.write(piece)
-                if writer.transport.get_write_buffer_size() > 0:  # drain() may wait: bound it
-                    async with asyncio.timeout(self.timeout):
-                        await writer.drain()
-                else:
-                    await writer.drain()
-
 
 class InjectedTransport:
     """An ``httpx.BaseTransport`` (tests: mocks, fault injectors) as an upload transport.
 
     Each POST runs ``transport.handle_request`` on one of ``threads`` worker threads with
-    ``timeout`` for each phase; its body is read there, at most ``cap`` bytes of it
+    ``timeout`` for each phase (``end`` is not enforced inside a call: the retry loop checks
+    the command's deadline before each attempt); its body is read there, at most ``cap`` bytes of it
     (:class:`~labelsync.providers.http1.TooLarge` past them). No retries of its own.
     """
 
@@ -316,7 +273,7 @@ class InjectedTransport:
         self.cap = cap
         self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="labelsync-post")
 
-    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None) -> Answer:
+    async def send(self, post: Post, user_agent: str, sent: Callable[[], None] | None = None, end: float | None = None) -> Answer:
         answer = asyncio.get_running_loop().run_in_executor(self._threads, self._send, post, user_agent)
         if sent is not None:
             sent()  # the request is on its way on a worker thread
@@ -360,7 +317,7 @@ def _as_httpx(exc: BaseException, url: str, during: str) -> httpx.TransportError
         return exc
     if isinstance(exc, TimeoutError):
         return httpx.ReadTimeout("timed out waiting for the storage host", request=_request(url))
-    if isinstance(exc, asyncio.IncompleteReadError):
+    if isinstance(exc, (asyncio.IncompleteReadError, Lost)):
         return httpx.RemoteProtocolError(f"the server closed the connection in the middle of {during}", request=_request(url))
     if isinstance(exc, (asyncio.LimitOverrunError, ValueError)):
         return httpx.RemoteProtocolError(f"malformed HTTP answer: {exc}", request=_request(url))

@@ -20,9 +20,9 @@ from labelsync.emulator.runtime import EmbeddedServer, FaultConfig
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.blobs import BlobStore
 from labelsync.providers.http import RetryPolicy
+from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection
 from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
 from labelsync.providers.tensorbay.form import multipart_form
-from labelsync.providers.transport import SMALL_WRITE, WRITE_CHUNK, Connections, _Connection
 from tests.support.tls import self_signed
 
 TOKEN = "Accesskey-" + "7" * 32
@@ -428,28 +428,34 @@ def test_close_while_a_pipelined_request_waits_for_its_answer(scripted: Callable
     assert reported == []
 
 
-class _Writes:
-    """The writer side of a connection, recording each ``write`` (what the kernel is asked to send)."""
+class _Writes(asyncio.Transport):
+    """The transport of a connection, recording each ``write`` (what the kernel is asked to send)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.writes: list[bytes] = []
-        self.transport = self
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self.writes.append(bytes(data))
 
     def get_write_buffer_size(self) -> int:
         return 0
 
-    async def drain(self) -> None:
-        return None
+    def close(self) -> None:
+        pass
 
 
 def test_a_small_request_is_written_in_one_piece_and_a_large_one_in_chunks() -> None:
     def written(head: bytes, body: bytes) -> list[bytes]:
         writer = _Writes()
-        conn = _Connection(None, writer)  # type: ignore[arg-type]
-        asyncio.run(Connections()._write(conn, head, body))
+
+        async def send() -> None:
+            conn = Connection(asyncio.get_running_loop(), timeout=5)
+            conn.connection_made(writer)
+            asyncio.get_running_loop().call_soon(conn.data_received, OK)  # answered once all is written
+            await conn.exchange(head, body)
+
+        asyncio.run(send())
         assert b"".join(writer.writes) == head + body
         return writer.writes
 
