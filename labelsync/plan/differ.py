@@ -42,7 +42,7 @@ from labelsync.plan.model import (
     MaskUpload,
     Replacement,
 )
-from labelsync.plan.rowdiff import LiveContent, Sent, resolved, table_changes
+from labelsync.plan.rowdiff import LiveContent, Sent, merged_rows, resolved, table_changes
 from labelsync.providers.contract import Capabilities
 from labelsync.state import Desired, Item, Live, Segment
 
@@ -237,21 +237,8 @@ def _pairs(
             yield path, items[path], live.get(path)
         extra.extend(sorted(p for p in live if p not in items))
         return
-    mine, theirs = items.paths, live.paths
-    j, m = 0, len(theirs)
-    plain_mine, plain_theirs = items.is_plain, live.is_plain
-    key_mine, key_theirs = items.row_key, live.row_key
-    for i, path in enumerate(mine):
-        while j < m and theirs[j] < path:
-            extra.append(theirs[j])
-            j += 1
-        if j < m and theirs[j] == path:
-            if not (plain_mine(i) and plain_theirs(j) and key_mine(i) == key_theirs(j)):
-                yield path, items.item(i), live.item(j)
-            j += 1
-        else:
-            yield path, items.item(i), None
-    extra.extend(theirs[j:])
+    for i, j in merged_rows(items, live, extra):
+        yield items.paths[i], items.item(i), live.item(j) if j >= 0 else None
 
 
 def _to_send(item: Item, known: Container[str], sent: Sent, *, masks_only: bool) -> list[tuple[str, int]]:

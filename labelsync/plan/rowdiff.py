@@ -36,7 +36,7 @@ def table_changes(
     l_extras = live.extras if live is not None else {}
     has_digest, sent_digests = known.has_digest, sent.digests
     run: FileRun | None = None
-    for i, j in _rows(table, live, extra):
+    for i, j in merged_rows(table, live, extra):
         if usable and i not in t_extras and j not in l_extras:
             if run is None:
                 run = FileRun(table, live, segment, prefix, source_base)
@@ -56,9 +56,10 @@ def table_changes(
         yield run
 
 
-def _rows(table: ItemTable, live: ItemTable | None, extra: list[str]) -> Iterator[tuple[int, int]]:
+def merged_rows(table: ItemTable, live: ItemTable | None, extra: list[str]) -> Iterator[tuple[int, int]]:
     """``(desired row, live row or -1)`` of every desired row that may need a change (rows
-    plain on both sides with equal digests and sizes are skipped); as :func:`_pairs`."""
+    plain on both sides with equal digests and sizes are skipped), both tables merged in path
+    order; the live paths the desired side lacks are appended to ``extra``."""
     if live is None:
         yield from ((i, -1) for i in range(len(table.paths)))
         return
@@ -181,4 +182,4 @@ class LiveContent(Container[str]):
         return False
 
 
-__all__ = ["LiveContent", "Sent", "resolved", "table_changes"]
+__all__ = ["LiveContent", "Sent", "merged_rows", "resolved", "table_changes"]

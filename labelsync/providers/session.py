@@ -187,6 +187,22 @@ class Transfer(Protocol):
         """Block until what is in flight settled."""
 
 
+class Finished:
+    """A :class:`Transfer` that ended before it was returned (every blob reported already)."""
+
+    def done(self) -> bool:
+        return True
+
+    def tick(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait(self) -> None:
+        pass
+
+
 class Session(Protocol):
     """One apply of one dataset plan on one provider (see the module docstring).
 

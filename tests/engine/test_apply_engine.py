@@ -16,24 +16,17 @@ import pytest
 from labelsync.engine.apply import apply_dataset
 from labelsync.errors import ConflictError, UsageError
 from labelsync.plan.model import Action, BlobTransfer, Change, DatasetPlan, FileChange, Kind, LabelState
-from labelsync.providers.session import ApplyOptions, NullEvents, Opened, TransferReport, provider_options
+from labelsync.providers.session import (
+    ApplyOptions,
+    Finished,
+    NullEvents,
+    Opened,
+    TransferReport,
+    provider_options,
+)
 from labelsync.state import Blob, Item
 
 A, B, C = Blob("a" * 40, 3), Blob("b" * 40, 5), Blob("c" * 40, 7)
-
-
-class Finished:
-    def done(self) -> bool:
-        return True
-
-    def tick(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def wait(self) -> None:
-        pass
 
 
 @dataclass

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -23,6 +23,7 @@ from labelsync.providers.http import RetryPolicy
 from labelsync.providers.http1conn import SMALL_WRITE, WRITE_CHUNK, Connection
 from labelsync.providers.post_pool import AHEAD_BODY, Batch, Post, PostPool
 from labelsync.providers.tensorbay.form import multipart_form
+from tests.support.loopback_http import LoopbackServer
 from tests.support.tls import self_signed
 
 TOKEN = "Accesskey-" + "7" * 32
@@ -98,7 +99,7 @@ def test_https_with_a_trusted_self_signed_certificate(tmp_path: Path, monkeypatc
 # ---------------------------------------------------------------------- a scripted server
 
 
-class Scripted:
+class Scripted(LoopbackServer):
     """A loopback HTTP/1.1 server answering each request with ``script(n)`` (n counts from 0).
 
     ``script`` returns the raw answer bytes, and whether to close the connection after it.
@@ -108,54 +109,23 @@ class Scripted:
         self.script = script
         self.read_body = read_body  # False: answer after the head, without reading the body
         self.pace = pace  # seconds between 256 KiB reads of a body (a slow, steady reader)
-        self.requests = 0
-        self.connections = 0
         self.bodies: list[bytes] = []
-        self._lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/upload"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        reader = conn.makefile("rb")
-        with conn, reader:
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
-                length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
-                body = bytearray()
-                while self.read_body and len(body) < length:
-                    body += reader.read(min(256 * 1024, length - len(body)))
-                    time.sleep(self.pace)
-                with self._lock:
-                    n = self.requests
-                    self.requests += 1
-                    self.bodies.append(bytes(body))
-                answer, close = self.script(n)
-                conn.sendall(answer)
-                if not self.read_body:  # like a server refusing an upload early: answer, stop reading
-                    conn.shutdown(socket.SHUT_WR)
-                    time.sleep(2.0)
-                    return
-                if close:
-                    return
-
-    def close(self) -> None:
-        self.sock.close()
+    def answer(self, conn: socket.socket, reader: BinaryIO, length: int) -> bool:
+        body = bytearray()
+        while self.read_body and len(body) < length:
+            body += reader.read(min(256 * 1024, length - len(body)))
+            time.sleep(self.pace)
+        n = self.next_request()
+        self.bodies.append(bytes(body))
+        answer, close = self.script(n)
+        conn.sendall(answer)
+        if not self.read_body:  # like a server refusing an upload early: answer, stop reading
+            conn.shutdown(socket.SHUT_WR)
+            time.sleep(2.0)
+            return False
+        return not close
 
 
 @pytest.fixture

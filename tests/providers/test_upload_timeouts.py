@@ -7,9 +7,9 @@ requests from 0 over all connections): answer, stay silent, or drip bytes.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import pytest
 
@@ -18,52 +18,26 @@ from labelsync.providers import limits, post_pool
 from labelsync.providers.post_pool import PostPool
 from labelsync.providers.retry import RetryPolicy
 from tests.providers.test_post_pool import posts_to, run_all
+from tests.support.loopback_http import LoopbackServer
 
 OK = b"HTTP/1.1 204 No Content\r\n\r\n"
 NO_RETRIES = RetryPolicy(max_retries=0)
 
 
-class Behaving:
+class Behaving(LoopbackServer):
     """A loopback HTTP/1.1 server calling ``behave(n, conn)`` after each request it reads."""
 
     def __init__(self, behave: Callable[[int, socket.socket], None]) -> None:
         self.behave = behave
-        self.requests = 0
-        self.connections = 0
-        self._lock = threading.Lock()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/upload"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        reader = conn.makefile("rb")
-        with conn, reader:
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = reader.readline()
-                    if not line:
-                        return
-                    head += line
-                length = next(int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k.lower() == b"content-length")
-                reader.read(length)
-                with self._lock:
-                    n = self.requests
-                    self.requests += 1
-                try:
-                    self.behave(n, conn)
-                except OSError:
-                    return
+    def answer(self, conn: socket.socket, reader: BinaryIO, length: int) -> bool:
+        reader.read(length)
+        try:
+            self.behave(self.next_request(), conn)
+        except OSError:
+            return False
+        return True
 
 
 @pytest.fixture
@@ -76,7 +50,7 @@ def serve() -> Iterator[Callable[[Callable[[int, socket.socket], None]], Behavin
 
     yield make
     for server in servers:
-        server.sock.close()
+        server.close()
 
 
 def drip(conn: socket.socket, data: bytes, interval: float) -> None:

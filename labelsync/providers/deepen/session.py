@@ -50,6 +50,7 @@ from labelsync.providers.deepen.zipper import write_zip
 from labelsync.providers.session import (
     ApplyEvents,
     ApplyOptions,
+    Finished,
     Opened,
     TransferReport,
     provider_options,
@@ -107,22 +108,6 @@ def _item(f: FileChange, root: Path) -> dict[str, Any]:
         "remotePath": f.remote_path, "checksum": f.blob.checksum, "fileSize": f.blob.size, "label": f.label,
         "source": str(root / f.source) if f.source else None,
     }
-
-
-class Done:
-    """A transfer that finished before :meth:`DeepenSession.transfer` returned."""
-
-    def done(self) -> bool:
-        return True
-
-    def tick(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def wait(self) -> None:
-        pass
 
 
 class DeepenSession:
@@ -194,12 +179,12 @@ class DeepenSession:
     def register_batch(self, segment: str, labels: bool) -> int:
         return ALL_AT_ONCE
 
-    def transfer(self, segment: str, files: Sequence[FileChange], blobs: Sequence[BlobTransfer], report: TransferReport) -> Done:
+    def transfer(self, segment: str, files: Sequence[FileChange], blobs: Sequence[BlobTransfer], report: TransferReport) -> Finished:
         assert self.blueprint is not None, "a labels-only plan transfers nothing"
         sent = self._create(self.blueprint, report)
         for blob in blobs:
             report.stored(blob.checksum, None, sent=sent)
-        return Done()
+        return Finished()
 
     def register(self, segment: str, changes: Sequence[Change]) -> None:
         with self._lock:
