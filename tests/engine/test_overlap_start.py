@@ -23,4 +23,4 @@ def test_start_runs_the_look_up_before_any_chunk_and_a_decline_stops_the_feed(tm
     assert overlap.engaged() is False
     assert overlap.start() is False  # declined: not started again
     overlap.feed([str(tmp_path / "a.bin")], hashlib.sha1(b"a").digest(), [1])
-    assert overlap._queue == []
+    assert list(overlap._queue) == [] and not overlap.blobs  # nothing queued, nothing seen
