@@ -65,6 +65,8 @@ def run(paths: tuple[Path, ...], *, jobs: int, message: str, tag: str | None, pr
         return _prepare(paths, out, shards, jobs, message)
     from labelsync.engine.shardtask import default_report_dir, read_spec_file
 
+    if len(paths) == 1 and not paths[0].exists():
+        raise UsageError(f"{paths[0]}: no such shards file", hint=f"write it with labelsync apply --prepare -o {paths[0]} --shards N DIR, then {modes[0]} again")
     if len(paths) != 1 or not paths[0].is_file():
         raise UsageError(f"{modes[0]} takes the shards file written by --prepare", hint=f"labelsync apply shards.json {modes[0]} ...")
     spec_path = paths[0]

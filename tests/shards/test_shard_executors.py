@@ -110,7 +110,8 @@ def test_sharded_options_outside_a_sharded_apply_are_usage_errors(tmp_path: Path
         (["--prepare", "--finish", "."], "--prepare and --finish cannot be combined"),
         (["--prepare", "."], "--prepare needs -o FILE and --shards N"),
         (["dataset.yaml", "--shard", "1/2"], "not a labelsync-shards/v1 file"),
-        (["--shard", "0/2", "x"], "takes the shards file"),
+        (["--shard", "1/2", "."], "takes the shards file"),
+        (["--shard", "1/2", "missing.json"], "missing.json: no such shards file"),
     ):
         result = cli(repo, "apply", *args)
         assert result.code != 0 and message in result.err, (args, result.text)
