@@ -261,6 +261,9 @@ def test_ctrl_c_exits_130_with_one_line_and_rerun_resumes(tmp_path: Path) -> Non
         proc = subprocess.Popen(
             [sys.executable, "-m", "labelsync", "apply", ".", "--auto-approve", "--jobs", "2"],
             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # a test run started in the background (no job control) has SIGINT ignored, and the
+            # child would inherit that: give it the default, as a terminal's Ctrl-C finds it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and remote.http.get("datasets").json()["totalCount"] == 0:
