@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from labelsync.emulator.runtime import free_port
+from tests.support.processes import gone
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -102,15 +103,6 @@ def test_a_given_token_is_never_printed() -> None:
     assert lines[0] == "export LABELSYNC_REMOTE_DP_URL=http://h/api/v2"
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited too
-        return stat.read().split(") ", 1)[1].startswith("Z")
-
-
 def test_tensorbay_storage_workers_take_an_applys_uploads_and_stop_with_the_emulator(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "labelsync", "emulator", "tensorbay", "--port", str(port)]
@@ -138,7 +130,7 @@ def test_tensorbay_storage_workers_take_an_applys_uploads_and_stop_with_the_emul
         assert packs & {str(pid) for pid in pids} and str(proc.pid) not in packs, (packs, pids)  # stored by the workers
         proc.terminate()
         proc.wait(timeout=15)
-        assert all(_gone(pid) for pid in pids)
+        assert all(gone(pid) for pid in pids)
     finally:
         proc.kill()
         proc.wait()

@@ -18,6 +18,7 @@ from labelsync.emulator.runtime import EmbeddedServer, FaultConfig, free_port
 from labelsync.emulator.tensorbay import API_PREFIX, create_app
 from labelsync.emulator.tensorbay.storage_host import StorageHost
 from tests.emulator.conftest import TENSORBAY_TOKEN, TensorbayDriver
+from tests.support.processes import gone
 
 
 @pytest.fixture
@@ -28,15 +29,6 @@ def hosted(tmp_path: Path) -> Iterator[tuple[StorageHost, EmbeddedServer, Tensor
             api = httpx.Client(base_url=f"{server.url}{API_PREFIX}/", headers={"X-Token": TENSORBAY_TOKEN}, timeout=30)
             with api:
                 yield storage, server, TensorbayDriver(api)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited too
-        return stat.read().split(") ", 1)[1].startswith("Z")
 
 
 def test_uploads_through_several_workers_are_registered_and_readable(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
@@ -90,7 +82,7 @@ def test_the_workers_apply_the_latency_and_stop_with_the_host(tmp_path: Path) ->
         started = time.monotonic()
         assert httpx.get(storage.url + "/nothing").status_code == 404
         assert time.monotonic() - started >= 0.15
-    assert all(_gone(pid) for pid in pids)
+    assert all(gone(pid) for pid in pids)
     with pytest.raises(httpx.ConnectError):
         httpx.get(storage.url + "/nothing")
 
@@ -112,11 +104,11 @@ def test_the_workers_end_when_the_emulator_is_killed(tmp_path: Path) -> None:
             line = process.stdout.readline()
             assert line, "the emulator exited before its storage workers started"
         pids = [int(p) for p in line.rsplit("pids ", 1)[1].rstrip(")\n").split(",")]
-        assert len(pids) == 2 and not any(_gone(pid) for pid in pids)
+        assert len(pids) == 2 and not any(gone(pid) for pid in pids)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while not all(_gone(pid) for pid in pids):
+        while not all(gone(pid) for pid in pids):
             assert time.monotonic() < deadline, "storage workers outlived the emulator"
             time.sleep(0.05)
     finally:
@@ -133,7 +125,7 @@ def test_a_killed_worker_leaves_the_uploads_to_the_others(hosted: tuple[StorageH
     victim = storage.pids[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while not _gone(victim):
+    while not gone(victim):
         assert time.monotonic() < deadline
         time.sleep(0.02)
     for i in range(20):  # new connections only reach the listening sockets that are left
