@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,12 +32,17 @@ def hosted(tmp_path: Path) -> Iterator[tuple[StorageHost, EmbeddedServer, Tensor
                 yield storage, server, TensorbayDriver(api)
 
 
-def test_uploads_through_several_workers_are_registered_and_readable(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
-    storage, server, tb = hosted
+def _upload_policy(tb: TensorbayDriver) -> tuple[str, int, dict[str, Any]]:
+    """A new dataset with an open draft and a segment, and the draft's upload policy."""
     ds = tb.dataset()
     draft = tb.draft(ds)
     tb.segment(ds, draft)
-    policy = tb.policy(ds, draft)
+    return ds, draft, tb.policy(ds, draft)
+
+
+def test_uploads_through_several_workers_are_registered_and_readable(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
+    storage, server, tb = hosted
+    ds, draft, policy = _upload_policy(tb)
     assert policy["extra"]["host"] == f"{storage.url}/storage/upload" != f"{server.url}/storage/upload"
     files = {f"f{i:03}.bin": f"content {i}".encode() * 50 for i in range(60)}
     for data in files.values():
@@ -59,10 +65,7 @@ def test_uploads_through_several_workers_are_registered_and_readable(hosted: tup
 
 def test_a_bad_policy_is_refused_by_the_workers(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
     storage, _, tb = hosted
-    ds = tb.dataset()
-    draft = tb.draft(ds)
-    tb.segment(ds, draft)
-    policy = tb.policy(ds, draft)
+    ds, draft, policy = _upload_policy(tb)
     data = b"refused bytes"
     key = policy["extra"]["objectPrefix"] + hashlib.sha1(data).hexdigest()
     forged = {**tb.form(policy, key), "x-amz-signature": "0" * 64}
@@ -118,10 +121,7 @@ def test_the_workers_end_when_the_emulator_is_killed(tmp_path: Path) -> None:
 
 def test_a_killed_worker_leaves_the_uploads_to_the_others(hosted: tuple[StorageHost, EmbeddedServer, TensorbayDriver]) -> None:
     storage, _, tb = hosted
-    ds = tb.dataset()
-    draft = tb.draft(ds)
-    tb.segment(ds, draft)
-    policy = tb.policy(ds, draft)
+    ds, draft, policy = _upload_policy(tb)
     victim = storage.pids[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
