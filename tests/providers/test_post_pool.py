@@ -267,9 +267,11 @@ def test_an_answer_sent_before_the_body_is_read_is_reported(scripted: Callable[.
 
 
 def test_the_timeout_is_for_silence_not_for_the_whole_upload(scripted: Callable[..., Scripted]) -> None:
-    # 48 MiB read 256 KiB at a time every 5 ms: over a second in all, never silent for 0.6 s
-    server = scripted(lambda n: (OK, False), pace=0.005)
-    pool = PostPool(connections=1, timeout=0.6, policy=RetryPolicy(max_retries=0))
+    # 48 MiB read 256 KiB at a time every 10 ms: two seconds in all, never silent for 1 s. The
+    # answer's wait starts once the last bytes are in the kernel's socket buffers, which still
+    # hold ~5 MiB (0.2 s of this reader): the timeout leaves 0.8 s for a stall of a loaded machine
+    server = scripted(lambda n: (OK, False), pace=0.01)
+    pool = PostPool(connections=1, timeout=1.0, policy=RetryPolicy(max_retries=0))
     try:
         outcome = run_all(pool, [0], lambda i: Post(server.url, {}, b"y" * (48 << 20)))
     finally:
