@@ -62,3 +62,13 @@ def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"{NO_SKIPS_ENV}=1 (CI runs every test), but this module was skipped: {reason}"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): one worker per CPU this process may use, at most 4 (each
+    worker that runs a Label Studio test starts its own server; timing tests want idle cores)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
