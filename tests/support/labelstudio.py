@@ -35,6 +35,10 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_BIN = "LABELSYNC_LABEL_STUDIO_BIN"
+REQUIRE_ENV = "LABELSYNC_REQUIRE"
+STARTUP_ENV = {k: v for k, v in os.environ.items() if k in (ENV_BIN, REQUIRE_ENV)}
+"""Those two variables as the test process started with them: read when this module is
+imported (at collection), before ``tests/conftest.py`` clears ``LABELSYNC_*`` for each test."""
 DEFAULT_BINS = (Path("/opt/ls-venv/bin/label-studio"), REPO / ".venv-labelstudio" / "bin" / "label-studio")
 INSTALL_HINT = (
     "Label Studio is not installed: python3 -m venv .venv-labelstudio && "
@@ -53,8 +57,9 @@ class LabelStudioMissing(RuntimeError):
 
 
 def find_binary(env: dict[str, str] | None = None) -> Path:
-    """The label-studio executable to run; :class:`LabelStudioMissing` when there is none."""
-    env = dict(os.environ) if env is None else env
+    """The label-studio executable to run; :class:`LabelStudioMissing` when there is none.
+    ``env`` defaults to :data:`STARTUP_ENV` (the tests' own environment is cleaned)."""
+    env = STARTUP_ENV if env is None else env
     given = env.get(ENV_BIN)
     if given:
         path = Path(given)
@@ -241,12 +246,12 @@ def start(binary: Path | None = None, *, attempts: int = 3) -> Server:
     raise RuntimeError(f"label-studio could not be started: {last}")
 
 
-REQUIRE_ENV = "LABELSYNC_REQUIRE"
 
 
 def required(env: dict[str, str] | None = None) -> bool:
-    """True when ``$LABELSYNC_REQUIRE`` (comma-separated) names ``labelstudio`` (CI sets it)."""
-    env = dict(os.environ) if env is None else env
+    """True when ``$LABELSYNC_REQUIRE`` (comma-separated) names ``labelstudio`` (CI sets it);
+    ``env`` defaults to :data:`STARTUP_ENV`."""
+    env = STARTUP_ENV if env is None else env
     return "labelstudio" in {part.strip() for part in env.get(REQUIRE_ENV, "").split(",")}
 
 

@@ -8,7 +8,6 @@ Without a label-studio executable ``serve`` skips (or fails under ``LABELSYNC_RE
 from __future__ import annotations
 
 import atexit
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +24,7 @@ _RUNNING: list[support.Server] = []
 
 def _server() -> support.Server:
     if not _RUNNING:
-        binary = support.binary_or_skip(dict(os.environ))
+        binary = support.binary_or_skip(support.STARTUP_ENV)
         running = support.start(binary)
         atexit.register(running.stop)
         _RUNNING.append(running)

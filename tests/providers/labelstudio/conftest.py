@@ -8,14 +8,13 @@ autouse fixture of ``tests/conftest.py`` clears ``LABELSYNC_*`` for each test.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support import labelstudio as support
 
-_ENV = {k: v for k, v in os.environ.items() if k in (support.ENV_BIN, support.REQUIRE_ENV)}
+_ENV = support.STARTUP_ENV
 
 
 @pytest.hookimpl(hookwrapper=True)
