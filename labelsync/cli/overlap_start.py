@@ -3,7 +3,10 @@
 :func:`start_overlap` builds the overlap of a single new dataset (connecting to its
 remote); when :func:`cold_tree` says the tree will be hashed, ``apply`` starts its probe
 and the session's open at once (:meth:`~labelsync.engine.overlap.Overlap.start`), beside
-the hashing, instead of at the hashing's first chunk.
+the hashing, instead of at the hashing's first chunk. A cold tree the scan would hash
+itself is looked up during validation (``apply``'s ``on_parsed``,
+:meth:`~labelsync.engine.overlap.Overlap.streams`), so a new dataset's tree is hashed in
+chunks that are sent as they come.
 
 Connecting stays on the main thread, before the hashing: on a thread beside it, the
 connect's imports (GIL-bound) were slowed by the hashing more than they overlapped with it

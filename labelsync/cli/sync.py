@@ -36,13 +36,23 @@ def load_desired(paths: Sequence[Path], *, jobs: int = 8) -> tuple[list[Desired]
 
 
 def load_desired_set(
-    paths: Sequence[Path], *, jobs: int = 8, before_hash: Callable[[ManifestSet, Any], None] | None = None
+    paths: Sequence[Path],
+    *,
+    jobs: int = 8,
+    on_parsed: Callable[[ManifestSet, Any], Callable[[str], bool] | None] | None = None,
+    before_hash: Callable[[ManifestSet, Any], None] | None = None,
 ) -> tuple[list[Desired], Path, ManifestSet]:
     """:func:`load_desired` plus the :class:`~labelsync.manifest.validate.ManifestSet` it came
     from: its ``remotes`` (``labelsync.yaml`` as validation read it: commands connect with
     these, never reading the file again) and its label sets, already read, for commands that
-    write labels back. ``before_hash(manifests, cache)`` runs once the manifests are read,
-    before any file is hashed (e.g. to set the cache's ``on_chunk``)."""
+    write labels back.
+
+    ``on_parsed(manifests, cache)`` runs once the manifests are parsed, before any data
+    directory is scanned; it may return ``streamed(base)``, which says (True) that a data
+    directory the cache knows nothing of is to be hashed by the cache in chunks (whose
+    ``on_chunk`` sends them as they come) rather than inside the scan. ``before_hash(manifests,
+    cache)`` runs once the manifests are validated, before any file is hashed (e.g. to set the
+    cache's ``on_chunk``)."""
     from labelsync.desired import resolve_desired
     from labelsync.local.git import find_root
     from labelsync.local.hashcache import HashCache
@@ -55,10 +65,20 @@ def load_desired_set(
             raise UsageError(f"{p}: no such file or directory", hint="pass manifest files or directories")
     root = find_root(targets[0])
     with HashCache(root) as cache:
+        streamed: list[Callable[[str], bool]] = []
+
+        def prehash(base: str) -> bool:
+            return cache.has_none_under(base) and not any(wants(base) for wants in streamed)
+
+        def parsed(found: ManifestSet) -> None:
+            wants = on_parsed(found, cache) if on_parsed is not None else None
+            if wants is not None:
+                streamed.append(wants)
+
         # a large data tree the cache knows nothing of is hashed as it is scanned (validation scans)
-        scans = Scans(prehash=cache.has_none_under)
+        scans = Scans(prehash=prehash)
         with phases.phase("read manifests, labels"):
-            manifests = load_manifests(targets, root=root, scans=scans)
+            manifests = load_manifests(targets, root=root, scans=scans, on_parsed=parsed)
         with phases.phase("scan, hash (desired state)"):
             if before_hash is not None:
                 before_hash(manifests, cache)
@@ -228,8 +248,8 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
     else:
         started: list[Any] = []  # [connections, options, events, overlap]
 
-        def before_hash(manifests: ManifestSet, cache: Any) -> None:
-            from labelsync.cli.overlap_start import cold_tree, start_overlap
+        def set_up(manifests: ManifestSet) -> None:
+            from labelsync.cli.overlap_start import start_overlap
 
             conns = Connections(manifests.remotes, manifests.root, jobs=jobs)
             opts = ApplyOptions(root=manifests.root, jobs=jobs, message=message or _git_message(manifests.root), source=git_source(manifests.root))
@@ -239,6 +259,23 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
                 with phases.phase("connect (overlap)"):
                     overlap = start_overlap(manifests, conns, opts, evts, _tag_option(tag))
             started.extend([conns, opts, evts, overlap])
+
+        def on_parsed(manifests: ManifestSet, cache: Any) -> Callable[[str], bool] | None:
+            from labelsync.cli.overlap_start import cold_tree
+
+            # a cold tree that the scan would hash itself is looked up first: a new dataset's
+            # is left to the cache, whose chunks are sent as they are hashed
+            if not (auto_approve and len(manifests) == 1 and cold_tree(manifests, cache)):
+                return None
+            set_up(manifests)
+            return started[3].streams if started[3] is not None else None
+
+        def before_hash(manifests: ManifestSet, cache: Any) -> None:
+            from labelsync.cli.overlap_start import cold_tree
+
+            if not started:
+                set_up(manifests)
+            overlap = started[3]
             if overlap is not None:
                 cache.on_chunk = overlap.feed  # new content is sent as it is hashed (engine/overlap.py)
                 if cold_tree(manifests, cache):
@@ -246,7 +283,7 @@ def apply(paths: tuple[Path, ...], auto_approve: bool, jobs: int, message: str, 
 
         try:
             with phases.phase("desired state (all)"):
-                desired, root, manifests = load_desired_set(paths, before_hash=before_hash)
+                desired, root, manifests = load_desired_set(paths, on_parsed=on_parsed, before_hash=before_hash)
         except BaseException as exc:
             if started and started[3] is not None:
                 started[3].cancel(exc)

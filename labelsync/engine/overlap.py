@@ -14,6 +14,13 @@ a plain apply makes), :meth:`Overlap.adopt` hands it to the session and
 the uploads in flight finish, and the engine's transfer sends the rest, registering files
 as their blobs are stored, skipping every blob already stored.
 
+A tree large enough to be walked in parallel is hashed inside the scan when the cache knows
+nothing of it (:func:`labelsync.local.scan.scan_dir`'s ``prehash``), and its digests come all
+at once, at the end. For such a tree, :meth:`Overlap.streams` (asked by the scan, during
+validation) runs the probe alone: when the dataset is absent the scan leaves the hashing to
+the cache, whose chunks are sent as they come, so the first uploads start once the walk is
+done, not once the whole tree is hashed; an existing dataset's tree is hashed in the scan.
+
 Guarantees:
 
 * the plan printed is the plan applied: it is made from the live state read before anything
@@ -61,8 +68,10 @@ class Overlap(Presend):
     """A pre-send fed by the hash cache while the tree is hashed (see the module docstring).
 
     Nothing happens until the first digest chunk arrives (an unchanged tree whose digest is
-    remembered hashes nothing, and makes no request for this): then, on a worker thread, the
-    probe looks the dataset up; only when it is absent is the session opened and fed.
+    remembered hashes nothing, and makes no request for this) or :meth:`start` or
+    :meth:`streams` is called: then, on a worker thread, the probe looks the dataset up; only
+    when it is absent, and once :meth:`start` (or a chunk) allows it, is the session opened
+    and fed. Looked up but never started, it opens nothing (:meth:`engaged`, :meth:`cancel`).
     """
 
     def __init__(self, plan: DatasetPlan, session: Session, root: Path, probe: Callable[[], Live | None]) -> None:
@@ -73,6 +82,7 @@ class Overlap(Presend):
         """The live state the plan must be made from (read before anything was written)."""
         self._probe = probe
         self._probed = threading.Event()
+        self._go = threading.Event()  # set by start(): the open may follow the probe
         self._declined = False
         self._disabled = False
         self._queue: deque[tuple[list[str], bytes, array[int]]] = deque()  # (relative paths, digests, sizes) per chunk
@@ -109,10 +119,29 @@ class Overlap(Presend):
         with self._ready:
             if self._disabled or self._declined:
                 return False
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
-                self._thread.start()
+            self._launch()
+            self._go.set()
         return True
+
+    def streams(self, base: str) -> bool:
+        """Whether the dataset is absent, so that its tree (``base``, a data directory the
+        hash cache knows nothing of) is better hashed by the cache in chunks that are sent as
+        they come than inside the scan, all at once. Runs the probe (not the open: the
+        manifests are not validated yet) and waits for it; a probe that fails says False."""
+        del base  # one dataset: every data directory of its manifest is streamed alike
+        with self._ready:
+            if self._disabled:
+                return False
+            self._launch()
+        self._probed.wait()
+        return not self._declined
+
+    def _launch(self) -> None:
+        """Start the worker thread, once (with ``_ready`` held): the probe, then the open
+        once :meth:`start` allows it."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="labelsync-overlap", daemon=True)
+            self._thread.start()
 
     def _take(self, limit: int) -> list[BlobTransfer]:
         """Up to ``limit`` queued blobs, oldest first, as transfers (with ``_ready`` held)."""
@@ -131,8 +160,9 @@ class Overlap(Presend):
         absent and the session opened for it (then plan from :attr:`live` and :meth:`adopt`);
         False otherwise (nothing was written; later chunks are ignored)."""
         with self._ready:
-            if self._thread is None:
+            if self._thread is None or not self._go.is_set():  # never started (only looked up)
                 self._disabled = True
+                self._go.set()  # a thread waiting after its probe ends without opening
                 return False
         self._probed.wait()
         return not self._declined
@@ -149,6 +179,9 @@ class Overlap(Presend):
             self._probed.set()
             return
         self._probed.set()
+        self._go.wait()
+        if self._disabled:  # only looked up, then not needed (engaged(), cancel())
+            return
         super()._run()
 
     def hashed(self) -> None:
@@ -176,6 +209,10 @@ class Overlap(Presend):
 
     def cancel(self, error: BaseException | None) -> None:
         self.hashed()
+        with self._ready:
+            if not self._go.is_set():  # only looked up: the open never starts
+                self._disabled = True
+                self._go.set()
         super().cancel(error)
 
     def _send(self) -> None:

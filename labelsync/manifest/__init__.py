@@ -13,7 +13,7 @@ Pure core: reads files and the environment, never the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from labelsync.diagnostics import Diagnostic, has_errors
@@ -50,7 +50,12 @@ def validate_paths(paths: Sequence[Path], *, check_local: bool = True) -> list[D
 
 
 def load_manifests(
-    paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None, scans: Scans | None = None
+    paths: Sequence[Path],
+    *,
+    check_local: bool = True,
+    root: Path | None = None,
+    scans: Scans | None = None,
+    on_parsed: Callable[[ManifestSet], None] | None = None,
 ) -> ManifestSet:
     """The manifests under ``paths`` as models, each with its file, line and remote.
 
@@ -58,9 +63,11 @@ def load_manifests(
     ``labelsync.yaml`` skipped); a file may hold several documents. Raises
     :class:`~labelsync.errors.ManifestError` whose ``diagnostics`` list every problem.
     ``root`` is the repository root (default: as :func:`run` finds it); ``scans`` the
-    :class:`~labelsync.local.scan.Scans` the data listings go to (default: a new one).
+    :class:`~labelsync.local.scan.Scans` the data listings go to (default: a new one);
+    ``on_parsed`` is called once every manifest is parsed, before any data directory is
+    scanned (see :func:`~labelsync.manifest.validate.run`).
     """
-    result = run(list(paths), check_local=check_local, root=root, scans=scans)
+    result = run(list(paths), check_local=check_local, root=root, scans=scans, on_parsed=on_parsed)
     if has_errors(result.diagnostics):
         count = sum(1 for d in result.diagnostics if d.severity == "error")
         raise ManifestError(

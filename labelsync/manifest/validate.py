@@ -15,7 +15,7 @@ message, not a cascade.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,12 +147,24 @@ def _model_diagnostics(doc: Document, exc: ValidationError) -> list[Diagnostic]:
     return [doc.diagnostic(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
 
 
-def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = None, scans: Scans | None = None) -> Result:
+def run(
+    paths: Sequence[Path],
+    *,
+    check_local: bool = True,
+    root: Path | None = None,
+    scans: Scans | None = None,
+    on_parsed: Callable[[ManifestSet], None] | None = None,
+) -> Result:
     """Validate the manifests under ``paths``; return the valid ones and every diagnostic.
 
     ``root`` (the repository root, see :func:`~labelsync.manifest.remotes.find_root`) defaults
     to the root of the first path found without running git (the CLI passes the one
     :func:`labelsync.local.git.find_root` finds). Never raises for anything the files can contain.
+
+    Every document is parsed and checked (schema, model, semantics) before any is checked
+    against the local files; ``on_parsed`` (when ``check_local``) is called between, with the
+    manifests valid so far (a later local problem can still drop one), before any data
+    directory is scanned.
     """
     if root is None:
         root = find_root(paths[0] if paths else Path.cwd())
@@ -166,6 +178,7 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
     scans = scans if scans is not None else Scans()
     reads = LabelReads()
     located: list[semantic.Located] = []
+    checked: list[tuple[Document, Manifest, Path, str, list[Diagnostic]]] = []  # parsed, in file order
     for file in files:
         display = display_name(file)
         if file in parsed:
@@ -187,15 +200,26 @@ def run(paths: Sequence[Path], *, check_local: bool = True, root: Path | None = 
             except ValidationError as exc:
                 diags += _model_diagnostics(doc, exc)
                 continue
-            problems = semantic.check_manifest(doc, manifest, remotes)
-            if check_local and not any(d.path.startswith("spec.segments") for d in problems):
-                provider = semantic.provider_of(manifest, remotes)
-                problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider, reads=reads)
-            diags += problems
             located.append(semantic.Located(doc, manifest))
-            remote = remotes.get(manifest.spec.remote)
-            if not has_errors(problems) and remote is not None:  # warnings do not drop a manifest
-                loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote))
+            checked.append((doc, manifest, file, display, semantic.check_manifest(doc, manifest, remotes)))
+
+    def valid(doc: Document, manifest: Manifest, file: Path, display: str, problems: list[Diagnostic]) -> bool:
+        if has_errors(problems) or manifest.spec.remote not in remotes:  # warnings do not drop a manifest
+            return False
+        loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remotes[manifest.spec.remote]))
+        return True
+
+    if check_local and on_parsed is not None:
+        for entry in checked:
+            valid(*entry)
+        on_parsed(ManifestSet(root, remotes, loaded, scans, reads))
+        loaded = []
+    for doc, manifest, file, display, problems in checked:
+        if check_local and not any(d.path.startswith("spec.segments") for d in problems):
+            provider = semantic.provider_of(manifest, remotes)
+            problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider, reads=reads)
+        diags += problems
+        valid(doc, manifest, file, display, problems)
     diags += semantic.check_set(located, remotes)
     diags.sort(key=sort_key)
     return Result(ManifestSet(root, remotes, loaded, scans, reads), diags, files)

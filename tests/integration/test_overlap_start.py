@@ -96,3 +96,79 @@ def test_bad_credentials_and_an_unreachable_host_show_the_same_first_error_on_a_
     unreachable = run_cli(["apply", ".", "--auto-approve"], gone, TOKEN)
     assert unreachable.code == 1 and "Traceback" not in unreachable.err, unreachable.text
     assert unreachable.err.splitlines()[0].startswith("Error: find dataset 'ds1': cannot reach 127.0.0.1:"), unreachable.err
+
+
+STREAM_HOOK = """
+import os, time
+from labelsync.local import hashcache, scan
+
+scan.PARALLEL_AFTER = 20  # a tree this large is walked in parallel, and would be hashed there
+hashcache.CALLBACK_CHUNK = 16
+_hash_files = hashcache.hash_files
+_calls = [0]
+
+
+def hash_files(paths, sizes, jobs=1, **kw):
+    # from the second chunk on, the hashing waits (5 s at most) for the first upload
+    _calls[0] += 1
+    flag = os.environ["LS_TEST_UPLOADED"]
+    deadline = time.monotonic() + 5
+    while _calls[0] > 1 and not os.path.exists(flag) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with open(os.environ["LS_TEST_ORDER"], "a") as out:
+        out.write("chunk %d %s\\n" % (_calls[0], "uploaded" if os.path.exists(flag) else "nothing-uploaded"))
+    return _hash_files(paths, sizes, jobs, **kw)
+
+
+hashcache.hash_files = hash_files
+"""
+
+
+class Uploads:
+    """Writes ``flag`` at the first storage upload and records every route."""
+
+    def __init__(self, app: Any, flag: Path) -> None:
+        self.app, self.flag, self.routes = app, flag, []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            route = f"{scope['method']} {scope['path'].split('/v1/', 1)[-1].lstrip('/')}"
+            self.routes.append(route)
+            if route == "POST storage/upload":
+                self.flag.touch()
+        await self.app(scope, receive, send)
+
+
+def test_a_large_cold_tree_of_a_new_dataset_is_uploaded_before_it_is_all_hashed(tmp_path: Path) -> None:
+    # past the parallel walk's threshold a cold tree is hashed inside the scan, all at once; for
+    # a new dataset it is hashed in chunks instead, each sent as it comes (engine/overlap.py)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(STREAM_HOOK)
+    order = tmp_path / "order"
+    env = {"PYTHONPATH": str(hook), "LS_TEST_UPLOADED": str(tmp_path / "uploaded"), "LS_TEST_ORDER": str(order)}
+    app = Uploads(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "uploaded")
+    with EmbeddedServer(app) as srv:
+        files = {f"d{i % 3}/f{i:03d}.bin": hashlib.sha256(str(i).encode()).digest() * 128 for i in range(100)}
+        repo = write_repo(tmp_path / "repo", srv.url, files)
+        result = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN, extra_env=env)
+        assert result.code == 0, result.text
+        chunks = order.read_text().splitlines()
+        assert len(chunks) == 7, chunks  # 100 files, 16 at a time: hashed by the cache, not the scan
+        assert chunks[0] == "chunk 1 nothing-uploaded" and chunks[1] == "chunk 2 uploaded", chunks
+        assert app.routes.count("GET datasets") == 1, app.routes  # the look-up, reused by the plan
+        remote = Remote(srv.url)
+        items = remote.items("ds1")
+        assert {p: items[p]["checksum"] for p in items} == {p: hashlib.sha1(d).hexdigest() for p, d in files.items()}
+        assert len(remote.commits("ds1")) == 1
+        assert run_cli(["plan", ".", "--detailed-exitcode"], repo, TOKEN).code == 0
+
+        # the dataset exists now: a cold tree (the cache deleted) is hashed inside the scan again
+        (repo / ".labelsync" / "cache" / "hashes.sqlite").unlink()
+        (repo / "data" / "new.bin").write_bytes(b"new")
+        order.unlink()
+        again = run_cli(["apply", ".", "--auto-approve"], repo, TOKEN, extra_env=env)
+        assert again.code == 0, again.text
+        assert not order.exists(), order.read_text()  # no chunk hashed outside the scan
+        assert remote.items("ds1")["new.bin"]["checksum"] == hashlib.sha1(b"new").hexdigest()
+        assert len(remote.commits("ds1")) == 2
