@@ -36,30 +36,36 @@ hashcache.HashCache.digest_columns = digest_columns
 """
 
 
-class LookUps:
-    """Writes ``flag`` at the first ``GET datasets`` (the look-up) and records every route."""
+class FlagAt:
+    """Writes ``flag`` at the first request to ``route`` (``GET datasets``: the look-up) and
+    records every route."""
 
-    def __init__(self, app: Any, flag: Path) -> None:
-        self.app, self.flag, self.routes = app, flag, []
+    def __init__(self, app: Any, flag: Path, route: str = "GET datasets") -> None:
+        self.app, self.flag, self.route, self.routes = app, flag, route, []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            route = f"{scope['method']} {scope['path'].split('/v1/', 1)[-1]}"
+            route = f"{scope['method']} {scope['path'].split('/v1/', 1)[-1].lstrip('/')}"
             self.routes.append(route)
-            if route == "GET datasets":
+            if route == self.route:
                 self.flag.touch()
         await self.app(scope, receive, send)
 
 
-def _hooked(tmp_path: Path) -> dict[str, str]:
+def _hooked(tmp_path: Path, source: str = HOOK) -> dict[str, str]:
+    """The environment of a CLI process that runs ``source`` at start-up; its flag files
+    (``looked-up``, ``uploaded``) and its ``order`` file are in ``tmp_path``."""
     hook = tmp_path / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text(HOOK)
-    return {"PYTHONPATH": str(hook), "LS_TEST_LOOKED_UP": str(tmp_path / "looked-up"), "LS_TEST_ORDER": str(tmp_path / "order")}
+    (hook / "sitecustomize.py").write_text(source)
+    return {
+        "PYTHONPATH": str(hook), "LS_TEST_LOOKED_UP": str(tmp_path / "looked-up"),
+        "LS_TEST_UPLOADED": str(tmp_path / "uploaded"), "LS_TEST_ORDER": str(tmp_path / "order"),
+    }
 
 
 def test_a_cold_tree_is_looked_up_and_opened_before_it_is_hashed(tmp_path: Path) -> None:
-    app = LookUps(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
+    app = FlagAt(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
     with EmbeddedServer(app) as srv:
         files = {f"f{i:02d}.bin": hashlib.sha256(str(i).encode()).digest() * 64 for i in range(40)}
         repo = write_repo(tmp_path / "repo", srv.url, files)
@@ -74,7 +80,7 @@ def test_a_cold_tree_is_looked_up_and_opened_before_it_is_hashed(tmp_path: Path)
 
 
 def test_a_missing_data_directory_is_reported_without_a_request(tmp_path: Path) -> None:
-    app = LookUps(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
+    app = FlagAt(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "looked-up")
     with EmbeddedServer(app) as srv:
         repo = write_repo(tmp_path / "repo", srv.url, {"a.bin": b"a"})
         manifest = json.loads((repo / "dataset.yaml").read_text())
@@ -124,30 +130,12 @@ hashcache.hash_files = hash_files
 """
 
 
-class Uploads:
-    """Writes ``flag`` at the first storage upload and records every route."""
-
-    def __init__(self, app: Any, flag: Path) -> None:
-        self.app, self.flag, self.routes = app, flag, []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            route = f"{scope['method']} {scope['path'].split('/v1/', 1)[-1].lstrip('/')}"
-            self.routes.append(route)
-            if route == "POST storage/upload":
-                self.flag.touch()
-        await self.app(scope, receive, send)
-
-
 def test_a_large_cold_tree_of_a_new_dataset_is_uploaded_before_it_is_all_hashed(tmp_path: Path) -> None:
     # past the parallel walk's threshold a cold tree is hashed inside the scan, all at once; for
     # a new dataset it is hashed in chunks instead, each sent as it comes (engine/overlap.py)
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(STREAM_HOOK)
+    env = _hooked(tmp_path, STREAM_HOOK)
     order = tmp_path / "order"
-    env = {"PYTHONPATH": str(hook), "LS_TEST_UPLOADED": str(tmp_path / "uploaded"), "LS_TEST_ORDER": str(order)}
-    app = Uploads(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "uploaded")
+    app = FlagAt(create_app(tmp_path / "emulator-state", tokens=[TOKEN]), tmp_path / "uploaded", "POST storage/upload")
     with EmbeddedServer(app) as srv:
         files = {f"d{i % 3}/f{i:03d}.bin": hashlib.sha256(str(i).encode()).digest() * 128 for i in range(100)}
         repo = write_repo(tmp_path / "repo", srv.url, files)
