@@ -27,7 +27,7 @@ from typing import Any
 from labelsync.engine.connect import Connections
 from labelsync.engine.planning import plan_dataset
 from labelsync.errors import LocalDataError, PlanError, StalePlanError
-from labelsync.local.paths import resolve_inside
+from labelsync.local.paths import Inside, resolve_inside
 from labelsync.plan.model import Change, DatasetPlan, FileChange, Plan, Replacement
 from labelsync.plan.serialize import LayoutMismatch, change_to_dict, loads_plan, plan_from_lines
 from labelsync.providers.base import stale_plan
@@ -68,13 +68,14 @@ def plan_sources(change: Change) -> Iterable[str | None]:
 
 def check_sources(plan: Plan, root: Path, *, origin: str) -> None:
     """Refuse ``plan`` when a ``source`` it names is not a safe path inside ``root``."""
+    inside = Inside(root, root)
     for dp in plan.datasets:
         for change in dp.changes:
             for source in plan_sources(change):
                 if not isinstance(source, str):
                     raise PlanError(f"{origin}: {change.address}: source {source!r} is not a path", hint=_HINT)
                 try:
-                    resolve_inside(root, root, source)
+                    inside.resolve(source)
                 except LocalDataError as exc:
                     raise PlanError(
                         f"{origin}: {change.address}: refusing to read a file outside the repository: {exc.message}",

@@ -26,35 +26,63 @@ from labelsync.diagnostics import Diagnostic
 from labelsync.errors import LocalDataError
 
 
+class Inside:
+    """Proves many declared paths (relative to directory ``base``) stay inside ``root``,
+    as :func:`resolve_inside` does for one: the same answers and the same errors, but the
+    real path of each distinct parent directory is resolved once (a saved plan names every
+    file of a large tree: one ``lstat`` per file then, not one per path component)."""
+
+    def __init__(self, root: Path, base: Path) -> None:
+        self.base = base
+        self.root_abs = os.path.abspath(root)
+        self.root_real = os.path.realpath(root)
+        self._base_abs = os.path.abspath(base)
+        self._dirs: dict[str, str] = {}
+
+    def problem(self, declared: str) -> tuple[tuple[str, str] | None, str]:
+        """``((message, hint) or None when safe, the real path)`` of ``declared``."""
+        if not declared or declared.strip() == "":
+            return (f"path {declared!r} is empty", "name a file or directory relative to the manifest file"), ""
+        if "\x00" in declared:
+            return (f"path {declared!r} contains a NUL byte", "remove it"), ""
+        if PurePosixPath(declared).is_absolute() or os.path.isabs(declared):
+            return (f"path {declared!r} is absolute", "write it relative to the manifest file, inside the repository"), ""
+        # Lexical check first: `..` that climbs above the root, whatever the file system says.
+        if not _is_within(os.path.normpath(os.path.join(self._base_abs, declared)), self.root_abs):
+            return (f"path {declared!r} climbs out of the repository with '..'", f"keep it inside {self.root_abs}"), ""
+        # Then the real path: symlinks (of the file or a parent directory) must not lead out.
+        real = self._real(os.path.join(self.base, declared))
+        if not _is_within(real, self.root_real):
+            return (
+                f"path {declared!r} is a symlink (or goes through one) that points outside the repository, to {real}",
+                "copy the data into the repository or point the symlink inside it",
+            ), real
+        return None, real
+
+    def resolve(self, declared: str) -> Path:
+        """:func:`resolve_inside` of ``declared``."""
+        problem, real = self.problem(declared)
+        if problem is not None:
+            message, hint = problem
+            raise LocalDataError(message, hint=hint)
+        return Path(real)
+
+    def _real(self, path: str) -> str:
+        """``os.path.realpath(path)``, with the parent directory's real path remembered
+        (realpath resolves left to right, so a resolved prefix resolves the same again)."""
+        head, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.realpath(path)
+        real_head = self._dirs.get(head)
+        if real_head is None:
+            real_head = self._dirs[head] = os.path.realpath(head or ".")
+        joined = os.path.join(real_head, name)
+        return os.path.realpath(joined) if os.path.islink(joined) else joined
+
+
 def _problem(root: Path, base: Path, declared: str) -> tuple[str, str] | None:
     """Return ``(message, hint)`` for an unsafe ``declared`` path, or ``None`` when safe."""
-    if not declared or declared.strip() == "":
-        return (f"path {declared!r} is empty", "name a file or directory relative to the manifest file")
-    if "\x00" in declared:
-        return (f"path {declared!r} contains a NUL byte", "remove it")
-    pure = PurePosixPath(declared)
-    if pure.is_absolute() or os.path.isabs(declared):
-        return (
-            f"path {declared!r} is absolute",
-            "write it relative to the manifest file, inside the repository",
-        )
-    root_real = Path(os.path.realpath(root))
-    # Lexical check first: `..` that climbs above the root, whatever the file system says.
-    lexical = os.path.normpath(os.path.join(os.path.abspath(base), declared))
-    root_abs = os.path.abspath(root)
-    if not _is_within(lexical, root_abs):
-        return (
-            f"path {declared!r} climbs out of the repository with '..'",
-            f"keep it inside {root_abs}",
-        )
-    # Then the real path: symlinks (of the file or a parent directory) must not lead out.
-    real = os.path.realpath(os.path.join(base, declared))
-    if not _is_within(real, str(root_real)):
-        return (
-            f"path {declared!r} is a symlink (or goes through one) that points outside the repository, to {real}",
-            "copy the data into the repository or point the symlink inside it",
-        )
-    return None
+    return Inside(root, base).problem(declared)[0]
 
 
 def _is_within(path: str, root: str) -> bool:
@@ -67,13 +95,9 @@ def resolve_inside(root: Path, base: Path, declared: str) -> Path:
 
     Returns the absolute, symlink-free path. Raises :class:`LocalDataError` when the path is
     empty, absolute, climbs out with ``..`` or resolves through a symlink outside ``root``.
-    The path need not exist.
+    The path need not exist. For many paths under one ``root`` and ``base``, use :class:`Inside`.
     """
-    problem = _problem(root, base, declared)
-    if problem is not None:
-        message, hint = problem
-        raise LocalDataError(message, hint=hint)
-    return Path(os.path.realpath(os.path.join(base, declared)))
+    return Inside(root, base).resolve(declared)
 
 
 def is_inside(root: Path, path: Path) -> bool:

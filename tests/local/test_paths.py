@@ -80,3 +80,42 @@ def test_check_declared_existence(repo: Path) -> None:
     assert missing.message == "data directory 'data/night' does not exist"
     [notfile] = check_declared(repo, repo, "data/day", file="m.yaml", must_exist="file")
     assert notfile.message == "file 'data/day' is not a file"
+
+
+def test_one_checker_for_many_paths_answers_as_realpath_does(repo: Path, tmp_path: Path) -> None:
+    from labelsync.local.paths import Inside
+
+    (repo / "data" / "day" / "a.jpg").write_bytes(b"a")
+    (tmp_path / "outside" / "secret").write_bytes(b"s")
+    os.symlink(tmp_path / "outside", repo / "data" / "out")  # a directory symlink leading out
+    os.symlink(tmp_path / "outside" / "secret", repo / "data" / "day" / "leak.jpg")  # a file symlink out
+    os.symlink(repo / "data" / "day" / "a.jpg", repo / "data" / "day" / "alias.jpg")  # a file symlink in
+    os.symlink(repo / "data" / "day", repo / "data" / "today")  # a directory symlink in
+    declared = [
+        "data/day/a.jpg", "data/day/alias.jpg", "data/today/a.jpg", "data/today/leak.jpg", "data/day/leak.jpg",
+        "data/out/secret", "data/out/../day/a.jpg", "data/today/../day/a.jpg", "data/day/missing.jpg",
+        "data/nowhere/x.jpg", "data/day/", "data/day/.", "data/day/..", "data/./day/a.jpg", "../repo/data/day/a.jpg",
+        "", "/etc/passwd", "../outside/secret", "data/\x00", "data/out/../../outside/secret",
+    ]
+    refused = {
+        "data/today/leak.jpg", "data/day/leak.jpg", "data/out/secret", "data/out/../day/a.jpg", "",
+        "/etc/passwd", "../outside/secret", "data/\x00", "data/out/../../outside/secret",
+    }
+    inside = Inside(repo, repo)
+    for path in declared * 2:  # the second round answers from the remembered parents
+        try:
+            want: object = resolve_inside(repo, repo, path)
+        except LocalDataError as exc:
+            want = exc.message
+        one = Inside(repo, repo)  # a fresh checker: resolve_inside's own answer
+        for checker in (inside, one):
+            try:
+                got: object = checker.resolve(path)
+            except LocalDataError as exc:
+                got = exc.message
+            assert got == want, path
+        assert isinstance(want, str) == (path in refused), (path, want)
+        if path not in refused:
+            assert want == Path(os.path.realpath(repo / path)), path  # the answer realpath gives
+    assert "symlink" in str(pytest.raises(LocalDataError, inside.resolve, "data/day/leak.jpg").value)
+    assert "symlink" in str(pytest.raises(LocalDataError, inside.resolve, "data/out/secret").value)
