@@ -203,23 +203,25 @@ def run(
             located.append(semantic.Located(doc, manifest))
             checked.append((doc, manifest, file, display, semantic.check_manifest(doc, manifest, remotes)))
 
-    def valid(doc: Document, manifest: Manifest, file: Path, display: str, problems: list[Diagnostic]) -> bool:
-        if has_errors(problems) or manifest.spec.remote not in remotes:  # warnings do not drop a manifest
-            return False
-        loaded.append(LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remotes[manifest.spec.remote]))
-        return True
+    def entry_of(doc: Document, manifest: Manifest, file: Path, display: str, problems: list[Diagnostic]) -> LoadedManifest | None:
+        """The manifest as loaded; None when it has errors (warnings do not drop a manifest)
+        or names a remote that is not declared."""
+        remote = remotes.get(manifest.spec.remote)
+        if has_errors(problems) or remote is None:
+            return None
+        return LoadedManifest(manifest, file.resolve(), display, doc.line, doc.index, remote)
 
     if check_local and on_parsed is not None:
-        for entry in checked:
-            valid(*entry)
-        on_parsed(ManifestSet(root, remotes, loaded, scans, reads))
-        loaded = []
+        so_far = [entry for entry in (entry_of(*one) for one in checked) if entry is not None]
+        on_parsed(ManifestSet(root, remotes, so_far, scans, reads))
     for doc, manifest, file, display, problems in checked:
         if check_local and not any(d.path.startswith("spec.segments") for d in problems):
             provider = semantic.provider_of(manifest, remotes)
             problems += localcheck.check_local(doc, manifest, file, root, scans, provider=provider, reads=reads)
         diags += problems
-        valid(doc, manifest, file, display, problems)
+        entry = entry_of(doc, manifest, file, display, problems)
+        if entry is not None:
+            loaded.append(entry)
     diags += semantic.check_set(located, remotes)
     diags.sort(key=sort_key)
     return Result(ManifestSet(root, remotes, loaded, scans, reads), diags, files)
