@@ -80,11 +80,6 @@ class Inside:
         return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
-def _problem(root: Path, base: Path, declared: str) -> tuple[str, str] | None:
-    """Return ``(message, hint)`` for an unsafe ``declared`` path, or ``None`` when safe."""
-    return Inside(root, base).problem(declared)[0]
-
-
 def _is_within(path: str, root: str) -> bool:
     """True when ``path`` equals ``root`` or lies below it (both absolute, normalised)."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
@@ -122,7 +117,7 @@ def check_declared(
     manifest). ``must_exist`` is ``"dir"``, ``"file"`` or ``None`` (no existence check).
     An empty list means the path is safe (and exists, when asked).
     """
-    problem = _problem(root, base, declared)
+    problem, _ = Inside(root, base).problem(declared)
     if problem is not None:
         message, hint = problem
         return [Diagnostic(file, line, column, message, json_path, hint)]
